@@ -1,0 +1,399 @@
+"""Activation functions, each with its value and its derivative side by side.
+
+Every activation is an object with ``__call__(x)`` (the value) and
+``backward(x, y, grad_wrt_output)`` (the chain rule: ``grad_wrt_output``
+times the slope of the activation at ``x``; ``y`` is the value already
+computed in the forward pass, reused where the slope is cheaper from it).
+The module-level functions (``relu(x)``, ``softmax(x)``, ...) are Keras's.
+
+    >>> import numpy as np
+    >>> relu(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    >>> get("sigmoid").backward(np.array([0.0]), np.array([0.5]), np.array([1.0]))
+    array([0.25])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradstep.registry import Registry
+
+ACTIVATIONS = Registry("activation")
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class Activation:
+    """Base class: an element-wise function and its derivative."""
+
+    name = "activation"
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, x: np.ndarray, y: np.ndarray, grad_wrt_output: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<activation {self.name}>"
+
+
+@ACTIVATIONS.register("linear")
+class Linear(Activation):
+    """``f(x) = x``; slope 1."""
+
+    name = "linear"
+
+    def __call__(self, x):
+        return x
+
+    def backward(self, x, y, grad_wrt_output):
+        return grad_wrt_output
+
+
+@ACTIVATIONS.register("relu")
+class ReLU(Activation):
+    """``f(x) = max(x, 0)``; slope 1 where x > 0, else 0 (0 at x = 0, as Keras)."""
+
+    name = "relu"
+
+    def __call__(self, x):
+        return np.maximum(x, 0, dtype=x.dtype)
+
+    def backward(self, x, y, grad_wrt_output):
+        return grad_wrt_output * (x > 0)
+
+
+@ACTIVATIONS.register("sigmoid")
+class Sigmoid(Activation):
+    """``f(x) = 1 / (1 + exp(-x))``; slope ``f(x) (1 - f(x))``."""
+
+    name = "sigmoid"
+
+    def __call__(self, x):
+        return _sigmoid(x)
+
+    def backward(self, x, y, grad_wrt_output):
+        return grad_wrt_output * y * (1 - y)
+
+
+@ACTIVATIONS.register("tanh")
+class Tanh(Activation):
+    """``f(x) = tanh(x)``; slope ``1 - f(x)^2``."""
+
+    name = "tanh"
+
+    def __call__(self, x):
+        return np.tanh(x)
+
+    def backward(self, x, y, grad_wrt_output):
+        return grad_wrt_output * (1 - y * y)
+
+
+@ACTIVATIONS.register("softmax")
+class Softmax(Activation):
+    """``f(x)_i = exp(x_i) / sum_j exp(x_j)`` over the last axis.
+
+    Not element-wise: the backward pass is the vector-Jacobian product
+    ``y * (g - sum(g * y))``.
+    """
+
+    name = "softmax"
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def __call__(self, x):
+        return _softmax(x, self.axis)
+
+    def backward(self, x, y, grad_wrt_output):
+        weighted = np.sum(grad_wrt_output * y, axis=self.axis, keepdims=True)
+        return y * (grad_wrt_output - weighted)
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+@ACTIVATIONS.register("leaky_relu")
+class LeakyReLU(Activation):
+    """``f(x) = x`` if x > 0 else ``negative_slope * x`` (Keras default 0.2)."""
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.2):
+        self.negative_slope = negative_slope
+
+    def __call__(self, x):
+        return np.where(x > 0, x, self.negative_slope * x).astype(x.dtype, copy=False)
+
+    def backward(self, x, y, grad_wrt_output):
+        return grad_wrt_output * np.where(x > 0, 1, self.negative_slope).astype(x.dtype)
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope}
+
+
+@ACTIVATIONS.register("elu")
+class ELU(Activation):
+    """``f(x) = x`` if x > 0 else ``alpha (exp(x) - 1)``; slope 1 or ``alpha exp(x)``."""
+
+    name = "elu"
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def __call__(self, x):
+        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+
+    def backward(self, x, y, grad_wrt_output):
+        slope = np.where(x > 0, 1, self.alpha * np.exp(np.minimum(x, 0)))
+        return (grad_wrt_output * slope).astype(x.dtype, copy=False)
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+@ACTIVATIONS.register("selu")
+class SELU(Activation):
+    """``f(x) = scale * elu(x, alpha)`` with Klambauer et al.'s self-normalising constants."""
+
+    name = "selu"
+
+    def __call__(self, x):
+        negative = _SELU_ALPHA * np.expm1(np.minimum(x, 0))
+        return (_SELU_SCALE * np.where(x > 0, x, negative)).astype(x.dtype, copy=False)
+
+    def backward(self, x, y, grad_wrt_output):
+        slope = _SELU_SCALE * np.where(x > 0, 1, _SELU_ALPHA * np.exp(np.minimum(x, 0)))
+        return (grad_wrt_output * slope).astype(x.dtype, copy=False)
+
+
+@ACTIVATIONS.register("gelu")
+class GELU(Activation):
+    """``f(x) = x * Phi(x)``, Phi the standard normal CDF (exact, Keras 3's default),
+    or the tanh approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``.
+
+    Slope (exact): ``Phi(x) + x * phi(x)``, phi the normal density.
+    """
+
+    name = "gelu"
+
+    def __init__(self, approximate: bool = False):
+        self.approximate = approximate
+
+    def __call__(self, x):
+        if self.approximate:
+            return 0.5 * x * (1 + np.tanh(_tanh_arg(x)))
+        return (x * _normal_cdf(x)).astype(x.dtype, copy=False)
+
+    def backward(self, x, y, grad_wrt_output):
+        if self.approximate:
+            t = np.tanh(_tanh_arg(x))
+            inner_slope = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
+            slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner_slope
+        else:
+            density = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            slope = _normal_cdf(x) + x * density
+        return (grad_wrt_output * slope).astype(x.dtype, copy=False)
+
+    def get_config(self):
+        return {"approximate": self.approximate}
+
+
+@ACTIVATIONS.register("softplus")
+class Softplus(Activation):
+    """``f(x) = log(1 + exp(x))``, computed as ``max(x, 0) + log1p(exp(-|x|))``
+    so that large |x| does not overflow; slope ``sigmoid(x)``."""
+
+    name = "softplus"
+
+    def __call__(self, x):
+        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+    def backward(self, x, y, grad_wrt_output):
+        return grad_wrt_output * _sigmoid(x)
+
+
+@ACTIVATIONS.register("softsign")
+class Softsign(Activation):
+    """``f(x) = x / (1 + |x|)``; slope ``1 / (1 + |x|)^2``."""
+
+    name = "softsign"
+
+    def __call__(self, x):
+        return x / (1 + np.abs(x))
+
+    def backward(self, x, y, grad_wrt_output):
+        return grad_wrt_output / (1 + np.abs(x)) ** 2
+
+
+@ACTIVATIONS.register("silu", "swish")
+class SiLU(Activation):
+    """``f(x) = x * sigmoid(x)``; slope ``s (1 + x (1 - s))`` with ``s = sigmoid(x)``."""
+
+    name = "silu"
+
+    def __call__(self, x):
+        return x * _sigmoid(x)
+
+    def backward(self, x, y, grad_wrt_output):
+        s = _sigmoid(x)
+        return grad_wrt_output * s * (1 + x * (1 - s))
+
+
+@ACTIVATIONS.register("exponential")
+class Exponential(Activation):
+    """``f(x) = exp(x)``; slope ``exp(x)``."""
+
+    name = "exponential"
+
+    def __call__(self, x):
+        return np.exp(x)
+
+    def backward(self, x, y, grad_wrt_output):
+        return grad_wrt_output * y
+
+
+@ACTIVATIONS.register("hard_sigmoid")
+class HardSigmoid(Activation):
+    """``f(x) = clip(x / 6 + 1 / 2, 0, 1)`` (Keras 3: ``relu6(x + 3) / 6``);
+    slope 1/6 on (-3, 3), else 0."""
+
+    name = "hard_sigmoid"
+
+    def __call__(self, x):
+        return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+
+    def backward(self, x, y, grad_wrt_output):
+        return grad_wrt_output * ((x > -3) & (x < 3)) / 6
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # exp of a negative number only, so that neither branch overflows.
+    exp_neg_abs = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + exp_neg_abs), exp_neg_abs / (1 + exp_neg_abs)).astype(
+        x.dtype, copy=False
+    )
+
+
+def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    # Subtracting the row max leaves softmax unchanged and keeps exp() <= 1.
+    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    shifted /= np.sum(shifted, axis=axis, keepdims=True)
+    return shifted
+
+
+def _tanh_arg(x: np.ndarray) -> np.ndarray:
+    return math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + _erf(np.asarray(x, dtype=np.float64) / math.sqrt(2)))
+
+
+def get(identifier: Any) -> Activation:
+    """Resolve ``None``, a name, an :class:`Activation` or one of this module's
+    functions to an :class:`Activation` object."""
+    if identifier is None:
+        return Linear()
+    if isinstance(identifier, Activation):
+        return identifier
+    if isinstance(identifier, str):
+        return ACTIVATIONS.lookup(identifier, "activation")()
+    name = getattr(identifier, "__name__", None)
+    if callable(identifier) and name in ACTIVATIONS and globals().get(name) is identifier:
+        return ACTIVATIONS.lookup(name)()
+    raise TypeError(
+        "activation must be None, a name such as 'relu', or a gradstep.activations.Activation "
+        f"(which knows its derivative); received {identifier!r}"
+    )
+
+
+def serialize(activation: Activation) -> str | dict[str, Any]:
+    config = activation.get_config()
+    return activation.name if not config else {"name": activation.name, "config": config}
+
+
+def deserialize(config: str | dict[str, Any]) -> Activation:
+    if isinstance(config, str):
+        return get(config)
+    return ACTIVATIONS.lookup(config["name"], "activation")(**config.get("config", {}))
+
+
+# Keras's functional forms: keras.activations.relu(x), ...
+def linear(x):
+    return np.asarray(x)
+
+
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    x = np.asarray(x)
+    out = np.where(x > threshold, x, negative_slope * (x - threshold))
+    if max_value is not None:
+        out = np.minimum(out, max_value)
+    return out.astype(x.dtype, copy=False) if np.issubdtype(x.dtype, np.floating) else out
+
+
+def sigmoid(x):
+    return _sigmoid(np.asarray(x, dtype=float) if not _is_float(x) else np.asarray(x))
+
+
+def tanh(x):
+    return np.tanh(x)
+
+
+def softmax(x, axis=-1):
+    return _softmax(np.asarray(x, dtype=float) if not _is_float(x) else np.asarray(x), axis)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return LeakyReLU(negative_slope)(np.asarray(x))
+
+
+def elu(x, alpha=1.0):
+    return ELU(alpha)(np.asarray(x))
+
+
+def selu(x):
+    return SELU()(np.asarray(x))
+
+
+def gelu(x, approximate=False):
+    return GELU(approximate)(np.asarray(x))
+
+
+def softplus(x):
+    return Softplus()(np.asarray(x))
+
+
+def softsign(x):
+    return Softsign()(np.asarray(x))
+
+
+def silu(x):
+    return SiLU()(np.asarray(x))
+
+
+swish = silu
+
+
+def exponential(x):
+    return np.exp(x)
+
+
+def hard_sigmoid(x):
+    return HardSigmoid()(np.asarray(x))
+
+
+def _is_float(x) -> bool:
+    return np.issubdtype(np.asarray(x).dtype, np.floating)

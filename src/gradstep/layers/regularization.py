@@ -1,0 +1,49 @@
+"""Regularization layers: Dropout."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradstep.layers.base import LAYERS, Layer
+from gradstep.validation import check_fraction
+
+
+@LAYERS.register("Dropout")
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability ``rate``
+    and scale the rest by ``1 / (1 - rate)`` so the expected value is unchanged;
+    at inference, pass inputs through. Backward multiplies by the same mask.
+
+    Args:
+        rate: fraction of the inputs to drop, in [0, 1).
+        seed: optional seed for this layer's own generator (otherwise the
+            model's dropout generator is used).
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = check_fraction(rate, "rate")
+        self.noise_shape = noise_shape
+        self.seed = seed
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0:
+            self._mask = None
+            return x
+        rng = self.rng if self.rng is not None else np.random.default_rng()
+        shape = x.shape if self.noise_shape is None else tuple(
+            x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape)
+        )
+        keep = rng.random(shape) >= self.rate
+        self._mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
+        return x * self._mask
+
+    def backward(self, grad_wrt_output, input_gradient=True):
+        self.grads = []
+        return grad_wrt_output if self._mask is None else grad_wrt_output * self._mask
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
+                "seed": self.seed}

@@ -1,0 +1,517 @@
+"""Sequential: a stack of layers, trained one batch at a time.
+
+One training step, as in the lessons: forward through every layer, the loss
+turns the errors into one number, its slope flows backward through every
+layer (the chain rule), and the optimizer steps every weight downhill.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradstep import callbacks as callbacks_module
+from gradstep import config, losses, metrics as metrics_module, optimizers
+from gradstep.layers.base import Layer, unique_name
+from gradstep.layers.core import InputLayer
+from gradstep.seeding import model_generators
+from gradstep.summary import print_summary
+from gradstep.validation import (
+    as_float_array,
+    check_finite,
+    check_fraction,
+    check_non_negative_int,
+    check_positive_int,
+    check_same_length,
+)
+
+
+class Sequential:
+    """A linear stack of layers, with Keras's API.
+
+        >>> from gradstep import layers
+        >>> model = Sequential([layers.Dense(2, input_shape=(3,))], seed=0)
+        >>> model.count_params()
+        8
+
+    Args:
+        layers: the layers, first to last.
+        name: the model's name (``sequential``, ``sequential_1``, ... by default).
+        seed: makes initial weights, shuffling and dropout reproducible.
+    """
+
+    def __init__(self, layers=None, trainable=True, name=None, seed=None):
+        self.name = name or unique_name("sequential")
+        self.trainable = trainable
+        self.seed = seed
+        self._generators = model_generators(seed)
+        self._input_layer: InputLayer | None = None
+        self._layers: list[Layer] = []
+        self.built = False
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # --- structure --------------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    def add(self, layer: Layer) -> None:
+        """Append a layer; the model builds as soon as the input shape is known."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expects a gradstep layer, received {layer!r}")
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input_layer is not None:
+                raise ValueError("An Input can only be the first entry of a Sequential model")
+            self._input_layer = layer
+            return
+        if any(existing.name == layer.name for existing in self._layers):
+            raise ValueError(f"All layers of a model need unique names; {layer.name!r} is taken")
+        self._layers.append(layer)
+        self.built = False
+        shape = self._declared_input_shape()
+        if shape is not None:
+            self.build((None,) + shape)
+
+    def pop(self) -> Layer:
+        layer = self._layers.pop()
+        self.built = False
+        return layer
+
+    def _declared_input_shape(self) -> tuple | None:
+        if self._input_layer is not None:
+            return self._input_layer.input_shape_arg
+        if self._layers and self._layers[0].input_shape_arg is not None:
+            return self._layers[0].input_shape_arg
+        return None
+
+    def build(self, input_shape=None) -> None:
+        """Create every layer's weights for inputs of ``input_shape`` (batch axis first)."""
+        if input_shape is None:
+            declared = self._declared_input_shape()
+            if declared is None:
+                raise ValueError(
+                    "build() needs input_shape when no layer declares it "
+                    "(give the first layer input_shape=... or start with Input(shape=...))"
+                )
+            input_shape = (None,) + declared
+        shape = tuple(input_shape)
+        self.input_shape = shape
+        for layer in self._layers:
+            if not layer.built:
+                if layer.rng is None:
+                    layer.rng = self._generators["dropout" if _uses_noise(layer) else "init"]
+                layer.build(shape)
+            shape = layer.output_shape
+        self.output_shape = shape
+        self.built = True
+
+    def _build_from_data(self, x: np.ndarray) -> None:
+        if not self.built:
+            if not self._layers:
+                raise ValueError("The model has no layers: add() some before training")
+            if x.dtype == np.float64 and config.floatx() == "float32":
+                for layer in self._layers:
+                    layer.dtype = layer.dtype or "float64"
+            self.build((None,) + x.shape[1:])
+
+    @property
+    def dtype(self) -> str:
+        for layer in self._layers:
+            if layer.weights:
+                return layer.weights[0].dtype.name
+        return self._layers[0].dtype if self._layers and self._layers[0].dtype else config.floatx()
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [w for layer in self._layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        if not self.trainable:
+            return []
+        return [w for layer in self._layers for w in layer.trainable_weights]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        weights = list(weights)
+        expected = sum(len(layer.weights) for layer in self._layers)
+        if len(weights) != expected:
+            raise ValueError(
+                f"Model {self.name!r} expects {expected} weight arrays, received {len(weights)}"
+            )
+        position = 0
+        for layer in self._layers:
+            count = len(layer.weights)
+            layer.set_weights(weights[position:position + count])
+            position += count
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"Model {self.name!r} has not been built yet: call build() or fit() first")
+        return sum(layer.count_params() for layer in self._layers)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
+        """Print the classic Keras table of layers, output shapes and parameter counts."""
+        if not self.built:
+            raise ValueError(
+                f"Model {self.name!r} has not been built yet: give the first layer input_shape, "
+                "call build(input_shape), or fit() it before summary()"
+            )
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
+
+    # --- compile ----------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Choose the optimizer, the loss and the metrics reported during training.
+
+        ``run_eagerly``, ``steps_per_execution``, ``jit_compile`` and
+        ``auto_scale_loss`` are accepted so that Keras programs run; gradstep
+        always runs eagerly on NumPy, so they change nothing.
+        """
+        if loss is None:
+            raise ValueError("compile() needs a loss, e.g. loss='mse' or 'sparse_categorical_crossentropy'")
+        if loss_weights is not None or weighted_metrics is not None:
+            raise ValueError("loss_weights and weighted_metrics apply to multi-output models, "
+                             "which gradstep does not have yet; received a value for one of them")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = losses.get(loss)
+        if metrics is not None and not isinstance(metrics, list | tuple):
+            raise TypeError(f"metrics must be a list such as ['accuracy'], received {metrics!r}")
+        self._metric_identifiers = list(metrics or [])
+        self._metrics: list[metrics_module.MeanMetricWrapper] | None = None
+        self.compiled = True
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return ["loss"] + [m if isinstance(m, str) else getattr(m, "__name__", "metric")
+                           for m in self._metric_identifiers]
+
+    def _resolve_metrics(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        if self._metrics is None:
+            self._metrics = [metrics_module.get(m, self.loss, y_true.shape, y_pred.shape)
+                             for m in self._metric_identifiers]
+
+    # --- one step ---------------------------------------------------------------------
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        for layer in self._layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def _backward(self, y_true, y_pred, sample_weight) -> None:
+        last = self._layers[-1]
+        activation = getattr(last, "activation", None)
+        fused = None
+        if activation is not None and hasattr(last, "backward_from_pre_activation"):
+            fused = self.loss.fused_gradient_reduced(y_true, y_pred, activation.name, sample_weight)
+        if fused is not None:
+            grad = last.backward_from_pre_activation(fused, input_gradient=len(self._layers) > 1)
+            remaining = self._layers[-2::-1]
+        else:
+            grad = self.loss.gradient(y_true, y_pred, sample_weight)
+            remaining = self._layers[::-1]
+        for position, layer in enumerate(remaining):
+            is_first_layer = position == len(remaining) - 1
+            grad = layer.backward(grad, input_gradient=not is_first_layer)
+
+    def train_on_batch(self, x, y, sample_weight=None) -> dict[str, float]:
+        """One gradient-descent step on one batch; returns the batch's loss and metrics."""
+        self._check_compiled("train_on_batch")
+        x, y = self._prepare_xy(x, y)
+        self._reset_metrics()
+        self._train_step(x, y, sample_weight)
+        return self._logs()
+
+    def _train_step(self, x, y, sample_weight) -> None:
+        y_pred = self._forward(x, training=True)
+        loss_value = float(self.loss(y, y_pred, sample_weight))
+        self._backward(y, y_pred, sample_weight)
+        params, grads = [], []
+        for layer in self._layers:
+            if layer.trainable and self.trainable:
+                params.extend(layer.trainable_weights)
+                grads.extend(layer.grads)
+        self.optimizer.apply(grads, params)
+        self._update_metrics(y, y_pred, loss_value, len(x))
+
+    def _update_metrics(self, y, y_pred, loss_value, batch_size) -> None:
+        self._loss_tracker.update_state(loss_value, sample_weight=batch_size)
+        self._resolve_metrics(y, y_pred)
+        for metric in self._metrics:
+            metric.update_state(y, y_pred)
+
+    def _reset_metrics(self) -> None:
+        self._loss_tracker = metrics_module.Mean("loss")
+        for metric in self._metrics or []:
+            metric.reset_state()
+
+    def _logs(self) -> dict[str, float]:
+        logs = {"loss": self._loss_tracker.result()}
+        for metric in self._metrics or []:
+            logs[metric.name] = metric.result()
+        return logs
+
+    # --- fit --------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for ``epochs`` passes over the data, one optimizer step per batch.
+
+        Returns:
+            A :class:`~gradstep.callbacks.History` whose ``history`` maps
+            ``'loss'``, each metric and their ``val_`` versions to per-epoch lists.
+        """
+        self._check_compiled("fit")
+        with config.limit_blas_threads():
+            return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+                             steps_per_epoch, validation_steps, validation_batch_size,
+                             validation_freq)
+
+    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+             shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,
+             validation_steps, validation_batch_size, validation_freq):
+        batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        epochs = check_positive_int(epochs, "epochs")
+        initial_epoch = check_non_negative_int(initial_epoch, "initial_epoch")
+        check_fraction(validation_split, "validation_split")
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise ValueError("steps_per_epoch and validation_steps apply to generators, which "
+                             "gradstep does not take yet; pass arrays and leave them None")
+        x, y = self._prepare_xy(x, y)
+        sample_weight = _sample_weights(sample_weight, class_weight, y, len(x))
+        if validation_data is None and validation_split:
+            x, y, sample_weight, validation_data = _split_validation(x, y, sample_weight,
+                                                                     validation_split)
+        if validation_data is not None:
+            validation_data = self._prepare_validation(validation_data)
+
+        steps = math.ceil(len(x) / batch_size)
+        history = callbacks_module.History()
+        callback_list = self._callback_list(callbacks, history, verbose, epochs=epochs, steps=steps)
+        self.stop_training = False
+        self._reset_metrics()
+        callback_list.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            self._reset_metrics()
+            callback_list.on_epoch_begin(epoch)
+            order = self._generators["shuffle"].permutation(len(x)) if shuffle else None
+            for step in range(steps):
+                batch = _batch_indices(order, step, batch_size, len(x))
+                callback_list.on_train_batch_begin(step)
+                weights = None if sample_weight is None else sample_weight[batch]
+                self._train_step(x[batch], y[batch], weights)
+                callback_list.on_train_batch_end(step, self._logs())
+                if self.stop_training:
+                    break
+            epoch_logs = self._logs()
+            if validation_data is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_arrays(*validation_data,
+                                                 validation_batch_size or batch_size, None)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        callback_list.on_train_end(logs=epoch_logs if epochs > initial_epoch else None)
+        return history
+
+    def _callback_list(self, callbacks, history, verbose, **params):
+        verbose = _verbosity(verbose)
+        chosen = list(callbacks or [])
+        if verbose and not any(isinstance(c, callbacks_module.ProgbarLogger) for c in chosen):
+            chosen.append(callbacks_module.ProgbarLogger(verbose))
+        if history is not None:
+            chosen.append(history)
+        return callbacks_module.CallbackList(chosen, model=self, verbose=verbose, **params)
+
+    # --- evaluate and predict ---------------------------------------------------------
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """The loss (and metrics) on ``x, y``, without training.
+
+        Returns:
+            The loss as a float, or ``[loss, *metrics]`` when metrics were
+            compiled, or a dict when ``return_dict=True``.
+        """
+        self._check_compiled("evaluate")
+        batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        x, y = self._prepare_xy(x, y)
+        weights = _sample_weights(sample_weight, None, y, len(x))
+        callback_list = self._callback_list(callbacks, None, verbose,
+                                            steps=math.ceil(len(x) / batch_size))
+        with config.limit_blas_threads():
+            logs = self._evaluate_arrays(x, y, weights, batch_size, callback_list)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_arrays(self, x, y, sample_weight, batch_size, callback_list):
+        self._reset_metrics()
+        if callback_list is not None:
+            callback_list.on_test_begin()
+        for step, start in enumerate(range(0, len(x), batch_size)):
+            batch = slice(start, start + batch_size)
+            if callback_list is not None:
+                callback_list.on_test_batch_begin(step)
+            y_pred = self._forward(x[batch], training=False)
+            weights = None if sample_weight is None else sample_weight[batch]
+            loss_value = float(self.loss(y[batch], y_pred, weights))
+            self._update_metrics(y[batch], y_pred, loss_value, len(y_pred))
+            if callback_list is not None:
+                callback_list.on_test_batch_end(step, self._logs())
+        logs = self._logs()
+        if callback_list is not None:
+            callback_list.on_test_end(logs)
+        return logs
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs for ``x``, computed batch by batch (no training)."""
+        batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        x = self._prepare_x(x)
+        callback_list = self._callback_list(callbacks, None, verbose,
+                                            steps=math.ceil(len(x) / batch_size))
+        callback_list.on_predict_begin()
+        outputs = []
+        with config.limit_blas_threads():
+            for step, start in enumerate(range(0, len(x), batch_size)):
+                callback_list.on_predict_batch_begin(step)
+                outputs.append(self._forward(x[start:start + batch_size], training=False))
+                callback_list.on_predict_batch_end(step, {})
+        callback_list.on_predict_end()
+        return np.concatenate(outputs, axis=0)
+
+    def predict_on_batch(self, x):
+        return self._forward(self._prepare_x(x), training=False)
+
+    def __call__(self, x, training=False):
+        return self._forward(self._prepare_x(x), training=training)
+
+    # --- input checks -----------------------------------------------------------------
+    def _check_compiled(self, method: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must call compile() before {method}(): e.g. "
+                "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')"
+            )
+
+    def _prepare_x(self, x) -> np.ndarray:
+        if x is None:
+            raise ValueError("x is required: an array of samples, received None")
+        dtype = None if not self.built else self.dtype
+        x = as_float_array(x, "x", dtype=dtype)
+        if x.ndim < 2:
+            raise ValueError(f"x must have a batch axis and a feature axis, received shape {x.shape}")
+        self._build_from_data(x)
+        x = x.astype(self.dtype, copy=False)
+        expected = self.input_shape[1:]
+        if x.shape[1:] != expected:
+            raise ValueError(
+                f"x has samples of shape {x.shape[1:]}, but the model expects {expected} "
+                f"(input_shape of the first layer); received x of shape {x.shape}"
+            )
+        return x
+
+    def _prepare_xy(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        x = self._prepare_x(x)
+        if y is None:
+            raise ValueError("y is required: the targets for x, received None")
+        y = np.asarray(y)
+        if y.dtype == object or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+            raise TypeError(f"y must hold numbers, received an array of dtype {y.dtype}")
+        check_same_length(x, y)
+        if np.issubdtype(y.dtype, np.floating):
+            check_finite(y, "y")
+            y = y.astype(self.dtype, copy=False)
+        self._check_targets(y)
+        return x, y
+
+    def _check_targets(self, y: np.ndarray) -> None:
+        """Let the loss check the targets once, so that bad labels fail before training."""
+        probe = np.broadcast_to(np.array(0.5, dtype=self.dtype), (len(y),) + self.output_shape[1:])
+        self.loss.prepare(y, probe)
+
+    def _prepare_validation(self, validation_data):
+        if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                             "(x_val, y_val, val_sample_weight)")
+        x_val, y_val = self._prepare_xy(validation_data[0], validation_data[1])
+        weights = validation_data[2] if len(validation_data) == 3 else None
+        return x_val, y_val, _sample_weights(weights, None, y_val, len(x_val))
+
+    def get_config(self) -> dict[str, Any]:
+        from gradstep.layers import LAYERS  # noqa: F401  (layers register themselves)
+
+        entries = []
+        if self._input_layer is not None:
+            entries.append({"class_name": "InputLayer", "config": self._input_layer.get_config()})
+        entries += [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                    for layer in self._layers]
+        return {"name": self.name, "trainable": self.trainable, "layers": entries}
+
+
+def _uses_noise(layer: Layer) -> bool:
+    from gradstep.layers.regularization import Dropout
+
+    return isinstance(layer, Dropout)
+
+
+def _verbosity(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, received {verbose!r}")
+    return verbose
+
+
+def _batch_indices(order, step, batch_size, count):
+    start, stop = step * batch_size, min((step + 1) * batch_size, count)
+    return slice(start, stop) if order is None else order[start:stop]
+
+
+def _split_validation(x, y, sample_weight, validation_split):
+    """Keras's rule: the last ``validation_split`` of the samples, before shuffling."""
+    split_at = int(math.floor(len(x) * (1 - validation_split)))
+    if split_at == 0 or split_at == len(x):
+        raise ValueError(
+            f"validation_split={validation_split} leaves no samples for training or validation "
+            f"out of {len(x)}"
+        )
+    weights = None if sample_weight is None else sample_weight[split_at:]
+    train_weights = None if sample_weight is None else sample_weight[:split_at]
+    return x[:split_at], y[:split_at], train_weights, (x[split_at:], y[split_at:], weights)
+
+
+def _sample_weights(sample_weight, class_weight, y, count):
+    """Per-sample weights from ``sample_weight`` times ``class_weight[label]``."""
+    weights = None
+    if sample_weight is not None:
+        weights = as_float_array(sample_weight, "sample_weight", dtype=np.float64)
+        if weights.shape[0] != count:
+            raise ValueError(f"sample_weight must have one weight per sample ({count}), "
+                             f"received shape {weights.shape}")
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"class_weight must be a dict {{class: weight}}, received {class_weight!r}")
+        labels = np.asarray(y)
+        if labels.ndim > 1 and labels.shape[-1] > 1:
+            labels = np.argmax(labels, axis=-1)
+        labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
+        missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
+        if missing:
+            raise ValueError(f"class_weight has no weight for class {missing[0]}; "
+                             f"received weights for {sorted(class_weight)}")
+        per_class = np.array([class_weight[label] for label in labels.tolist()], dtype=np.float64)
+        weights = per_class if weights is None else weights * per_class
+    return weights
