@@ -124,7 +124,8 @@ class Softmax(Activation):
 
 @ACTIVATIONS.register("leaky_relu")
 class LeakyReLU(Activation):
-    """``f(x) = x`` if x > 0 else ``negative_slope * x`` (Keras default 0.2)."""
+    """``f(x) = x`` if x >= 0 else ``negative_slope * x`` (Keras default 0.2);
+    slope 1 at x = 0, as Keras's autodiff gives."""
 
     name = "leaky_relu"
 
@@ -132,10 +133,10 @@ class LeakyReLU(Activation):
         self.negative_slope = negative_slope
 
     def __call__(self, x):
-        return np.where(x > 0, x, self.negative_slope * x).astype(x.dtype, copy=False)
+        return np.where(x >= 0, x, self.negative_slope * x).astype(x.dtype, copy=False)
 
     def backward(self, x, y, grad_wrt_output):
-        return grad_wrt_output * np.where(x > 0, 1, self.negative_slope).astype(x.dtype)
+        return grad_wrt_output * np.where(x >= 0, 1, self.negative_slope).astype(x.dtype)
 
     def get_config(self):
         return {"negative_slope": self.negative_slope}

@@ -256,10 +256,11 @@ class Sequential:
             metric.reset_state()
 
     def _logs(self) -> dict[str, float]:
+        """The loss and metrics so far, in Keras's order: sorted by name."""
         logs = {"loss": self._loss_tracker.result()}
         for metric in self._metrics or []:
             logs[metric.name] = metric.result()
-        return logs
+        return dict(sorted(logs.items()))
 
     # --- fit --------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -354,7 +355,7 @@ class Sequential:
             logs = self._evaluate_arrays(x, y, weights, batch_size, callback_list)
         if return_dict:
             return logs
-        values = list(logs.values())
+        values = [logs["loss"]] + [logs[metric.name] for metric in self._metrics or []]
         return values[0] if len(values) == 1 else values
 
     def _evaluate_arrays(self, x, y, sample_weight, batch_size, callback_list):

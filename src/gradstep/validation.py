@@ -56,7 +56,7 @@ def check_finite(array: np.ndarray, argument: str) -> None:
     if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
         raise ValueError(
-            f"{argument} must be finite, received {array[tuple(bad)]} at index {tuple(int(i) for i in bad)}"
+            f"{argument} must be finite, received {array[tuple(bad)].item()} at index {tuple(int(i) for i in bad)}"
         )
 
 
@@ -76,13 +76,13 @@ def check_sparse_labels(labels: np.ndarray, num_classes: int, argument: str = "y
     if np.issubdtype(labels.dtype, np.floating):
         whole = np.isfinite(labels) & (labels == np.round(labels))
         if not whole.all():
-            bad = labels[~whole].flat[0]
+            bad = labels[~whole].flat[0].item()
             raise ValueError(
                 f"{argument} must hold integer class labels in [0, {num_classes}), received {bad!r}"
             )
     outside = (labels < 0) | (labels >= num_classes)
     if outside.any():
-        bad = labels[outside].flat[0]
+        bad = labels[outside].flat[0].item()
         raise ValueError(
             f"{argument} holds class label {bad!r}, outside the range [0, {num_classes}) "
             f"of the model's {num_classes} outputs"
