@@ -4,13 +4,34 @@ import pytest
 from gradstep import activations
 from gradstep.testing import check_activation_gradients
 
-NAMES = ["linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "selu", "gelu",
-         "softplus", "softsign", "swish", "silu", "exponential", "hard_sigmoid"]
+NAMES = [
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "softplus",
+    "softsign",
+    "swish",
+    "silu",
+    "exponential",
+    "hard_sigmoid",
+]
 
 
 def _keras_case(keras_numerics, name):
     case = keras_numerics["activations"][name]
-    return case, np.array(case["x"]), np.array(case["y"]), np.array(case["G"]), np.array(case["vjp"])
+    return (
+        case,
+        np.array(case["x"]),
+        np.array(case["y"]),
+        np.array(case["G"]),
+        np.array(case["vjp"]),
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -18,8 +39,9 @@ def test_value_and_vjp_match_keras_in_float64(keras_numerics, name):
     case, x, y, upstream, vjp = _keras_case(keras_numerics, name)
     activation = activations.get(name)
     np.testing.assert_allclose(activation(x), y, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(activation.backward(x, activation(x), upstream), vjp,
-                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        activation.backward(x, activation(x), upstream), vjp, rtol=1e-10, atol=1e-14
+    )
 
 
 def test_gelu_approximate_matches_keras(keras_numerics):

@@ -14,8 +14,10 @@ def test_glorot_uniform_limit_is_sqrt_6_over_fans():
     assert np.abs(weights).max() > 0.99 * limit
 
 
-@pytest.mark.parametrize("name, variance", [("he_normal", 2 / 200), ("lecun_normal", 1 / 200),
-                                            ("glorot_normal", 2 / 500)])
+@pytest.mark.parametrize(
+    "name, variance",
+    [("he_normal", 2 / 200), ("lecun_normal", 1 / 200), ("glorot_normal", 2 / 500)],
+)
 def test_truncated_normals_have_keras_variance(name, variance):
     weights = initializers.get(name)((200, 300), dtype=np.float64, rng=np.random.default_rng(0))
     assert np.var(weights) == pytest.approx(variance, rel=0.02)

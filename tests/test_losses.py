@@ -18,9 +18,19 @@ def keras_cases(keras_numerics):
     return _keras_losses(keras_numerics)
 
 
-CASES = ["mse", "bce_probs", "bce_logits", "cce_probs", "cce_unnormalized_probs", "cce_logits",
-         "cce_probs_smoothing", "cce_logits_smoothing", "scce_probs", "scce_probs_column_labels",
-         "scce_logits"]
+CASES = [
+    "mse",
+    "bce_probs",
+    "bce_logits",
+    "cce_probs",
+    "cce_unnormalized_probs",
+    "cce_logits",
+    "cce_probs_smoothing",
+    "cce_logits_smoothing",
+    "scce_probs",
+    "scce_probs_column_labels",
+    "scce_logits",
+]
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -110,35 +120,51 @@ def test_fused_softmax_crossentropy_equals_the_chain_rule():
     labels = rng.integers(0, 4, size=6)
     _fused_vs_chain_rule(losses.SparseCategoricalCrossentropy(), "softmax", logits, labels)
     _fused_vs_chain_rule(losses.CategoricalCrossentropy(), "softmax", logits, np.eye(4)[labels])
-    _fused_vs_chain_rule(losses.CategoricalCrossentropy(label_smoothing=0.1), "softmax", logits,
-                         np.eye(4)[labels])
+    _fused_vs_chain_rule(
+        losses.CategoricalCrossentropy(label_smoothing=0.1), "softmax", logits, np.eye(4)[labels]
+    )
 
 
 def test_fused_sigmoid_binary_crossentropy_equals_the_chain_rule():
     rng = np.random.default_rng(3)
-    _fused_vs_chain_rule(losses.BinaryCrossentropy(), "sigmoid", rng.normal(size=(6, 2)),
-                         rng.integers(0, 2, size=(6, 2)).astype(float))
+    _fused_vs_chain_rule(
+        losses.BinaryCrossentropy(),
+        "sigmoid",
+        rng.normal(size=(6, 2)),
+        rng.integers(0, 2, size=(6, 2)).astype(float),
+    )
 
 
 def test_fused_gradient_is_zero_where_keras_clips():
     """A confidently wrong softmax (p[label] < 1e-7) gets no gradient, as in Keras."""
     output = np.array([[1 - 2e-8, 1e-8, 1e-8]])
-    fused = losses.SparseCategoricalCrossentropy().fused_gradient_reduced(np.array([1]), output,
-                                                                          "softmax")
+    fused = losses.SparseCategoricalCrossentropy().fused_gradient_reduced(
+        np.array([1]), output, "softmax"
+    )
     np.testing.assert_allclose(fused, 0, atol=1e-7)
 
 
 def test_fused_gradient_only_for_matching_activation():
-    assert losses.MeanSquaredError().fused_gradient_reduced(np.ones((2, 1)), np.ones((2, 1)),
-                                                            "sigmoid") is None
-    assert losses.CategoricalCrossentropy(from_logits=True).fused_gradient_reduced(
-        np.eye(2), np.eye(2), "softmax") is None
+    assert (
+        losses.MeanSquaredError().fused_gradient_reduced(
+            np.ones((2, 1)), np.ones((2, 1)), "sigmoid"
+        )
+        is None
+    )
+    assert (
+        losses.CategoricalCrossentropy(from_logits=True).fused_gradient_reduced(
+            np.eye(2), np.eye(2), "softmax"
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize("y_pred", [np.array([[1000.0, -1000.0]]), np.array([[-1000.0, 1000.0]])])
 def test_logits_of_plus_minus_1000_are_finite(y_pred):
-    for loss in (losses.CategoricalCrossentropy(from_logits=True),
-                 losses.BinaryCrossentropy(from_logits=True)):
+    for loss in (
+        losses.CategoricalCrossentropy(from_logits=True),
+        losses.BinaryCrossentropy(from_logits=True),
+    ):
         assert np.isfinite(loss(np.array([[1.0, 0.0]]), y_pred))
         assert np.isfinite(loss.gradient(np.array([[1.0, 0.0]]), y_pred)).all()
 
@@ -163,11 +189,14 @@ def test_incompatible_shapes_name_both():
         losses.MeanSquaredError()(np.zeros((3, 2)), np.zeros((3, 4)))
 
 
-@pytest.mark.parametrize("labels, message", [
-    (np.array([0, 3]), r"class label 3, outside the range \[0, 3\)"),
-    (np.array([0, -1]), r"class label -1"),
-    (np.array([0.5, 1.0]), r"integer class labels"),
-])
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.array([0, 3]), r"class label 3, outside the range \[0, 3\)"),
+        (np.array([0, -1]), r"class label -1"),
+        (np.array([0.5, 1.0]), r"integer class labels"),
+    ],
+)
 def test_bad_sparse_labels(labels, message):
     with pytest.raises(ValueError, match=message):
         losses.SparseCategoricalCrossentropy()(labels, np.full((2, 3), 1 / 3))
@@ -191,4 +220,6 @@ def test_config_round_trip():
 
 def test_functional_forms_return_per_sample_losses():
     np.testing.assert_allclose(losses.mse(np.zeros((2, 2)), np.ones((2, 2))), [1, 1])
-    np.testing.assert_allclose(losses.sparse_categorical_crossentropy([0], [[0.5, 0.5]]), [np.log(2)])
+    np.testing.assert_allclose(
+        losses.sparse_categorical_crossentropy([0], [[0.5, 0.5]]), [np.log(2)]
+    )

@@ -9,8 +9,14 @@ import pytest
 
 from gradstep import layers, models, optimizers
 
-SMALL_CASES = ["adam_sparse_cce", "sgd_momentum_mse", "sgd_plain_mse_partial_batch",
-               "sgd_nesterov_bce", "rmsprop_cce", "adam_validation"]
+SMALL_CASES = [
+    "adam_sparse_cce",
+    "sgd_momentum_mse",
+    "sgd_plain_mse_partial_batch",
+    "sgd_nesterov_bce",
+    "rmsprop_cce",
+    "adam_validation",
+]
 
 
 def _case(keras_training, name):
@@ -20,8 +26,11 @@ def _case(keras_training, name):
 def _model(case):
     model = models.Sequential(seed=0)
     first, *rest = case["layers"]
-    model.add(layers.Dense(first["units"], activation=first["activation"],
-                           input_shape=(first["input_dim"],)))
+    model.add(
+        layers.Dense(
+            first["units"], activation=first["activation"], input_shape=(first["input_dim"],)
+        )
+    )
     for spec in rest:
         model.add(layers.Dense(spec["units"], activation=spec["activation"]))
     optimizer = getattr(optimizers, case["optimizer"]["name"])(**case["optimizer"]["config"])
@@ -32,8 +41,15 @@ def _model(case):
 def _train(case, x, y, initial_weights):
     model = _model(case)
     model.set_weights([np.asarray(w, dtype=np.float32) for w in initial_weights])
-    history = model.fit(x, y, batch_size=case["batch_size"], epochs=case["epochs"], shuffle=False,
-                        validation_split=case["validation_split"], verbose=0)
+    history = model.fit(
+        x,
+        y,
+        batch_size=case["batch_size"],
+        epochs=case["epochs"],
+        shuffle=False,
+        validation_split=case["validation_split"],
+        verbose=0,
+    )
     return model, history
 
 
@@ -52,10 +68,12 @@ def test_training_matches_keras(keras_training, name):
     for ours, theirs in zip(model.get_weights(), case["final_weights"], strict=True):
         np.testing.assert_allclose(ours, np.asarray(theirs, dtype=np.float32), atol=1e-6)
     _assert_history(history, case, rtol=1e-5)
-    np.testing.assert_allclose(model.evaluate(x, y, batch_size=case["batch_size"], verbose=0),
-                               case["evaluate"], rtol=1e-5)
-    np.testing.assert_allclose(model.predict(x[:5], verbose=0), case["predict"], rtol=1e-5,
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        model.evaluate(x, y, batch_size=case["batch_size"], verbose=0), case["evaluate"], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        model.predict(x[:5], verbose=0), case["predict"], rtol=1e-5, atol=1e-7
+    )
 
 
 def test_reference_model_on_digits_matches_keras(keras_training, keras_reference_arrays):

@@ -152,7 +152,9 @@ class ELU(Activation):
         self.alpha = alpha
 
     def __call__(self, x):
-        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0))).astype(
+            x.dtype, copy=False
+        )
 
     def backward(self, x, y, grad_wrt_output):
         slope = np.where(x > 0, 1, self.alpha * np.exp(np.minimum(x, 0)))
@@ -339,7 +341,7 @@ def linear(x):
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     x = np.asarray(x)
-    out = np.where(x > threshold, x, negative_slope * (x - threshold))
+    out = np.where(x > threshold, x, negative_slope * (x - threshold) if negative_slope else 0)
     if max_value is not None:
         out = np.minimum(out, max_value)
     return out.astype(x.dtype, copy=False) if np.issubdtype(x.dtype, np.floating) else out

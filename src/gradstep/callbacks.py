@@ -49,7 +49,8 @@ class CallbackList:
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(
-                    f"callbacks must be gradstep.callbacks.Callback instances, received {callback!r}"
+                    "callbacks must be gradstep.callbacks.Callback instances, "
+                    f"received {callback!r}"
                 )
             callback.set_model(model)
             callback.set_params(params)
@@ -81,6 +82,28 @@ class History(Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
         self.model.history = self
+
+
+class TerminateOnNaN(Callback):
+    """Stops training at the first batch whose loss is NaN or infinite, and says so."""
+
+    def __init__(self, stream=None):
+        super().__init__()
+        self.stream = stream or sys.stdout
+        self.terminated_at: tuple[int, int] | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            print(
+                f"Batch {batch}: Invalid loss, terminating training", file=self.stream, flush=True
+            )
+            self.terminated_at = (self._epoch, batch)
+            self.model.stop_training = True
 
 
 def format_logs(logs: dict) -> str:
@@ -171,7 +194,11 @@ class ProgbarLogger(Callback):
             self._bar.close()
             self._bar = None
         elif self.verbose in (1, 2):
-            print(f"{self._done}/{self._steps} - {elapsed:.0f}s {suffix}", file=self.stream, flush=True)
+            print(
+                f"{self._done}/{self._steps} - {elapsed:.0f}s {suffix}",
+                file=self.stream,
+                flush=True,
+            )
 
 
 def _suffix(elapsed, steps, logs):
@@ -185,5 +212,11 @@ def _make_bar(steps, stream):
         from tqdm import tqdm
     except ImportError:  # the progress bar is an extra; fall back to a line per epoch
         return None
-    return tqdm(total=steps, file=stream, ascii="─━", mininterval=0.1, leave=True,
-                bar_format="{n_fmt}/{total_fmt} {bar:20} {remaining} {desc}")
+    return tqdm(
+        total=steps,
+        file=stream,
+        ascii="─━",
+        mininterval=0.1,
+        leave=True,
+        bar_format="{n_fmt}/{total_fmt} {bar:20} {remaining} {desc}",
+    )

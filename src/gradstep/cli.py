@@ -28,10 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--optimizer", default="adam", help="an optimizer name: adam, sgd, rmsprop")
-    train.add_argument("--learning-rate", type=float, default=None,
-                       help="the optimizer's learning rate (its Keras default if omitted)")
-    train.add_argument("--loss", default=None,
-                       help="a loss name (default: the dataset's natural loss)")
+    train.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="the optimizer's learning rate (its Keras default if omitted)",
+    )
+    train.add_argument(
+        "--loss", default=None, help="a loss name (default: the dataset's natural loss)"
+    )
     train.add_argument("--hidden-units", type=int, default=512)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
@@ -60,7 +65,7 @@ _TASK_DEFAULTS = {
 
 
 def run_train(args) -> int:
-    from gradstep import layers, models, optimizers
+    from gradstep import callbacks, layers, models, optimizers
 
     (x_train, y_train), (x_test, y_test) = datasets.load(args.dataset)
     task = datasets.task_of(args.dataset)
@@ -75,7 +80,24 @@ def run_train(args) -> int:
         optimizer.learning_rate = args.learning_rate
     model.compile(optimizer=optimizer, loss=args.loss or default_loss, metrics=metrics)
     model.summary()
-    model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, verbose=args.verbose)
+    divergence = callbacks.TerminateOnNaN()
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        verbose=args.verbose,
+        callbacks=[divergence],
+    )
+    if divergence.terminated_at is not None:
+        epoch, batch = divergence.terminated_at
+        print(
+            f"gradstep: error: the loss became NaN or infinite at epoch {epoch + 1}, batch "
+            f"{batch + 1}: training diverged. Try a lower --learning-rate "
+            f"(it was {model.optimizer.learning_rate:g}).",
+            file=sys.stderr,
+        )
+        return 1
     results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
     print(" - ".join(f"test {name}: {value:.4f}" for name, value in results.items()))
     return 0

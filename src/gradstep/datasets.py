@@ -82,6 +82,4 @@ def _source(name: str):
     try:
         return _SOURCES[name]
     except KeyError:
-        raise ValueError(
-            f"Unknown dataset {name!r}; expected one of: {', '.join(NAMES)}"
-        ) from None
+        raise ValueError(f"Unknown dataset {name!r}; expected one of: {', '.join(NAMES)}") from None

@@ -122,7 +122,9 @@ def _scaling(name: str, scale: float, mode: str, distribution: str) -> type[Vari
     def __init__(self):
         VarianceScaling.__init__(self, scale, mode, distribution)
 
-    cls = type(name, (VarianceScaling,), {"__init__": __init__, "get_config": Initializer.get_config})
+    cls = type(
+        name, (VarianceScaling,), {"__init__": __init__, "get_config": Initializer.get_config}
+    )
     cls.name = _snake(name)
     cls.__doc__ = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."
     INITIALIZERS.add(cls.name, cls)
@@ -160,7 +162,9 @@ def get(identifier: Any) -> Initializer:
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, dict):
-        return INITIALIZERS.lookup(identifier["name"], "initializer")(**identifier.get("config", {}))
+        return INITIALIZERS.lookup(identifier["name"], "initializer")(
+            **identifier.get("config", {})
+        )
     return INITIALIZERS.lookup(identifier, "initializer")()
 
 

@@ -171,8 +171,14 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name=None):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name=None,
+    ):
         super().__init__(reduction, name)
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
@@ -207,8 +213,12 @@ class BinaryCrossentropy(Loss):
         return np.where(_unclipped(output), output - y_true, 0) / output.shape[-1]
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
 
 
 @LOSSES.register("categorical_crossentropy")
@@ -229,8 +239,14 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
-                 reduction="sum_over_batch_size", name=None):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name=None,
+    ):
         super().__init__(reduction, name)
         if axis != -1:
             raise ValueError(f"axis must be -1 (the class axis is last), received {axis!r}")
@@ -239,7 +255,8 @@ class CategoricalCrossentropy(Loss):
         self.axis = axis
 
     def prepare(self, y_true, y_pred):
-        y_true, y_pred = super().prepare(y_true, y_pred)
+        y_pred = np.asarray(y_pred)
+        y_true = np.asarray(y_true, dtype=y_pred.dtype)
         if y_true.shape != y_pred.shape:
             raise ValueError(
                 f"y_true and y_pred must have the same shape for {self.name}, received "
@@ -273,8 +290,12 @@ class CategoricalCrossentropy(Loss):
         return output * np.sum(kept, axis=-1, keepdims=True) - kept
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
 
 
 @LOSSES.register("sparse_categorical_crossentropy")
@@ -336,7 +357,9 @@ def _match_rank(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 def _sample_weight(sample_weight, per_sample: np.ndarray):
     if sample_weight is None:
         return None
-    weights = np.asarray(sample_weight, dtype=per_sample.dtype if per_sample.dtype.kind == "f" else float)
+    weights = np.asarray(
+        sample_weight, dtype=per_sample.dtype if per_sample.dtype.kind == "f" else float
+    )
     if weights.ndim == per_sample.ndim + 1 and weights.shape[-1] == 1:
         weights = weights[..., 0]
     try:

@@ -78,8 +78,10 @@ def sparse_categorical_accuracy(y_true, y_pred):
 METRICS.add("binary_accuracy", binary_accuracy)
 METRICS.add("categorical_accuracy", categorical_accuracy)
 METRICS.add("sparse_categorical_accuracy", sparse_categorical_accuracy)
-for _names, _fn in ((("mae", "mean_absolute_error"), losses.mean_absolute_error),
-                    (("mse", "mean_squared_error"), losses.mean_squared_error)):
+for _names, _fn in (
+    (("mae", "mean_absolute_error"), losses.mean_absolute_error),
+    (("mse", "mean_squared_error"), losses.mean_squared_error),
+):
     for _name in _names:
         METRICS.add(_name, _fn)
 
@@ -110,4 +112,6 @@ def get(identifier: Any, loss=None, y_true_shape=None, y_pred_shape=None) -> Mea
         return MeanMetricWrapper(METRICS.lookup(identifier, "metrics"), name=identifier)
     if callable(identifier):
         return MeanMetricWrapper(identifier)
-    raise TypeError(f"each metric must be a name such as 'accuracy' or a function, received {identifier!r}")
+    raise TypeError(
+        f"each metric must be a name such as 'accuracy' or a function, received {identifier!r}"
+    )

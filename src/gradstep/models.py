@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from gradstep import callbacks as callbacks_module
-from gradstep import config, losses, metrics as metrics_module, optimizers
+from gradstep import config, losses, optimizers
+from gradstep import metrics as metrics_module
 from gradstep.layers.base import Layer, unique_name
 from gradstep.layers.core import InputLayer
 from gradstep.seeding import model_generators
@@ -152,12 +153,14 @@ class Sequential:
         position = 0
         for layer in self._layers:
             count = len(layer.weights)
-            layer.set_weights(weights[position:position + count])
+            layer.set_weights(weights[position : position + count])
             position += count
 
     def count_params(self) -> int:
         if not self.built:
-            raise ValueError(f"Model {self.name!r} has not been built yet: call build() or fit() first")
+            raise ValueError(
+                f"Model {self.name!r} has not been built yet: call build() or fit() first"
+            )
         return sum(layer.count_params() for layer in self._layers)
 
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
@@ -170,9 +173,18 @@ class Sequential:
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
 
     # --- compile ----------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
-                jit_compile="auto", auto_scale_loss=True):
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        loss_weights=None,
+        weighted_metrics=None,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile="auto",
+        auto_scale_loss=True,
+    ):
         """Choose the optimizer, the loss and the metrics reported during training.
 
         ``run_eagerly``, ``steps_per_execution``, ``jit_compile`` and
@@ -180,10 +192,14 @@ class Sequential:
         always runs eagerly on NumPy, so they change nothing.
         """
         if loss is None:
-            raise ValueError("compile() needs a loss, e.g. loss='mse' or 'sparse_categorical_crossentropy'")
+            raise ValueError(
+                "compile() needs a loss, e.g. loss='mse' or 'sparse_categorical_crossentropy'"
+            )
         if loss_weights is not None or weighted_metrics is not None:
-            raise ValueError("loss_weights and weighted_metrics apply to multi-output models, "
-                             "which gradstep does not have yet; received a value for one of them")
+            raise ValueError(
+                "loss_weights and weighted_metrics apply to multi-output models, "
+                "which gradstep does not have yet; received a value for one of them"
+            )
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
         if metrics is not None and not isinstance(metrics, list | tuple):
@@ -194,13 +210,17 @@ class Sequential:
 
     @property
     def metrics_names(self) -> list[str]:
-        return ["loss"] + [m if isinstance(m, str) else getattr(m, "__name__", "metric")
-                           for m in self._metric_identifiers]
+        return ["loss"] + [
+            m if isinstance(m, str) else getattr(m, "__name__", "metric")
+            for m in self._metric_identifiers
+        ]
 
     def _resolve_metrics(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
         if self._metrics is None:
-            self._metrics = [metrics_module.get(m, self.loss, y_true.shape, y_pred.shape)
-                             for m in self._metric_identifiers]
+            self._metrics = [
+                metrics_module.get(m, self.loss, y_true.shape, y_pred.shape)
+                for m in self._metric_identifiers
+            ]
 
     # --- one step ---------------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
@@ -263,10 +283,25 @@ class Sequential:
         return dict(sorted(logs.items()))
 
     # --- fit --------------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+    ):
         """Train for ``epochs`` passes over the data, one optimizer step per batch.
 
         Returns:
@@ -275,26 +310,59 @@ class Sequential:
         """
         self._check_compiled("fit")
         with config.limit_blas_threads():
-            return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                             validation_data, shuffle, class_weight, sample_weight, initial_epoch,
-                             steps_per_epoch, validation_steps, validation_batch_size,
-                             validation_freq)
+            return self._fit(
+                x,
+                y,
+                batch_size,
+                epochs,
+                verbose,
+                callbacks,
+                validation_split,
+                validation_data,
+                shuffle,
+                class_weight,
+                sample_weight,
+                initial_epoch,
+                steps_per_epoch,
+                validation_steps,
+                validation_batch_size,
+                validation_freq,
+            )
 
-    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-             shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,
-             validation_steps, validation_batch_size, validation_freq):
+    def _fit(
+        self,
+        x,
+        y,
+        batch_size,
+        epochs,
+        verbose,
+        callbacks,
+        validation_split,
+        validation_data,
+        shuffle,
+        class_weight,
+        sample_weight,
+        initial_epoch,
+        steps_per_epoch,
+        validation_steps,
+        validation_batch_size,
+        validation_freq,
+    ):
         batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
         epochs = check_positive_int(epochs, "epochs")
         initial_epoch = check_non_negative_int(initial_epoch, "initial_epoch")
         check_fraction(validation_split, "validation_split")
         if steps_per_epoch is not None or validation_steps is not None:
-            raise ValueError("steps_per_epoch and validation_steps apply to generators, which "
-                             "gradstep does not take yet; pass arrays and leave them None")
+            raise ValueError(
+                "steps_per_epoch and validation_steps apply to generators, which "
+                "gradstep does not take yet; pass arrays and leave them None"
+            )
         x, y = self._prepare_xy(x, y)
         sample_weight = _sample_weights(sample_weight, class_weight, y, len(x))
         if validation_data is None and validation_split:
-            x, y, sample_weight, validation_data = _split_validation(x, y, sample_weight,
-                                                                     validation_split)
+            x, y, sample_weight, validation_data = _split_validation(
+                x, y, sample_weight, validation_split
+            )
         if validation_data is not None:
             validation_data = self._prepare_validation(validation_data)
 
@@ -318,8 +386,9 @@ class Sequential:
                     break
             epoch_logs = self._logs()
             if validation_data is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_arrays(*validation_data,
-                                                 validation_batch_size or batch_size, None)
+                val_logs = self._evaluate_arrays(
+                    *validation_data, validation_batch_size or batch_size, None
+                )
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -337,8 +406,17 @@ class Sequential:
         return callbacks_module.CallbackList(chosen, model=self, verbose=verbose, **params)
 
     # --- evaluate and predict ---------------------------------------------------------
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
         """The loss (and metrics) on ``x, y``, without training.
 
         Returns:
@@ -349,8 +427,9 @@ class Sequential:
         batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
         x, y = self._prepare_xy(x, y)
         weights = _sample_weights(sample_weight, None, y, len(x))
-        callback_list = self._callback_list(callbacks, None, verbose,
-                                            steps=math.ceil(len(x) / batch_size))
+        callback_list = self._callback_list(
+            callbacks, None, verbose, steps=math.ceil(len(x) / batch_size)
+        )
         with config.limit_blas_threads():
             logs = self._evaluate_arrays(x, y, weights, batch_size, callback_list)
         if return_dict:
@@ -381,14 +460,15 @@ class Sequential:
         """The model's outputs for ``x``, computed batch by batch (no training)."""
         batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
         x = self._prepare_x(x)
-        callback_list = self._callback_list(callbacks, None, verbose,
-                                            steps=math.ceil(len(x) / batch_size))
+        callback_list = self._callback_list(
+            callbacks, None, verbose, steps=math.ceil(len(x) / batch_size)
+        )
         callback_list.on_predict_begin()
         outputs = []
         with config.limit_blas_threads():
             for step, start in enumerate(range(0, len(x), batch_size)):
                 callback_list.on_predict_batch_begin(step)
-                outputs.append(self._forward(x[start:start + batch_size], training=False))
+                outputs.append(self._forward(x[start : start + batch_size], training=False))
                 callback_list.on_predict_batch_end(step, {})
         callback_list.on_predict_end()
         return np.concatenate(outputs, axis=0)
@@ -413,7 +493,9 @@ class Sequential:
         dtype = None if not self.built else self.dtype
         x = as_float_array(x, "x", dtype=dtype)
         if x.ndim < 2:
-            raise ValueError(f"x must have a batch axis and a feature axis, received shape {x.shape}")
+            raise ValueError(
+                f"x must have a batch axis and a feature axis, received shape {x.shape}"
+            )
         self._build_from_data(x)
         x = x.astype(self.dtype, copy=False)
         expected = self.input_shape[1:]
@@ -445,8 +527,10 @@ class Sequential:
 
     def _prepare_validation(self, validation_data):
         if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data must be a tuple (x_val, y_val) or "
-                             "(x_val, y_val, val_sample_weight)")
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val) or "
+                "(x_val, y_val, val_sample_weight)"
+            )
         x_val, y_val = self._prepare_xy(validation_data[0], validation_data[1])
         weights = validation_data[2] if len(validation_data) == 3 else None
         return x_val, y_val, _sample_weights(weights, None, y_val, len(x_val))
@@ -457,8 +541,10 @@ class Sequential:
         entries = []
         if self._input_layer is not None:
             entries.append({"class_name": "InputLayer", "config": self._input_layer.get_config()})
-        entries += [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                    for layer in self._layers]
+        entries += [
+            {"class_name": type(layer).__name__, "config": layer.get_config()}
+            for layer in self._layers
+        ]
         return {"name": self.name, "trainable": self.trainable, "layers": entries}
 
 
@@ -500,19 +586,25 @@ def _sample_weights(sample_weight, class_weight, y, count):
     if sample_weight is not None:
         weights = as_float_array(sample_weight, "sample_weight", dtype=np.float64)
         if weights.shape[0] != count:
-            raise ValueError(f"sample_weight must have one weight per sample ({count}), "
-                             f"received shape {weights.shape}")
+            raise ValueError(
+                f"sample_weight must have one weight per sample ({count}), "
+                f"received shape {weights.shape}"
+            )
     if class_weight is not None:
         if not isinstance(class_weight, dict):
-            raise TypeError(f"class_weight must be a dict {{class: weight}}, received {class_weight!r}")
+            raise TypeError(
+                f"class_weight must be a dict {{class: weight}}, received {class_weight!r}"
+            )
         labels = np.asarray(y)
         if labels.ndim > 1 and labels.shape[-1] > 1:
             labels = np.argmax(labels, axis=-1)
         labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
         missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
         if missing:
-            raise ValueError(f"class_weight has no weight for class {missing[0]}; "
-                             f"received weights for {sorted(class_weight)}")
+            raise ValueError(
+                f"class_weight has no weight for class {missing[0]}; "
+                f"received weights for {sorted(class_weight)}"
+            )
         per_class = np.array([class_weight[label] for label in labels.tolist()], dtype=np.float64)
         weights = per_class if weights is None else weights * per_class
     return weights

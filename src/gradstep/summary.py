@@ -20,12 +20,17 @@ def print_summary(model, line_length=None, positions=None, print_fn=None) -> Non
     print_fn(_row(["Layer (type)", "Output Shape", "Param #"], positions))
     print_fn("=" * line_length)
     for layer in model.layers:
-        fields = [f"{layer.name} ({type(layer).__name__})", _shape(layer.output_shape),
-                  layer.count_params()]
+        fields = [
+            f"{layer.name} ({type(layer).__name__})",
+            _shape(layer.output_shape),
+            layer.count_params(),
+        ]
         print_fn(_row(fields, positions))
         print_fn(_row(["", "", ""], positions))
     print_fn("=" * line_length)
-    trainable = sum(layer.count_params() for layer in model.layers if layer.trainable and model.trainable)
+    trainable = sum(
+        layer.count_params() for layer in model.layers if layer.trainable and model.trainable
+    )
     total = model.count_params()
     itemsize = model.weights[0].dtype.itemsize if model.weights else 4
     print_fn(f"Total params: {total} ({readable_size(total * itemsize)})")
@@ -52,8 +57,10 @@ def _row(fields, positions) -> str:
 
 
 def _shape(shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
-        ",)" if len(shape) == 1 else ")"
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + (",)" if len(shape) == 1 else ")")
     )
 
 

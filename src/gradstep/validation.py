@@ -38,10 +38,10 @@ def as_float_array(values, argument: str, dtype=None) -> np.ndarray:
     try:
         array = np.asarray(values)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{argument} must be array-like, received {type(values).__name__}") from error
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.number) or array.dtype == bool
-    ):
+        raise TypeError(
+            f"{argument} must be array-like, received {type(values).__name__}"
+        ) from error
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise TypeError(f"{argument} must hold numbers, received an array of dtype {array.dtype}")
     if dtype is None:
         dtype = array.dtype if np.issubdtype(array.dtype, np.floating) else np.float32
@@ -52,11 +52,14 @@ def as_float_array(values, argument: str, dtype=None) -> np.ndarray:
 
 def check_finite(array: np.ndarray, argument: str) -> None:
     if array.size == 0:
-        raise ValueError(f"{argument} is empty: expected at least one sample, received shape {array.shape}")
+        raise ValueError(
+            f"{argument} is empty: expected at least one sample, received shape {array.shape}"
+        )
     if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
         raise ValueError(
-            f"{argument} must be finite, received {array[tuple(bad)].item()} at index {tuple(int(i) for i in bad)}"
+            f"{argument} must be finite, received {array[tuple(bad)].item()} "
+            f"at index {tuple(int(i) for i in bad)}"
         )
 
 
@@ -72,7 +75,9 @@ def check_sparse_labels(labels: np.ndarray, num_classes: int, argument: str = "y
     """Integer class indices in [0, num_classes); floats holding whole numbers pass."""
     labels = np.asarray(labels)
     if not (np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)):
-        raise ValueError(f"{argument} must hold integer class labels, received dtype {labels.dtype}")
+        raise ValueError(
+            f"{argument} must hold integer class labels, received dtype {labels.dtype}"
+        )
     if np.issubdtype(labels.dtype, np.floating):
         whole = np.isfinite(labels) & (labels == np.round(labels))
         if not whole.all():

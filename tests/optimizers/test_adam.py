@@ -27,7 +27,8 @@ def test_pytorch_equivalent_epsilon():
     eps, lr, beta_2 = 1e-8, 1e-3, 0.999
     ours = np.zeros(4)
     optimizers.Adam(learning_rate=lr, epsilon=eps * math.sqrt(1 - beta_2)).apply_gradients(
-        [(gradient, ours)])
+        [(gradient, ours)]
+    )
     m_hat, v_hat = gradient, gradient**2
     torch_step = -lr * m_hat / (np.sqrt(v_hat) + eps)
     np.testing.assert_allclose(ours, torch_step, rtol=1e-9)

@@ -44,8 +44,11 @@ def test_learning_rate_is_settable():
 
 def test_clipnorm_clipvalue_global_clipnorm():
     gradient = np.array([3.0, 4.0])
-    for kwargs, expected in [({"clipnorm": 1.0}, [0.6, 0.8]), ({"clipvalue": 3.5}, [3.0, 3.5]),
-                             ({"global_clipnorm": 2.5}, [1.5, 2.0])]:
+    for kwargs, expected in [
+        ({"clipnorm": 1.0}, [0.6, 0.8]),
+        ({"clipvalue": 3.5}, [3.0, 3.5]),
+        ({"global_clipnorm": 2.5}, [1.5, 2.0]),
+    ]:
         weights = np.zeros(2)
         optimizers.SGD(learning_rate=1.0, **kwargs).apply_gradients([(gradient, weights)])
         np.testing.assert_allclose(-weights, expected)

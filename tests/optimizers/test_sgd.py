@@ -35,7 +35,9 @@ def test_momentum_equals_pytorch_formulation_at_constant_lr():
 def test_defaults_and_config():
     optimizer = optimizers.get("sgd")
     assert optimizer.learning_rate == 0.01 and optimizer.momentum == 0.0
-    again = optimizers.deserialize(optimizers.serialize(optimizers.SGD(0.1, momentum=0.5, nesterov=True)))
+    again = optimizers.deserialize(
+        optimizers.serialize(optimizers.SGD(0.1, momentum=0.5, nesterov=True))
+    )
     assert (again.learning_rate, again.momentum, again.nesterov) == (0.1, 0.5, True)
 
 

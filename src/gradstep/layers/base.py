@@ -46,7 +46,9 @@ class Layer:
         if "input_dim" in kwargs:
             input_shape = (kwargs.pop("input_dim"),)
         if kwargs:
-            raise TypeError(f"Unrecognized keyword arguments for {type(self).__name__}: {sorted(kwargs)}")
+            raise TypeError(
+                f"Unrecognized keyword arguments for {type(self).__name__}: {sorted(kwargs)}"
+            )
         self.name = name or unique_name(_snake_case(type(self).__name__))
         self.dtype = config.standardize_dtype(dtype) if dtype is not None else None
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None

@@ -55,8 +55,15 @@ class Dense(Layer):
         bias_initializer: Defaults to ``'zeros'``.
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, int | np.integer) or units <= 0:
             raise ValueError(f"units must be a positive integer, received {units!r}")
@@ -73,8 +80,12 @@ class Dense(Layer):
                 f"Dense layer {self.name!r} needs inputs with a known last dimension, "
                 f"received input shape {input_shape}"
             )
-        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, "kernel")
-        self.bias = self.add_weight((self.units,), self.bias_initializer, "bias") if self.use_bias else None
+        self.kernel = self.add_weight(
+            (input_shape[-1], self.units), self.kernel_initializer, "kernel"
+        )
+        self.bias = (
+            self.add_weight((self.units,), self.bias_initializer, "bias") if self.use_bias else None
+        )
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):

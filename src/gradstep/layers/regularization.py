@@ -33,8 +33,10 @@ class Dropout(Layer):
             self._mask = None
             return x
         rng = self.rng if self.rng is not None else np.random.default_rng()
-        shape = x.shape if self.noise_shape is None else tuple(
-            x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape)
+        shape = (
+            x.shape
+            if self.noise_shape is None
+            else tuple(x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
         )
         keep = rng.random(shape) >= self.rate
         self._mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
@@ -45,5 +47,9 @@ class Dropout(Layer):
         return grad_wrt_output if self._mask is None else grad_wrt_output * self._mask
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
-                "seed": self.seed}
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "noise_shape": self.noise_shape,
+            "seed": self.seed,
+        }

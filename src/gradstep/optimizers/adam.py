@@ -44,8 +44,9 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, **kwargs):
+    def __init__(
+        self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -73,8 +74,11 @@ class Adam(Optimizer):
         scratch *= 1 - self.beta_2
         second_moment += scratch
         if self.amsgrad:
-            second_moment = np.maximum(self.slot("velocity_hat", variable), second_moment,
-                                       out=self.slot("velocity_hat", variable))
+            second_moment = np.maximum(
+                self.slot("velocity_hat", variable),
+                second_moment,
+                out=self.slot("velocity_hat", variable),
+            )
         np.sqrt(second_moment, out=scratch)
         scratch += self.epsilon
         np.divide(first_moment, scratch, out=scratch)
@@ -82,5 +86,10 @@ class Adam(Optimizer):
         variable -= scratch
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }

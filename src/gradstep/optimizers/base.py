@@ -37,18 +37,31 @@ class Optimizer:
 
     name = "optimizer"
 
-    def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+    ):
         clips = [c for c in (clipnorm, clipvalue, global_clipnorm) if c is not None]
         if len(clips) > 1:
             raise ValueError(
                 "Only one of clipnorm, clipvalue and global_clipnorm can be set, received "
                 f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
             )
-        for argument, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm),
-                                ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
+        for argument, value in (
+            ("weight_decay", weight_decay),
+            ("clipnorm", clipnorm),
+            ("clipvalue", clipvalue),
+            ("global_clipnorm", global_clipnorm),
+        ):
             if value is not None and not (isinstance(value, numbers.Real) and value >= 0):
-                raise ValueError(f"{argument} must be a non-negative float or None, received {value!r}")
+                raise ValueError(
+                    f"{argument} must be a non-negative float or None, received {value!r}"
+                )
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
@@ -70,8 +83,10 @@ class Optimizer:
     @learning_rate.setter
     def learning_rate(self, value):
         if not callable(value):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-                math.isfinite(value) and value >= 0
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Real)
+                or not (math.isfinite(value) and value >= 0)
             ):
                 raise ValueError(
                     f"learning_rate must be a non-negative float or a schedule, received {value!r}"
@@ -141,8 +156,10 @@ class Optimizer:
     def get_config(self) -> dict[str, Any]:
         learning_rate = self._learning_rate
         if callable(learning_rate) and hasattr(learning_rate, "get_config"):
-            learning_rate = {"class_name": type(learning_rate).__name__,
-                             "config": learning_rate.get_config()}
+            learning_rate = {
+                "class_name": type(learning_rate).__name__,
+                "config": learning_rate.get_config(),
+            }
         return {
             "name": self.name,
             "learning_rate": learning_rate,
@@ -157,7 +174,8 @@ class Optimizer:
         return cls(**config)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} learning_rate={self._learning_rate!r} iterations={self.iterations}>"
+        name = type(self).__name__
+        return f"<{name} learning_rate={self._learning_rate!r} iterations={self.iterations}>"
 
 
 def _l2_norm(array: np.ndarray) -> float:

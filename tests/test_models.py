@@ -1,0 +1,371 @@
+import numpy as np
+import pytest
+
+import gradstep
+from gradstep import callbacks, layers, models, optimizers
+
+
+def _data(n=64, features=5, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5).astype(np.int64)
+    return x, np.minimum(y, classes - 1)
+
+
+def _classifier(seed=0, **compile_kwargs):
+    model = models.Sequential(
+        [
+            layers.Dense(16, activation="relu", input_shape=(5,)),
+            layers.Dense(3, activation="softmax"),
+        ],
+        seed=seed,
+    )
+    model.compile(
+        **{
+            "optimizer": "adam",
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["accuracy"],
+            **compile_kwargs,
+        }
+    )
+    return model
+
+
+def test_sequential_is_exported_at_top_level():
+    assert gradstep.Sequential is models.Sequential
+
+
+def test_fit_returns_history_with_per_epoch_lists():
+    x, y = _data()
+    history = _classifier().fit(x, y, epochs=3, verbose=0)
+    assert list(history.history) == ["accuracy", "loss"]
+    assert all(len(values) == 3 for values in history.history.values())
+    assert history.epoch == [0, 1, 2]
+
+
+def test_training_lowers_the_loss():
+    x, y = _data(n=200)
+    history = _classifier(optimizer=optimizers.Adam(0.01)).fit(x, y, epochs=20, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
+def test_validation_split_and_validation_data_add_val_keys():
+    x, y = _data()
+    history = _classifier().fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+    assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    history = _classifier().fit(x, y, epochs=2, validation_data=(x[:10], y[:10]), verbose=0)
+    assert "val_loss" in history.history
+
+
+def test_evaluate_returns_scalar_or_list_or_dict():
+    x, y = _data()
+    model = _classifier()
+    model.fit(x, y, epochs=1, verbose=0)
+    loss, accuracy = model.evaluate(x, y, verbose=0)
+    assert 0 <= accuracy <= 1 and loss > 0
+    assert set(model.evaluate(x, y, verbose=0, return_dict=True)) == {"loss", "accuracy"}
+    plain = _classifier(metrics=None)
+    assert isinstance(plain.evaluate(x, y, verbose=0), float)
+
+
+def test_evaluate_loss_is_the_mean_over_all_samples():
+    x, y = _data(n=50)
+    model = _classifier()
+    batched = model.evaluate(x, y, batch_size=7, verbose=0)
+    whole = model.evaluate(x, y, batch_size=50, verbose=0)
+    np.testing.assert_allclose(batched, whole, rtol=1e-6)
+
+
+def test_predict_shape_and_probabilities():
+    x, _ = _data(n=70)
+    probabilities = _classifier().predict(x, batch_size=32, verbose=0)
+    assert probabilities.shape == (70, 3) and probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_same_seed_same_weights_after_fit():
+    x, y = _data()
+    first, second = _classifier(seed=7), _classifier(seed=7)
+    first.fit(x, y, epochs=2, verbose=0)
+    second.fit(x, y, epochs=2, verbose=0)
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = _classifier(seed=8)
+    assert not np.array_equal(other.get_weights()[0], _classifier(seed=7).get_weights()[0])
+
+
+def test_set_random_seed_makes_unseeded_models_reproducible():
+    gradstep.utils.set_random_seed(3)
+    first = models.Sequential([layers.Dense(4, input_shape=(2,))]).get_weights()[0]
+    gradstep.utils.set_random_seed(3)
+    second = models.Sequential([layers.Dense(4, input_shape=(2,))]).get_weights()[0]
+    np.testing.assert_array_equal(first, second)
+
+
+def test_names_are_unique_per_process():
+    model = models.Sequential([layers.Dense(2, input_shape=(3,)), layers.Dense(1)])
+    first, second = (layer.name for layer in model.layers)
+    assert first.startswith("dense") and second.startswith("dense_")
+    assert first != second
+    assert model.name.startswith("sequential")
+
+
+def test_count_params_layers_and_weights():
+    model = _classifier()
+    assert model.count_params() == 5 * 16 + 16 + 16 * 3 + 3
+    assert len(model.layers) == 2 and len(model.get_weights()) == 4
+    new = [w + 1 for w in model.get_weights()]
+    model.set_weights(new)
+    np.testing.assert_array_equal(model.get_weights()[0], new[0])
+
+
+def test_input_layer_then_dense_builds():
+    model = models.Sequential([layers.Input(shape=(4,)), layers.Dense(2)])
+    assert model.built and model.layers[0].kernel.shape == (4, 2)
+
+
+def test_deferred_build_on_first_fit():
+    model = models.Sequential([layers.Dense(8, activation="tanh"), layers.Dense(1)])
+    assert not model.built
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    model.fit(x, x[:, :1], epochs=1, verbose=0)
+    assert model.built and model.layers[0].kernel.shape == (3, 8)
+
+
+def test_float64_data_trains_in_float64_when_built_from_data():
+    model = models.Sequential([layers.Dense(4, activation="relu"), layers.Dense(1)], seed=0)
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).normal(size=(16, 3))
+    model.fit(x, x.sum(axis=1), epochs=1, verbose=0)
+    assert model.layers[0].kernel.dtype == np.float64
+    assert model.predict(x, verbose=0).dtype == np.float64
+
+
+def test_explicit_float64_dtype():
+    model = models.Sequential(
+        [layers.Dense(2, input_shape=(3,), dtype="float64"), layers.Dense(1, dtype="float64")]
+    )
+    assert model.get_weights()[0].dtype == np.float64
+
+
+def test_dropout_model_trains_and_predicts_deterministically():
+    model = models.Sequential(
+        [
+            layers.Dense(8, activation="relu", input_shape=(5,)),
+            layers.Dropout(0.5),
+            layers.Dense(3, activation="softmax"),
+        ],
+        seed=1,
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x, y = _data()
+    model.fit(x, y, epochs=2, verbose=0)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_flatten_model_on_images():
+    model = models.Sequential(
+        [layers.Input(shape=(8, 8)), layers.Flatten(), layers.Dense(10, activation="softmax")],
+        seed=0,
+    )
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).random((12, 8, 8)).astype(np.float32)
+    model.fit(x, np.arange(12) % 10, epochs=1, verbose=0)
+    assert model.layers[0].output_shape == (None, 64)
+
+
+@pytest.mark.parametrize(
+    "loss, last, y",
+    [
+        ("binary_crossentropy", "sigmoid", np.array([0, 1] * 8)),
+        ("categorical_crossentropy", "softmax", np.eye(2)[[0, 1] * 8]),
+        ("mse", None, np.linspace(0, 1, 16)),
+    ],
+)
+def test_other_losses_train(loss, last, y):
+    units = 2 if loss == "categorical_crossentropy" else 1
+    model = models.Sequential(
+        [
+            layers.Dense(4, activation="tanh", input_shape=(3,)),
+            layers.Dense(units, activation=last),
+        ],
+        seed=0,
+    )
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy" if last else "mae"])
+    x = np.random.default_rng(0).normal(size=(16, 3))
+    history = model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_accuracy_resolves_like_keras():
+    from gradstep import losses, metrics
+
+    assert (
+        metrics.accuracy_for(losses.BinaryCrossentropy(), (8,), (8, 1)) is metrics.binary_accuracy
+    )
+    assert (
+        metrics.accuracy_for(losses.SparseCategoricalCrossentropy(), (8,), (8, 3))
+        is metrics.sparse_categorical_accuracy
+    )
+    assert (
+        metrics.accuracy_for(losses.CategoricalCrossentropy(), (8, 3), (8, 3))
+        is metrics.categorical_accuracy
+    )
+
+
+def test_sample_weight_and_class_weight_change_the_loss():
+    x, y = _data()
+    model = _classifier()
+    plain = model.evaluate(x, y, verbose=0)[0]
+    weighted = model.evaluate(x, y, verbose=0, sample_weight=np.where(y == 0, 2.0, 0.0))[0]
+    assert plain != pytest.approx(weighted)
+    history = _classifier().fit(x, y, epochs=1, verbose=0, class_weight={0: 1.0, 1: 2.0, 2: 0.5})
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_stop_training_from_a_callback():
+    class StopAfterOne(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    x, y = _data()
+    history = _classifier().fit(x, y, epochs=5, verbose=0, callbacks=[StopAfterOne()])
+    assert history.epoch == [0]
+
+
+def test_callback_hooks_are_called_in_order():
+    calls = []
+
+    class Recorder(callbacks.Callback):
+        def __getattribute__(self, name):
+            if name.startswith("on_"):
+                return lambda *args, **kwargs: calls.append(name)
+            return super().__getattribute__(name)
+
+    x, y = _data(n=40)
+    _classifier().fit(x, y, epochs=1, batch_size=20, verbose=0, callbacks=[Recorder()])
+    assert calls == [
+        "on_train_begin",
+        "on_epoch_begin",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+        "on_epoch_end",
+        "on_train_end",
+    ]
+
+
+def test_initial_epoch():
+    x, y = _data()
+    history = _classifier().fit(x, y, epochs=3, initial_epoch=1, verbose=0)
+    assert history.epoch == [1, 2]
+
+
+def test_shuffle_false_is_deterministic_regardless_of_seed():
+    x, y = _data()
+    first, second = _classifier(seed=1), _classifier(seed=2)
+    second.set_weights(first.get_weights())
+    first.fit(x, y, epochs=2, shuffle=False, verbose=0)
+    second.fit(x, y, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_array_equal(first.get_weights()[0], second.get_weights()[0])
+
+
+def test_train_on_batch():
+    x, y = _data()
+    logs = _classifier().train_on_batch(x, y)
+    assert set(logs) == {"loss", "accuracy"}
+
+
+def test_verbose_1_draws_a_bar_and_verbose_2_prints_one_line_per_epoch(capsys):
+    x, y = _data()
+    _classifier().fit(x, y, epochs=2, verbose=2)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2"
+    assert lines[1].startswith("2/2 - ") and "ms/step" in lines[1] or "us/step" in lines[1]
+    assert "accuracy: " in lines[1] and "loss: " in lines[1]
+    _classifier().fit(x, y, epochs=1, verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1/1" in out and "2/2 " in out and "━" in out and "loss: " in out
+    _classifier().fit(x, y, epochs=1, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+# --- bad input -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda m, x, y: m.fit(x, y[:-1], verbose=0),
+            ValueError,
+            r"x and y must have the same number of samples, received x with 64 .* y with 63",
+        ),
+        (
+            lambda m, x, y: m.fit(x[:, :4], y, verbose=0),
+            ValueError,
+            r"x has samples of shape \(4,\), but the model expects \(5,\)",
+        ),
+        (
+            lambda m, x, y: m.fit(x, y + 5, verbose=0),
+            ValueError,
+            r"class label \d+, outside the range \[0, 3\)",
+        ),
+        (lambda m, x, y: m.fit(x, y - 1, verbose=0), ValueError, r"class label -1"),
+        (lambda m, x, y: m.fit(x, y + 0.5, verbose=0), ValueError, "integer class labels"),
+        (
+            lambda m, x, y: m.fit(np.where(x > 1, np.nan, x), y, verbose=0),
+            ValueError,
+            "x must be finite, received nan",
+        ),
+        (lambda m, x, y: m.fit(x[:0], y[:0], verbose=0), ValueError, "x is empty"),
+        (
+            lambda m, x, y: m.fit(x, y, batch_size=0, verbose=0),
+            ValueError,
+            "batch_size must be a positive integer, received 0",
+        ),
+        (
+            lambda m, x, y: m.fit(x, y, epochs=1.5, verbose=0),
+            ValueError,
+            "epochs must be a positive integer, received 1.5",
+        ),
+        (
+            lambda m, x, y: m.fit(x, y, validation_split=1.0, verbose=0),
+            ValueError,
+            r"validation_split must be a float in \[0, 1\)",
+        ),
+        (lambda m, x, y: m.fit(x, y, verbose=3), ValueError, "verbose must be"),
+        (lambda m, x, y: m.fit(x.astype(str), y, verbose=0), TypeError, "x must hold numbers"),
+    ],
+)
+def test_fit_rejects_bad_input_with_a_clear_message(call, error, message):
+    x, y = _data()
+    with pytest.raises(error, match=message):
+        call(_classifier(), x, y)
+
+
+def test_one_hot_targets_of_the_wrong_width():
+    model = models.Sequential([layers.Dense(3, activation="softmax", input_shape=(5,))])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    x, _ = _data()
+    with pytest.raises(ValueError, match=r"same shape .* y_true \(64, 4\) and y_pred \(64, 3\)"):
+        model.fit(x, np.eye(4)[np.zeros(64, dtype=int)], verbose=0)
+
+
+def test_fit_before_compile():
+    model = models.Sequential([layers.Dense(1, input_shape=(2,))])
+    with pytest.raises(RuntimeError, match=r"You must call compile\(\) before fit\(\)"):
+        model.fit(np.zeros((2, 2)), np.zeros(2))
+
+
+def test_unknown_names_in_compile_suggest_the_closest():
+    model = models.Sequential([layers.Dense(1, input_shape=(2,))])
+    with pytest.raises(ValueError, match="Did you mean 'adam'"):
+        model.compile(optimizer="adm", loss="mse")
+    with pytest.raises(ValueError, match="Did you mean 'mse'"):
+        model.compile(optimizer="sgd", loss="mes")
+
+
+def test_summary_before_build_is_a_clear_error():
+    with pytest.raises(ValueError, match="has not been built yet"):
+        models.Sequential([layers.Dense(1)]).summary()
