@@ -223,3 +223,20 @@ def test_functional_forms_return_per_sample_losses():
     np.testing.assert_allclose(
         losses.sparse_categorical_crossentropy([0], [[0.5, 0.5]]), [np.log(2)]
     )
+
+
+@pytest.mark.parametrize("activation", [None, "softmax"])
+def test_value_and_gradient_agrees_with_the_separate_calls(activation):
+    rng = np.random.default_rng(5)
+    loss = losses.SparseCategoricalCrossentropy()
+    labels, probabilities = rng.integers(0, 3, size=4), rng.dirichlet(np.ones(3), size=4)
+    weights = rng.uniform(size=4)
+    value, slope, fused = loss.value_and_gradient(labels, probabilities, weights, activation)
+    assert value == pytest.approx(loss(labels, probabilities, weights))
+    assert fused is (activation == "softmax")
+    expected = (
+        loss.fused_gradient_reduced(labels, probabilities, "softmax", weights)
+        if fused
+        else loss.gradient(labels, probabilities, weights)
+    )
+    np.testing.assert_allclose(slope, expected)

@@ -88,6 +88,27 @@ class Loss:
         y_true, y_pred = self.prepare(y_true, y_pred)
         return self._scale(self.call_gradient(y_true, y_pred), y_pred, sample_weight)
 
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None, activation_name=None):
+        """The reduced loss and its slope, preparing the targets once.
+
+        Returns ``(value, slope, fused)``: when ``activation_name`` pairs with
+        this loss, ``fused`` is True and ``slope`` is with respect to the
+        activation's input; otherwise it is with respect to ``y_pred``.
+        """
+        y_true, y_pred = self.prepare(y_true, y_pred)
+        per_sample = self.call(y_true, y_pred)
+        weights = _sample_weight(sample_weight, per_sample)
+        value = self._reduce(per_sample if weights is None else per_sample * weights)
+        slope = (
+            None
+            if activation_name is None
+            else self.fused_gradient(y_true, y_pred, activation_name)
+        )
+        fused = slope is not None
+        if not fused:
+            slope = self.call_gradient(y_true, y_pred)
+        return value, self._scale(slope, y_pred, sample_weight), fused
+
     def fused_gradient_reduced(self, y_true, output, activation_name, sample_weight=None):
         y_true, output = self.prepare(y_true, output)
         per_sample = self.fused_gradient(y_true, output, activation_name)

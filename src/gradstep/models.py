@@ -228,21 +228,28 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
-    def _backward(self, y_true, y_pred, sample_weight) -> None:
+    def _backward(self, y_true, y_pred, sample_weight) -> float:
+        """The loss, then the chain rule from the last layer to the first.
+
+        When the last activation pairs with the loss (softmax with
+        cross-entropy), the loss hands back the slope at the activation's
+        input (``p - y``) and the last layer skips its activation's derivative.
+        Returns the loss value.
+        """
         last = self._layers[-1]
-        activation = getattr(last, "activation", None)
-        fused = None
-        if activation is not None and hasattr(last, "backward_from_pre_activation"):
-            fused = self.loss.fused_gradient_reduced(y_true, y_pred, activation.name, sample_weight)
-        if fused is not None:
-            grad = last.backward_from_pre_activation(fused, input_gradient=len(self._layers) > 1)
-            remaining = self._layers[-2::-1]
-        else:
-            grad = self.loss.gradient(y_true, y_pred, sample_weight)
-            remaining = self._layers[::-1]
+        fusable = hasattr(last, "backward_from_pre_activation")
+        activation_name = last.activation.name if fusable else None
+        loss_value, grad, fused = self.loss.value_and_gradient(
+            y_true, y_pred, sample_weight, activation_name
+        )
+        remaining = self._layers[::-1]
+        if fused:
+            grad = last.backward_from_pre_activation(grad, input_gradient=len(remaining) > 1)
+            remaining = remaining[1:]
         for position, layer in enumerate(remaining):
             is_first_layer = position == len(remaining) - 1
             grad = layer.backward(grad, input_gradient=not is_first_layer)
+        return float(loss_value)
 
     def train_on_batch(self, x, y, sample_weight=None) -> dict[str, float]:
         """One gradient-descent step on one batch; returns the batch's loss and metrics."""
@@ -254,8 +261,7 @@ class Sequential:
 
     def _train_step(self, x, y, sample_weight) -> None:
         y_pred = self._forward(x, training=True)
-        loss_value = float(self.loss(y, y_pred, sample_weight))
-        self._backward(y, y_pred, sample_weight)
+        loss_value = self._backward(y, y_pred, sample_weight)
         params, grads = [], []
         for layer in self._layers:
             if layer.trainable and self.trainable:

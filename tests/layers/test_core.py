@@ -109,3 +109,9 @@ def test_dense_config_round_trip():
     again = layers.Dense.from_config(layer.get_config())
     assert again.units == 4 and again.activation.name == "leaky_relu"
     assert again.kernel_initializer.name == "he_normal"
+
+
+def test_input_layer_passes_values_and_slopes_through():
+    check_layer_gradients(
+        layers.InputLayer(shape=(3,)), np.random.default_rng(5).normal(size=(2, 3))
+    )
