@@ -18,6 +18,7 @@ round trip through ``1 / p`` that loses precision.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -117,7 +118,7 @@ class Loss:
         return self._scale(per_sample, output, sample_weight)
 
     def _scale(self, per_sample_grad, y_pred, sample_weight):
-        count = int(np.prod(y_pred.shape[:-1])) if y_pred.ndim > 1 else 1
+        count = math.prod(y_pred.shape[:-1])
         weights = _sample_weight(sample_weight, np.empty(y_pred.shape[:-1]))
         if weights is not None:
             per_sample_grad = per_sample_grad * weights[..., None]
@@ -348,9 +349,30 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
                 f"y_true must hold one integer label per sample for {self.name}: expected shape "
                 f"{y_pred.shape[:-1]} (or {y_pred.shape[:-1] + (1,)}), received {labels.shape}"
             )
-        labels = check_sparse_labels(labels, y_pred.shape[-1], "y_true")
-        one_hot = np.eye(y_pred.shape[-1], dtype=y_pred.dtype)[labels]
-        return one_hot, y_pred
+        return check_sparse_labels(labels, y_pred.shape[-1], "y_true"), y_pred
+
+    # The formulas of CategoricalCrossentropy with y = one_hot(label), computed
+    # from the labels directly: only the label's entry of y is nonzero.
+    def call(self, labels, y_pred):
+        if self.from_logits:
+            return -_pick(_log_softmax(y_pred), labels)
+        q_label = _pick(y_pred, labels) / np.sum(y_pred, axis=-1)
+        return -np.log(np.clip(q_label, EPSILON, 1 - EPSILON))
+
+    def call_gradient(self, labels, y_pred):
+        if self.from_logits:
+            return _add_at_label(_softmax(y_pred), labels, -1)
+        total = np.sum(y_pred, axis=-1)
+        q_label = _pick(y_pred, labels) / total
+        kept = _unclipped(q_label).astype(y_pred.dtype)
+        grad = np.broadcast_to((kept / total)[..., None], y_pred.shape).copy()
+        return _add_at_label(grad, labels, -kept / (np.clip(q_label, EPSILON, 1) * total))
+
+    def fused_gradient(self, labels, output, activation_name):
+        if self.from_logits or activation_name != "softmax":
+            return None
+        kept = _unclipped(_pick(output, labels)).astype(output.dtype)
+        return _add_at_label(output * kept[..., None], labels, -kept)
 
     def get_config(self):
         config = super().get_config()
@@ -390,6 +412,22 @@ def _sample_weight(sample_weight, per_sample: np.ndarray):
             f"sample_weight of shape {weights.shape} does not match the per-sample losses of "
             f"shape {per_sample.shape}"
         ) from None
+
+
+def _label_index(labels: np.ndarray) -> tuple:
+    """Index of ``values[..., label]`` for every sample: ``(rows..., labels)``."""
+    return (*np.indices(labels.shape, sparse=True), labels)
+
+
+def _pick(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``values[..., label]`` for each sample."""
+    return values[_label_index(labels)]
+
+
+def _add_at_label(values: np.ndarray, labels: np.ndarray, amount) -> np.ndarray:
+    """Add ``amount`` (a number, or one per sample) to ``values[..., label]`` in place."""
+    values[_label_index(labels)] += amount
+    return values
 
 
 def _unclipped(p: np.ndarray) -> np.ndarray:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from gradstep.kernels.adam import adam_update
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
 
 
@@ -63,27 +62,17 @@ class Adam(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         step = self.iterations + 1
         alpha = learning_rate * math.sqrt(1 - self.beta_2**step) / (1 - self.beta_1**step)
-        first_moment = self.slot("momentum", variable)
-        second_moment = self.slot("velocity", variable)
-        # In place, one temporary: this is the hot path of every training step.
-        scratch = gradient - first_moment
-        scratch *= 1 - self.beta_1
-        first_moment += scratch
-        np.square(gradient, out=scratch)
-        scratch -= second_moment
-        scratch *= 1 - self.beta_2
-        second_moment += scratch
-        if self.amsgrad:
-            second_moment = np.maximum(
-                self.slot("velocity_hat", variable),
-                second_moment,
-                out=self.slot("velocity_hat", variable),
-            )
-        np.sqrt(second_moment, out=scratch)
-        scratch += self.epsilon
-        np.divide(first_moment, scratch, out=scratch)
-        scratch *= alpha
-        variable -= scratch
+        adam_update(
+            variable,
+            gradient,
+            self.slot("momentum", variable),
+            self.slot("velocity", variable),
+            self.slot("velocity_hat", variable) if self.amsgrad else None,
+            alpha,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+        )
 
     def get_config(self):
         return {

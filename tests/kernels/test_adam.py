@@ -1,0 +1,71 @@
+"""The fused Adam kernel (numba) and its NumPy twin give the same numbers."""
+
+import math
+
+import numpy as np
+import pytest
+
+from gradstep import kernels
+from gradstep.kernels.adam import adam_update, adam_update_numpy
+
+pytest.importorskip("numba", reason="the fused kernel needs numba (the speed extra)")
+
+
+@pytest.fixture(autouse=True)
+def _restore_backend():
+    yield
+    kernels.set_backend("auto")
+
+
+def _run(backend, dtype, amsgrad, steps=30):
+    kernels.set_backend(backend)
+    rng = np.random.default_rng(0)
+    shape = (37, 11)
+    variable = rng.normal(size=shape).astype(dtype)
+    moments = [np.zeros(shape, dtype) for _ in range(3 if amsgrad else 2)]
+    for step in range(1, steps + 1):
+        # gradients spanning five orders of magnitude, so epsilon matters sometimes
+        gradient = (rng.normal(size=shape) * 10.0 ** -(step % 5)).astype(dtype)
+        alpha = 1e-3 * math.sqrt(1 - 0.999**step) / (1 - 0.9**step)
+        max_moment = moments[2] if amsgrad else None
+        adam_update(variable, gradient, moments[0], moments[1], max_moment, alpha, 0.9, 0.999, 1e-7)
+    return [variable, *moments]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_numba_and_numpy_twins_agree_to_the_bit(dtype, amsgrad):
+    for fused, twin in zip(
+        _run("numba", dtype, amsgrad), _run("numpy", dtype, amsgrad), strict=True
+    ):
+        np.testing.assert_array_equal(fused, twin)
+
+
+def test_numpy_backend_runs_the_twin(monkeypatch):
+    calls = []
+
+    def spy(*args):
+        calls.append(args)
+        adam_update_numpy(*args)
+
+    monkeypatch.setattr("gradstep.kernels.adam.adam_update_numpy", spy)
+    kernels.set_backend("numpy")
+    adam_update(np.ones(3), np.ones(3), np.zeros(3), np.zeros(3), None, 0.1, 0.9, 0.999, 1e-7)
+    assert len(calls) == 1
+
+
+def test_unknown_backend():
+    with pytest.raises(ValueError, match="kernel backend must be one of"):
+        kernels.set_backend("cuda")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_moments_below_the_smallest_normal_are_flushed_to_zero(backend):
+    """A weight whose gradient stays 0 must not leave subnormal moments behind."""
+    kernels.set_backend(backend)
+    variable = np.ones(4, np.float32)
+    # one step of decay (x0.9, x0.999) takes both below float32.tiny = 1.1755e-38
+    first, second = np.full(4, 1.2e-38, np.float32), np.full(4, 1.176e-38, np.float32)
+    adam_update(variable, np.zeros(4, np.float32), first, second, None, 1e-3, 0.9, 0.999, 1e-7)
+    assert (first == 0).all() and (second == 0).all()
+    np.testing.assert_array_equal(variable, 1)
