@@ -306,8 +306,8 @@ def _normal_cdf(x: np.ndarray) -> np.ndarray:
 
 
 def get(identifier: Any) -> Activation:
-    """Resolve ``None``, a name, an :class:`Activation` or one of this module's
-    functions to an :class:`Activation` object."""
+    """Resolve ``None``, a name, an ``Activation`` or one of this module's
+    functions to an ``Activation`` object."""
     if identifier is None:
         return Linear()
     if isinstance(identifier, Activation):

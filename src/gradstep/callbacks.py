@@ -1,5 +1,5 @@
 """Callbacks: code that runs at the edges of epochs and batches, with Keras's
-interface. The model calls them through :class:`CallbackList`; a callback sees
+interface. The model calls them through ``CallbackList``; a callback sees
 the model through ``self.model`` (its weights, ``optimizer`` and
 ``stop_training``) and the numbers of the moment through ``logs``.
 """

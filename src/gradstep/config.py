@@ -48,7 +48,7 @@ def set_blas_threads(value: int | None) -> None:
 
 
 def limit_blas_threads():
-    """A context manager applying :func:`blas_threads` (a no-op without threadpoolctl)."""
+    """A context manager applying ``blas_threads`` (a no-op without threadpoolctl)."""
     import contextlib
 
     if _BLAS_THREADS is None:

@@ -324,7 +324,7 @@ class CategoricalCrossentropy(Loss):
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Categorical cross-entropy for integer class labels (the digits task).
 
-    The same formula as :class:`CategoricalCrossentropy` with ``y`` the one-hot
+    The same formula as ``CategoricalCrossentropy`` with ``y`` the one-hot
     encoding of the label: ``loss = -log q[label]``. For mutually exclusive
     classes given as integers ``0 .. k-1``; last activation softmax.
 
@@ -489,8 +489,8 @@ _FUNCTIONS = {
 
 
 def get(identifier: Any) -> Loss:
-    """Resolve a name (``'mse'``), a :class:`Loss`, or one of this module's
-    functions to a :class:`Loss` object."""
+    """Resolve a name (``'mse'``), a ``Loss``, or one of this module's
+    functions to a ``Loss`` object."""
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):

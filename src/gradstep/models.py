@@ -62,6 +62,7 @@ class Sequential:
     # --- structure --------------------------------------------------------------------
     @property
     def layers(self) -> list[Layer]:
+        """The model's layers, first to last (an ``Input`` is not one of them)."""
         return list(self._layers)
 
     def add(self, layer: Layer) -> None:
@@ -82,6 +83,7 @@ class Sequential:
             self.build((None,) + shape)
 
     def pop(self) -> Layer:
+        """Remove and return the last layer."""
         layer = self._layers.pop()
         self.built = False
         return layer
@@ -125,6 +127,7 @@ class Sequential:
 
     @property
     def dtype(self) -> str:
+        """The dtype of the weights (``'float32'`` unless set otherwise)."""
         for layer in self._layers:
             if layer.weights:
                 return layer.weights[0].dtype.name
@@ -132,18 +135,22 @@ class Sequential:
 
     @property
     def weights(self) -> list[np.ndarray]:
+        """Every layer's weight arrays, in order (the arrays themselves, not copies)."""
         return [w for layer in self._layers for w in layer.weights]
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
+        """The weight arrays the optimizer updates."""
         if not self.trainable:
             return []
         return [w for layer in self._layers for w in layer.trainable_weights]
 
     def get_weights(self) -> list[np.ndarray]:
+        """Copies of every weight array, in layer order: kernel, then bias."""
         return [w.copy() for w in self.weights]
 
     def set_weights(self, weights) -> None:
+        """Copy ``weights`` (as returned by ``get_weights``) into the model, in place."""
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self._layers)
         if len(weights) != expected:
@@ -157,6 +164,7 @@ class Sequential:
             position += count
 
     def count_params(self) -> int:
+        """The number of weights in the model."""
         if not self.built:
             raise ValueError(
                 f"Model {self.name!r} has not been built yet: call build() or fit() first"
@@ -210,6 +218,7 @@ class Sequential:
 
     @property
     def metrics_names(self) -> list[str]:
+        """``['loss', *metrics]`` as compiled."""
         return ["loss"] + [
             m if isinstance(m, str) else getattr(m, "__name__", "metric")
             for m in self._metric_identifiers
@@ -311,7 +320,7 @@ class Sequential:
         """Train for ``epochs`` passes over the data, one optimizer step per batch.
 
         Returns:
-            A :class:`~gradstep.callbacks.History` whose ``history`` maps
+            A ``History`` whose ``history`` maps
             ``'loss'``, each metric and their ``val_`` versions to per-epoch lists.
         """
         self._check_compiled("fit")
@@ -480,6 +489,7 @@ class Sequential:
         return np.concatenate(outputs, axis=0)
 
     def predict_on_batch(self, x):
+        """The model's outputs for one batch, in one forward pass."""
         return self._forward(self._prepare_x(x), training=False)
 
     def __call__(self, x, training=False):
@@ -542,6 +552,7 @@ class Sequential:
         return x_val, y_val, _sample_weights(weights, None, y_val, len(x_val))
 
     def get_config(self) -> dict[str, Any]:
+        """The architecture as plain data: the name and each layer's class and config."""
         from gradstep.layers import LAYERS  # noqa: F401  (layers register themselves)
 
         entries = []

@@ -1,6 +1,6 @@
 """String names <-> classes and functions, for ``'adam'``, ``'mse'``, ``'relu'``.
 
-Each family (activations, losses, optimizers, ...) owns one :class:`Registry`.
+Each family (activations, losses, optimizers, ...) owns one ``Registry``.
 It is also the allow-list that a saved configuration is resolved through: a
 name that is not registered is never looked up anywhere else.
 """

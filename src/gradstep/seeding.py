@@ -3,7 +3,7 @@
 A model's seed spawns independent child generators for weight
 initialisation, shuffling and dropout, so changing the batch order never
 changes the starting weights. Without a seed, models draw from the default
-sequence that :func:`set_random_seed` fixes (Keras's
+sequence that ``set_random_seed`` fixes (Keras's
 ``keras.utils.set_random_seed``), or from fresh entropy when it was never called.
 """
 

@@ -1,7 +1,7 @@
 """Optional fast paths, each with a plain NumPy twin that gives the same numbers.
 
 A kernel is used when its engine is installed (``pip install "gradstep[speed]"``
-brings numba) and :func:`set_backend` allows it; otherwise the NumPy twin
+brings numba) and ``set_backend`` allows it; otherwise the NumPy twin
 runs. Engines are imported on first use, never by ``import gradstep``.
 """
 
