@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradstep import losses
 from gradstep.testing import check_loss_gradients
@@ -240,3 +242,40 @@ def test_value_and_gradient_agrees_with_the_separate_calls(activation):
         else loss.gradient(labels, probabilities, weights)
     )
     np.testing.assert_allclose(slope, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 6),
+    columns=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+    which=st.sampled_from(["mse", "mae", "bce", "bce_logits", "cce", "cce_logits", "scce"]),
+)
+def test_gradient_property_over_random_inputs(rows, columns, seed, which):
+    rng = np.random.default_rng(seed)
+    loss = {
+        "mse": losses.MeanSquaredError(),
+        "mae": losses.MeanAbsoluteError(),
+        "bce": losses.BinaryCrossentropy(),
+        "bce_logits": losses.BinaryCrossentropy(from_logits=True),
+        "cce": losses.CategoricalCrossentropy(),
+        "cce_logits": losses.CategoricalCrossentropy(from_logits=True),
+        "scce": losses.SparseCategoricalCrossentropy(),
+    }[which]
+    if which in ("mse", "mae", "bce_logits", "cce_logits"):
+        y_pred = rng.normal(scale=3, size=(rows, columns))
+    else:
+        y_pred = rng.uniform(0.02, 0.98, size=(rows, columns))
+    if which == "scce":
+        y_true = rng.integers(0, columns, size=rows)
+    elif which.startswith("cce"):
+        y_true = np.eye(columns)[rng.integers(0, columns, size=rows)]
+    elif which.startswith("bce"):
+        y_true = rng.integers(0, 2, size=(rows, columns)).astype(float)
+    else:
+        y_true = rng.normal(size=(rows, columns))
+    if which == "mae":  # |x| has a kink at 0: keep the errors away from it
+        y_pred = y_true + np.where(rng.random(y_pred.shape) < 0.5, -1, 1) * rng.uniform(
+            0.1, 2, y_pred.shape
+        )
+    check_loss_gradients(loss, y_true, y_pred, rtol=1e-5, atol=1e-6)

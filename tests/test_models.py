@@ -369,3 +369,15 @@ def test_unknown_names_in_compile_suggest_the_closest():
 def test_summary_before_build_is_a_clear_error():
     with pytest.raises(ValueError, match="has not been built yet"):
         models.Sequential([layers.Dense(1)]).summary()
+
+
+def test_seed_facts_baseline_network_is_improved_until_the_error_is_zero():
+    """SEED_FACTS 2: a network predicting 9 for target 13 (error -4) is improved by
+    changing its weights until the error is 0."""
+    model = models.Sequential([layers.Dense(1, input_shape=(2,), use_bias=False)], seed=0)
+    model.set_weights([np.array([[2.0], [1.0]])])
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.01), loss="mse")
+    x, y = np.array([[3.0, 3.0]]), np.array([[13.0]])
+    assert model.predict(x, verbose=0)[0, 0] - 13 == -4
+    model.fit(x, y, epochs=100, verbose=0)
+    assert abs(model.predict(x, verbose=0)[0, 0] - 13) < 1e-4
