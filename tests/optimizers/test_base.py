@@ -76,3 +76,40 @@ def test_slots_are_plain_named_arrays():
     optimizer.apply_gradients([(np.ones((2, 2)), weights)])
     assert set(optimizer.variables) == {"momentum", "velocity"}
     assert optimizer.variables["momentum"][0].shape == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "make", [optimizers.Adam, lambda: optimizers.SGD(momentum=0.9), optimizers.RMSprop]
+)
+def test_state_round_trip_resumes_to_the_bit(make):
+    rng = np.random.default_rng(0)
+    gradients = rng.normal(size=(10, 2, 3))
+    straight, resumed = np.ones((2, 3)), np.ones((2, 3))
+    first = make()
+    for gradient in gradients:
+        first.apply_gradients([(gradient, straight)])
+    second = make()
+    for gradient in gradients[:4]:
+        second.apply_gradients([(gradient, resumed)])
+    state = second.get_state()
+    third = make()
+    third.set_state(state, [resumed])
+    for gradient in gradients[4:]:
+        third.apply_gradients([(gradient, resumed)])
+    np.testing.assert_array_equal(straight, resumed)
+    assert third.iterations == 10
+
+
+def test_bad_state_is_rejected_and_nothing_changes():
+    optimizer = optimizers.Adam()
+    weights = np.ones(3)
+    optimizer.apply_gradients([(np.ones(3), weights)])
+    state = optimizer.get_state()
+    state["momentum/0"] = np.zeros(4)
+    fresh = optimizers.Adam()
+    with pytest.raises(ValueError, match=r"'momentum/0' must have shape \(3,\)"):
+        fresh.set_state(state, [weights])
+    assert fresh.iterations == 0 and not fresh.built
+    del state["momentum/0"]
+    with pytest.raises(ValueError, match=r"missing \['momentum/0'\]"):
+        fresh.set_state(state, [weights])

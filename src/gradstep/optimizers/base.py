@@ -118,6 +118,45 @@ class Optimizer:
         """The optimizer's state as plain named arrays."""
         return self._slots
 
+    def get_state(self) -> dict[str, np.ndarray]:
+        """The optimizer's state as named arrays: ``iterations`` and each slot of
+        each parameter as ``"<slot>/<parameter index>"`` (copies)."""
+        state = {"iterations": np.array(self.iterations, dtype=np.int64)}
+        for slot_name, arrays in self._slots.items():
+            for index, array in enumerate(arrays):
+                state[f"{slot_name}/{index}"] = array.copy()
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray], variables: list[np.ndarray]) -> None:
+        """Restore ``get_state()`` for ``variables`` (the same parameters, in the same
+        order). Every array is checked before any is copied in, so a bad state
+        leaves the optimizer as it was.
+
+        Raises:
+            ValueError: a slot that is missing, unexpected, or of the wrong shape or dtype.
+        """
+        fresh = type(self).from_config(self.get_config())
+        fresh.build(variables)
+        expected = fresh.get_state()
+        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        if missing or unexpected:
+            raise ValueError(
+                f"Optimizer state does not fit {type(self).__name__} for {len(variables)} "
+                f"parameters: missing {missing}, unexpected {unexpected}"
+            )
+        for name, template in expected.items():
+            value = np.asarray(state[name])
+            if value.shape != template.shape or value.dtype != template.dtype:
+                raise ValueError(
+                    f"Optimizer state {name!r} must have shape {template.shape} and dtype "
+                    f"{template.dtype}, received shape {value.shape} and dtype {value.dtype}"
+                )
+        self.build(variables)
+        self.iterations = int(state["iterations"])
+        for slot_name, arrays in self._slots.items():
+            for index, array in enumerate(arrays):
+                array[...] = state[f"{slot_name}/{index}"]
+
     # --- one step ---------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, np.ndarray]]) -> None:
         """Update each variable in place from its gradient: Keras's order of
