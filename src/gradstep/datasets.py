@@ -1,13 +1,29 @@
-"""Small built-in data sets, from scikit-learn (the ``main`` extra).
+"""Data sets: the built-in ones from scikit-learn, a user's own tables and
+arrays, and MNIST-style image files the user has.
 
-Each loader returns ``(x_train, y_train), (x_test, y_test)`` as Keras's
+Every loader returns ``(x_train, y_train), (x_test, y_test)``, as Keras's
 ``keras.datasets`` loaders do, from a fixed split (stratified by class for
 classification) so that every run and every user sees the same test set.
-Features are float32: digits' pixels are divided by 16 (their maximum); the
-other sets are standardized with the training part's mean and deviation only.
+Features are float32:
+
+- digits' pixels are divided by 16 (their maximum), MNIST's by 255;
+- other tables are standardized with the training part's mean and deviation
+  only (the test part never leaks into the statistics);
+- a CSV's non-numeric columns are one-hot encoded, with the categories seen in
+  the training part (an unseen category in the test part encodes as all zeros).
+
+Class labels become integers ``0 .. k-1`` (sorted class names; the names are
+in ``Dataset.classes``). The built-in sets and the split need scikit-learn
+(the ``main`` extra).
 """
 
 from __future__ import annotations
+
+import csv
+import gzip
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -24,58 +40,74 @@ _SOURCES = {
 }
 
 NAMES = tuple(_SOURCES)
+TASKS = ("multiclass", "binary", "regression")
+
+
+@dataclass
+class Dataset:
+    """A train/test split with what a model needs to know about it."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    classes: list = field(default_factory=list)
+    feature_names: list = field(default_factory=list)
+
+    def splits(self):
+        return (self.x_train, self.y_train), (self.x_test, self.y_test)
 
 
 def task_of(name: str) -> str:
-    """``'multiclass'``, ``'binary'`` or ``'regression'``."""
+    """``'multiclass'``, ``'binary'`` or ``'regression'`` for a built-in name."""
     return _source(name)[1]
 
 
 def load(name: str, test_size: float = TEST_SIZE, seed: int = SPLIT_SEED):
-    """Load a built-in data set by name: one of ``NAMES``."""
-    loader_name, task = _source(name)
-    try:
-        from sklearn import datasets as sk_datasets
-        from sklearn.model_selection import train_test_split
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "gradstep's built-in data sets come from scikit-learn: pip install 'gradstep[main]'"
-        ) from error
-    bunch = getattr(sk_datasets, loader_name)()
-    x = bunch.data.astype(np.float64)
-    y = bunch.target.astype(np.float32 if task == "regression" else np.int64)
-    stratify = None if task == "regression" else y
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=test_size, random_state=seed, stratify=stratify
-    )
-    if name == "digits":
-        x_train, x_test = x_train / 16.0, x_test / 16.0
-    else:
-        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-        std[std == 0] = 1.0
-        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-    return (x_train.astype(np.float32), y_train), (x_test.astype(np.float32), y_test)
+    """Load a built-in data set (one of ``NAMES``) or a file path (``.csv``,
+    ``.npz``, ``.npy``): ``(x_train, y_train), (x_test, y_test)``."""
+    return load_dataset(name, test_size=test_size, seed=seed).splits()
 
 
-def load_digits(**kwargs):
-    """scikit-learn's Digits: 1,797 8x8 images as 64 features in [0, 1], 10 classes."""
-    return load("digits", **kwargs)
+def load_dataset(
+    source: str | os.PathLike,
+    target=None,
+    task: str | None = None,
+    test_size: float = TEST_SIZE,
+    seed: int = SPLIT_SEED,
+) -> Dataset:
+    """Load a built-in data set by name, or a user's file by path, as a :class:`Dataset`.
 
-
-def load_iris(**kwargs):
-    return load("iris", **kwargs)
-
-
-def load_wine(**kwargs):
-    return load("wine", **kwargs)
-
-
-def load_breast_cancer(**kwargs):
-    return load("breast_cancer", **kwargs)
-
-
-def load_diabetes(**kwargs):
-    return load("diabetes", **kwargs)
+    Args:
+        source: one of ``NAMES``, or a path to a ``.csv``, ``.npz`` or ``.npy`` file.
+        target: for a CSV, the name (or index) of the target column (default:
+            the last); for a 2-D ``.npy``, the index of the target column
+            (default: the last). Ignored for ``.npz``, whose arrays are named.
+        task: ``'multiclass'``, ``'binary'`` or ``'regression'``; inferred when None
+            (non-numeric or whole-number targets with at most 20 distinct values
+            are classes).
+        test_size: the share of samples kept for testing.
+        seed: the split's seed.
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, received {task!r}")
+    if isinstance(source, str) and source in _SOURCES:
+        return _load_builtin(source, test_size, seed)
+    path = Path(source)
+    if not path.exists():
+        raise ValueError(
+            f"Unknown dataset {str(source)!r}: expected one of {', '.join(NAMES)} "
+            "or the path of a .csv, .npz or .npy file"
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _load_csv(path, target, task, test_size, seed)
+    if suffix == ".npz":
+        return _load_npz(path, task, test_size, seed)
+    if suffix == ".npy":
+        return _load_npy(path, target, task, test_size, seed)
+    raise ValueError(f"dataset file must end in .csv, .npz or .npy, received {path.name!r}")
 
 
 def _source(name: str):
@@ -83,3 +115,331 @@ def _source(name: str):
         return _SOURCES[name]
     except KeyError:
         raise ValueError(f"Unknown dataset {name!r}; expected one of: {', '.join(NAMES)}") from None
+
+
+def _load_builtin(name, test_size, seed) -> Dataset:
+    loader_name, task = _source(name)
+    sk_datasets = _sklearn("datasets")
+    bunch = getattr(sk_datasets, loader_name)()
+    x = bunch.data.astype(np.float64)
+    y = bunch.target.astype(np.float32 if task == "regression" else np.int64)
+    train, test = _split_indices(y, task, test_size, seed)
+    if name == "digits":
+        x_train, x_test = x[train] / 16.0, x[test] / 16.0
+    else:
+        x_train, x_test = _standardize(x[train], x[test])
+    names = list(getattr(bunch, "feature_names", [])) or [f"x{i}" for i in range(x.shape[1])]
+    classes = [] if task == "regression" else list(getattr(bunch, "target_names", np.unique(y)))
+    return Dataset(
+        x_train.astype(np.float32),
+        y[train],
+        x_test.astype(np.float32),
+        y[test],
+        task,
+        [str(c) for c in classes],
+        [str(n) for n in names],
+    )
+
+
+# --- a user's files -----------------------------------------------------------------
+def _load_csv(path, target, task, test_size, seed) -> Dataset:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if len(rows) < 3:
+        raise ValueError(
+            f"{path.name}: expected a header row and at least two data rows, "
+            f"received {len(rows)} rows"
+        )
+    header, body = [name.strip() for name in rows[0]], rows[1:]
+    widths = {len(row) for row in body}
+    if widths != {len(header)}:
+        bad = next(i for i, row in enumerate(body, 2) if len(row) != len(header))
+        raise ValueError(
+            f"{path.name}: every row needs {len(header)} fields like the header; "
+            f"row {bad} has {len(body[bad - 2])}"
+        )
+    target_index = _column_index(header, target, path.name)
+    columns = list(zip(*body, strict=True))
+    labels, task, classes = _encode_target(np.array(columns[target_index]), task)
+    train, test = _split_indices(labels, task, test_size, seed)
+    features_train, features_test, names = [], [], []
+    for index, (name, column) in enumerate(zip(header, columns, strict=True)):
+        if index == target_index:
+            continue
+        values = np.array([value.strip() for value in column])
+        numeric = _as_numbers(values)
+        if numeric is not None:
+            features_train.append(numeric[train, None])
+            features_test.append(numeric[test, None])
+            names.append(name)
+        else:
+            categories = sorted(set(values[train].tolist()))
+            features_train.append((values[train, None] == np.array(categories)).astype(float))
+            features_test.append((values[test, None] == np.array(categories)).astype(float))
+            names += [f"{name}={category}" for category in categories]
+    if not names:
+        raise ValueError(
+            f"{path.name}: no feature columns besides the target {header[target_index]!r}"
+        )
+    x_train, x_test = _standardize(np.hstack(features_train), np.hstack(features_test))
+    return Dataset(
+        x_train.astype(np.float32),
+        labels[train],
+        x_test.astype(np.float32),
+        labels[test],
+        task,
+        classes,
+        names,
+    )
+
+
+def _load_npz(path, task, test_size, seed) -> Dataset:
+    with np.load(path, allow_pickle=False) as arrays:
+        names = set(arrays.files)
+        if {"x_train", "y_train", "x_test", "y_test"} <= names:
+            x_train, y_train, x_test, y_test = (
+                arrays[key] for key in ("x_train", "y_train", "x_test", "y_test")
+            )
+            labels, task, classes = _encode_target(np.concatenate([y_train, y_test]), task)
+            return Dataset(
+                _features(x_train),
+                labels[: len(y_train)],
+                _features(x_test),
+                labels[len(y_train) :],
+                task,
+                classes,
+            )
+        if {"x", "y"} <= names:
+            x, y = arrays["x"], arrays["y"]
+        else:
+            raise ValueError(
+                f"{path.name}: expected arrays named x and y (or x_train, y_train, "
+                f"x_test, y_test), received {sorted(names)}"
+            )
+    return _split_arrays(x, y, task, test_size, seed)
+
+
+def _load_npy(path, target, task, test_size, seed) -> Dataset:
+    table = np.load(path, allow_pickle=False)
+    if table.ndim != 2 or table.shape[1] < 2:
+        raise ValueError(
+            f"{path.name}: expected a 2-D table with a target column, received shape {table.shape}"
+        )
+    column = table.shape[1] - 1 if target is None else int(target)
+    if not -table.shape[1] <= column < table.shape[1]:
+        raise ValueError(
+            f"target column {target!r} is outside the table's {table.shape[1]} columns"
+        )
+    y = table[:, column]
+    x = np.delete(table, column, axis=1)
+    return _split_arrays(x, y, task, test_size, seed)
+
+
+def _split_arrays(x, y, task, test_size, seed) -> Dataset:
+    x = np.asarray(x)
+    if len(x) != len(y):
+        raise ValueError(
+            f"x and y must have the same number of samples, received {len(x)} and {len(y)}"
+        )
+    labels, task, classes = _encode_target(np.asarray(y), task)
+    train, test = _split_indices(labels, task, test_size, seed)
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    x_train, x_test = _standardize(flat[train], flat[test])
+    shape = x.shape[1:]
+    return Dataset(
+        x_train.reshape((-1,) + shape).astype(np.float32),
+        labels[train],
+        x_test.reshape((-1,) + shape).astype(np.float32),
+        labels[test],
+        task,
+        classes,
+    )
+
+
+# --- MNIST-style images ------------------------------------------------------------
+_IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+
+def load_mnist(path=None):
+    """MNIST from files you have: a folder with the four standard IDX files
+    (optionally ``.gz``) or a Keras-style ``mnist.npz``. Default folder:
+    ``$GRADSTEP_DATA/mnist`` or ``~/.gradstep/datasets/mnist``. Pixels are
+    divided by 255; images keep their 28x28 shape."""
+    return _load_images("mnist", path)
+
+
+def load_fashion_mnist(path=None):
+    """Fashion-MNIST from files you have, as :func:`load_mnist`
+    (default folder ``.../fashion_mnist``)."""
+    return _load_images("fashion_mnist", path)
+
+
+def _load_images(name, path):
+    location = Path(path) if path is not None else _cache_folder() / name
+    if location.is_file() and location.suffix == ".npz":
+        with np.load(location, allow_pickle=False) as arrays:
+            parts = {key: arrays[key] for key in _IDX_FILES}
+    elif location.is_dir():
+        parts = {key: read_idx(_find_idx(location, file)) for key, file in _IDX_FILES.items()}
+    else:
+        raise ValueError(
+            f"No {name} files at {str(location)!r}: expected a folder with "
+            f"{', '.join(_IDX_FILES.values())} (or .gz), or a .npz with x_train, y_train, "
+            "x_test, y_test. gradstep does not download data sets."
+        )
+    return (
+        (parts["x_train"].astype(np.float32) / 255.0, parts["y_train"].astype(np.int64)),
+        (parts["x_test"].astype(np.float32) / 255.0, parts["y_test"].astype(np.int64)),
+    )
+
+
+def _cache_folder() -> Path:
+    return Path(os.environ.get("GRADSTEP_DATA", Path.home() / ".gradstep" / "datasets"))
+
+
+def _find_idx(folder: Path, stem: str) -> Path:
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.exists():
+            return candidate
+    raise ValueError(f"{folder}: missing {stem} (or {stem}.gz)")
+
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzipped or not, with its header checked."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
+        raise ValueError(f"{path.name} is not an IDX file (bad magic number)")
+    dims = data[3]
+    header_size = 4 + 4 * dims
+    if len(data) < header_size:
+        raise ValueError(f"{path.name}: truncated IDX header")
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+    dtype = np.dtype(_IDX_TYPES[data[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(data) - header_size != expected:
+        raise ValueError(
+            f"{path.name}: header says shape {shape} ({expected} bytes of data), "
+            f"file holds {len(data) - header_size}"
+        )
+    return (
+        np.frombuffer(data, dtype=dtype, offset=header_size)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
+
+
+# --- the named built-ins, Keras style ------------------------------------------------
+def load_digits(**kwargs):
+    """scikit-learn's Digits: 1,797 8x8 images as 64 features in [0, 1], 10 classes."""
+    return load("digits", **kwargs)
+
+
+def load_iris(**kwargs):
+    """Iris: 150 flowers, 4 standardized measurements, 3 species."""
+    return load("iris", **kwargs)
+
+
+def load_wine(**kwargs):
+    """Wine: 178 wines, 13 standardized measurements, 3 cultivars."""
+    return load("wine", **kwargs)
+
+
+def load_breast_cancer(**kwargs):
+    """Breast cancer Wisconsin: 569 tumours, 30 standardized features, binary."""
+    return load("breast_cancer", **kwargs)
+
+
+def load_diabetes(**kwargs):
+    """Diabetes: 442 patients, 10 standardized features, disease progression (regression)."""
+    return load("diabetes", **kwargs)
+
+
+# --- shared helpers ------------------------------------------------------------------
+def _sklearn(module: str):
+    try:
+        return __import__(f"sklearn.{module}", fromlist=[module])
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "gradstep's data sets need scikit-learn: pip install 'gradstep[main]'"
+        ) from error
+
+
+def _split_indices(labels, task, test_size, seed):
+    indices = np.arange(len(labels))
+    stratify = None if task == "regression" else labels
+    train, test = _sklearn("model_selection").train_test_split(
+        indices, test_size=test_size, random_state=seed, stratify=stratify
+    )
+    return train, test
+
+
+def _standardize(x_train, x_test):
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    std[std == 0] = 1.0
+    return (x_train - mean) / std, (x_test - mean) / std
+
+
+def _as_numbers(values: np.ndarray):
+    try:
+        return values.astype(np.float64)
+    except ValueError:
+        return None
+
+
+def _column_index(header, target, filename) -> int:
+    if target is None:
+        return len(header) - 1
+    if isinstance(target, int):
+        if not -len(header) <= target < len(header):
+            raise ValueError(
+                f"target column {target} is outside the {len(header)} columns of {filename}"
+            )
+        return target % len(header)
+    if target not in header:
+        raise ValueError(f"target column {target!r} is not in {filename}; its columns are {header}")
+    return header.index(target)
+
+
+def _encode_target(values: np.ndarray, task):
+    """Labels as 0..k-1 integers for classification, float32 for regression."""
+    numeric = (
+        _as_numbers(values.astype(str)) if values.dtype.kind in "US" else values.astype(np.float64)
+    )
+    if task is None:
+        whole = numeric is not None and np.all(numeric == np.round(numeric))
+        distinct = len(np.unique(values))
+        task = (
+            "regression"
+            if numeric is not None and not (whole and distinct <= 20)
+            else ("binary" if distinct == 2 else "multiclass")
+        )
+    if task == "regression":
+        if numeric is None:
+            raise ValueError("task 'regression' needs a numeric target column")
+        return numeric.astype(np.float32), task, []
+    keys = numeric if numeric is not None else values
+    classes, labels = np.unique(keys, return_inverse=True)
+    if task == "binary" and len(classes) != 2:
+        raise ValueError(f"task 'binary' needs exactly 2 classes, received {len(classes)}")
+    names = [_class_name(c) for c in classes]
+    return labels.astype(np.int64), task, names
+
+
+def _class_name(value) -> str:
+    value = value.item() if hasattr(value, "item") else value
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _features(x):
+    return np.asarray(x, dtype=np.float32)
