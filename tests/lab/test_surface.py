@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from gradstep import layers, models
+from gradstep.lab import surface
+
+
+def _trained_model():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    model = models.Sequential(
+        [
+            layers.Dense(8, activation="tanh", input_shape=(4,)),
+            layers.Dense(2, activation="softmax"),
+        ],
+        seed=0,
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=30, verbose=0)
+    return model, x, y
+
+
+def test_filter_normalized_direction_matches_each_filter_norm():
+    weights = [np.arange(12.0).reshape(3, 4) + 1, np.ones(4)]
+    direction = surface.filter_normalized_direction(weights, np.random.default_rng(0))
+    np.testing.assert_allclose(
+        np.linalg.norm(direction[0], axis=0), np.linalg.norm(weights[0], axis=0)
+    )
+    assert not direction[1].any()  # biases stay put
+
+
+def test_line_and_plane_slices_are_lowest_near_the_trained_weights():
+    model, x, y = _trained_model()
+    before = model.get_weights()
+    line = surface.loss_surface(model, x, y, dimensions=1, points=9)
+    assert line.losses[4] == pytest.approx(line.center_loss, rel=1e-6)
+    assert line.losses[4] <= line.losses[0] and line.losses[4] <= line.losses[-1]
+    plane = surface.loss_surface(model, x, y, dimensions=2, points=5)
+    assert plane.losses.shape == (5, 5) and plane.losses[2, 2] == pytest.approx(plane.center_loss)
+    for restored, original in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(restored, original)
+
+
+def test_plots(tmp_path):
+    pytest.importorskip("matplotlib", reason="plots need the plot extra")
+    model, x, y = _trained_model()
+    surface.plot_surface(surface.loss_surface(model, x, y, points=5), tmp_path / "line.png")
+    surface.plot_surface(
+        surface.loss_surface(model, x, y, dimensions=2, points=5), tmp_path / "plane.png"
+    )
+    assert (tmp_path / "line.png").stat().st_size > 5000
+    assert (tmp_path / "plane.png").stat().st_size > 5000
+
+
+def test_bad_dimensions():
+    model, x, y = _trained_model()
+    with pytest.raises(ValueError, match="dimensions must be 1 or 2, received 3"):
+        surface.loss_surface(model, x, y, dimensions=3)
