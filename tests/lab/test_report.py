@@ -1,0 +1,98 @@
+import base64
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from gradstep.lab import compare, report
+
+pytest.importorskip("matplotlib", reason="plots need the plot extra")
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    return compare.compare(
+        "iris",
+        optimizers=["sgd", "adam", "rmsprop"],
+        learning_rates=[0.01, 0.1],
+        epochs=3,
+        seeds=2,
+        hidden_units=8,
+        progress=False,
+        n_jobs=1,
+    )
+
+
+def test_plots_are_pngs_of_the_expected_size(comparison, tmp_path):
+    from PIL import Image
+
+    written = report.save_plots(comparison, tmp_path)
+    assert [path.name for path in written] == [
+        "loss_curves.png",
+        "accuracy_curves.png",
+        "lr_sensitivity.png",
+    ]
+    expected = {
+        "loss_curves.png": (1260, 340),
+        "accuracy_curves.png": (1260, 340),
+        "lr_sensitivity.png": (700, 500),
+    }
+    for path in written:
+        with Image.open(path) as image:
+            assert image.size == expected[path.name]
+            assert np.asarray(image.convert("L")).std() > 10
+
+
+def test_report_is_self_contained(comparison, tmp_path):
+    page = report.write_report(comparison, tmp_path / "report.html").read_text()
+    assert '<table id="summary">' in page
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 3
+    assert all(base64.b64decode(data).startswith(b"\x89PNG") for data in images)
+    assert "http" not in page.replace("https://", "")  # no remote assets
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("headless Chromium is needed: .ci/run installs Debian's chromium package")
+
+
+def test_report_renders_in_headless_chromium(comparison, tmp_path):
+    """Every image decodes in a real browser and the table is there."""
+    page = report.write_report(comparison, tmp_path / "report.html").read_text()
+    probe = (
+        "<script>window.addEventListener('load', () => {"
+        "const images = [...document.images];"
+        "const loaded = images.filter(i => i.complete && i.naturalWidth > 0).length;"
+        "const rows = document.querySelectorAll('#summary tbody tr').length;"
+        "document.title = `images ${loaded}/${images.length} rows ${rows}`;});</script>"
+    )
+    (tmp_path / "probe.html").write_text(page.replace("</body>", probe + "</body>"))
+    result = subprocess.run(
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            (tmp_path / "probe.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    title = re.search(r"<title>(.*?)</title>", result.stdout)
+    assert title is not None, result.stderr[-2000:]
+    assert title.group(1) == "images 3/3 rows 6"
