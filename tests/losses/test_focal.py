@@ -1,0 +1,28 @@
+"""Focal losses: gamma 0 gives back cross-entropy; confident right answers fade."""
+
+import numpy as np
+import pytest
+
+from gradstep import losses
+
+
+def test_focal_losses_with_gamma_0_are_weighted_cross_entropies():
+    rng = np.random.default_rng(4)
+    y_true = rng.integers(0, 2, size=(4, 3)).astype(float)
+    y_pred = rng.uniform(0.05, 0.95, size=(4, 3))
+    focal = losses.BinaryFocalCrossentropy(gamma=0.0)
+    assert focal(y_true, y_pred) == pytest.approx(losses.BinaryCrossentropy()(y_true, y_pred))
+    one_hot = np.eye(3)[rng.integers(0, 3, size=4)]
+    categorical = losses.CategoricalFocalCrossentropy(alpha=0.5, gamma=0.0)
+    assert categorical(one_hot, y_pred) == pytest.approx(
+        0.5 * losses.CategoricalCrossentropy()(one_hot, y_pred)
+    )
+
+
+def test_the_focal_factor_fades_confident_right_answers():
+    confident, unsure = [[0.95]], [[0.6]]
+    focal = losses.BinaryFocalCrossentropy(gamma=2.0)
+    plain = losses.BinaryCrossentropy()
+    ratio_confident = focal([[1.0]], confident) / plain([[1.0]], confident)
+    ratio_unsure = focal([[1.0]], unsure) / plain([[1.0]], unsure)
+    assert ratio_confident == pytest.approx(0.05**2) and ratio_unsure == pytest.approx(0.4**2)
