@@ -44,3 +44,51 @@ def test_defaults_and_config():
 def test_bad_momentum():
     with pytest.raises(ValueError, match="momentum must be a float in"):
         optimizers.SGD(momentum=1.5)
+
+
+def _regression_data():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 3)).astype(np.float32)
+    return x, x @ np.array([1.0, -2.0, 0.5], dtype=np.float32) + 0.3
+
+
+def _linear_model(optimizer):
+    from gradstep import layers, models
+
+    model = models.Sequential([layers.Dense(1, input_shape=(3,))], seed=7)
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+def test_gd_takes_one_full_batch_step_per_epoch():
+    """GD is SGD on the whole data set: the same weights as SGD with
+    batch_size=len(x), and the history's loss is the full-data loss before each step."""
+    x, y = _regression_data()
+    gd = _linear_model(optimizers.GD(0.1))
+    history = gd.fit(x, y, epochs=5, verbose=0)
+    sgd = _linear_model(optimizers.SGD(0.1))
+    sgd.fit(x, y, epochs=5, batch_size=len(x), shuffle=False, verbose=0)
+    for a, b in zip(gd.get_weights(), sgd.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert gd.optimizer.iterations == 5
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+
+def test_gd_refuses_mini_batches_and_accepts_the_full_size():
+    x, y = _regression_data()
+    model = _linear_model("gd")
+    with pytest.raises(ValueError, match=r"GD uses the whole data set \(40 samples\)"):
+        model.fit(x, y, batch_size=32, verbose=0)
+    model.fit(x, y, batch_size=40, verbose=0)
+    assert model.optimizer.iterations == 1
+
+
+def test_plain_and_momentum_kernels_give_keras_numbers_in_float32():
+    """float32 weights stay float32 (the kernels compute in the weights' dtype)."""
+    for momentum, nesterov in [(0.0, False), (0.9, False), (0.9, True)]:
+        weights = np.ones(4, dtype=np.float32)
+        optimizer = optimizers.SGD(0.1, momentum=momentum, nesterov=nesterov)
+        optimizer.apply_gradients([(np.full(4, 0.5, dtype=np.float32), weights)])
+        assert weights.dtype == np.float32
+        expected = 1 - 0.05 * (1 + momentum if nesterov else 1)
+        np.testing.assert_allclose(weights, expected, rtol=1e-6)

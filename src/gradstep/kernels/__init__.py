@@ -3,9 +3,18 @@
 A kernel is used when its engine is installed (``pip install "gradstep[speed]"``
 brings numba) and ``set_backend`` allows it; otherwise the NumPy twin
 runs. Engines are imported on first use, never by ``import gradstep``.
+
+Each optimizer kernel updates one parameter and its slots in a single pass
+over memory (the NumPy twin needs several), computes every operation in the
+parameter's dtype in the twin's order, and flushes decaying slots that fall
+below the dtype's smallest normal number to zero (see ``flush_subnormals``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
 
 _BACKEND = "auto"
 _BACKENDS = ("auto", "numpy", "numba")
@@ -42,3 +51,91 @@ def numba_available() -> bool:
         else:
             _NUMBA_AVAILABLE = True
     return _NUMBA_AVAILABLE
+
+
+_THREADS = 1
+#: Parameters smaller than this always run on the calling thread.
+PARALLEL_MIN_SIZE = 1 << 18
+_POOL = None
+
+
+def set_threads(count: int) -> None:
+    """How many threads a fused kernel uses on a large parameter (at least
+    ``PARALLEL_MIN_SIZE`` entries), each on its own slice; 1, the default, runs
+    every kernel on the calling thread. Two threads halve an isolated Adam step
+    over a large model on an idle machine, but during training they compete
+    with BLAS's threads and gained nothing in benchmarks/bench_optimizers.py,
+    hence the default. The numbers do not depend on it."""
+    global _THREADS, _POOL
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"kernel threads must be a positive integer, received {count!r}")
+    _THREADS = count
+    if _POOL is not None:
+        _POOL.shutdown()
+        _POOL = None
+
+
+def threads() -> int:
+    return _THREADS
+
+
+def launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalars) -> None:
+    """Run the compiled kernel ``name`` over the flattened ``arrays`` (all of one
+    size), split into ``threads()`` slices when they are large (the kernels
+    release the GIL, and every entry is updated independently)."""
+    kernel = compiled(name, compile_kernel)
+    flat = [array.reshape(-1) for array in arrays]
+    size = flat[0].size
+    if _THREADS == 1 or size < PARALLEL_MIN_SIZE:
+        kernel(*flat, *scalars)
+        return
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(_THREADS - 1, thread_name_prefix="gradstep-kernel")
+    bounds = [size * part // _THREADS for part in range(_THREADS + 1)]
+    slices = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    others = [_POOL.submit(kernel, *[a[part] for a in flat], *scalars) for part in slices[1:]]
+    kernel(*[a[slices[0]] for a in flat], *scalars)
+    for future in others:
+        future.result()
+
+
+def fusable(*arrays: np.ndarray) -> bool:
+    """Whether the fused kernel may run on these arrays: numba is allowed and
+    installed, and every array is C-contiguous (so it can be walked flat)."""
+    return use_numba() and all(array.flags.c_contiguous for array in arrays)
+
+
+_COMPILED: dict[str, Callable] = {}
+
+
+def compiled(name: str, compile_kernel: Callable[[], Callable]) -> Callable:
+    """The kernel ``compile_kernel()`` builds, compiled once per process
+    (numba also caches the machine code on disk)."""
+    if name not in _COMPILED:
+        _COMPILED[name] = compile_kernel()
+    return _COMPILED[name]
+
+
+def jit():
+    """numba's ``njit`` as the kernels use it: error_model="numpy" drops the
+    zero-division check that would stop LLVM from vectorizing the loop; no
+    fastmath, so rounding stays NumPy's."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True, error_model="numpy")
+
+
+def flush_subnormals(array: np.ndarray, non_negative: bool = False) -> None:
+    """Set entries whose magnitude is below the smallest normal number to 0.
+
+    A slot that decays geometrically (a momentum whose gradient stays exactly
+    zero, as for a pixel that is always blank) otherwise lingers for hundreds
+    or thousands of steps among the subnormal numbers, on which x86 arithmetic
+    is 10 to 100 times slower. XLA's CPU runtime, under Keras, flushes them too.
+    """
+    tiny = np.finfo(array.dtype).tiny
+    small = array < tiny if non_negative else np.abs(array) < tiny
+    np.copyto(array, 0, where=small)

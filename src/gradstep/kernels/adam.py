@@ -48,7 +48,8 @@ def adam_update(
         arrays += [max_second_moment] if amsgrad else []
         scalars = [dtype(alpha), dtype(1 - beta_1), dtype(1 - beta_2), dtype(epsilon)]
         scalars.append(np.finfo(dtype).tiny)
-        _numba_kernel(amsgrad)(*[array.reshape(-1) for array in arrays], *scalars)
+        name = "adam_amsgrad" if amsgrad else "adam"
+        kernels.launch(name, lambda: _compile(amsgrad), arrays, scalars)
         return
     adam_update_numpy(
         variable,
@@ -99,15 +100,6 @@ def adam_update_numpy(
     variable -= scratch
 
 
-_KERNELS: dict[bool, object] = {}
-
-
-def _numba_kernel(amsgrad: bool):
-    if amsgrad not in _KERNELS:
-        _KERNELS[amsgrad] = _compile(amsgrad)
-    return _KERNELS[amsgrad]
-
-
 def _compile(amsgrad: bool):
     import numba
 
@@ -133,8 +125,8 @@ def _compile(amsgrad: bool):
                 g = gradient[i]
                 m = first_moment[i] + (g - first_moment[i]) * one_minus_beta_1
                 v = second_moment[i] + (g * g - second_moment[i]) * one_minus_beta_2
-                m = m if abs(m) >= tiny else tiny - tiny
-                v = v if v >= tiny else tiny - tiny
+                m = tiny - tiny if abs(m) < tiny else m
+                v = tiny - tiny if v < tiny else v
                 first_moment[i] = m
                 second_moment[i] = v
                 variable[i] -= (m / (np.sqrt(v) + epsilon)) * alpha
@@ -158,8 +150,8 @@ def _compile(amsgrad: bool):
             g = gradient[i]
             m = first_moment[i] + (g - first_moment[i]) * one_minus_beta_1
             v = second_moment[i] + (g * g - second_moment[i]) * one_minus_beta_2
-            m = m if abs(m) >= tiny else tiny - tiny
-            v = v if v >= tiny else tiny - tiny
+            m = tiny - tiny if abs(m) < tiny else m
+            v = tiny - tiny if v < tiny else v
             first_moment[i] = m
             second_moment[i] = v
             v_max = max(max_second_moment[i], v)

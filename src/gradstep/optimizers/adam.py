@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from gradstep.kernels.adam import adam_update
-from gradstep.optimizers.base import OPTIMIZERS, Optimizer
+from gradstep.optimizers.base import OPTIMIZERS, Optimizer, check_epsilon_placement
 
 
 @OPTIMIZERS.register("adam")
@@ -29,9 +29,13 @@ class Adam(Optimizer):
     Optimization"; Reddi et al. (2018) for AMSGrad.
 
     PyTorch's ``torch.optim.Adam`` adds epsilon after bias-correcting ``v``:
-    ``w -= lr * m_hat / (sqrt(v_hat) + eps)``; Keras's ``epsilon`` equals
-    PyTorch's ``eps * sqrt(1 - beta_2^t)``, so the two agree exactly only when
-    epsilon is negligible. PyTorch's default eps is 1e-8; Keras's is 1e-7.
+    ``w -= lr * m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m / (1 - beta_1^t)``
+    and ``v_hat = v / (1 - beta_2^t)``; its ``eps`` is Keras's ``epsilon / sqrt(1
+    - beta_2^t)``, which changes with t, and the two differ wherever ``sqrt(v_hat)``
+    is not much larger than epsilon (small gradients). ``epsilon_placement=
+    "pytorch"`` places it as PyTorch does: ``Adam(epsilon=1e-8,
+    epsilon_placement="pytorch")`` is ``torch.optim.Adam()``'s rule (see
+    docs/optimizers.md).
 
     Args:
         learning_rate: a float or a schedule. Defaults to 0.001.
@@ -39,18 +43,31 @@ class Adam(Optimizer):
         beta_2: decay of the second-moment mean. Defaults to 0.999.
         epsilon: keeps the denominator away from 0. Defaults to 1e-7.
         amsgrad: whether to use the AMSGrad variant. Defaults to False.
+        epsilon_placement: ``"keras"`` (epsilon added before the bias
+            correction, Keras's and the paper's "epsilon hat") or ``"pytorch"``
+            (after it). Defaults to "keras".
+        **kwargs: the options every optimizer takes (``weight_decay``,
+            ``clipnorm``, ``use_ema``, ...; see ``Optimizer``).
     """
 
     name = "adam"
 
     def __init__(
-        self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        epsilon_placement="keras",
+        **kwargs,
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.amsgrad = amsgrad
+        self.epsilon_placement = check_epsilon_placement(epsilon_placement)
 
     def build(self, variables):
         super().build(variables)
@@ -61,7 +78,11 @@ class Adam(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         step = self.iterations + 1
-        alpha = learning_rate * math.sqrt(1 - self.beta_2**step) / (1 - self.beta_1**step)
+        root_correction = math.sqrt(1 - self.beta_2**step)
+        alpha = learning_rate * root_correction / (1 - self.beta_1**step)
+        # PyTorch adds eps to sqrt(v) / root_correction: that is Keras's rule
+        # with epsilon scaled by root_correction.
+        epsilon = self.epsilon * (root_correction if self.epsilon_placement == "pytorch" else 1)
         adam_update(
             variable,
             gradient,
@@ -71,7 +92,7 @@ class Adam(Optimizer):
             alpha,
             self.beta_1,
             self.beta_2,
-            self.epsilon,
+            epsilon,
         )
 
     def get_config(self):
@@ -81,4 +102,5 @@ class Adam(Optimizer):
             "beta_2": self.beta_2,
             "epsilon": self.epsilon,
             "amsgrad": self.amsgrad,
+            "epsilon_placement": self.epsilon_placement,
         }

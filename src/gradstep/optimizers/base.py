@@ -1,21 +1,39 @@
 """What every optimizer shares: the learning rate (a float or a schedule),
-the step counter, gradient clipping, decoupled weight decay and slot state.
+the step counter, gradient accumulation, clipping, decoupled weight decay,
+the moving average of the weights (EMA) and the slot state.
 
 An optimizer subclass writes only ``build`` (its slots, one array per
 parameter, e.g. Adam's two moments) and ``update_step(gradient, variable,
-learning_rate)``, the update rule of its paper. The order of one step is
-Keras's: clip the gradients, decay the weights, apply the rule, count the step.
+learning_rate)``, the update rule of its paper. One call of ``apply`` runs
+Keras 3's order of operations (``keras/src/optimizers/base_optimizer.py``)::
+
+    if gradient_accumulation_steps = k:       # k calls make one update
+        on calls 1 .. k-1:  accumulator += g, and nothing else moves
+        on call k:          g <- (g + accumulator) / k; accumulator <- 0
+    g <- clip(g)                               # clipnorm | global_clipnorm | clipvalue
+    w <- w - w * weight_decay * learning_rate  # decoupled, unless excluded
+    update_step(g, w, learning_rate)           # the optimizer's own rule
+    if use_ema:  average <- m * average + (1 - m) * w,
+                 with m = 0 on the first update and ema_momentum after;
+                 every ema_overwrite_frequency updates, w <- average
+    real_iterations += 1
+
+``iterations`` counts updates (``real_iterations // k`` with accumulation);
+a schedule sees ``real_iterations``, as in Keras.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from gradstep.kernels.weight_decay import decay_weights
 from gradstep.registry import Registry
 
 OPTIMIZERS = Registry("optimizer")
@@ -25,17 +43,33 @@ class Optimizer:
     """Base class for optimizers.
 
     Args:
-        learning_rate: a float, or a schedule called as ``schedule(iterations)``.
-        weight_decay: if set, every step first shrinks each weight:
+        learning_rate: a float, or a schedule called as ``schedule(iterations)``
+            (or, as Keras allows, a callable without arguments).
+        weight_decay: if set, every update first shrinks each weight:
             ``w <- w - w * weight_decay * learning_rate`` (decoupled, as Keras).
         clipnorm: if set, each gradient is rescaled so its L2 norm is at most this.
         clipvalue: if set, each gradient entry is clipped to ``[-clipvalue, clipvalue]``.
         global_clipnorm: if set, all gradients are rescaled together so that
             the norm of their concatenation is at most this.
+        use_ema: whether to keep an exponential moving average of the weights.
+            Defaults to False.
+        ema_momentum: ``new_average = ema_momentum * average + (1 - ema_momentum)
+            * weight``. Defaults to 0.99.
+        ema_overwrite_frequency: if set, every this many updates the weights
+            are overwritten by their average; otherwise ``finalize_variable_values``
+            (called by ``fit`` at the end) does it once. Defaults to None.
+        loss_scale_factor: accepted for Keras configurations; gradstep trains in
+            float32 or float64 and has no loss scaling, so it must be None.
+        gradient_accumulation_steps: if set (an int >= 2), the weights move once
+            every this many calls, by the mean of the gradients since the last move.
         name: the optimizer's name.
     """
 
     name = "optimizer"
+    #: L-BFGS re-evaluates the loss: it is driven by ``step(closure, variables)``.
+    requires_closure = False
+    #: GD and L-BFGS: ``fit`` uses the whole data set as one batch.
+    full_batch = False
 
     def __init__(
         self,
@@ -44,45 +78,80 @@ class Optimizer:
         clipnorm=None,
         clipvalue=None,
         global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
         name=None,
     ):
-        clips = [c for c in (clipnorm, clipvalue, global_clipnorm) if c is not None]
-        if len(clips) > 1:
+        _check_clipping(clipnorm, clipvalue, global_clipnorm)
+        _check_non_negative("weight_decay", weight_decay)
+        if loss_scale_factor is not None:
             raise ValueError(
-                "Only one of clipnorm, clipvalue and global_clipnorm can be set, received "
-                f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+                "loss_scale_factor applies to mixed-precision training, which gradstep does "
+                f"not have; it must be None, received {loss_scale_factor!r}"
             )
-        for argument, value in (
-            ("weight_decay", weight_decay),
-            ("clipnorm", clipnorm),
-            ("clipvalue", clipvalue),
-            ("global_clipnorm", global_clipnorm),
+        if gradient_accumulation_steps is not None and (
+            isinstance(gradient_accumulation_steps, bool)
+            or not isinstance(gradient_accumulation_steps, numbers.Integral)
+            or gradient_accumulation_steps < 2
         ):
-            if value is not None and not (isinstance(value, numbers.Real) and value >= 0):
-                raise ValueError(
-                    f"{argument} must be a non-negative float or None, received {value!r}"
-                )
+            raise ValueError(
+                "gradient_accumulation_steps must be an integer >= 2 or None, "
+                f"received {gradient_accumulation_steps!r}"
+            )
+        _check_ema(use_ema, ema_momentum, ema_overwrite_frequency)
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
         self.global_clipnorm = global_clipnorm
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
         if name is not None:
             self.name = name
-        self.iterations = 0
+        self._iterations = 0
         self.built = False
-        self._slots: dict[str, list[np.ndarray]] = {}
+        self._variables: list[np.ndarray] = []
+        self._variable_names: list[str | None] = []
+        self._slots: dict[str, list[np.ndarray | None]] = {}
+        self._state: dict[str, np.ndarray] = {}
         self._index_of: dict[int, int] = {}
+        self._excluded_ids: set[int] = set()
+        self._excluded_pattern: re.Pattern | None = None
+
+    # --- step counters ----------------------------------------------------------------
+    @property
+    def iterations(self) -> int:
+        """The number of updates made (calls of ``apply`` divided by
+        ``gradient_accumulation_steps`` when accumulating)."""
+        return self._iterations // (self.gradient_accumulation_steps or 1)
+
+    @iterations.setter
+    def iterations(self, value) -> None:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"iterations must be a non-negative integer, received {value!r}")
+        self._iterations = int(value) * (self.gradient_accumulation_steps or 1)
 
     # --- learning rate ---------------------------------------------------------------
     @property
     def learning_rate(self):
-        """The learning rate in use now (a schedule is evaluated at ``iterations``)."""
+        """The learning rate in use now (a schedule is evaluated at the call count)."""
         return self._current_learning_rate()
 
     @learning_rate.setter
     def learning_rate(self, value):
         if not callable(value):
+            if callable(getattr(self, "_learning_rate", None)):
+                raise TypeError(
+                    "This optimizer was created with a learning-rate schedule, so its "
+                    f"learning rate is not settable to a float (received {value!r}); "
+                    "create it with a float learning_rate to change it during training"
+                )
             if (
                 isinstance(value, bool)
                 or not isinstance(value, numbers.Real)
@@ -93,51 +162,108 @@ class Optimizer:
                 )
             value = float(value)
         self._learning_rate = value
+        self._learning_rate_takes_step = callable(value) and _takes_an_argument(value)
 
     def _current_learning_rate(self) -> float:
-        if callable(self._learning_rate):
-            return float(self._learning_rate(self.iterations))
-        return self._learning_rate
+        if not callable(self._learning_rate):
+            return self._learning_rate
+        if self._learning_rate_takes_step:
+            return float(self._learning_rate(self._iterations))
+        return float(self._learning_rate())  # Keras's callable without arguments
 
-    # --- slots -----------------------------------------------------------------------
+    # --- variables and slots ----------------------------------------------------------
     def build(self, variables: list[np.ndarray]) -> None:
         """Remember the parameters; subclasses then add their slots."""
-        self._index_of = {id(v): i for i, v in enumerate(variables)}
+        self._variables = list(variables)
+        self._index_of = {id(v): i for i, v in enumerate(self._variables)}
+        if len(self._variable_names) != len(self._variables):
+            self._variable_names = [None] * len(self._variables)
         self._slots = {}
+        self._state = {}
+        if self.use_ema:
+            self.add_slot("average", self._variables)
+        if self.gradient_accumulation_steps:
+            self.add_slot("gradient_accumulator", self._variables)
         self.built = True
 
     def add_slot(self, name: str, variables: list[np.ndarray], fill: float = 0.0) -> None:
         """One array per parameter, shaped and typed like it, filled with ``fill``."""
         self._slots[name] = [np.full_like(v, fill) for v in variables]
 
+    def add_slot_arrays(self, name: str, arrays: list[np.ndarray | None]) -> None:
+        """A slot whose arrays have their own shapes, or None for parameters
+        that do not use it (Adafactor's factored moments, Muon's Adam velocity)."""
+        self._slots[name] = list(arrays)
+
+    def add_state(self, name: str, value) -> None:
+        """Optimizer-wide state that is not per parameter (Nadam's momentum product)."""
+        self._state[name] = np.array(value)
+
     def slot(self, name: str, variable: np.ndarray) -> np.ndarray:
         return self._slots[name][self._index_of[id(variable)]]
 
+    def variable_name(self, variable: np.ndarray) -> str:
+        """The parameter's path (``"dense/kernel"``) when the model gave names, else ''."""
+        return self._variable_names[self._index_of[id(variable)]] or ""
+
     @property
-    def variables(self) -> dict[str, list[np.ndarray]]:
-        """The optimizer's state as plain named arrays."""
+    def variables(self) -> dict[str, list[np.ndarray | None]]:
+        """The optimizer's slots as plain named arrays."""
         return self._slots
 
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Exempt parameters from weight decay: those in ``var_list``, and those
+        whose name (``kernel``, ``bias``) contains any of ``var_names`` (regular
+        expressions, as Keras). Call it before the optimizer is built."""
+        if self.built:
+            raise ValueError(
+                "exclude_from_weight_decay() can only be configured before the optimizer "
+                "is built (before the first training step)"
+            )
+        self._excluded_ids = {id(v) for v in var_list or []}
+        names = sorted(set(var_names or []))
+        self._excluded_pattern = re.compile("|".join(names)) if names else None
+
+    def _use_weight_decay(self, variable: np.ndarray) -> bool:
+        if id(variable) in self._excluded_ids:
+            return False
+        if self._excluded_pattern is not None:
+            short_name = self.variable_name(variable).rsplit("/", 1)[-1]
+            return self._excluded_pattern.search(short_name) is None
+        return True
+
+    # --- state ------------------------------------------------------------------------
     def get_state(self) -> dict[str, np.ndarray]:
-        """The optimizer's state as named arrays: ``iterations`` and each slot of
-        each parameter as ``"<slot>/<parameter index>"`` (copies)."""
-        state = {"iterations": np.array(self.iterations, dtype=np.int64)}
+        """The optimizer's state as named arrays (copies): ``iterations`` (calls
+        of ``apply``), each slot of each parameter as ``"<slot>/<parameter
+        index>"`` and any optimizer-wide state by its name."""
+        state = {"iterations": np.array(self._iterations, dtype=np.int64)}
         for slot_name, arrays in self._slots.items():
             for index, array in enumerate(arrays):
-                state[f"{slot_name}/{index}"] = array.copy()
+                if array is not None:
+                    state[f"{slot_name}/{index}"] = array.copy()
+        for name, value in self._state.items():
+            state[name] = value.copy()
         return state
 
-    def set_state(self, state: dict[str, np.ndarray], variables: list[np.ndarray]) -> None:
+    def set_state(
+        self,
+        state: dict[str, np.ndarray],
+        variables: list[np.ndarray],
+        variable_names: list[str] | None = None,
+    ) -> None:
         """Restore ``get_state()`` for ``variables`` (the same parameters, in the same
-        order). Every array is checked before any is copied in, so a bad state
-        leaves the optimizer as it was.
+        order, with the same ``variable_names`` if they were given). Every array
+        is checked before any is copied in, so a bad state leaves the optimizer
+        as it was.
 
         Raises:
             ValueError: a slot that is missing, unexpected, or of the wrong shape or dtype.
         """
-        fresh = type(self).from_config(self.get_config())
-        fresh.build(variables)
-        expected = fresh.get_state()
+        variables = list(variables)
+        if variable_names is None and len(self._variable_names) == len(variables):
+            variable_names = self._variable_names
+        expected = self._state_template(variables, variable_names)
         missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         if missing or unexpected:
             raise ValueError(
@@ -151,45 +277,173 @@ class Optimizer:
                     f"Optimizer state {name!r} must have shape {template.shape} and dtype "
                     f"{template.dtype}, received shape {value.shape} and dtype {value.dtype}"
                 )
-        self.build(variables)
-        self.iterations = int(state["iterations"])
+        self._build(variables, variable_names)
+        self._iterations = int(state["iterations"])
         for slot_name, arrays in self._slots.items():
             for index, array in enumerate(arrays):
-                array[...] = state[f"{slot_name}/{index}"]
+                if array is not None:
+                    array[...] = state[f"{slot_name}/{index}"]
+        for name, value in self._state.items():
+            value[...] = state[name]
+
+    def _state_template(self, variables, variable_names) -> dict[str, np.ndarray]:
+        """What ``get_state()`` holds for these variables: a fresh copy's state."""
+        fresh = type(self).from_config(self.get_config())
+        fresh._build(variables, variable_names)
+        return fresh.get_state()
 
     # --- one step ---------------------------------------------------------------------
-    def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Update each variable in place from its gradient: Keras's order of
-        clipping, weight decay, update rule, then ``iterations += 1``."""
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, np.ndarray]]) -> int:
+        """Update each variable in place from its gradient (see the module
+        docstring for the order of operations). Returns ``iterations``."""
         pairs = list(grads_and_vars)
-        grads = [g for g, _ in pairs]
-        variables = [v for _, v in pairs]
-        self.apply(grads, variables)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return self.iterations
 
-    def apply(self, grads: list[np.ndarray], variables: list[np.ndarray]) -> None:
-        if not self.built or any(id(v) not in self._index_of for v in variables):
-            self.build(variables)
-        learning_rate = self._current_learning_rate()
-        grads = self._clip(grads)
-        if self.weight_decay:
-            for variable in variables:
-                variable -= variable * (self.weight_decay * learning_rate)
-        for gradient, variable in zip(grads, variables, strict=True):
-            self.update_step(gradient, variable, learning_rate)
-        self.iterations += 1
+    def apply(
+        self,
+        grads: list[np.ndarray],
+        trainable_variables: list[np.ndarray] | None = None,
+        *,
+        variable_names: list[str] | None = None,
+    ) -> None:
+        """Update ``trainable_variables`` in place from ``grads`` (one per variable).
+
+        ``variable_names`` (paths such as ``"dense/kernel"``) are read when the
+        optimizer builds; ``exclude_from_weight_decay(var_names=...)`` and Muon
+        use them. Without ``trainable_variables`` the optimizer must be built,
+        and ``grads`` follow the order it was built with.
+        """
+        grads, variables = self._pair(grads, trainable_variables, variable_names)
+        if not grads:
+            return
+        if self.gradient_accumulation_steps:
+            self._accumulate(grads, variables)
+        else:
+            self._update(grads, variables)
+        if self.use_ema:
+            self._update_moving_average()
+        self._iterations += 1
 
     def update_step(self, gradient: np.ndarray, variable: np.ndarray, learning_rate: float) -> None:
         raise NotImplementedError
 
+    def update_all(self, grads, variables, learning_rate: float) -> None:
+        """Run ``update_step`` for every parameter; an optimizer with state shared
+        by all parameters (Nadam) advances it here first."""
+        for gradient, variable in zip(grads, variables, strict=True):
+            self.update_step(gradient, variable, learning_rate)
+
+    def finalize_variable_values(self, var_list: list[np.ndarray]) -> None:
+        """With ``use_ema``, overwrite the weights with their moving average (``fit``
+        calls this once, after the last epoch)."""
+        if not (self.use_ema and self.built):
+            return
+        for variable in var_list:
+            if id(variable) in self._index_of:
+                variable[...] = self.slot("average", variable)
+
+    def _pair(self, grads, trainable_variables, variable_names):
+        grads = list(grads)
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "apply(grads) without variables needs a built optimizer: call "
+                    "optimizer.build(variables) first, or pass the variables"
+                )
+            variables = list(self._variables)
+        else:
+            variables = list(trainable_variables)
+            if not self.built or any(id(v) not in self._index_of for v in variables):
+                self._build(variables, variable_names)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"apply() needs one gradient per variable, received {len(grads)} gradients "
+                f"for {len(variables)} variables"
+            )
+        paired_grads, paired_variables = [], []
+        for gradient, variable in zip(grads, variables, strict=True):
+            if gradient is None:  # as Keras: a variable without a gradient is left alone
+                continue
+            if type(gradient) is not np.ndarray or gradient.dtype != variable.dtype:
+                gradient = np.asarray(gradient, dtype=variable.dtype)
+            if gradient.shape != variable.shape:
+                raise ValueError(
+                    f"A gradient must have its variable's shape {variable.shape}, "
+                    f"received shape {gradient.shape}"
+                )
+            paired_grads.append(gradient)
+            paired_variables.append(variable)
+        if grads and not paired_grads:
+            raise ValueError("No gradients provided for any variable (every gradient is None)")
+        return paired_grads, paired_variables
+
+    def _build(self, variables, variable_names=None) -> None:
+        if variable_names is not None:
+            names = list(variable_names)
+            if len(names) != len(variables):
+                raise ValueError(
+                    f"variable_names must name each of the {len(variables)} variables, "
+                    f"received {len(names)} names"
+                )
+            self._variable_names = names
+        else:
+            self._variable_names = [None] * len(variables)
+        self.build(variables)
+
+    def _accumulate(self, grads, variables) -> None:
+        steps = self.gradient_accumulation_steps
+        accumulators = [self.slot("gradient_accumulator", v) for v in variables]
+        if (self._iterations + 1) % steps:
+            for gradient, accumulator in zip(grads, accumulators, strict=True):
+                accumulator += gradient
+            return
+        mean_grads = [(g + a) / steps for g, a in zip(grads, accumulators, strict=True)]
+        self._update(mean_grads, variables)
+        for accumulator in accumulators:
+            accumulator[...] = 0
+
+    def _update(self, grads, variables) -> None:
+        learning_rate = self._current_learning_rate()
+        grads = self._clip(grads)
+        self._apply_weight_decay(variables, learning_rate)
+        self.update_all(grads, variables, learning_rate)
+
+    def _apply_weight_decay(self, variables, learning_rate: float) -> None:
+        for variable in variables:
+            rate = self._weight_decay_rate(variable)
+            if rate is not None:
+                decay_weights(variable, rate, learning_rate)
+
+    def _weight_decay_rate(self, variable: np.ndarray) -> float | None:
+        """The decay for this parameter, or None (Muon has one rate per kind)."""
+        if self.weight_decay is None or not self._use_weight_decay(variable):
+            return None
+        return self.weight_decay
+
     def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
-        if self.clipnorm is not None:
+        if self.clipnorm:
             return [g * (self.clipnorm / max(_l2_norm(g), self.clipnorm)) for g in grads]
-        if self.global_clipnorm is not None:
+        if self.global_clipnorm:
             norm = math.sqrt(sum(_l2_norm(g) ** 2 for g in grads))
-            return [g * (self.global_clipnorm / max(norm, self.global_clipnorm)) for g in grads]
-        if self.clipvalue is not None:
+            # An infinite or NaN norm makes every gradient NaN, as in Keras,
+            # so TerminateOnNaN sees it instead of a silent zero step.
+            scale = self.global_clipnorm / max(norm, self.global_clipnorm)
+            scale = scale if math.isfinite(norm) else math.nan
+            return [g * scale for g in grads]
+        if self.clipvalue:
             return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
+
+    def _update_moving_average(self) -> None:
+        momentum = self.ema_momentum if self.iterations != 0 else 0.0
+        for variable, average in zip(self._variables, self._slots["average"], strict=True):
+            dtype = variable.dtype.type
+            average *= dtype(momentum)
+            average += dtype(1 - momentum) * variable
+        frequency = self.ema_overwrite_frequency
+        if frequency and (self.iterations + 1) % frequency == 0:
+            self.finalize_variable_values(self._variables)
 
     # --- configuration ----------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -204,17 +458,94 @@ class Optimizer:
             "learning_rate": learning_rate,
             "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm,
-            "clipvalue": self.clipvalue,
             "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Optimizer:
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = _deserialize_schedule(config["learning_rate"])
         return cls(**config)
 
     def __repr__(self) -> str:
         name = type(self).__name__
         return f"<{name} learning_rate={self._learning_rate!r} iterations={self.iterations}>"
+
+
+def _takes_an_argument(function) -> bool:
+    """Whether a learning-rate callable wants the step (a schedule) or, as
+    Keras also allows, takes no argument at all."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: assume a schedule
+        return True
+    return any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in parameters
+    )
+
+
+def _deserialize_schedule(config: dict[str, Any]) -> Callable[[int], float]:
+    """A schedule saved by ``get_config``, resolved through the schedules registry."""
+    from gradstep.optimizers import schedules
+
+    return schedules.deserialize(config)
+
+
+EPSILON_PLACEMENTS = ("keras", "pytorch")
+
+
+def check_epsilon_placement(value) -> str:
+    """``'keras'`` or ``'pytorch'``: where an optimizer adds its epsilon."""
+    if value not in EPSILON_PLACEMENTS:
+        raise ValueError(
+            f"epsilon_placement must be one of {EPSILON_PLACEMENTS}, received {value!r}"
+        )
+    return value
+
+
+def _check_clipping(clipnorm, clipvalue, global_clipnorm) -> None:
+    clips = [c for c in (clipnorm, clipvalue, global_clipnorm) if c is not None]
+    if len(clips) > 1:
+        raise ValueError(
+            "Only one of clipnorm, clipvalue and global_clipnorm can be set, received "
+            f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+        )
+    for argument, value in (
+        ("clipnorm", clipnorm),
+        ("clipvalue", clipvalue),
+        ("global_clipnorm", global_clipnorm),
+    ):
+        _check_non_negative(argument, value)
+
+
+def _check_non_negative(argument: str, value) -> None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0
+    ):
+        raise ValueError(f"{argument} must be a non-negative float or None, received {value!r}")
+
+
+def _check_ema(use_ema, ema_momentum, ema_overwrite_frequency) -> None:
+    if not use_ema:
+        return
+    if not isinstance(ema_momentum, numbers.Real) or not 0 <= ema_momentum <= 1:
+        raise ValueError(f"ema_momentum must be a float in [0, 1], received {ema_momentum!r}")
+    if ema_overwrite_frequency is not None and (
+        isinstance(ema_overwrite_frequency, bool)
+        or not isinstance(ema_overwrite_frequency, numbers.Integral)
+        or ema_overwrite_frequency < 1
+    ):
+        raise ValueError(
+            "ema_overwrite_frequency must be an integer >= 1 or None, "
+            f"received {ema_overwrite_frequency!r}"
+        )
 
 
 def _l2_norm(array: np.ndarray) -> float:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from gradstep.optimizers.base import OPTIMIZERS, Optimizer
+from gradstep.kernels.rmsprop import rmsprop_update
+from gradstep.optimizers.base import OPTIMIZERS, Optimizer, check_epsilon_placement
 
 
 @OPTIMIZERS.register("rmsprop")
@@ -17,17 +16,21 @@ class RMSprop(Optimizer):
         s <- rho * s + (1 - rho) * g^2
         a <- rho * a + (1 - rho) * g                (centered=True only)
         d = s - a^2 if centered else s
-        step = learning_rate * g / sqrt(d + epsilon)
+        step = learning_rate * g / sqrt(d + epsilon)   (PyTorch: / (sqrt(d) + epsilon))
         b <- momentum * b + step; w <- w - b        (momentum > 0)
         w <- w - step                               (momentum = 0)
 
-    Epsilon sits inside the square root, as Keras does. Reference: Hinton,
+    Epsilon sits inside the square root, as in Keras. Reference: Hinton,
     Srivastava and Swersky, "Neural Networks for Machine Learning", lecture 6e
     (2012); Graves (2013) for the centered form.
 
     PyTorch's ``torch.optim.RMSprop`` calls ``rho`` ``alpha`` (default 0.99, Keras
-    0.9) and adds ``eps`` (default 1e-8) outside the square root:
-    ``g / (sqrt(d) + eps)``.
+    0.9), defaults to ``lr=0.01`` (Keras 0.001), adds ``eps`` (default 1e-8)
+    outside the square root (``g / (sqrt(d) + eps)``), and keeps its momentum
+    buffer before the learning rate (``b = mu b + g / (sqrt(d) + eps)``,
+    ``w -= lr b``; the same weights for a constant learning rate).
+    ``RMSprop(learning_rate=0.01, rho=0.99, epsilon=1e-8,
+    epsilon_placement="pytorch")`` is ``torch.optim.RMSprop()``'s rule.
 
     Args:
         learning_rate: a float or a schedule. Defaults to 0.001.
@@ -36,45 +39,55 @@ class RMSprop(Optimizer):
         epsilon: Defaults to 1e-7.
         centered: whether to divide by the estimated variance instead of the
             mean square. Defaults to False.
+        epsilon_placement: ``"keras"`` (inside the square root) or ``"pytorch"``
+            (outside it). Defaults to "keras".
+        **kwargs: the options every optimizer takes (``weight_decay``,
+            ``clipnorm``, ``use_ema``, ...; see ``Optimizer``).
     """
 
     name = "rmsprop"
 
     def __init__(
-        self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs
+        self,
+        learning_rate=0.001,
+        rho=0.9,
+        momentum=0.0,
+        epsilon=1e-7,
+        centered=False,
+        epsilon_placement="keras",
+        **kwargs,
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.rho = rho
         self.momentum = momentum
         self.epsilon = epsilon
         self.centered = centered
+        self.epsilon_placement = check_epsilon_placement(epsilon_placement)
 
     def build(self, variables):
         super().build(variables)
         self.add_slot("velocity", variables)
-        if self.momentum:
+        if self.momentum > 0:
             self.add_slot("momentum", variables)
         if self.centered:
             self.add_slot("average_gradient", variables)
 
     def update_step(self, gradient, variable, learning_rate):
-        mean_square = self.slot("velocity", variable)
-        mean_square *= self.rho
-        mean_square += (1 - self.rho) * np.square(gradient)
-        denominator = mean_square
-        if self.centered:
-            average_gradient = self.slot("average_gradient", variable)
-            average_gradient *= self.rho
-            average_gradient += (1 - self.rho) * gradient
-            denominator = mean_square - np.square(average_gradient)
-        step = learning_rate * gradient / np.sqrt(denominator + self.epsilon)
-        if self.momentum:
-            velocity = self.slot("momentum", variable)
-            velocity *= self.momentum
-            velocity += step
-            variable -= velocity
-        else:
-            variable -= step
+        # inside the square root (Keras) or outside it (PyTorch)
+        keras = self.epsilon_placement == "keras"
+        inside, outside = (self.epsilon, 0.0) if keras else (0.0, self.epsilon)
+        rmsprop_update(
+            variable,
+            gradient,
+            self.slot("velocity", variable),
+            self.slot("average_gradient", variable) if self.centered else None,
+            self.slot("momentum", variable) if self.momentum > 0 else None,
+            learning_rate,
+            self.rho,
+            self.momentum,
+            inside,
+            outside,
+        )
 
     def get_config(self):
         return {
@@ -83,4 +96,5 @@ class RMSprop(Optimizer):
             "momentum": self.momentum,
             "epsilon": self.epsilon,
             "centered": self.centered,
+            "epsilon_placement": self.epsilon_placement,
         }

@@ -1,0 +1,335 @@
+"""Benchmark the optimizers' update step, and MLP training, against PyTorch.
+
+Sections (--sections, comma separated):
+  adam      one Adam step over the 1,863,690 float32 parameters of a
+            784-1024-1024-10 MLP: gradstep (fused numba kernel on one thread
+            and on two, kernels.set_threads(2); its NumPy twin) against
+            torch.optim.Adam with fused=True, foreach=True and the
+            single-tensor loop (foreach=False), all on the CPU with PyTorch's
+            thread count
+  kernels   every optimizer's step over the same parameters, fused kernel
+            against NumPy twin (the kernels backend 'numba' against 'numpy'):
+            shows where fusing pays
+  subnormal one SGD-momentum step (NumPy) on a velocity of normal numbers and
+            on one of subnormal numbers, which is why decaying slots are flushed
+  mlp       training the 784-1024-1024-10 MLP (ReLU, ReLU, softmax; sparse
+            categorical cross-entropy; Adam lr 1e-3) on 4096 random samples
+            for one epoch at batch 32 and at batch 256: gradstep's fit against
+            a PyTorch eager loop (default thread count), same batches
+            (shuffled), time of the training loop only; --threads sets
+            gradstep's BLAS threads (its default is 1) and PyTorch's threads
+
+Every figure is the median of --repeats timings (after a warm-up); ratios are
+gradstep / PyTorch (below 1 means gradstep is faster). Other processes on the
+machine disturb timings: quote medians of several runs.
+
+Run with the reference virtualenv (gradstep and torch installed):
+    python benchmarks/bench_optimizers.py
+    python benchmarks/bench_optimizers.py --sections adam,mlp --repeats 7
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+SHAPES = [(784, 1024), (1024,), (1024, 1024), (1024,), (1024, 10), (10,)]
+ALL_SECTIONS = ("adam", "kernels", "subnormal", "mlp")
+
+
+def median_seconds(function, repeats, warmup=2):
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def parameters_and_gradients(seed=0):
+    rng = np.random.default_rng(seed)
+    params = [rng.normal(size=s).astype(np.float32) * 0.05 for s in SHAPES]
+    grads = [rng.normal(size=s).astype(np.float32) * 1e-3 for s in SHAPES]
+    return params, grads
+
+
+# ---------------------------------------------------------------- adam
+
+
+def gradstep_adam_step(backend, steps, threads=1):
+    from gradstep import kernels, optimizers
+
+    kernels.set_backend(backend)
+    kernels.set_threads(threads)
+    params, grads = parameters_and_gradients()
+    optimizer = optimizers.Adam()
+
+    def run():
+        for _ in range(steps):
+            optimizer.apply(grads, params)
+
+    return run
+
+
+def torch_adam_step(mode, steps):
+    import torch
+
+    params, grads = parameters_and_gradients()
+    tensors = [torch.tensor(p, requires_grad=True) for p in params]
+    for tensor, grad in zip(tensors, grads, strict=True):
+        tensor.grad = torch.tensor(grad)
+    options = {
+        "fused": {"fused": True},
+        "foreach": {"foreach": True},
+        "single-tensor": {"foreach": False},
+    }[mode]
+    optimizer = torch.optim.Adam(tensors, lr=1e-3, eps=1e-7, **options)
+
+    def run():
+        for _ in range(steps):
+            optimizer.step()
+
+    return run
+
+
+def bench_adam(repeats, steps=20):
+    from gradstep import kernels
+
+    print(
+        f"\nAdam step over {sum(int(np.prod(s)) for s in SHAPES):,} float32 parameters "
+        f"(median of {repeats}, ms per step)"
+    )
+    results = {}
+    for backend, threads in (("numba", 1), ("numba", 2), ("numpy", 1)):
+        if backend == "numba" and not kernels.numba_available():
+            print("  gradstep numba: numba is not installed")
+            continue
+        seconds = median_seconds(gradstep_adam_step(backend, steps, threads), repeats) / steps
+        label = f"{backend}, {threads} thread{'s' if threads > 1 else ''}"
+        results[f"gradstep ({label})"] = seconds
+    kernels.set_backend("auto")
+    kernels.set_threads(1)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print("  torch is not installed: no PyTorch figures")
+    if torch is not None:
+        for mode in ("fused", "foreach", "single-tensor"):
+            seconds = median_seconds(torch_adam_step(mode, steps), repeats) / steps
+            results[f"torch Adam ({mode})"] = seconds
+    for name, seconds in results.items():
+        print(f"  {name:<26} {seconds * 1e3:8.3f} ms")
+    fused = results.get("torch Adam (fused)")
+    if fused:
+        for name, seconds in results.items():
+            if name.startswith("gradstep"):
+                print(f"  ratio {name} / torch fused: {seconds / fused:.2f}x (goal: <= 1.5x)")
+    return results
+
+
+# ---------------------------------------------------------------- kernels
+
+KERNEL_CASES = {
+    "SGD": lambda o: o.SGD(),
+    "SGD momentum": lambda o: o.SGD(momentum=0.9),
+    "SGD nesterov": lambda o: o.SGD(momentum=0.9, nesterov=True),
+    "RMSprop": lambda o: o.RMSprop(),
+    "RMSprop centered+momentum": lambda o: o.RMSprop(centered=True, momentum=0.9),
+    "Adam": lambda o: o.Adam(),
+    "Adam amsgrad": lambda o: o.Adam(amsgrad=True),
+    "AdamW": lambda o: o.AdamW(),
+    "Adagrad": lambda o: o.Adagrad(),
+    "Adadelta": lambda o: o.Adadelta(),
+    "Adamax": lambda o: o.Adamax(),
+    "Nadam": lambda o: o.Nadam(),
+    "Lion": lambda o: o.Lion(),
+    "ScheduleFreeAdamW": lambda o: o.ScheduleFreeAdamW(),
+    "Ftrl (NumPy only)": lambda o: o.Ftrl(),
+    "Lamb (NumPy only)": lambda o: o.Lamb(),
+    "Adafactor (NumPy only)": lambda o: o.Adafactor(),
+    "Muon (NumPy only)": lambda o: o.Muon(),
+}
+
+
+def bench_kernels(repeats, steps=5):
+    from gradstep import kernels, optimizers
+
+    print(f"\nEvery optimizer's step over the same parameters (median of {repeats}, ms)")
+    print(f"  {'optimizer':<28} {'fused':>8} {'numpy':>8} {'numpy/fused':>12}")
+    rows = {}
+    for name, make in KERNEL_CASES.items():
+        timings = {}
+        for backend in ("numba", "numpy"):
+            if backend == "numba" and not kernels.numba_available():
+                continue
+            kernels.set_backend(backend)
+            params, grads = parameters_and_gradients()
+            optimizer = make(optimizers)
+
+            def run(optimizer=optimizer, params=params, grads=grads):
+                for _ in range(steps):
+                    optimizer.apply(grads, params)
+
+            timings[backend] = median_seconds(run, repeats) / steps
+        kernels.set_backend("auto")
+        rows[name] = timings
+        fused, twin = timings.get("numba"), timings["numpy"]
+        ratio = f"{twin / fused:11.2f}x" if fused else ""
+        fused_text = f"{fused * 1e3:8.3f}" if fused else "       -"
+        print(f"  {name:<28} {fused_text} {twin * 1e3:8.3f} {ratio}")
+    return rows
+
+
+# ---------------------------------------------------------------- subnormal
+
+
+def bench_subnormal(repeats, size=1_000_000):
+    print(f"\nOne NumPy SGD-momentum step on {size:,} float32 velocities (median of {repeats})")
+    gradient = np.zeros(size, np.float32)
+    results = {}
+    for label, value in (("normal numbers (1e-3)", 1e-3), ("subnormal numbers (1e-39)", 1e-39)):
+        velocity = np.full(size, value, np.float32)
+
+        def run(velocity=velocity, value=value):
+            velocity[...] = value
+            velocity *= np.float32(0.9)
+            velocity -= gradient * np.float32(0.01)
+
+        results[label] = median_seconds(run, repeats)
+        print(f"  {label:<28} {results[label] * 1e3:8.3f} ms")
+    slow = results["subnormal numbers (1e-39)"] / results["normal numbers (1e-3)"]
+    print(f"  subnormal / normal: {slow:.1f}x")
+    return results
+
+
+# ---------------------------------------------------------------- mlp
+
+SAMPLES = 4096
+
+
+def mlp_data(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((SAMPLES, 784), dtype=np.float32)
+    y = rng.integers(0, 10, size=SAMPLES)
+    return x, y
+
+
+def gradstep_mlp(batch_size, seed):
+    from gradstep import layers, models
+
+    x, y = mlp_data()
+    model = models.Sequential(
+        [
+            layers.Dense(1024, activation="relu", input_shape=(784,)),
+            layers.Dense(1024, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ],
+        seed=seed,
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+    return time.perf_counter() - start
+
+
+def torch_mlp(batch_size, seed):
+    import torch
+
+    x, y = mlp_data()
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 1024),
+        torch.nn.ReLU(),
+        torch.nn.Linear(1024, 1024),
+        torch.nn.ReLU(),
+        torch.nn.Linear(1024, 10),
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    inputs, targets = torch.from_numpy(x), torch.from_numpy(y)
+    start = time.perf_counter()
+    order = torch.randperm(SAMPLES)
+    for first in range(0, SAMPLES, batch_size):
+        batch = order[first : first + batch_size]
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs[batch]), targets[batch])
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def bench_mlp(repeats):
+    print(
+        f"\nMLP 784-1024-1024-10, Adam, one epoch of {SAMPLES} samples "
+        f"(median of {repeats}, seconds)"
+    )
+    results = {}
+    for batch_size in (32, 256):
+        row = {}
+        for name, run in (("gradstep", gradstep_mlp), ("torch", torch_mlp)):
+            try:
+                run(batch_size, seed=0)  # warm-up (numba kernels, torch's first calls)
+                row[name] = statistics.median(run(batch_size, seed=s) for s in range(repeats))
+            except ImportError:
+                print(f"  {name} is not installed")
+        results[batch_size] = row
+        line = "  ".join(f"{name} {seconds:.3f} s" for name, seconds in row.items())
+        ratio = row["gradstep"] / row["torch"] if len(row) == 2 else None
+        suffix = f"  ratio gradstep/torch {ratio:.2f}x (goal: <= 1)" if ratio else ""
+        print(f"  batch {batch_size:>3}: {line}{suffix}")
+    return results
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for gradstep's BLAS and for PyTorch (default: each library's own)",
+    )
+    parser.add_argument(
+        "--sections",
+        default=",".join(ALL_SECTIONS),
+        help="comma-separated subset of " + ", ".join(ALL_SECTIONS),
+    )
+    args = parser.parse_args(argv)
+    args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = sorted(set(args.sections) - set(ALL_SECTIONS))
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(unknown)}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from gradstep import config
+
+    if args.threads is not None:
+        config.set_blas_threads(args.threads)
+    print(f"gradstep BLAS threads: {config.blas_threads()}")
+    try:
+        import torch
+
+        if args.threads is not None:
+            torch.set_num_threads(args.threads)
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    except ImportError:
+        pass
+    sections = {
+        "adam": bench_adam,
+        "kernels": bench_kernels,
+        "subnormal": bench_subnormal,
+        "mlp": bench_mlp,
+    }
+    for name in args.sections:
+        sections[name](args.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""RMSprop's update of one parameter, in NumPy and fused in one pass (numba).
+
+Both compute, in the parameter's dtype and in this order (``s`` the mean
+square, ``a`` the mean gradient, ``b`` the momentum buffer)::
+
+    s = rho * s + (1 - rho) * (g * g);          s = 0 where s < tiny
+    a = rho * a + (1 - rho) * g;                a = 0 where |a| < tiny   (centered)
+    d = s - a * a + eps_inside   (centered)   or   s + eps_inside
+    step = (lr * g) / (sqrt(d) + eps_outside)
+    b = momentum * b + step;  b = 0 where |b| < tiny;  w -= b           (momentum > 0)
+    w -= step                                                           (otherwise)
+
+so the two give the same numbers (tests/kernels/test_twins.py). Keras puts
+epsilon inside the square root (``eps_outside = 0``), PyTorch outside it
+(``eps_inside = 0``); adding 0 changes nothing, so either is exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradstep import kernels
+
+
+def rmsprop_update(
+    variable,
+    gradient,
+    mean_square,
+    mean_gradient,
+    velocity,
+    learning_rate,
+    rho,
+    momentum,
+    eps_inside,
+    eps_outside,
+):
+    """Update ``variable`` and the slots in place; ``mean_gradient`` is None
+    unless centered, ``velocity`` None without momentum."""
+    dtype = variable.dtype.type
+    scalars = tuple(
+        dtype(s) for s in (learning_rate, rho, 1 - rho, momentum, eps_inside, eps_outside)
+    )
+    arrays = [variable, gradient, mean_square, mean_gradient, velocity]
+    if kernels.fusable(*[a for a in arrays if a is not None]):
+        # An unused slot is passed as the variable itself: the kernel never
+        # touches it, and numba needs an array there.
+        filled = [variable if a is None else a for a in arrays]
+        flags = (mean_gradient is not None, velocity is not None)
+        kernels.launch("rmsprop", _compile, filled, (*scalars, np.finfo(dtype).tiny, *flags))
+        return
+    rmsprop_update_numpy(*arrays, *scalars)
+
+
+def rmsprop_update_numpy(
+    variable,
+    gradient,
+    mean_square,
+    mean_gradient,
+    velocity,
+    lr,
+    rho,
+    one_minus_rho,
+    mu,
+    eps_inside,
+    eps_outside,
+):
+    """The NumPy twin: one temporary, every operation in place."""
+    scratch = gradient * gradient
+    scratch *= one_minus_rho
+    mean_square *= rho
+    mean_square += scratch
+    kernels.flush_subnormals(mean_square, non_negative=True)
+    if mean_gradient is not None:
+        np.multiply(gradient, one_minus_rho, out=scratch)
+        mean_gradient *= rho
+        mean_gradient += scratch
+        kernels.flush_subnormals(mean_gradient)
+        np.multiply(mean_gradient, mean_gradient, out=scratch)
+        np.subtract(mean_square, scratch, out=scratch)
+        scratch += eps_inside
+    else:
+        np.add(mean_square, eps_inside, out=scratch)
+    np.sqrt(scratch, out=scratch)
+    scratch += eps_outside
+    np.divide(lr * gradient, scratch, out=scratch)
+    if velocity is not None:
+        velocity *= mu
+        velocity += scratch
+        kernels.flush_subnormals(velocity)
+        variable -= velocity
+    else:
+        variable -= scratch
+
+
+def _compile():
+    @kernels.jit()
+    def rmsprop(
+        variable,
+        gradient,
+        mean_square,
+        mean_gradient,
+        velocity,
+        lr,
+        rho,
+        one_minus_rho,
+        mu,
+        eps_inside,
+        eps_outside,
+        tiny,
+        centered,
+        has_momentum,
+    ):
+        zero = tiny - tiny
+        for i in range(variable.size):
+            g = gradient[i]
+            s = rho * mean_square[i] + (g * g) * one_minus_rho
+            s = zero if s < tiny else s
+            mean_square[i] = s
+            if centered:
+                a = rho * mean_gradient[i] + g * one_minus_rho
+                a = zero if abs(a) < tiny else a
+                mean_gradient[i] = a
+                denominator = s - a * a + eps_inside
+            else:
+                denominator = s + eps_inside
+            step = (lr * g) / (np.sqrt(denominator) + eps_outside)
+            if has_momentum:
+                b = mu * velocity[i] + step
+                b = zero if abs(b) < tiny else b
+                velocity[i] = b
+                variable[i] -= b
+            else:
+                variable[i] -= step
+
+    return rmsprop

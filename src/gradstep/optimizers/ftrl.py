@@ -1,0 +1,103 @@
+"""FTRL-Proximal: follow the regularized leader."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradstep.optimizers.base import OPTIMIZERS, Optimizer
+
+
+@OPTIMIZERS.register("ftrl")
+class Ftrl(Optimizer):
+    r"""FTRL-Proximal keeps, per weight, the sum of squared gradients ``n`` and
+    a linear term ``z``, and sets the weight in closed form; an L1 strength
+    makes many weights exactly 0 (sparse models, as for click-through rates).
+
+    With ``n`` starting at ``initial_accumulator_value`` and ``z`` at 0, ``p =
+    -learning_rate_power`` (0.5 by default), ``l1``, ``l2``, ``l2_shrinkage``
+    the regularization strengths and ``l2' = l2 + beta / (2 learning_rate)``::
+
+        g_s = g + 2 * l2_shrinkage * w
+        n_new = n + g^2
+        sigma = (n_new^p - n^p) / learning_rate
+        z <- z + g_s - sigma * w
+        w <- (clip(z, -l1, l1) - z) / (n_new^p / learning_rate + 2 * l2')
+        n <- n_new
+
+    (``w`` is 0 where ``|z| <= l1``.) Reference: McMahan et al. (2013), "Ad
+    Click Prediction: a View from the Trenches", Algorithm 1. PyTorch has no FTRL.
+
+    Args:
+        learning_rate: a float or a schedule. Defaults to 0.001.
+        learning_rate_power: ``-p``, <= 0; 0 keeps the rate fixed. Defaults to -0.5.
+        initial_accumulator_value: ``n``'s starting value, >= 0. Defaults to 0.1.
+        l1_regularization_strength: >= 0. Defaults to 0.0.
+        l2_regularization_strength: >= 0 (stabilizing). Defaults to 0.0.
+        l2_shrinkage_regularization_strength: >= 0 (a magnitude penalty added
+            to the gradient). Defaults to 0.0.
+        beta: the paper's beta. Defaults to 0.0.
+        **kwargs: the options every optimizer takes (``weight_decay``,
+            ``clipnorm``, ``use_ema``, ...; see ``Optimizer``).
+    """
+
+    name = "ftrl"
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        learning_rate_power=-0.5,
+        initial_accumulator_value=0.1,
+        l1_regularization_strength=0.0,
+        l2_regularization_strength=0.0,
+        l2_shrinkage_regularization_strength=0.0,
+        beta=0.0,
+        **kwargs,
+    ):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        if not learning_rate_power <= 0:
+            raise ValueError(f"learning_rate_power must be <= 0, received {learning_rate_power!r}")
+        for argument, value in (
+            ("initial_accumulator_value", initial_accumulator_value),
+            ("l1_regularization_strength", l1_regularization_strength),
+            ("l2_regularization_strength", l2_regularization_strength),
+            ("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength),
+        ):
+            if not value >= 0:
+                raise ValueError(f"{argument} must be >= 0, received {value!r}")
+        self.learning_rate_power = learning_rate_power
+        self.initial_accumulator_value = initial_accumulator_value
+        self.l1_regularization_strength = l1_regularization_strength
+        self.l2_regularization_strength = l2_regularization_strength
+        self.l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
+        self.beta = beta
+
+    def build(self, variables):
+        super().build(variables)
+        self.add_slot("accumulator", variables, fill=self.initial_accumulator_value)
+        self.add_slot("linear", variables)
+
+    def update_step(self, gradient, variable, learning_rate):
+        accumulator = self.slot("accumulator", variable)
+        linear = self.slot("linear", variable)
+        power = -self.learning_rate_power
+        l1 = self.l1_regularization_strength
+        l2 = self.l2_regularization_strength + self.beta / (2.0 * learning_rate)
+        shrunk_gradient = gradient + (2 * self.l2_shrinkage_regularization_strength) * variable
+        new_accumulator = accumulator + np.square(gradient)
+        new_scale = np.power(new_accumulator, power)
+        sigma = (new_scale - np.power(accumulator, power)) / learning_rate
+        linear += shrunk_gradient - sigma * variable
+        quadratic = new_scale / learning_rate + 2 * l2
+        variable[...] = (np.clip(linear, -l1, l1) - linear) / quadratic
+        accumulator[...] = new_accumulator
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "learning_rate_power": self.learning_rate_power,
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "l1_regularization_strength": self.l1_regularization_strength,
+            "l2_regularization_strength": self.l2_regularization_strength,
+            "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+            "beta": self.beta,
+        }
