@@ -20,9 +20,11 @@ from gradstep.layers.core import InputLayer
 from gradstep.seeding import model_generators
 from gradstep.summary import print_summary
 from gradstep.validation import (
+    NotCompiledError,
     as_float_array,
     check_finite,
     check_fraction,
+    check_name,
     check_non_negative_int,
     check_positive_int,
     check_same_length,
@@ -41,6 +43,15 @@ class Sequential:
         layers: the layers, first to last.
         name: the model's name (``sequential``, ``sequential_1``, ... by default).
         seed: makes initial weights, shuffling and dropout reproducible.
+
+    Attributes:
+        terminate_on_nan: True by default: ``fit`` stops at the first batch
+            whose loss or gradients are NaN or infinite, before the optimizer
+            step (so the weights stay those from before that batch), prints
+            which epoch and batch, and records it in ``diverged_at``. Set it to
+            False for Keras's behaviour (train on, whatever the loss).
+        diverged_at: ``(epoch, batch)`` (0-based) where the last ``fit``
+            stopped because of NaN or infinite values, else None.
     """
 
     def __init__(self, layers=None, trainable=True, name=None, seed=None):
@@ -56,6 +67,8 @@ class Sequential:
         self.loss = None
         self.stop_training = False
         self.history = None
+        self.terminate_on_nan = True
+        self.diverged_at: tuple[int, int] | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -212,9 +225,31 @@ class Sequential:
         self.loss = losses.get(loss)
         if metrics is not None and not isinstance(metrics, list | tuple):
             raise TypeError(f"metrics must be a list such as ['accuracy'], received {metrics!r}")
+        for metric in metrics or []:
+            _check_metric(metric)
         self._metric_identifiers = list(metrics or [])
         self._metrics: list[metrics_module.MeanMetricWrapper] | None = None
         self.compiled = True
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """The compile settings as plain data (None before ``compile``): the
+        optimizer's and the loss's class name and config, and the metric names."""
+        if not self.compiled:
+            return None
+        return {
+            "optimizer": optimizers.serialize(self.optimizer),
+            "loss": losses.serialize(self.loss),
+            "metrics": [_metric_name(metric) for metric in self._metric_identifiers],
+        }
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """``compile`` with ``get_compile_config()``'s settings; class names
+        resolve only through the ``OPTIMIZERS`` and ``LOSSES`` registries."""
+        self.compile(
+            optimizer=optimizers.deserialize(config["optimizer"]),
+            loss=losses.get(config["loss"]),
+            metrics=config["metrics"],
+        )
 
     @property
     def metrics_names(self) -> list[str]:
@@ -268,16 +303,65 @@ class Sequential:
         self._train_step(x, y, sample_weight)
         return self._logs()
 
-    def _train_step(self, x, y, sample_weight) -> None:
+    def _train_step(self, x, y, sample_weight, check_finite=False) -> str | None:
+        """Forward, loss, backward, optimizer step. With ``check_finite``, a batch
+        whose loss or gradients hold NaN or infinity is not applied (weights and
+        optimizer stay as they were) and what was wrong is returned."""
+        if self.optimizer.requires_closure:
+            return self._closure_step(x, y, sample_weight, check_finite)
         y_pred = self._forward(x, training=True)
         loss_value = self._backward(y, y_pred, sample_weight)
-        params, grads = [], []
+        params, grads, owners = [], [], []
         for layer in self._layers:
             if layer.trainable and self.trainable:
                 params.extend(layer.trainable_weights)
                 grads.extend(layer.grads)
-        self.optimizer.apply(grads, params)
+                owners.extend([layer.name] * len(layer.grads))
+        problem = _non_finite(loss_value, grads, owners) if check_finite else None
+        if problem is None:
+            self.optimizer.apply(grads, params, variable_names=self._weight_paths())
         self._update_metrics(y, y_pred, loss_value, len(x))
+        return problem
+
+    def _weight_paths(self) -> list[str]:
+        """``"dense/kernel"``, ... for the trainable weights, in the optimizer's order."""
+        return [
+            f"{layer.name}/{name}"
+            for layer in self._layers
+            if layer.trainable and self.trainable
+            for name in layer._weight_names
+        ]
+
+    def _closure_step(self, x, y, sample_weight, check_finite=False) -> str | None:
+        """One step of an optimizer that re-evaluates the loss (L-BFGS): it calls
+        the closure, a forward and backward pass on this batch, as often as it
+        needs. The loss and metrics logged are those before the step. With
+        ``check_finite``, NaN or infinity at the first evaluation (the weights as
+        they are) abandons the step before the optimizer moves anything."""
+        trained = [layer for layer in self._layers if layer.trainable and self.trainable]
+        owners = [layer.name for layer in trained for _ in layer.trainable_weights]
+        first_pass = []
+
+        def closure():
+            y_pred = self._forward(x, training=True)
+            loss_value = self._backward(y, y_pred, sample_weight)
+            grads = [g for layer in trained for g in layer.grads]
+            if not first_pass:
+                first_pass.append((y_pred, loss_value))
+                problem = _non_finite(loss_value, grads, owners) if check_finite else None
+                if problem is not None:
+                    raise _NonFinite(problem)
+            return loss_value, grads
+
+        params = [w for layer in trained for w in layer.trainable_weights]
+        problem = None
+        try:
+            self.optimizer.step(closure, params, variable_names=self._weight_paths())
+        except _NonFinite as non_finite:
+            problem = str(non_finite)
+        y_pred, loss_value = first_pass[0]
+        self._update_metrics(y, y_pred, loss_value, len(x))
+        return problem
 
     def _update_metrics(self, y, y_pred, loss_value, batch_size) -> None:
         self._loss_tracker.update_state(loss_value, sample_weight=batch_size)
@@ -363,6 +447,7 @@ class Sequential:
         validation_batch_size,
         validation_freq,
     ):
+        requested_batch_size = batch_size
         batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
         epochs = check_positive_int(epochs, "epochs")
         initial_epoch = check_non_negative_int(initial_epoch, "initial_epoch")
@@ -380,13 +465,20 @@ class Sequential:
             )
         if validation_data is not None:
             validation_data = self._prepare_validation(validation_data)
+        if self.optimizer.full_batch:
+            batch_size = _full_batch_size(requested_batch_size, len(x), self.optimizer)
+            shuffle = False
 
         steps = math.ceil(len(x) / batch_size)
         history = callbacks_module.History()
         callback_list = self._callback_list(callbacks, history, verbose, epochs=epochs, steps=steps)
         self.stop_training = False
+        self.diverged_at = None
         self._reset_metrics()
         callback_list.on_train_begin()
+        # BackupAndRestore sets _initial_epoch when it resumes an interrupted fit (as Keras).
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
+        self._initial_epoch = None
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             callback_list.on_epoch_begin(epoch)
@@ -395,8 +487,10 @@ class Sequential:
                 batch = _batch_indices(order, step, batch_size, len(x))
                 callback_list.on_train_batch_begin(step)
                 weights = None if sample_weight is None else sample_weight[batch]
-                self._train_step(x[batch], y[batch], weights)
+                problem = self._train_step(x[batch], y[batch], weights, self.terminate_on_nan)
                 callback_list.on_train_batch_end(step, self._logs())
+                if problem is not None:
+                    self._stop_diverged(epoch, step, problem)
                 if self.stop_training:
                     break
             epoch_logs = self._logs()
@@ -408,8 +502,23 @@ class Sequential:
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        if epochs > initial_epoch:
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         callback_list.on_train_end(logs=epoch_logs if epochs > initial_epoch else None)
         return history
+
+    def _stop_diverged(self, epoch: int, step: int, problem: str) -> None:
+        """Stop ``fit`` at a batch whose loss or gradients are not finite, and say why."""
+        self.diverged_at = (epoch, step)
+        self.stop_training = True
+        print(
+            f"Epoch {epoch + 1}, batch {step + 1}: Invalid loss, terminating training: {problem}. "
+            "The weights are those from before this batch (its step was not applied). "
+            f"Training diverged: try a lower learning rate (it is {self.optimizer.learning_rate:g})"
+            ", or, for a classifier whose outputs saturate, a linear last layer with "
+            "from_logits=True in the loss. (model.terminate_on_nan = False trains on instead.)",
+            flush=True,
+        )
 
     def _callback_list(self, callbacks, history, verbose, **params):
         verbose = _verbosity(verbose)
@@ -498,7 +607,7 @@ class Sequential:
     # --- input checks -----------------------------------------------------------------
     def _check_compiled(self, method: str) -> None:
         if not self.compiled:
-            raise RuntimeError(
+            raise NotCompiledError(
                 f"You must call compile() before {method}(): e.g. "
                 "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')"
             )
@@ -537,9 +646,23 @@ class Sequential:
         return x, y
 
     def _check_targets(self, y: np.ndarray) -> None:
-        """Let the loss check the targets once, so that bad labels fail before training."""
+        """Let the loss check the targets once, so that bad labels fail before
+        training; then the targets must have the output's shape (or be one
+        integer label per sample), never merely broadcast against it."""
         probe = np.broadcast_to(np.array(0.5, dtype=self.dtype), (len(y),) + self.output_shape[1:])
-        self.loss.prepare(y, probe)
+        try:
+            y_true, _ = self.loss.prepare(y, probe)
+        except ValueError as error:
+            raise ValueError(
+                f"y does not fit the loss {self.loss.name!r} and the model's outputs of shape "
+                f"{self.output_shape}: {error}"
+            ) from error
+        labels = np.issubdtype(y_true.dtype, np.integer) and y_true.shape == probe.shape[:-1]
+        if y_true.shape != probe.shape and not labels:
+            raise ValueError(
+                f"y must hold one target of shape {self.output_shape[1:]} per sample (the model's "
+                f"output shape) for the loss {self.loss.name!r}, received y of shape {y.shape}"
+            )
 
     def _prepare_validation(self, validation_data):
         if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
@@ -547,7 +670,10 @@ class Sequential:
                 "validation_data must be a tuple (x_val, y_val) or "
                 "(x_val, y_val, val_sample_weight)"
             )
-        x_val, y_val = self._prepare_xy(validation_data[0], validation_data[1])
+        try:
+            x_val, y_val = self._prepare_xy(validation_data[0], validation_data[1])
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"validation_data (x_val, y_val): {error}") from error
         weights = validation_data[2] if len(validation_data) == 3 else None
         return x_val, y_val, _sample_weights(weights, None, y_val, len(x_val))
 
@@ -562,7 +688,92 @@ class Sequential:
             {"class_name": type(layer).__name__, "config": layer.get_config()}
             for layer in self._layers
         ]
-        return {"name": self.name, "trainable": self.trainable, "layers": entries}
+        config = {"name": self.name, "trainable": self.trainable, "layers": entries}
+        if self.built:
+            config["build_input_shape"] = list(self.input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """The model that ``get_config()`` describes (new weights, not compiled).
+        Class names resolve only through the ``LAYERS`` registry."""
+        from gradstep.saving import model_from_config
+
+        return model_from_config(config)
+
+    # --- saving -----------------------------------------------------------------------
+    def save(self, filepath, overwrite=True) -> None:
+        """Write the model to one file (``.keras``, ``.gradstep`` or ``.safetensors``),
+        atomically: architecture, compile settings, weights, optimizer state and
+        random generator states, so that ``fit`` resumes exactly after
+        ``gradstep.models.load_model``. See the file-format page."""
+        from gradstep import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True) -> None:
+        """Keras's ``save_weights``: writes the same file as ``save``."""
+        from gradstep import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Copy the weights (and, if compiled with the same optimizer class, the
+        optimizer's state, and the generators' states) saved in ``filepath`` into
+        this built model. Everything is checked first: on any error the model
+        is left unchanged."""
+        from gradstep import saving
+
+        saving.load_weights(self, filepath)
+
+
+def load_model(filepath, compile=True, safe_mode=True) -> Sequential:  # noqa: A002 (Keras's name)
+    """The model saved by ``model.save(filepath)``, compiled (with its optimizer's
+    state) unless ``compile=False``. Loading runs no code from the file; a bad
+    file raises a ValueError naming the problem (see the file-format page)."""
+    from gradstep import saving
+
+    return saving.load_model(filepath, compile=compile, safe_mode=safe_mode)
+
+
+def _check_metric(metric) -> None:
+    if isinstance(metric, str):
+        check_name(
+            metric, metrics_module.METRICS.names() + ["accuracy", "acc"], "metrics", "metric"
+        )
+    elif not (callable(metric) or isinstance(metric, metrics_module.Mean)):
+        raise TypeError(
+            f"each metric must be a name such as 'accuracy' or a function, received {metric!r}"
+        )
+
+
+def _metric_name(metric) -> str:
+    """The name a metric is saved under; only registered metrics have one."""
+    name = metric if isinstance(metric, str) else getattr(metric, "__name__", None)
+    if name in metrics_module.METRICS and (
+        isinstance(metric, str) or metrics_module.METRICS.lookup(name) is metric
+    ):
+        return name
+    if isinstance(metric, str):
+        return metric
+    raise ValueError(
+        f"The metric {metric!r} is a Python object, which a saved file cannot hold; compile "
+        "with metric names (e.g. 'accuracy', 'mae') to save the compile settings"
+    )
+
+
+class _NonFinite(Exception):
+    """Raised by the closure to abandon an L-BFGS step at its first evaluation."""
+
+
+def _non_finite(loss_value: float, grads: list[np.ndarray], owners: list[str]) -> str | None:
+    """What is NaN or infinite among the loss and the gradients, or None."""
+    if not math.isfinite(loss_value):
+        return f"the loss is {loss_value}"
+    for grad, owner in zip(grads, owners, strict=True):
+        if not np.isfinite(grad).all():
+            return f"the gradient of layer {owner!r} holds NaN or infinite values"
+    return None
 
 
 def _uses_noise(layer: Layer) -> bool:
@@ -577,6 +788,16 @@ def _verbosity(verbose) -> int:
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2, received {verbose!r}")
     return verbose
+
+
+def _full_batch_size(requested, count, optimizer) -> int:
+    """GD and L-BFGS take the whole data set as one batch."""
+    if requested is not None and requested < count:
+        raise ValueError(
+            f"{type(optimizer).__name__} uses the whole data set ({count} samples) as one "
+            f"batch; leave batch_size out, received batch_size={requested}"
+        )
+    return count
 
 
 def _batch_indices(order, step, batch_size, count):

@@ -3,9 +3,18 @@ and what was received. Called by models, layers and losses before any math."""
 
 from __future__ import annotations
 
+import difflib
 import numbers
 
 import numpy as np
+
+
+class NotCompiledError(ValueError, RuntimeError):
+    """A model trained or evaluated before ``compile()``.
+
+    A ``ValueError``, as Keras 3 raises; also a ``RuntimeError``, which is what
+    gradstep raised before, so that existing ``except`` clauses keep working.
+    """
 
 
 def check_positive_int(value, argument: str) -> int:
@@ -22,8 +31,9 @@ def check_non_negative_int(value, argument: str) -> int:
 
 def check_fraction(value, argument: str, *, include_zero: bool = True) -> float:
     """A float in [0, 1) (or (0, 1) when ``include_zero`` is False)."""
-    low_ok = value >= 0 if include_zero else value > 0
-    if not isinstance(value, numbers.Real) or not (low_ok and value < 1):
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    low_ok = is_number and (value >= 0 if include_zero else value > 0)
+    if not (low_ok and value < 1):
         interval = "[0, 1)" if include_zero else "(0, 1)"
         raise ValueError(f"{argument} must be a float in {interval}, received {value!r}")
     return float(value)
@@ -93,3 +103,16 @@ def check_sparse_labels(labels: np.ndarray, num_classes: int, argument: str = "y
             f"of the model's {num_classes} outputs"
         )
     return labels.astype(np.int64, copy=False)
+
+
+def check_name(name, known, argument: str, kind: str) -> None:
+    """``name`` must be one of ``known`` (case-insensitive); the message
+    suggests the closest names and lists them all."""
+    known = sorted(known)
+    if isinstance(name, str) and name.lower() in known:
+        return
+    close = difflib.get_close_matches(str(name).lower(), known, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(
+        f"Unknown {kind} {name!r} for {argument}.{hint} Expected one of: {', '.join(known)}."
+    )
