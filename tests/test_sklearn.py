@@ -143,3 +143,20 @@ def test_same_random_state_same_predictions():
     first = GradstepClassifier(epochs=5, random_state=3).fit(x, y).predict_proba(x)
     second = GradstepClassifier(epochs=5, random_state=3).fit(x, y).predict_proba(x)
     np.testing.assert_array_equal(first, second)
+
+
+def test_early_stopping_holds_out_data_and_keeps_the_best_weights():
+    x, y = _iris()
+    model = GradstepClassifier(
+        hidden_layer_sizes=(16,),
+        epochs=300,
+        learning_rate=0.1,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=5,
+        random_state=0,
+    ).fit(x, y)
+    assert "val_loss" in model.history_
+    assert model.n_iter_ < 300  # stopped early
+    best = min(model.history_["val_loss"])
+    assert model.history_["val_loss"].index(best) == model.n_iter_ - 1 - 5

@@ -17,6 +17,7 @@ from gradstep import (
     metrics,
     models,
     optimizers,
+    saving,
     utils,
 )
 from gradstep.layers import Input
@@ -38,5 +39,6 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "saving",
     "utils",
 ]

@@ -1,6 +1,15 @@
 """The ``gradstep`` command.
 
     gradstep train [--epochs 20] [--batch-size 32] [--optimizer adam] ...
+    gradstep lr-find [--dataset digits] [--output lr_find.png] [--start-lr 1e-7] ...
+    gradstep compare --optimizers sgd,adam --learning-rates 1e-3,1e-2 [--seeds 3] ...
+    gradstep report comparison/comparison.json [--output report.html]
+    gradstep landscape --function rosenbrock --optimizers sgd,momentum,adam ...
+    gradstep explain [--weights 1,2 --inputs 3,4 --target 6] ...
+
+``--dataset`` takes a built-in name (digits, iris, wine, breast_cancer,
+diabetes) or the path of a .csv, .npz or .npy file (``--target`` names a CSV's
+target column).
 
 With no command, ``gradstep`` (and ``python -m gradstep``) runs ``train``:
 the reference Keras model on scikit-learn's digits.
@@ -24,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train the reference model (Dense 512 relu -> Dense softmax) on a dataset"
     )
-    train.add_argument("--dataset", default="digits", choices=datasets.NAMES)
+    _add_dataset_arguments(train)
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--optimizer", default="adam", help="an optimizer name: adam, sgd, rmsprop")
@@ -41,7 +50,48 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     train.set_defaults(handler=run_train)
+    _add_lr_find_parser(commands)
+    _add_compare_parser(commands)
+    _add_report_parser(commands)
+    _add_landscape_parser(commands)
+    _add_explain_parser(commands)
     return parser
+
+
+_DATASET_HELP = (
+    f"a built-in dataset ({', '.join(datasets.NAMES)}) or the path of a .csv, .npz or .npy file"
+)
+
+
+def _add_dataset_arguments(parser) -> None:
+    parser.add_argument("--dataset", default="digits", help=_DATASET_HELP)
+    parser.add_argument(
+        "--target", default=None, help="the target column of a CSV file (default: the last)"
+    )
+
+
+def _add_lr_find_parser(commands) -> None:
+    lr_find = commands.add_parser(
+        "lr-find",
+        help="run the learning-rate range test on the reference model and plot it to a PNG",
+        description="Train the reference model for at most --steps batches while the "
+        "learning rate grows exponentially from --start-lr towards --end-lr; print the "
+        "suggested rates (fastai's steep and minimum/10) and write the loss curve to "
+        "--output. The plot needs matplotlib (pip install 'gradstep[plot]').",
+    )
+    _add_dataset_arguments(lr_find)
+    lr_find.add_argument("--output", default="lr_find.png", help="the PNG to write")
+    lr_find.add_argument("--start-lr", type=float, default=1e-7)
+    lr_find.add_argument("--end-lr", type=float, default=10.0)
+    lr_find.add_argument("--steps", type=int, default=100, help="at most this many batches")
+    lr_find.add_argument("--optimizer", default="adam", help="an optimizer name: adam, sgd, ...")
+    lr_find.add_argument("--batch-size", type=int, default=32)
+    lr_find.add_argument(
+        "--loss", default=None, help="a loss name (default: the dataset's natural loss)"
+    )
+    lr_find.add_argument("--hidden-units", type=int, default=512)
+    lr_find.add_argument("--seed", type=int, default=0)
+    lr_find.set_defaults(handler=run_lr_find, learning_rate=None)
 
 
 def main(argv=None) -> int:
@@ -64,33 +114,45 @@ _TASK_DEFAULTS = {
 }
 
 
-def run_train(args) -> int:
-    from gradstep import callbacks, layers, models, optimizers
+def _load(args) -> datasets.Dataset:
+    return datasets.load_dataset(args.dataset, target=args.target)
 
-    (x_train, y_train), (x_test, y_test) = datasets.load(args.dataset)
-    task = datasets.task_of(args.dataset)
-    activation, default_loss, metrics = _TASK_DEFAULTS[task]
-    units = int(y_train.max()) + 1 if task == "multiclass" else 1
+
+def _reference_model(args, data: datasets.Dataset):
+    """Dense(hidden_units, relu) -> Dense(outputs), compiled for the dataset's task."""
+    from gradstep import layers, models, optimizers
+
+    activation, default_loss, metrics = _TASK_DEFAULTS[data.task]
+    units = len(data.classes) if data.task == "multiclass" else 1
 
     model = models.Sequential(seed=args.seed)
-    model.add(layers.Dense(args.hidden_units, activation="relu", input_shape=x_train.shape[1:]))
+    model.add(layers.Input(shape=data.x_train.shape[1:]))
+    if data.x_train.ndim > 2:
+        model.add(layers.Flatten())
+    model.add(layers.Dense(args.hidden_units, activation="relu"))
     model.add(layers.Dense(units, activation=activation))
     optimizer = optimizers.get(args.optimizer)
     if args.learning_rate is not None:
         optimizer.learning_rate = args.learning_rate
     model.compile(optimizer=optimizer, loss=args.loss or default_loss, metrics=metrics)
+    return model
+
+
+def run_train(args) -> int:
+    data = _load(args)
+    (x_train, y_train), (x_test, y_test) = data.splits()
+    model = _reference_model(args, data)
     model.summary()
-    divergence = callbacks.TerminateOnNaN()
+    # fit stops at the first NaN or infinite loss and prints where (terminate_on_nan).
     model.fit(
         x_train,
         y_train,
         batch_size=args.batch_size,
         epochs=args.epochs,
         verbose=args.verbose,
-        callbacks=[divergence],
     )
-    if divergence.terminated_at is not None:
-        epoch, batch = divergence.terminated_at
+    if model.diverged_at is not None:
+        epoch, batch = model.diverged_at
         print(
             f"gradstep: error: the loss became NaN or infinite at epoch {epoch + 1}, batch "
             f"{batch + 1}: training diverged. Try a lower --learning-rate "
@@ -101,3 +163,297 @@ def run_train(args) -> int:
     results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
     print(" - ".join(f"test {name}: {value:.4f}" for name, value in results.items()))
     return 0
+
+
+def run_lr_find(args) -> int:
+    from gradstep.lab import lr_find
+
+    data = _load(args)
+    x_train, y_train = data.x_train, data.y_train
+    model = _reference_model(args, data)
+    print(
+        f"Learning-rate range test: {args.dataset}, {args.optimizer}, batch size "
+        f"{args.batch_size}, at most {args.steps} steps from {args.start_lr:g} towards "
+        f"{args.end_lr:g}"
+    )
+    result = lr_find(
+        model,
+        x_train,
+        y_train,
+        start_lr=args.start_lr,
+        end_lr=args.end_lr,
+        num_steps=args.steps,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    steps = len(result.learning_rates)
+    if result.stopped_early:
+        print(f"The loss diverged at step {steps}, learning rate {result.learning_rates[-1]:.3g}")
+    else:
+        print(f"Ran all {steps} steps, up to learning rate {result.learning_rates[-1]:.3g}")
+    for name, rate in (("steep", result.steep), ("minimum/10", result.minimum)):
+        text = f"{rate:.3g}" if rate is not None else "none (too few steps before divergence)"
+        print(f"suggested learning rate ({name}): {text}")
+    try:
+        result.plot(args.output)
+    except ImportError as error:
+        print(f"gradstep: error: {error}", file=sys.stderr)
+        return 1
+    print(f"plot written to {args.output}")
+    return 0
+
+
+# --- the lab --------------------------------------------------------------------------
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _numbers(text: str, argument: str) -> list[float]:
+    try:
+        return [float(value) for value in _names(text)]
+    except ValueError:
+        raise ValueError(f"{argument} must be comma-separated numbers, received {text!r}") from None
+
+
+def _add_compare_parser(commands) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="train every combination of optimizers, learning rates, losses and batch sizes",
+        description="Train every combination for every seed (in parallel through joblib), "
+        "print a table of final and best validation loss and accuracy (mean and spread over "
+        "seeds), epochs to reach --target and wall time, and write JSON, CSV and plots to "
+        "--output-dir.",
+    )
+    _add_dataset_arguments(compare)
+    compare.add_argument("--optimizers", default="sgd,rmsprop,adam,adagrad")
+    compare.add_argument("--learning-rates", default="1e-3,1e-2,1e-1")
+    compare.add_argument("--losses", default=None, help="loss names (default: the task's)")
+    compare.add_argument("--batch-sizes", default="32")
+    compare.add_argument("--epochs", type=int, default=20)
+    compare.add_argument("--seeds", type=int, default=3, help="trials per combination")
+    compare.add_argument("--hidden-units", type=int, default=64)
+    compare.add_argument(
+        "--target-metric",
+        type=float,
+        default=None,
+        help="validation accuracy (regression: MAE) to reach",
+    )
+    compare.add_argument("--jobs", type=int, default=-1, help="parallel workers (-1: all cores)")
+    compare.add_argument("--backend", default=None, choices=("loky", "dask", "ray"))
+    compare.add_argument(
+        "--address", default=None, help="a running Dask scheduler or Ray cluster to use"
+    )
+    compare.add_argument("--output-dir", default="comparison")
+    compare.add_argument("--report", default=None, help="also write this HTML report")
+    compare.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    compare.set_defaults(handler=run_compare)
+
+
+def run_compare(args) -> int:
+    from pathlib import Path
+
+    from gradstep.lab import compare
+
+    losses = _names(args.losses) if args.losses else [None]
+    batch_sizes = [int(size) for size in _numbers(args.batch_sizes, "--batch-sizes")]
+    with _cluster(args.backend, args.address):
+        result = compare.compare(
+            args.dataset,
+            optimizers=_names(args.optimizers),
+            learning_rates=_numbers(args.learning_rates, "--learning-rates"),
+            losses=losses,
+            batch_sizes=batch_sizes,
+            epochs=args.epochs,
+            seeds=args.seeds,
+            hidden_units=args.hidden_units,
+            target=args.target_metric,
+            target_column=args.target,
+            n_jobs=args.jobs,
+            backend=args.backend,
+        )
+    print(result.table())
+    output = Path(args.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    result.to_json(output / "comparison.json")
+    result.to_csv(output / "comparison.csv")
+    written = [output / "comparison.json", output / "comparison.csv"]
+    if not args.no_plots or args.report:
+        from gradstep.lab import report
+
+        if not args.no_plots:
+            written += report.save_plots(result, output)
+        if args.report:
+            written.append(report.write_report(result, args.report))
+    print("wrote " + ", ".join(str(path) for path in written))
+    return 0
+
+
+class _cluster:
+    """Connect to a running Dask scheduler or Ray cluster named by --address."""
+
+    def __init__(self, backend, address):
+        self.backend, self.address = backend, address
+        self._close = None
+
+    def __enter__(self):
+        if self.address is None:
+            return self
+        if self.backend == "dask":
+            from distributed import Client
+
+            client = Client(self.address)
+            self._close = client.close
+        elif self.backend == "ray":
+            import ray
+
+            ray.init(address=self.address)
+            self._close = ray.shutdown
+        else:
+            raise ValueError("--address needs --backend dask or --backend ray")
+        return self
+
+    def __exit__(self, *exc):
+        if self._close is not None:
+            self._close()
+        return False
+
+
+def _add_report_parser(commands) -> None:
+    report = commands.add_parser(
+        "report",
+        help="write a self-contained HTML report of a saved comparison",
+        description="Read the comparison.json that `gradstep compare` wrote and write one "
+        "HTML page with the table and the plots embedded.",
+    )
+    report.add_argument("comparison", help="the comparison.json written by gradstep compare")
+    report.add_argument("--output", default="report.html")
+    report.set_defaults(handler=run_report)
+
+
+def run_report(args) -> int:
+    from gradstep.lab import compare, report
+
+    result = compare.Comparison.from_json(args.comparison)
+    print(f"report written to {report.write_report(result, args.output)}")
+    return 0
+
+
+def _add_landscape_parser(commands) -> None:
+    from gradstep.lab.landscapes import FUNCTIONS
+
+    landscape = commands.add_parser(
+        "landscape",
+        help="run optimizers on a 2D test function and draw their paths",
+        description="Run each optimizer from the function's start point and draw the paths "
+        "over its contour plot (PNG); --animate also writes a GIF or HTML animation. "
+        "Optimizer names: any optimizer, plus momentum and nesterov (SGD with momentum 0.9).",
+    )
+    landscape.add_argument("--function", default="rosenbrock", choices=list(FUNCTIONS))
+    landscape.add_argument("--optimizers", default="sgd,momentum,adam")
+    landscape.add_argument(
+        "--learning-rates",
+        default=None,
+        help="one rate for all, or name=rate pairs (default: a rate that suits each)",
+    )
+    landscape.add_argument("--steps", type=int, default=300)
+    landscape.add_argument("--start", default=None, help="the start point x,y")
+    landscape.add_argument("--output", default="landscape.png")
+    landscape.add_argument("--animate", default=None, help="also write this .gif or .html")
+    landscape.set_defaults(handler=run_landscape)
+
+
+def run_landscape(args) -> int:
+    from gradstep.lab import landscapes
+
+    names = _names(args.optimizers)
+    rates = _landscape_rates(args.learning_rates, names)
+    start = _numbers(args.start, "--start") if args.start else None
+    if start is not None and len(start) != 2:
+        raise ValueError(f"--start must be two numbers x,y, received {args.start!r}")
+    paths = landscapes.walk_all(args.function, names, rates, args.steps, start)
+    for name, path in paths.items():
+        x, y = path[-1]
+        value = landscapes.get_function(args.function).value(x, y)
+        print(f"{name}: {len(path) - 1} steps, ended at ({x:.4g}, {y:.4g}), value {value:.4g}")
+    landscapes.plot_paths(args.function, paths, output=args.output)
+    print(f"plot written to {args.output}")
+    if args.animate:
+        print(
+            f"animation written to {landscapes.animate_paths(args.function, paths, args.animate)}"
+        )
+    return 0
+
+
+def _landscape_rates(text, names):
+    if not text:
+        return {}
+    if "=" not in text:
+        rate = _numbers(text, "--learning-rates")
+        if len(rate) != 1:
+            raise ValueError("--learning-rates takes one rate, or name=rate pairs")
+        return dict.fromkeys(names, rate[0])
+    rates = {}
+    for pair in _names(text):
+        name, _, value = pair.partition("=")
+        rates[name.strip()] = _numbers(value, "--learning-rates")[0]
+    return rates
+
+
+def _add_explain_parser(commands) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="print the arithmetic of one gradient-descent step by hand",
+        description="Print the forward pass, the error, each weight's slope as (slope of the "
+        "loss at the node) x (value feeding the weight) x (slope of the activation), the "
+        "update w - lr * slope, and the error after the step. With no options: the two "
+        "worked examples of the lessons.",
+    )
+    explain.add_argument(
+        "--weights",
+        default=None,
+        help="a flat list 1,2 (one output node) or JSON, one matrix per layer, shaped "
+        "(nodes feeding it, its nodes): '[[[1,-1],[1,1]],[[2],[-1]]]'",
+    )
+    explain.add_argument("--inputs", default=None, help="the input node values, e.g. 3,4")
+    explain.add_argument("--target", default=None, help="the true value(s), e.g. 6")
+    explain.add_argument("--activation", default="relu", help="of the hidden layers")
+    explain.add_argument("--output-activation", default="linear")
+    explain.add_argument("--loss", default="mse")
+    explain.add_argument("--learning-rate", type=float, default=0.01)
+    explain.set_defaults(handler=run_explain)
+
+
+def run_explain(args) -> int:
+    from gradstep.lab import explain
+
+    given = [args.weights, args.inputs, args.target]
+    if not any(given):
+        for number, step in enumerate(explain.worked_examples(), 1):
+            print(f"Worked example {number}\n{'=' * 16}")
+            print(step.text())
+            print()
+        return 0
+    if not all(given):
+        raise ValueError("--weights, --inputs and --target go together")
+    step = explain.explain_step(
+        weights=_weights(args.weights),
+        inputs=_numbers(args.inputs, "--inputs"),
+        target=_numbers(args.target, "--target"),
+        activation=args.activation,
+        output_activation=args.output_activation,
+        loss=args.loss,
+        learning_rate=args.learning_rate,
+    )
+    print(step.text())
+    return 0
+
+
+def _weights(text: str):
+    import json
+
+    if text.strip().startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"--weights is not valid JSON: {error}") from None
+    return _numbers(text, "--weights")

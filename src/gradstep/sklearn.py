@@ -8,7 +8,8 @@ validates and builds; learned attributes end in ``_``), so they drop into
     >>> from sklearn.datasets import load_iris
     >>> from gradstep.sklearn import GradstepClassifier
     >>> x, y = load_iris(return_X_y=True)
-    >>> model = GradstepClassifier(hidden_layer_sizes=(16,), epochs=30, random_state=0)
+    >>> model = GradstepClassifier(hidden_layer_sizes=(16,), learning_rate=0.01, epochs=150,
+    ...                            random_state=0)
     >>> model.fit(x, y).score(x, y) > 0.9
     True
 
@@ -96,8 +97,7 @@ class _GradstepEstimator(BaseEstimator):
     def _make_model(self, n_features, n_outputs, output_activation, loss):
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes)
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        model = models.Sequential(seed=seed)
+        model = models.Sequential(seed=self._seed())
         model.add(layers.Input(shape=(n_features,)))
         for size in sizes:
             model.add(layers.Dense(int(size), activation=self.activation))
@@ -120,10 +120,9 @@ class _GradstepEstimator(BaseEstimator):
         return OPTIMIZERS.lookup(self.optimizer, "optimizer")(**settings)
 
     def _train(self, x, y, epochs):
-        callback_list = []
-        validation_split = 0.0
+        callback_list, validation_data = [], None
         if self.early_stopping:
-            validation_split = self.validation_fraction
+            x, y, validation_data = self._hold_out(x, y)
             callback_list.append(
                 callbacks.EarlyStopping(
                     monitor="val_loss",
@@ -132,11 +131,6 @@ class _GradstepEstimator(BaseEstimator):
                     restore_best_weights=True,
                 )
             )
-        if self.early_stopping and len(x) * validation_split < 1:
-            raise ValueError(
-                f"early_stopping needs validation samples: validation_fraction="
-                f"{self.validation_fraction} of {len(x)} samples leaves none"
-            )
         history = self.model_.fit(
             x,
             y,
@@ -144,7 +138,7 @@ class _GradstepEstimator(BaseEstimator):
             epochs=epochs,
             verbose=self.verbose,
             shuffle=self.shuffle,
-            validation_split=validation_split,
+            validation_data=validation_data,
             callbacks=callback_list,
         )
         for key, values in history.history.items():
@@ -152,6 +146,26 @@ class _GradstepEstimator(BaseEstimator):
         self.loss_curve_ = list(self.history_["loss"])
         self.n_iter_ = len(self.loss_curve_)
         return self
+
+    def _hold_out(self, x, y):
+        """A validation part for early stopping, drawn at random (stratified for
+        classes, as scikit-learn's MLP does), since the rows may come sorted."""
+        from sklearn.model_selection import train_test_split
+
+        count = int(len(x) * self.validation_fraction)
+        if count < 1 or count >= len(x):
+            raise ValueError(
+                f"early_stopping needs validation samples: validation_fraction="
+                f"{self.validation_fraction} of {len(x)} samples leaves {count}"
+            )
+        stratify = y if isinstance(self, ClassifierMixin) else None
+        x_train, x_val, y_train, y_val = train_test_split(
+            x, y, test_size=count, random_state=self._seed(), stratify=stratify
+        )
+        return x_train, y_train, (x_val, y_val)
+
+    def _seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(2**31 - 1))
 
     def _predict_raw(self, x):
         check_is_fitted(self, "model_")

@@ -218,8 +218,12 @@ def compare(
 
     Args:
         dataset: a built-in name or a file path (see ``gradstep.datasets``).
-        optimizers, learning_rates, losses, batch_sizes: the values swept
-            (a loss of None is the task's natural loss).
+        optimizers: optimizer names to sweep.
+        learning_rates: learning rates to sweep.
+        losses: loss names to sweep (None: the task's natural loss).
+        batch_sizes: batch sizes to sweep.
+        target_column: the target column of a CSV file.
+        base_seed: the SeedSequence the trial seeds are spawned from.
         epochs: per trial.
         seeds: trials per combination (the same seeds for every combination).
         hidden_units: the hidden layer's width.
