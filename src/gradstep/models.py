@@ -7,6 +7,7 @@ layer (the chain rule), and the optimizer steps every weight downhill.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -29,6 +30,17 @@ from gradstep.validation import (
     check_positive_int,
     check_same_length,
 )
+
+
+def _with_limited_blas_threads(method):
+    """Run ``method`` with BLAS limited to ``config.blas_threads()`` threads."""
+
+    @functools.wraps(method)
+    def limited(*args, **kwargs):
+        with config.limit_blas_threads():
+            return method(*args, **kwargs)
+
+    return limited
 
 
 class Sequential:
@@ -382,6 +394,7 @@ class Sequential:
         return dict(sorted(logs.items()))
 
     # --- fit --------------------------------------------------------------------------
+    @_with_limited_blas_threads
     def fit(
         self,
         x=None,
@@ -408,45 +421,6 @@ class Sequential:
             ``'loss'``, each metric and their ``val_`` versions to per-epoch lists.
         """
         self._check_compiled("fit")
-        with config.limit_blas_threads():
-            return self._fit(
-                x,
-                y,
-                batch_size,
-                epochs,
-                verbose,
-                callbacks,
-                validation_split,
-                validation_data,
-                shuffle,
-                class_weight,
-                sample_weight,
-                initial_epoch,
-                steps_per_epoch,
-                validation_steps,
-                validation_batch_size,
-                validation_freq,
-            )
-
-    def _fit(
-        self,
-        x,
-        y,
-        batch_size,
-        epochs,
-        verbose,
-        callbacks,
-        validation_split,
-        validation_data,
-        shuffle,
-        class_weight,
-        sample_weight,
-        initial_epoch,
-        steps_per_epoch,
-        validation_steps,
-        validation_batch_size,
-        validation_freq,
-    ):
         requested_batch_size = batch_size
         batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
         epochs = check_positive_int(epochs, "epochs")

@@ -397,8 +397,8 @@ def summarize(trials: list[dict]) -> list[dict]:
     return rows
 
 
-def format_table(summary: list[dict], metric: str = "accuracy") -> str:
-    """The summary as an aligned text table."""
+def table_cells(summary: list[dict], metric: str = "accuracy"):
+    """The summary's headers and its rows as text cells, for the text and HTML tables."""
     headers = [
         "optimizer",
         "lr",
@@ -428,6 +428,12 @@ def format_table(summary: list[dict], metric: str = "accuracy") -> str:
         ]
         for row in summary
     ]
+    return headers, rows
+
+
+def format_table(summary: list[dict], metric: str = "accuracy") -> str:
+    """The summary as an aligned text table."""
+    headers, rows = table_cells(summary, metric)
     widths = [
         max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
     ]

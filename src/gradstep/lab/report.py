@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradstep.lab.compare import Comparison, format_table
+from gradstep.lab.compare import Comparison, format_table, table_cells
 
 
 def _pyplot():
@@ -198,39 +198,10 @@ def write_report(comparison: Comparison, output, title="gradstep comparison") ->
 
 
 def _html_table(summary, metric):
-    headers = [
-        "optimizer",
-        "learning rate",
-        "loss",
-        "batch",
-        "final val_loss",
-        "best val_loss",
-        f"final val_{metric}",
-        f"best val_{metric}",
-        "epochs to target",
-        "time (s)",
-    ]
-    rows = []
-    for row in summary:
-        cells = [
-            row["optimizer"],
-            f"{row['learning_rate']:g}",
-            row["loss"],
-            row["batch_size"],
-            _spread(row, "final_val_loss"),
-            _spread(row, "best_val_loss"),
-            _spread(row, "final_val_metric"),
-            _spread(row, "best_val_metric"),
-            "-"
-            if row["epochs_to_target_mean"] is None
-            else f"{row['epochs_to_target_mean']:.1f} ({row['reached_target']})",
-            f"{row['wall_time_mean']:.2f}",
-        ]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    headers, rows = table_cells(summary, metric)
     head = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"
-    return f'<table id="summary"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
-
-
-def _spread(row, name):
-    mean, std = row[f"{name}_mean"], row[f"{name}_std"]
-    return "nan" if math.isnan(mean) else f"{mean:.4f} ± {std:.4f}"
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>"
+        for cells in rows
+    )
+    return f'<table id="summary"><thead>{head}</thead><tbody>{body}</tbody></table>'
