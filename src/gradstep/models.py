@@ -323,24 +323,25 @@ class Sequential:
             return self._closure_step(x, y, sample_weight, check_finite)
         y_pred = self._forward(x, training=True)
         loss_value = self._backward(y, y_pred, sample_weight)
-        params, grads, owners = [], [], []
-        for layer in self._layers:
-            if layer.trainable and self.trainable:
-                params.extend(layer.trainable_weights)
-                grads.extend(layer.grads)
-                owners.extend([layer.name] * len(layer.grads))
+        trained = self._trained_layers()
+        params = [w for layer in trained for w in layer.trainable_weights]
+        grads = [g for layer in trained for g in layer.grads]
+        owners = [layer.name for layer in trained for _ in layer.grads]
         problem = _non_finite(loss_value, grads, owners) if check_finite else None
         if problem is None:
             self.optimizer.apply(grads, params, variable_names=self._weight_paths())
         self._update_metrics(y, y_pred, loss_value, len(x))
         return problem
 
+    def _trained_layers(self) -> list[Layer]:
+        """The layers whose weights the optimizer updates."""
+        return [layer for layer in self._layers if layer.trainable and self.trainable]
+
     def _weight_paths(self) -> list[str]:
         """``"dense/kernel"``, ... for the trainable weights, in the optimizer's order."""
         return [
             f"{layer.name}/{name}"
-            for layer in self._layers
-            if layer.trainable and self.trainable
+            for layer in self._trained_layers()
             for name in layer._weight_names
         ]
 
@@ -350,7 +351,7 @@ class Sequential:
         needs. The loss and metrics logged are those before the step. With
         ``check_finite``, NaN or infinity at the first evaluation (the weights as
         they are) abandons the step before the optimizer moves anything."""
-        trained = [layer for layer in self._layers if layer.trainable and self.trainable]
+        trained = self._trained_layers()
         owners = [layer.name for layer in trained for _ in layer.trainable_weights]
         first_pass = []
 
