@@ -19,6 +19,7 @@ def test_bad_floatx():
 
 
 def test_blas_threads_setting():
+    assert config.blas_threads() == "auto"
     try:
         config.set_blas_threads(2)
         assert config.blas_threads() == 2
@@ -28,32 +29,51 @@ def test_blas_threads_setting():
         with config.limit_blas_threads():
             pass
     finally:
-        config.set_blas_threads(1)
-    with pytest.raises(ValueError, match="blas threads must be a positive integer or None"):
+        config.set_blas_threads("auto")
+    with pytest.raises(ValueError, match="blas threads must be 'auto', a positive integer or None"):
         config.set_blas_threads(0)
 
 
-def test_training_limits_blas_to_one_thread():
+def _blas_threads_during_fit(model, x, y):
     threadpoolctl = pytest.importorskip(
         "threadpoolctl", reason="threadpoolctl is in the main extra"
     )
-    seen = []
-
-    class Probe:
-        def __call__(self):
-            seen.extend(
-                info["num_threads"]
-                for info in threadpoolctl.threadpool_info()
-                if info["user_api"] == "blas"
-            )
-
     from gradstep import callbacks
+
+    # NumPy's own BLAS, the one its matrix products use (numba, imported during the
+    # first step, loads scipy's copy of OpenBLAS too, which gradstep never calls).
+    numpy_blas = {
+        info["filepath"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"
+    }
+    seen = []
 
     class Recorder(callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            Probe()()
+            seen.extend(
+                info["num_threads"]
+                for info in threadpoolctl.threadpool_info()
+                if info["filepath"] in numpy_blas
+            )
 
-    model = models.Sequential([layers.Dense(2, input_shape=(3,))])
     model.compile(optimizer="sgd", loss="mse")
-    model.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0, callbacks=[Recorder()])
-    assert seen and set(seen) == {1}
+    model.fit(x, y, verbose=0, callbacks=[Recorder()])
+    return set(seen)
+
+
+def test_small_models_train_on_one_blas_thread():
+    model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    assert _blas_threads_during_fit(model, np.zeros((4, 3)), np.zeros((4, 2))) == {1}
+
+
+def test_large_models_keep_blas_threads():
+    threadpoolctl = pytest.importorskip(
+        "threadpoolctl", reason="threadpoolctl is in the main extra"
+    )
+    own = {
+        info["num_threads"]
+        for info in threadpoolctl.threadpool_info()
+        if info["user_api"] == "blas"
+    }
+    model = models.Sequential([layers.Dense(1024, input_shape=(256,)), layers.Dense(1)])
+    assert model.layers[0].kernel.size >= config.AUTO_THREADS_MIN_WEIGHTS
+    assert _blas_threads_during_fit(model, np.zeros((4, 256)), np.zeros((4, 1))) == own

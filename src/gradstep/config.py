@@ -25,36 +25,53 @@ def standardize_dtype(value) -> str:
     return name
 
 
-_BLAS_THREADS: int | None = 1
+_BLAS_THREADS: int | str | None = "auto"
+
+# Weight matrices with fewer entries than this train faster on one BLAS thread.
+AUTO_THREADS_MIN_WEIGHTS = 262_144
 
 
-def blas_threads() -> int | None:
-    """How many BLAS threads fit, evaluate and predict use (None: BLAS's own choice)."""
+def blas_threads() -> int | str | None:
+    """How many BLAS threads fit, evaluate and predict use: ``'auto'`` (the
+    default), a number, or None (BLAS's own choice)."""
     return _BLAS_THREADS
 
 
-def set_blas_threads(value: int | None) -> None:
+def set_blas_threads(value: int | str | None) -> None:
     """Set the BLAS thread count used while training and predicting.
 
-    The default is 1: the matrices of small models are too small for threads
-    to pay, and OpenBLAS's spinning threads slow a step down tenfold or more
-    when another process holds a core. Takes effect through ``threadpoolctl``
+    ``'auto'`` (the default) uses one thread when the model's largest weight
+    matrix has fewer than ``AUTO_THREADS_MIN_WEIGHTS`` (262,144) entries, and
+    BLAS's own thread count otherwise. Small models' matrices are too small for
+    threads to pay, and OpenBLAS's spinning threads slow such a step down
+    tenfold or more when another process holds a core; large ones (a 784x1024
+    layer) run faster on every core. Takes effect through ``threadpoolctl``
     (installed with the ``main`` extra); without it, BLAS keeps its own setting.
     """
     global _BLAS_THREADS
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"blas threads must be a positive integer or None, received {value!r}")
+    if (
+        value != "auto"
+        and value is not None
+        and (isinstance(value, bool) or not isinstance(value, int) or value < 1)
+    ):
+        raise ValueError(
+            f"blas threads must be 'auto', a positive integer or None, received {value!r}"
+        )
     _BLAS_THREADS = value
 
 
-def limit_blas_threads():
-    """A context manager applying ``blas_threads`` (a no-op without threadpoolctl)."""
+def limit_blas_threads(largest_weights: int = 0):
+    """A context manager applying ``blas_threads`` for a model whose largest
+    weight matrix has ``largest_weights`` entries (a no-op without threadpoolctl)."""
     import contextlib
 
-    if _BLAS_THREADS is None:
+    threads = _BLAS_THREADS
+    if threads == "auto":
+        threads = 1 if largest_weights < AUTO_THREADS_MIN_WEIGHTS else None
+    if threads is None:
         return contextlib.nullcontext()
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         return contextlib.nullcontext()
-    return threadpool_limits(limits=_BLAS_THREADS, user_api="blas")
+    return threadpool_limits(limits=threads, user_api="blas")

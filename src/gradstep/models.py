@@ -37,7 +37,7 @@ def _with_limited_blas_threads(method):
 
     @functools.wraps(method)
     def limited(*args, **kwargs):
-        with config.limit_blas_threads():
+        with config.limit_blas_threads(args[0]._largest_weights()):
             return method(*args, **kwargs)
 
     return limited
@@ -333,6 +333,10 @@ class Sequential:
         self._update_metrics(y, y_pred, loss_value, len(x))
         return problem
 
+    def _largest_weights(self) -> int:
+        """Entries of the largest weight array (0 before the model is built)."""
+        return max((w.size for w in self.weights), default=0)
+
     def _trained_layers(self) -> list[Layer]:
         """The layers whose weights the optimizer updates."""
         return [layer for layer in self._layers if layer.trainable and self.trainable]
@@ -529,7 +533,7 @@ class Sequential:
         callback_list = self._callback_list(
             callbacks, None, verbose, steps=math.ceil(len(x) / batch_size)
         )
-        with config.limit_blas_threads():
+        with config.limit_blas_threads(self._largest_weights()):
             logs = self._evaluate_arrays(x, y, weights, batch_size, callback_list)
         if return_dict:
             return logs
@@ -564,7 +568,7 @@ class Sequential:
         )
         callback_list.on_predict_begin()
         outputs = []
-        with config.limit_blas_threads():
+        with config.limit_blas_threads(self._largest_weights()):
             for step, start in enumerate(range(0, len(x), batch_size)):
                 callback_list.on_predict_batch_begin(step)
                 outputs.append(self._forward(x[start : start + batch_size], training=False))
