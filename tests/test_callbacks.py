@@ -147,7 +147,8 @@ def test_training_with_the_callback_matches_keras(case):
         verbose=0,
         callbacks=[callback],
     )
-    assert list(history.history) == case["history_keys"]
+    keys = case["history_keys"]
+    assert list(history.history) == keys + ([] if "learning_rate" in keys else ["learning_rate"])
     for key, values in case["history"].items():
         np.testing.assert_allclose(history.history[key], values, rtol=2e-5, atol=1e-7, err_msg=key)
     for ours, theirs in zip(model.get_weights(), case["final_weights"], strict=True):
@@ -158,13 +159,33 @@ def test_training_with_the_callback_matches_keras(case):
     np.testing.assert_allclose(model.optimizer.learning_rate, case["final_learning_rate"], 1e-6)
 
 
-def test_a_plain_fit_logs_no_learning_rate_as_in_keras(keras_training):
-    """Keras 3 adds 'learning_rate' to the logs only through LearningRateScheduler and
-    ReduceLROnPlateau (and TensorBoard); its plain fits have no such key."""
-    assert all("learning_rate" not in case["history_keys"] for case in keras_training["cases"])
-    x, y = _regression()
-    history = _regression_model("sgd").fit(x, y, epochs=2, verbose=0)
-    assert list(history.history) == ["loss", "mae"]
+def test_every_fit_records_the_learning_rate_of_each_epoch():
+    """Keras 3 records 'learning_rate' only with LearningRateScheduler or
+    ReduceLROnPlateau (whose values the Keras runs above match); gradstep in
+    every fit: the rate at the end of each epoch, a schedule evaluated at the
+    optimizer's iterations, last among the keys as in Keras."""
+    x, y = _regression(samples=64)
+    history = _regression_model(optimizers.SGD(0.05)).fit(x, y, epochs=3, verbose=0)
+    assert list(history.history) == ["loss", "mae", "learning_rate"]
+    assert history.history["learning_rate"] == [0.05, 0.05, 0.05]
+
+    schedule = optimizers.schedules.ExponentialDecay(0.1, decay_steps=4, decay_rate=0.5)
+    model = _regression_model(optimizers.Adam(schedule))
+    history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)  # 4 steps an epoch
+    np.testing.assert_allclose(history.history["learning_rate"], [0.05, 0.025, 0.0125], 1e-15)
+    assert history.history["learning_rate"][-1] == model.optimizer.learning_rate
+
+
+def test_the_recorded_rate_follows_a_rate_set_during_training():
+    x, y = _regression(samples=64)
+    model = _regression_model(optimizers.SGD(0.05))
+    halve = callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: setattr(
+            model.optimizer, "learning_rate", 0.05 / 2**epoch
+        )
+    )
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[halve])
+    assert history.history["learning_rate"] == [0.05, 0.025, 0.0125]
 
 
 def _early_stopping_epoch(values, patience):

@@ -38,7 +38,7 @@ def test_sequential_is_exported_at_top_level():
 def test_fit_returns_history_with_per_epoch_lists():
     x, y = _data()
     history = _classifier().fit(x, y, epochs=3, verbose=0)
-    assert list(history.history) == ["accuracy", "loss"]
+    assert list(history.history) == ["accuracy", "loss", "learning_rate"]
     assert all(len(values) == 3 for values in history.history.values())
     assert history.epoch == [0, 1, 2]
 
@@ -52,7 +52,13 @@ def test_training_lowers_the_loss():
 def test_validation_split_and_validation_data_add_val_keys():
     x, y = _data()
     history = _classifier().fit(x, y, epochs=2, validation_split=0.25, verbose=0)
-    assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert list(history.history) == [
+        "accuracy",
+        "loss",
+        "val_accuracy",
+        "val_loss",
+        "learning_rate",
+    ]
     history = _classifier().fit(x, y, epochs=2, validation_data=(x[:10], y[:10]), verbose=0)
     assert "val_loss" in history.history
 

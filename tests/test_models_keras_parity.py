@@ -54,9 +54,17 @@ def _train(case, x, y, initial_weights):
 
 
 def _assert_history(history, case, rtol):
-    assert list(history.history) == list(case["history_keys"])
+    """Keras's keys and values, and the learning rate, which gradstep records in
+    every fit (Keras only with a learning-rate callback): constant here."""
+    assert list(history.history) == [*case["history_keys"], "learning_rate"]
     for key, values in case["history"].items():
         np.testing.assert_allclose(history.history[key], values, rtol=rtol, atol=1e-7, err_msg=key)
+    rate = case["optimizer"]["config"].get("learning_rate", _default_rate(case))
+    assert history.history["learning_rate"] == [rate] * case["epochs"]
+
+
+def _default_rate(case):
+    return getattr(optimizers, case["optimizer"]["name"])().learning_rate
 
 
 @pytest.mark.parametrize("name", SMALL_CASES)

@@ -43,7 +43,8 @@ def test_classifier_attributes_and_probabilities():
     assert list(model.classes_) == [0, 1, 2] and model.n_features_in_ == 4
     assert len(model.loss_curve_) == 150 == model.n_iter_
     assert model.loss_curve_[-1] < model.loss_curve_[0]
-    assert list(model.history_) == ["loss"]
+    assert list(model.history_) == ["loss", "learning_rate"]
+    assert model.history_["learning_rate"] == [0.01] * 150
     probabilities = model.predict_proba(x)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
     assert model.score(x, y) > 0.9

@@ -17,7 +17,13 @@ Keras's ``optimizer.iterations``).
 - PyTorch schedulers (LinearLR, OneCycleLR, CyclicLR, ChainedScheduler) drive a
   torch.optim.SGD on one dummy parameter: the value for step i is
   ``param_groups[0]['lr']`` read before the (i+1)-th ``optimizer.step()``,
-  after i calls of ``scheduler.step()``.
+  after i calls of ``scheduler.step()``; for a scheduler that cycles the
+  momentum, "momentum_values"[i] is ``param_groups[0]['momentum']`` read then.
+  A custom CyclicLR ``scale_fn`` is stored by name (SCALE_FUNCTIONS; the test
+  has the same functions).
+- "training" cases: torch.optim.Adam (float64) stepped 50 times through a fixed
+  gradient sequence under OneCycleLR / CyclicLR with the momentum cycled
+  (``betas[0]``), recording the parameters after the last step.
 - scikit-learn's 'invscaling' is its own SGDOptimizer.iteration_ends(t):
   ``learning_rate_init / (t + 1) ** power_t`` for a time step t.
 
@@ -26,6 +32,7 @@ Run with the reference virtualenv (Keras 3 + JAX, torch, scikit-learn):
 """
 
 import json
+import math
 import os
 import sys
 import warnings
@@ -164,31 +171,50 @@ def keras_case(name, class_name, arguments):
 # ---------------------------------------------------------------- PyTorch
 
 
+SCALE_FUNCTIONS = {
+    "half_sine": lambda x: 0.5 * (1 + math.sin(x * math.pi / 2.0)),  # PyTorch's docstring
+    "inverse_root": lambda x: 1 / math.sqrt(x + 1),
+}
+
+
 def torch_values(make_scheduler, base_lr, steps):
-    """Learning rate used by each optimizer step 0..max(steps)."""
+    """Learning rate and momentum used by each optimizer step 0..max(steps)."""
     parameter = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
     optimizer = torch.optim.SGD([parameter], lr=base_lr, momentum=0.9)
     scheduler = make_scheduler(optimizer)
-    used = []
+    rates, momenta = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "step() before optimizer.step()" cannot happen here
         for step in range(max(steps) + 1):
-            used.append(float(optimizer.param_groups[0]["lr"]))
+            rates.append(float(optimizer.param_groups[0]["lr"]))
+            momenta.append(float(optimizer.param_groups[0]["momentum"]))
             if step < max(steps):
                 optimizer.step()
                 scheduler.step()
-    return [used[step] for step in steps]
+    return [rates[step] for step in steps], [momenta[step] for step in steps]
 
 
 def torch_case(name, class_name, config, make_scheduler, base_lr, steps, reference):
-    return {
+    rates, momenta = torch_values(make_scheduler, base_lr, steps)
+    case = {
         "name": name,
         "class_name": class_name,
         "config": config,
         "reference": reference,
         "steps": steps,
-        "values": torch_values(make_scheduler, base_lr, steps),
+        "values": rates,
     }
+    if config.get("cycle_momentum", class_name in ("OneCycle", "Cyclic")):
+        case["momentum_values"] = momenta
+    return case
+
+
+def torch_arguments(config):
+    """PyTorch's arguments for a gradstep config: scale_fn by name -> function."""
+    arguments = dict(config)
+    if isinstance(arguments.get("scale_fn"), str):
+        arguments["scale_fn"] = SCALE_FUNCTIONS[arguments["scale_fn"]]
+    return arguments
 
 
 def torch_cases():
@@ -239,7 +265,7 @@ def torch_cases():
         ),
     ]
     one_cycle = [
-        ("one_cycle", dict(max_lr=0.1, total_steps=300), {}),
+        ("one_cycle", dict(max_lr=0.1, total_steps=300)),
         (
             "one_cycle_epochs_linear",
             dict(
@@ -248,24 +274,25 @@ def torch_cases():
                 steps_per_epoch=30,
                 pct_start=0.25,
                 anneal_strategy="linear",
+                base_momentum=0.8,
+                max_momentum=0.9,
                 div_factor=10.0,
                 final_div_factor=100.0,
             ),
-            {},
         ),
         (
             "one_cycle_three_phase",
             dict(max_lr=1.0, total_steps=300, pct_start=0.4, three_phase=True),
-            {},
         ),
+        ("one_cycle_no_momentum", dict(max_lr=0.1, total_steps=300, cycle_momentum=False)),
     ]
-    for name, config, _ in one_cycle:
+    for name, config in one_cycle:
         cases.append(
             torch_case(
                 name,
                 "OneCycle",
                 config,
-                lambda opt, config=config: sched.OneCycleLR(opt, cycle_momentum=False, **config),
+                lambda opt, config=config: sched.OneCycleLR(opt, **config),
                 0.1,
                 one_cycle_steps,
                 "torch.optim.lr_scheduler.OneCycleLR",
@@ -275,7 +302,14 @@ def torch_cases():
         ("cyclic_triangular", dict(base_lr=0.001, max_lr=0.1, step_size_up=20)),
         (
             "cyclic_triangular_asymmetric",
-            dict(base_lr=0.01, max_lr=0.05, step_size_up=10, step_size_down=30),
+            dict(
+                base_lr=0.01,
+                max_lr=0.05,
+                step_size_up=10,
+                step_size_down=30,
+                base_momentum=0.7,
+                max_momentum=0.95,
+            ),
         ),
         (
             "cyclic_triangular2",
@@ -285,6 +319,24 @@ def torch_cases():
             "cyclic_exp_range",
             dict(base_lr=0.001, max_lr=0.1, step_size_up=25, mode="exp_range", gamma=0.99),
         ),
+        (
+            "cyclic_scale_fn_cycle",
+            dict(base_lr=0.001, max_lr=0.1, step_size_up=15, scale_fn="half_sine"),
+        ),
+        (
+            "cyclic_scale_fn_iterations",
+            dict(
+                base_lr=0.001,
+                max_lr=0.1,
+                step_size_up=15,
+                scale_fn="inverse_root",
+                scale_mode="iterations",
+            ),
+        ),
+        (
+            "cyclic_no_momentum",
+            dict(base_lr=0.001, max_lr=0.1, step_size_up=20, cycle_momentum=False),
+        ),
     ]
     for name, config in cyclic:
         cases.append(
@@ -292,13 +344,68 @@ def torch_cases():
                 name,
                 "Cyclic",
                 config,
-                lambda opt, config=config: sched.CyclicLR(opt, cycle_momentum=False, **config),
+                lambda opt, config=config: sched.CyclicLR(opt, **torch_arguments(config)),
                 config["base_lr"],
                 upto,
                 "torch.optim.lr_scheduler.CyclicLR",
             )
         )
     return cases
+
+
+# ---------------------------------------------------------------- training
+
+TRAINING_STEPS = 50
+
+
+def gradient_sequence(seed=0, shape=(3, 4)):
+    rng = np.random.default_rng(seed)
+    start = rng.normal(size=shape)
+    return start, [rng.normal(size=shape) for _ in range(TRAINING_STEPS)]
+
+
+def torch_training_case(name, class_name, config, make_scheduler, adam_arguments):
+    """Adam under a momentum-cycling scheduler: the parameters after 50 steps."""
+    start, gradients = gradient_sequence()
+    parameter = torch.nn.Parameter(torch.tensor(start, dtype=torch.float64))
+    optimizer = torch.optim.Adam([parameter], **adam_arguments)
+    scheduler = make_scheduler(optimizer)
+    for gradient in gradients:
+        parameter.grad = torch.tensor(gradient, dtype=torch.float64)
+        optimizer.step()
+        scheduler.step()
+    return {
+        "name": name,
+        "class_name": class_name,
+        "config": config,
+        "optimizer": {"name": "Adam", "torch_arguments": adam_arguments},
+        "start": start.tolist(),
+        "gradients": [g.tolist() for g in gradients],
+        "final": parameter.detach().numpy().tolist(),
+    }
+
+
+def training_cases():
+    sched = torch.optim.lr_scheduler
+    one_cycle = dict(max_lr=0.05, total_steps=TRAINING_STEPS, pct_start=0.4)
+    cyclic = dict(base_lr=0.001, max_lr=0.05, step_size_up=10, mode="triangular2")
+    adam = {"lr": 0.05, "betas": [0.9, 0.999], "eps": 1e-8}
+    return [
+        torch_training_case(
+            "adam_one_cycle",
+            "OneCycle",
+            one_cycle,
+            lambda opt: sched.OneCycleLR(opt, **one_cycle),
+            adam,
+        ),
+        torch_training_case(
+            "adam_cyclic",
+            "Cyclic",
+            cyclic,
+            lambda opt: sched.CyclicLR(opt, **cyclic),
+            adam,
+        ),
+    ]
 
 
 # ---------------------------------------------------------------- scikit-learn
@@ -350,6 +457,7 @@ def main():
         "numpy_version": np.__version__,
         "float64_demotion_patched": True,
         "cases": cases,
+        "training": training_cases(),
         "keras_configs": keras_configs,
     }
     with open(JSON_PATH, "w") as handle:

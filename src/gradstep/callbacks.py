@@ -6,7 +6,8 @@ the model through ``self.model`` (its weights, ``optimizer`` and
 The epoch's ``logs`` dict is shared by every callback, in order, and
 ``History`` comes last: a callback that adds a key (``ReduceLROnPlateau``
 and ``LearningRateScheduler`` add ``learning_rate``, as in Keras 3) has it
-recorded in ``history.history``.
+recorded in ``history.history``. ``History`` records ``learning_rate`` in
+every fit, with or without them (Keras 3 only with them).
 """
 
 from __future__ import annotations
@@ -107,7 +108,17 @@ class CallbackList:
 
 
 class History(Callback):
-    """Records each epoch's logs: ``history.history['loss'][epoch]``."""
+    """Records each epoch's logs: ``history.history['loss'][epoch]``, and the
+    optimizer's learning rate as ``history.history['learning_rate'][epoch]``.
+
+    The rate is read at the end of the epoch, as Keras 3's ``ReduceLROnPlateau``
+    and ``TensorBoard`` read it: a schedule is evaluated at the optimizer's
+    ``iterations``, the step that comes next. When a callback has already put
+    ``learning_rate`` in the logs (``ReduceLROnPlateau``,
+    ``LearningRateScheduler``), that value is recorded. Keras 3 has the key
+    only with those callbacks; gradstep has it in every fit, so that the rate
+    in use is always on the record.
+    """
 
     def __init__(self):
         super().__init__()
@@ -119,7 +130,11 @@ class History(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
-        for key, value in (logs or {}).items():
+        logs = dict(logs or {})
+        optimizer = getattr(self.model, "optimizer", None)
+        if "learning_rate" not in logs and optimizer is not None:
+            logs["learning_rate"] = float(optimizer.learning_rate)
+        for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
         self.model.history = self
 

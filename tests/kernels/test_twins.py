@@ -188,7 +188,7 @@ def test_threads_split_large_parameters_without_changing_a_bit(name, update, cou
                 update([variable, gradient, *slots], step)
             return [variable, *slots]
         finally:
-            kernels.set_threads(1)
+            kernels.set_threads("auto")
 
     for a, b in zip(run(3), run(1), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -207,10 +207,54 @@ def test_adam_threads_split_large_parameters_without_changing_a_bit():
                 optimizer.apply_gradients([(np.sin(variable * (step + 1)), variable)])
             results.append(variable)
         finally:
-            kernels.set_threads(1)
+            kernels.set_threads("auto")
     np.testing.assert_array_equal(*results)
 
 
-def test_bad_thread_count():
-    with pytest.raises(ValueError, match="kernel threads must be a positive integer"):
-        kernels.set_threads(0)
+@pytest.mark.parametrize("count", [0, -1, 1.5, True, "all"])
+def test_bad_thread_count(count):
+    with pytest.raises(ValueError, match="kernel threads must be 'auto' or a positive integer"):
+        kernels.set_threads(count)
+
+
+def test_auto_threads_use_every_available_core():
+    assert kernels.threads() == kernels.available_cores() >= 1
+    kernels.set_threads(3)
+    try:
+        assert kernels.threads() == 3
+    finally:
+        kernels.set_threads("auto")
+
+
+def _threaded_adam_in_a_forked_child(queue):
+    from gradstep import optimizers
+
+    variable = np.linspace(-1, 1, kernels.PARALLEL_MIN_SIZE * 2, dtype=np.float32)
+    optimizers.Adam(0.1).apply_gradients([(np.cos(variable), variable)])
+    queue.put(float(variable.sum()))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_its_own_kernel_threads():
+    """The parent's thread pool has no threads in a forked child: the child must
+    make its own instead of waiting forever on the parent's copy."""
+    import multiprocessing
+
+    kernels.set_threads(2)
+    try:
+        variable = np.linspace(-1, 1, kernels.PARALLEL_MIN_SIZE * 2, dtype=np.float32)
+        from gradstep import optimizers
+
+        optimizers.Adam(0.1).apply_gradients([(np.cos(variable), variable)])  # pool started
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_threaded_adam_in_a_forked_child, args=(queue,))
+        child.start()
+        child.join(timeout=60)
+        alive = child.is_alive()
+        if alive:
+            child.kill()
+        assert not alive, "the forked child hung on the parent's kernel threads"
+        assert queue.get(timeout=5) == float(variable.sum())
+    finally:
+        kernels.set_threads("auto")

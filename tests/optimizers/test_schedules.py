@@ -2,19 +2,29 @@
 (tests/fixtures/schedules.json, made by tools/make_schedule_fixtures.py)."""
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gradstep.optimizers import OPTIMIZERS, SGD, schedules
+from gradstep.optimizers import OPTIMIZERS, SGD, Adagrad, Adam, schedules
 
 FIXTURE = json.loads((Path(__file__).parents[1] / "fixtures" / "schedules.json").read_text())
 CASES = FIXTURE["cases"]
+MOMENTUM_CASES = [case for case in CASES if "momentum_values" in case]
+# The custom CyclicLR scale functions of tools/make_schedule_fixtures.py, by name.
+SCALE_FUNCTIONS = {
+    "half_sine": lambda x: 0.5 * (1 + math.sin(x * math.pi / 2.0)),
+    "inverse_root": lambda x: 1 / math.sqrt(x + 1),
+}
 
 
 def _build(case):
-    return schedules.SCHEDULES.lookup_class(case["class_name"]).from_config(case["config"])
+    config = dict(case["config"])
+    if isinstance(config.get("scale_fn"), str):
+        config["scale_fn"] = SCALE_FUNCTIONS[config["scale_fn"]]
+    return schedules.SCHEDULES.lookup_class(case["class_name"]).from_config(config)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
@@ -25,6 +35,44 @@ def test_values_match_the_reference_at_every_step(case):
     np.testing.assert_allclose(one_by_one, expected, rtol=1e-7, atol=1e-15)
     all_at_once = schedule(np.array(case["steps"]))
     np.testing.assert_allclose(all_at_once, expected, rtol=1e-7, atol=1e-15)
+
+
+@pytest.mark.parametrize("case", MOMENTUM_CASES, ids=[case["name"] for case in MOMENTUM_CASES])
+def test_cycled_momentum_matches_pytorch_at_every_step(case):
+    """OneCycleLR and CyclicLR set the optimizer's momentum each step
+    (cycle_momentum=True); schedule.momentum(step) gives the same values."""
+    schedule = _build(case)
+    expected = np.array(case["momentum_values"])
+    one_by_one = np.array([schedule.momentum(step) for step in case["steps"]])
+    np.testing.assert_allclose(one_by_one, expected, rtol=1e-7, atol=1e-15)
+    np.testing.assert_allclose(schedule.momentum(np.array(case["steps"])), expected, 1e-7)
+
+
+def test_momentum_is_cycled_in_every_case_that_asks_for_it():
+    for case in CASES:
+        if case["class_name"] in ("OneCycle", "Cyclic"):
+            cycles = case["config"].get("cycle_momentum", True)
+            assert ("momentum_values" in case) == cycles, case["name"]
+
+
+@pytest.mark.parametrize("case", FIXTURE["training"], ids=lambda case: case["name"])
+def test_adam_under_a_momentum_cycling_schedule_matches_pytorch(case):
+    """50 Adam steps under OneCycleLR / CyclicLR, whose beta_1 follows the
+    schedule's momentum: PyTorch's parameters, in float64."""
+    schedule = _build(case)
+    torch_arguments = case["optimizer"]["torch_arguments"]
+    optimizer = Adam(
+        learning_rate=schedule,
+        beta_1=torch_arguments["betas"][0],
+        beta_2=torch_arguments["betas"][1],
+        epsilon=torch_arguments["eps"],
+        epsilon_placement="pytorch",
+    )
+    weight = np.array(case["start"])
+    for gradient in case["gradients"]:
+        optimizer.apply([np.array(gradient)], [weight])
+    np.testing.assert_allclose(weight, case["final"], rtol=1e-6, atol=1e-12)
+    assert optimizer.beta_1 == torch_arguments["betas"][0]  # its own value, after the steps
 
 
 def test_every_schedule_is_checked_against_a_reference():
@@ -46,7 +94,10 @@ def test_config_is_keras_config(class_name):
     assert schedule.get_config() == keras_config
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+JSON_CASES = [case for case in CASES if not isinstance(case["config"].get("scale_fn"), str)]
+
+
+@pytest.mark.parametrize("case", JSON_CASES, ids=[case["name"] for case in JSON_CASES])
 def test_config_round_trips_through_json(case):
     schedule = _build(case)
     saved = json.loads(json.dumps(schedules.serialize(schedule)))
@@ -173,3 +224,84 @@ def test_linear_warmup_leads_into_another_schedule():
     factor = 0.1 + 0.9 * np.minimum(steps, 10) / 10
     np.testing.assert_allclose(warm(steps), decay(steps) * factor, rtol=1e-15)
     assert schedules.deserialize(schedules.serialize(warm)) == warm
+
+
+def test_a_custom_scale_fn_round_trips_in_memory_but_not_to_a_file(tmp_path):
+    from gradstep import layers, models
+
+    schedule = schedules.Cyclic(0.01, 0.1, step_size_up=4, scale_fn=SCALE_FUNCTIONS["half_sine"])
+    copy = schedules.deserialize(schedules.serialize(schedule))
+    assert copy == schedule and copy(np.arange(20)).tolist() == schedule(np.arange(20)).tolist()
+    model = models.Sequential([layers.Dense(1, input_shape=(2,))], seed=0)
+    model.compile(optimizer=SGD(schedule), loss="mse")
+    with pytest.raises(ValueError, match="cannot be saved.*not plain data"):
+        model.save(tmp_path / "model.safetensors")
+
+
+def test_scale_mode_decides_what_scale_fn_receives():
+    seen = {"cycle": [], "iterations": []}
+    for mode, calls in seen.items():
+        schedule = schedules.Cyclic(
+            0.0,
+            1.0,
+            step_size_up=2,
+            scale_fn=lambda x, calls=calls: calls.append(x) or 1.0,
+            scale_mode=mode,
+        )
+        schedule(np.arange(6))
+    assert seen == {"cycle": [1, 1, 1, 1, 2, 2], "iterations": [0, 1, 2, 3, 4, 5]}
+
+
+def test_an_optimizer_without_momentum_refuses_a_momentum_cycling_schedule():
+    weight = np.zeros(3)
+    schedule = schedules.OneCycle(max_lr=0.1, total_steps=10)
+    with pytest.raises(ValueError, match=r"OneCycle\(cycle_momentum=True\) needs an optimizer"):
+        Adagrad(schedule).apply([np.ones(3)], [weight])
+    without = schedules.OneCycle(max_lr=0.1, total_steps=10, cycle_momentum=False)
+    Adagrad(without).apply([np.ones(3)], [weight])
+    assert np.all(weight < 0)
+
+
+def test_sgd_without_momentum_gets_the_cycled_momentum_as_in_pytorch():
+    """torch.optim.SGD(momentum=0) under OneCycleLR steps with the cycled
+    momentum; so does gradstep's SGD, and keeps its own momentum=0 setting."""
+    schedule = schedules.Cyclic(0.1, 0.1, step_size_up=2, base_momentum=0.5, max_momentum=0.5)
+    optimizer = SGD(schedule)
+    weight = np.zeros(1)
+    for _ in range(3):
+        optimizer.apply([np.ones(1)], [weight])
+    # v = 0.5 v - 0.1 g: -0.1, -0.15, -0.175; w = sum of v
+    np.testing.assert_allclose(weight, [-(0.1 + 0.15 + 0.175)], rtol=1e-15)
+    assert optimizer.momentum == 0.0 and optimizer.get_config()["momentum"] == 0.0
+
+
+def test_resuming_under_a_momentum_cycling_schedule_gives_the_same_weights():
+    schedule = schedules.OneCycle(max_lr=0.05, total_steps=20)
+    rng = np.random.default_rng(0)
+    gradients = [rng.normal(size=4) for _ in range(20)]
+    straight, weight = Adam(schedule), np.zeros(4)
+    for gradient in gradients:
+        straight.apply([gradient], [weight])
+    first, resumed_weight = Adam(schedule), np.zeros(4)
+    for gradient in gradients[:7]:
+        first.apply([gradient], [resumed_weight])
+    second = Adam.from_config(first.get_config())
+    second.set_state(first.get_state(), [resumed_weight])
+    for gradient in gradients[7:]:
+        second.apply([gradient], [resumed_weight])
+    np.testing.assert_array_equal(resumed_weight, weight)
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: schedules.OneCycle(0.1, 10, cycle_momentum=1), TypeError, "cycle_momentum"),
+        (lambda: schedules.OneCycle(0.1, 10, base_momentum=1.5), ValueError, "base_momentum"),
+        (lambda: schedules.Cyclic(0.1, 0.2, max_momentum=-0.1), ValueError, "max_momentum"),
+        (lambda: schedules.Cyclic(0.1, 0.2, scale_fn=0.5), TypeError, "scale_fn"),
+        (lambda: schedules.Cyclic(0.1, 0.2, scale_mode="epochs"), ValueError, "scale_mode"),
+    ],
+)
+def test_bad_momentum_arguments_name_the_argument(make, error, message):
+    with pytest.raises(error, match=message):
+        make()

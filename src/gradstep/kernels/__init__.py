@@ -53,30 +53,44 @@ def numba_available() -> bool:
     return _NUMBA_AVAILABLE
 
 
-_THREADS = 1
+_THREADS: int | str = "auto"
 #: Parameters smaller than this always run on the calling thread.
 PARALLEL_MIN_SIZE = 1 << 18
 _POOL = None
+_POOL_SIZE = 0
+_POOL_PID = 0
 
 
-def set_threads(count: int) -> None:
+def set_threads(count: int | str) -> None:
     """How many threads a fused kernel uses on a large parameter (at least
-    ``PARALLEL_MIN_SIZE`` entries), each on its own slice; 1, the default, runs
-    every kernel on the calling thread. Two threads halve an isolated Adam step
-    over a large model on an idle machine, but during training they compete
-    with BLAS's threads and gained nothing in benchmarks/bench_optimizers.py,
-    hence the default. The numbers do not depend on it."""
-    global _THREADS, _POOL
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"kernel threads must be a positive integer, received {count!r}")
+    ``PARALLEL_MIN_SIZE`` entries), each on its own slice. ``'auto'``, the
+    default, uses every core this process may run on; 1 runs every kernel on
+    the calling thread. The numbers do not depend on it.
+
+    Smaller parameters always stay on the calling thread, where starting a
+    thread would cost more than it saves; so models whose weights all fit in
+    a core's cache are unaffected, as with ``config.set_blas_threads('auto')``.
+    """
+    global _THREADS
+    if count != "auto" and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValueError(f"kernel threads must be 'auto' or a positive integer, received {count!r}")
     _THREADS = count
-    if _POOL is not None:
-        _POOL.shutdown()
-        _POOL = None
 
 
 def threads() -> int:
-    return _THREADS
+    """The number of threads a large parameter's kernel runs on."""
+    if _THREADS != "auto":
+        return _THREADS
+    return available_cores()
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalars) -> None:
@@ -86,20 +100,33 @@ def launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalars) -
     kernel = compiled(name, compile_kernel)
     flat = [array.reshape(-1) for array in arrays]
     size = flat[0].size
-    if _THREADS == 1 or size < PARALLEL_MIN_SIZE:
+    count = threads() if size >= PARALLEL_MIN_SIZE else 1
+    if count == 1:
         kernel(*flat, *scalars)
         return
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(_THREADS - 1, thread_name_prefix="gradstep-kernel")
-    bounds = [size * part // _THREADS for part in range(_THREADS + 1)]
+    pool = _thread_pool(count - 1)
+    bounds = [size * part // count for part in range(count + 1)]
     slices = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-    others = [_POOL.submit(kernel, *[a[part] for a in flat], *scalars) for part in slices[1:]]
+    others = [pool.submit(kernel, *[a[part] for a in flat], *scalars) for part in slices[1:]]
     kernel(*[a[slices[0]] for a in flat], *scalars)
     for future in others:
         future.result()
+
+
+def _thread_pool(workers: int):
+    """The process's pool of kernel threads, grown to ``workers`` if needed and
+    made anew in a forked child (whose copy of the pool has no threads)."""
+    import os
+
+    global _POOL, _POOL_SIZE, _POOL_PID
+    if _POOL is None or _POOL_SIZE < workers or _POOL_PID != os.getpid():
+        from concurrent.futures import ThreadPoolExecutor
+
+        if _POOL is not None and _POOL_PID == os.getpid():
+            _POOL.shutdown()
+        _POOL = ThreadPoolExecutor(workers, thread_name_prefix="gradstep-kernel")
+        _POOL_SIZE, _POOL_PID = workers, os.getpid()
+    return _POOL
 
 
 def fusable(*arrays: np.ndarray) -> bool:

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from gradstep.kernels import memory
 from gradstep.kernels.weight_decay import decay_weights
 from gradstep.registry import Registry
 
@@ -187,8 +188,11 @@ class Optimizer:
         self.built = True
 
     def add_slot(self, name: str, variables: list[np.ndarray], fill: float = 0.0) -> None:
-        """One array per parameter, shaped and typed like it, filled with ``fill``."""
-        self._slots[name] = [np.full_like(v, fill) for v in variables]
+        """One array per parameter, shaped and typed like it, filled with ``fill``
+        (placed apart from the parameter and its other slots in memory, see
+        ``gradstep.kernels.memory``)."""
+        index = len(self._slots) + 1
+        self._slots[name] = [memory.slot_like(v, index, fill) for v in variables]
 
     def add_slot_arrays(self, name: str, arrays: list[np.ndarray | None]) -> None:
         """A slot whose arrays have their own shapes, or None for parameters
@@ -389,7 +393,18 @@ class Optimizer:
             self._variable_names = names
         else:
             self._variable_names = [None] * len(variables)
-        self.build(variables)
+        attribute = self._cycled_momentum_attribute()
+        if attribute is None:
+            self.build(variables)
+            return
+        # Build with the first step's momentum, so that an SGD created with
+        # momentum=0 gets the velocity slot the cycled momentum needs.
+        own = getattr(self, attribute)
+        setattr(self, attribute, self._learning_rate.momentum(0))
+        try:
+            self.build(variables)
+        finally:
+            setattr(self, attribute, own)
 
     def _accumulate(self, grads, variables) -> None:
         steps = self.gradient_accumulation_steps
@@ -407,7 +422,34 @@ class Optimizer:
         learning_rate = self._current_learning_rate()
         grads = self._clip(grads)
         self._apply_weight_decay(variables, learning_rate)
-        self.update_all(grads, variables, learning_rate)
+        attribute = self._cycled_momentum_attribute()
+        if attribute is None:
+            self.update_all(grads, variables, learning_rate)
+            return
+        own = getattr(self, attribute)
+        setattr(self, attribute, self._learning_rate.momentum(self._iterations))
+        try:
+            self.update_all(grads, variables, learning_rate)
+        finally:
+            setattr(self, attribute, own)
+
+    def _cycled_momentum_attribute(self) -> str | None:
+        """The hyperparameter a momentum-cycling schedule (``OneCycle``,
+        ``Cyclic``) sets for each step, as PyTorch's schedulers set
+        ``momentum`` or ``betas[0]``; None without such a schedule. The
+        optimizer's own value comes back after the step, so ``get_config``
+        still shows what it was created with."""
+        if not getattr(self._learning_rate, "cycle_momentum", False):
+            return None
+        for attribute in ("beta_1", "momentum"):
+            if hasattr(self, attribute):
+                return attribute
+        schedule = type(self._learning_rate).__name__
+        raise ValueError(
+            f"{schedule}(cycle_momentum=True) needs an optimizer with a momentum or a "
+            f"beta_1 to cycle, and {type(self).__name__} has neither; pass "
+            f"{schedule}(..., cycle_momentum=False)"
+        )
 
     def _apply_weight_decay(self, variables, learning_rate: float) -> None:
         for variable in variables:

@@ -58,10 +58,14 @@ class LearningRateSchedule:
     for one step, an array for an array of steps."""
 
     def __call__(self, step):
+        return self._evaluate(self.rate, step)
+
+    def _evaluate(self, function, step):
+        """``function`` of the checked steps: a float for one step, an array for many."""
         steps = np.asarray(step, dtype=np.float64)
         if steps.size and not (np.all(np.isfinite(steps)) and np.min(steps) >= 0):
             raise ValueError(f"{type(self).__name__} takes non-negative steps, received {step!r}")
-        value = self.rate(steps)
+        value = function(steps)
         return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=np.float64)
 
     def rate(self, step: np.ndarray) -> np.ndarray:
@@ -485,8 +489,13 @@ class OneCycle(LearningRateSchedule):
     comes back down to the start rate symmetrically before the final anneal.
     Phase ends are at ``pct_start * total_steps - 1`` (and ``2 * pct_start *
     total_steps - 2``) and ``total_steps - 1``, as PyTorch computes them.
-    PyTorch's momentum cycling (``cycle_momentum``) is not part of a
-    learning-rate schedule and is not done here.
+
+    With ``cycle_momentum`` (the default, as in PyTorch) the momentum moves the
+    other way, from ``max_momentum`` down to ``base_momentum`` while the rate
+    rises and back up while it falls: ``momentum(step)`` gives it, and the
+    optimizer uses it at each step in place of its own ``momentum`` (SGD,
+    RMSprop, Muon) or ``beta_1`` (the Adam family, Lion, Lamb). An optimizer
+    with neither refuses the schedule unless ``cycle_momentum=False``.
 
     Args:
         max_lr: the peak rate.
@@ -496,6 +505,9 @@ class OneCycle(LearningRateSchedule):
         steps_per_epoch: see ``epochs``.
         pct_start: the fraction of the cycle spent rising (default ``0.3``).
         anneal_strategy: ``'cos'`` (default) or ``'linear'``.
+        cycle_momentum: cycle the momentum inversely to the rate (default ``True``).
+        base_momentum: the momentum at the peak rate (default ``0.85``).
+        max_momentum: the momentum at the start and the end (default ``0.95``).
         div_factor: the start rate is ``max_lr / div_factor`` (default ``25.0``).
         final_div_factor: the last rate is the start rate divided by this (default ``1e4``).
         three_phase: come back down before the final anneal (default ``False``).
@@ -512,6 +524,9 @@ class OneCycle(LearningRateSchedule):
         steps_per_epoch=None,
         pct_start=0.3,
         anneal_strategy="cos",
+        cycle_momentum=True,
+        base_momentum=0.85,
+        max_momentum=0.95,
         div_factor=25.0,
         final_div_factor=1e4,
         three_phase=False,
@@ -542,24 +557,29 @@ class OneCycle(LearningRateSchedule):
             )
         self.pct_start = float(pct_start)
         self.anneal_strategy = anneal_strategy
+        self.cycle_momentum = _check_flag(cycle_momentum, "cycle_momentum")
+        self.base_momentum = _check_momentum(base_momentum, "base_momentum")
+        self.max_momentum = _check_momentum(max_momentum, "max_momentum")
         self.div_factor = _check_positive(div_factor, "div_factor")
         self.final_div_factor = _check_positive(final_div_factor, "final_div_factor")
         self.three_phase = bool(three_phase)
 
     def _phases(self):
-        """(end step, start rate, end rate) of each phase, PyTorch's arithmetic."""
+        """(end step, start rate, end rate, start momentum, end momentum) of each
+        phase, PyTorch's arithmetic."""
         initial = self.max_lr / self.div_factor
         final = initial / self.final_div_factor
+        low, high = self.base_momentum, self.max_momentum
         rise_end = float(self.pct_start * self.total_steps) - 1
         last = self.total_steps - 1
         if self.three_phase:
             fall_end = float(2 * self.pct_start * self.total_steps) - 2
             return [
-                (rise_end, initial, self.max_lr),
-                (fall_end, self.max_lr, initial),
-                (last, initial, final),
+                (rise_end, initial, self.max_lr, high, low),
+                (fall_end, self.max_lr, initial, low, high),
+                (last, initial, final, high, high),
             ]
-        return [(rise_end, initial, self.max_lr), (last, self.max_lr, final)]
+        return [(rise_end, initial, self.max_lr, high, low), (last, self.max_lr, final, low, high)]
 
     def _anneal(self, start, end, fraction):
         if self.anneal_strategy == "cos":
@@ -567,6 +587,13 @@ class OneCycle(LearningRateSchedule):
         return (end - start) * fraction + start
 
     def rate(self, step):
+        return self._along_phases(step, rates=True)
+
+    def momentum(self, step):
+        """The momentum (or ``beta_1``) the optimizer uses at ``step``."""
+        return self._evaluate(lambda steps: self._along_phases(steps, rates=False), step)
+
+    def _along_phases(self, step, rates):
         if np.max(step, initial=0) > self.total_steps:
             raise ValueError(
                 f"Tried to step {int(np.max(step))} times. The specified number of total "
@@ -576,11 +603,12 @@ class OneCycle(LearningRateSchedule):
         done = np.zeros(np.shape(step), dtype=bool)
         phase_start = 0.0
         phases = self._phases()
-        for index, (phase_end, start_rate, end_rate) in enumerate(phases):
+        for index, (phase_end, *values) in enumerate(phases):
+            start, end = values[:2] if rates else values[2:]
             here = ~done & ((step <= phase_end) | (index == len(phases) - 1))
             with np.errstate(divide="ignore", invalid="ignore"):
                 fraction = (step - phase_start) / (phase_end - phase_start)
-            result = np.where(here, self._anneal(start_rate, end_rate, fraction), result)
+            result = np.where(here, self._anneal(start, end, fraction), result)
             done |= here
             phase_start = phase_end
         return result
@@ -591,6 +619,9 @@ class OneCycle(LearningRateSchedule):
             **self._given,
             "pct_start": self.pct_start,
             "anneal_strategy": self.anneal_strategy,
+            "cycle_momentum": self.cycle_momentum,
+            "base_momentum": self.base_momentum,
+            "max_momentum": self.max_momentum,
             "div_factor": self.div_factor,
             "final_div_factor": self.final_div_factor,
             "three_phase": self.three_phase,
@@ -605,12 +636,19 @@ class Cyclic(LearningRateSchedule):
     ``step_size_up`` steps, comes back down in ``step_size_down`` steps, and
     repeats. ``mode`` scales the height of each cycle: ``'triangular'`` keeps
     it, ``'triangular2'`` halves it every cycle, ``'exp_range'`` multiplies it
-    by ``gamma ** step``. PyTorch's momentum cycling and custom ``scale_fn``
-    are not part of this schedule.
+    by ``gamma ** step``. A ``scale_fn`` of your own replaces ``mode``: it
+    receives the cycle number (from 1) with ``scale_mode='cycle'``, or the
+    step with ``scale_mode='iterations'``, and returns the factor.
 
         >>> triangle = Cyclic(base_lr=0.1, max_lr=0.5, step_size_up=2)
         >>> [round(triangle(step), 6) for step in range(6)]
         [0.1, 0.3, 0.5, 0.3, 0.1, 0.3]
+        >>> [round(triangle.momentum(step), 6) for step in range(3)]
+        [0.9, 0.85, 0.8]
+
+    With ``cycle_momentum`` (the default, as in PyTorch) the momentum moves the
+    other way, between ``max_momentum`` and ``base_momentum``, scaled like
+    the rate: see ``OneCycle`` for how the optimizer uses it.
 
     Args:
         base_lr: the lowest rate, at the start of each cycle.
@@ -619,9 +657,18 @@ class Cyclic(LearningRateSchedule):
         step_size_down: steps back down (default: ``step_size_up``).
         mode: ``'triangular'`` (default), ``'triangular2'`` or ``'exp_range'``.
         gamma: the factor per step in ``'exp_range'`` (default ``1.0``).
+        scale_fn: a function of one number giving the height factor, in place
+            of ``mode`` (default ``None``). A model whose schedule has one
+            cannot be saved to a file (a function is code, not data).
+        scale_mode: what ``scale_fn`` receives: ``'cycle'`` (default) or
+            ``'iterations'``.
+        cycle_momentum: cycle the momentum inversely to the rate (default ``True``).
+        base_momentum: the momentum at the peak rate (default ``0.8``).
+        max_momentum: the momentum at the start of each cycle (default ``0.9``).
     """
 
     MODES = ("triangular", "triangular2", "exp_range")
+    SCALE_MODES = ("cycle", "iterations")
 
     def __init__(
         self,
@@ -631,6 +678,11 @@ class Cyclic(LearningRateSchedule):
         step_size_down=None,
         mode="triangular",
         gamma=1.0,
+        scale_fn=None,
+        scale_mode="cycle",
+        cycle_momentum=True,
+        base_momentum=0.8,
+        max_momentum=0.9,
     ):
         self.base_lr = _check_rate(base_lr, "base_lr")
         self.max_lr = _check_rate(max_lr, "max_lr")
@@ -638,23 +690,51 @@ class Cyclic(LearningRateSchedule):
         self.step_size_down = (
             None if step_size_down is None else _check_positive(step_size_down, "step_size_down")
         )
-        if mode not in self.MODES:
+        if scale_fn is None and mode not in self.MODES:
             raise ValueError(f"mode must be one of {self.MODES}, received {mode!r}")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"scale_fn must be a function or None, received {scale_fn!r}")
+        if scale_mode not in self.SCALE_MODES:
+            raise ValueError(
+                f"scale_mode must be one of {self.SCALE_MODES}, received {scale_mode!r}"
+            )
         self.mode = mode
         self.gamma = _check_rate(gamma, "gamma")
+        self.scale_fn = scale_fn
+        self.scale_mode = scale_mode
+        self.cycle_momentum = _check_flag(cycle_momentum, "cycle_momentum")
+        self.base_momentum = _check_momentum(base_momentum, "base_momentum")
+        self.max_momentum = _check_momentum(max_momentum, "max_momentum")
 
     def rate(self, step):
+        return self.base_lr + (self.max_lr - self.base_lr) * self._height(step)
+
+    def momentum(self, step):
+        """The momentum (or ``beta_1``) the optimizer uses at ``step``."""
+        return self._evaluate(
+            lambda steps: (
+                self.max_momentum - (self.max_momentum - self.base_momentum) * self._height(steps)
+            ),
+            step,
+        )
+
+    def _height(self, step):
+        """Where in the cycle ``step`` is, from 0 (bottom) to 1 (top), times the
+        cycle's scale."""
         down = self.step_size_up if self.step_size_down is None else self.step_size_down
         cycle_size = float(self.step_size_up) + float(down)
         up_ratio = self.step_size_up / cycle_size
         cycle = np.floor(1 + step / cycle_size)
         position = 1.0 + step / cycle_size - cycle
         rising = position <= up_ratio
-        scale = np.where(rising, position / up_ratio, (position - 1) / (up_ratio - 1))
-        height = (self.max_lr - self.base_lr) * scale
-        return self.base_lr + height * self._scale(cycle, step)
+        fraction = np.where(rising, position / up_ratio, (position - 1) / (up_ratio - 1))
+        return fraction * self._scale(cycle, step)
 
     def _scale(self, cycle, step):
+        if self.scale_fn is not None:
+            argument = cycle if self.scale_mode == "cycle" else step
+            factors = [float(self.scale_fn(int(x))) for x in np.ravel(argument)]
+            return np.reshape(factors, np.shape(argument))
         if self.mode == "triangular2":
             return 1 / (2.0 ** (cycle - 1))
         if self.mode == "exp_range":
@@ -669,6 +749,11 @@ class Cyclic(LearningRateSchedule):
             "step_size_down": self.step_size_down,
             "mode": self.mode,
             "gamma": self.gamma,
+            "scale_fn": self.scale_fn,
+            "scale_mode": self.scale_mode,
+            "cycle_momentum": self.cycle_momentum,
+            "base_momentum": self.base_momentum,
+            "max_momentum": self.max_momentum,
         }
 
 
@@ -742,6 +827,19 @@ def _check_rate(value, argument: str) -> float:
     """A finite non-negative number, kept as given (ints stay ints, as Keras keeps them)."""
     if _check_real(value, argument) < 0:
         raise ValueError(f"{argument} must be non-negative, received {value!r}")
+    return value
+
+
+def _check_flag(value, argument: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{argument} must be True or False, received {value!r}")
+    return bool(value)
+
+
+def _check_momentum(value, argument: str) -> float:
+    value = _check_real(value, argument)
+    if not 0 <= value <= 1:
+        raise ValueError(f"{argument} must be a float in [0, 1], received {value!r}")
     return value
 
 
