@@ -252,14 +252,32 @@ def test_scale_mode_decides_what_scale_fn_receives():
     assert seen == {"cycle": [1, 1, 1, 1, 2, 2], "iterations": [0, 1, 2, 3, 4, 5]}
 
 
-def test_an_optimizer_without_momentum_refuses_a_momentum_cycling_schedule():
-    weight = np.zeros(3)
-    schedule = schedules.OneCycle(max_lr=0.1, total_steps=10)
-    with pytest.raises(ValueError, match=r"OneCycle\(cycle_momentum=True\) needs an optimizer"):
-        Adagrad(schedule).apply([np.ones(3)], [weight])
-    without = schedules.OneCycle(max_lr=0.1, total_steps=10, cycle_momentum=False)
-    Adagrad(without).apply([np.ones(3)], [weight])
-    assert np.all(weight < 0)
+@pytest.mark.parametrize("name", OPTIMIZERS.names())
+def test_every_optimizer_takes_a_momentum_cycling_schedule(name):
+    """Those with a momentum or beta_1 cycle it; the others (Adagrad, Adadelta,
+    Ftrl, Adafactor) follow the rate alone, where PyTorch would refuse."""
+    optimizer = OPTIMIZERS.lookup(name)(learning_rate=schedules.OneCycle(0.1, total_steps=10))
+    if getattr(optimizer, "requires_closure", False):
+        return
+    own = optimizer.get_config()
+    weight = np.ones((4, 3))
+    for _ in range(3):
+        optimizer.apply([np.full((4, 3), 0.5)], [weight])
+    assert np.all(np.isfinite(weight)) and not np.all(weight == 1)
+    assert optimizer.get_config() == own
+
+
+def test_an_optimizer_without_momentum_follows_the_rate_alone():
+    gradients = [np.full(3, g) for g in (1.0, -0.5, 2.0, 0.25)]
+    cycling = schedules.OneCycle(max_lr=0.1, total_steps=10)
+    plain = schedules.OneCycle(max_lr=0.1, total_steps=10, cycle_momentum=False)
+    weights = []
+    for schedule in (cycling, plain):
+        weight, optimizer = np.zeros(3), Adagrad(schedule)
+        for gradient in gradients:
+            optimizer.apply([gradient], [weight])
+        weights.append(weight)
+    np.testing.assert_array_equal(*weights)
 
 
 def test_sgd_without_momentum_gets_the_cycled_momentum_as_in_pytorch():

@@ -436,20 +436,17 @@ class Optimizer:
     def _cycled_momentum_attribute(self) -> str | None:
         """The hyperparameter a momentum-cycling schedule (``OneCycle``,
         ``Cyclic``) sets for each step, as PyTorch's schedulers set
-        ``momentum`` or ``betas[0]``; None without such a schedule. The
-        optimizer's own value comes back after the step, so ``get_config``
-        still shows what it was created with."""
+        ``momentum`` or ``betas[0]``; None without such a schedule, or for an
+        optimizer that has neither (Adagrad follows the rate alone, where
+        PyTorch would refuse the scheduler). The optimizer's own value comes
+        back after the step, so ``get_config`` still shows what it was created
+        with."""
         if not getattr(self._learning_rate, "cycle_momentum", False):
             return None
         for attribute in ("beta_1", "momentum"):
             if hasattr(self, attribute):
                 return attribute
-        schedule = type(self._learning_rate).__name__
-        raise ValueError(
-            f"{schedule}(cycle_momentum=True) needs an optimizer with a momentum or a "
-            f"beta_1 to cycle, and {type(self).__name__} has neither; pass "
-            f"{schedule}(..., cycle_momentum=False)"
-        )
+        return None
 
     def _apply_weight_decay(self, variables, learning_rate: float) -> None:
         for variable in variables:

@@ -495,7 +495,7 @@ class OneCycle(LearningRateSchedule):
     rises and back up while it falls: ``momentum(step)`` gives it, and the
     optimizer uses it at each step in place of its own ``momentum`` (SGD,
     RMSprop, Muon) or ``beta_1`` (the Adam family, Lion, Lamb). An optimizer
-    with neither refuses the schedule unless ``cycle_momentum=False``.
+    with neither (Adagrad) follows the rate alone, where PyTorch refuses.
 
     Args:
         max_lr: the peak rate.
