@@ -325,6 +325,19 @@ def test_terminate_on_nan_stops_a_diverging_run_at_the_first_bad_batch(capsys):
     assert capsys.readouterr().out == f"Batch {batch}: Invalid loss, terminating training\n"
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_terminate_on_nan_raise_error_skips_the_other_callbacks_end():
+    x, y = _regression()
+    ends = []
+    watch = callbacks.LambdaCallback(on_train_end=lambda logs: ends.append(logs))
+    model = _regression_model(optimizers.SGD(learning_rate=100.0))
+    model.terminate_on_nan = False
+    stop = callbacks.TerminateOnNaN(raise_error=True)
+    with pytest.raises(RuntimeError, match=r"NaN or Inf loss encountered at batch \d+"):
+        model.fit(x, y, batch_size=6, epochs=5, verbose=0, callbacks=[stop, watch])
+    assert ends == []
+
+
 def test_csv_logger_writes_one_row_per_epoch_and_appends(tmp_path):
     x, y = _regression()
     path = tmp_path / "training.csv"
@@ -570,3 +583,44 @@ def test_model_checkpoint_every_few_batches_and_weights_only(tmp_path):
 def test_model_checkpoint_wants_a_gradstep_file_name():
     with pytest.raises(ValueError, match=r"must end in \.keras, .*Received: filepath=best\.h5"):
         callbacks.ModelCheckpoint("best.h5")
+
+
+def test_the_validation_inside_fit_calls_the_test_hooks_as_in_keras():
+    """Keras's fit validates through evaluate with the same callbacks: each
+    validated epoch runs on_test_begin, the test batches and on_test_end,
+    before on_epoch_end; the progress bar stays silent for it."""
+    x, y = _regression(samples=60)
+    calls = []
+    spy = callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: calls.append(f"epoch_begin {epoch}"),
+        on_test_begin=lambda logs: calls.append("test_begin"),
+        on_test_batch_begin=lambda batch, logs: calls.append(f"test_batch_begin {batch}"),
+        on_test_batch_end=lambda batch, logs: calls.append(f"test_batch_end {batch}"),
+        on_test_end=lambda logs: calls.append(f"test_end {sorted(logs)}"),
+        on_epoch_end=lambda epoch, logs: calls.append(f"epoch_end {epoch}"),
+    )
+    stream = io.StringIO()
+    progress = callbacks.ProgbarLogger(verbose=2, stream=stream)
+    _regression_model("sgd").fit(
+        x,
+        y,
+        batch_size=20,
+        epochs=2,
+        validation_split=0.5,
+        validation_freq=2,
+        verbose=0,
+        callbacks=[spy, progress],
+    )
+    assert calls == [
+        "epoch_begin 0",
+        "epoch_end 0",
+        "epoch_begin 1",
+        "test_begin",
+        "test_batch_begin 0",
+        "test_batch_end 0",
+        "test_batch_begin 1",
+        "test_batch_end 1",
+        "test_end ['loss', 'mae']",
+        "epoch_end 1",
+    ]
+    assert stream.getvalue().count("\n") == 4  # "Epoch i/2" and one line per epoch

@@ -145,10 +145,17 @@ class TerminateOnNaN(Callback):
     Kept for Keras programs: ``fit`` already does this by default, and more
     (``Sequential.terminate_on_nan``: it also checks the gradients, and skips
     the bad batch's optimizer step so that the weights stay finite).
+
+    Args:
+        raise_error: raise a ``RuntimeError`` at once instead of stopping
+            gracefully, so that no other callback's ``on_train_end`` runs
+            (Keras 3.15's option; default False).
+        stream: where the message goes (default: standard output).
     """
 
-    def __init__(self, stream=None):
+    def __init__(self, raise_error: bool = False, stream=None):
         super().__init__()
+        self.raise_error = raise_error
         self.stream = stream or sys.stdout
         self.terminated_at: tuple[int, int] | None = None
         self._epoch = 0
@@ -158,6 +165,11 @@ class TerminateOnNaN(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss) and self.raise_error:
+            raise RuntimeError(
+                f"NaN or Inf loss encountered at batch {batch}. "
+                f"Loss value: {loss}. Terminating training immediately."
+            )
         if loss is not None and not np.isfinite(loss):
             print(
                 f"Batch {batch}: Invalid loss, terminating training", file=self.stream, flush=True

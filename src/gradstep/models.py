@@ -474,8 +474,9 @@ class Sequential:
                     break
             epoch_logs = self._logs()
             if validation_data is not None and (epoch + 1) % validation_freq == 0:
+                # The callbacks see the validation as an evaluate (on_test_*), as in Keras.
                 val_logs = self._evaluate_arrays(
-                    *validation_data, validation_batch_size or batch_size, None
+                    *validation_data, validation_batch_size or batch_size, callback_list
                 )
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
