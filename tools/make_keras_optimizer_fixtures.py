@@ -7,7 +7,9 @@ Produces tests/fixtures/keras_optimizers.json:
    "gradients": [[step 1 gradient per variable], ...],
    "keras": [{"name", "class", "config", "exclude_from_weight_decay",
               "snapshots", "iterations", "keras_config"}],
-   "torch": [{"name", "class", "kwargs", "snapshots"}],
+   "torch": [{"name", "class", "kwargs", "snapshots"},     # a constant learning rate
+             {"name", "class", "kwargs", "scheduler", "learning_rates", "momenta",
+              "snapshots"}],                            # a changing one
    "lbfgs": [{"name", "kwargs", "problem", "initial", "calls",
               "losses", "snapshots"}]}
 
@@ -25,6 +27,11 @@ Muon the path).
 
 PyTorch runs each torch.optim optimizer on leaf tensors of float64 whose .grad
 is set to the same gradients (torch's defaults unless stated in "kwargs").
+A case with a "scheduler" ({"class_name", "kwargs"} of a
+torch.optim.lr_scheduler class, stepped after every optimizer step) changes
+the learning rate (and, with cycle_momentum, the momentum) every step;
+"learning_rates"[i] and "momenta"[i] are the group's "lr" and "momentum"
+that step i + 1 used, so a test needs no scheduler to replay it.
 L-BFGS minimizes fixed problems with a closure: "rosenbrock" (f(x, y) =
 (1 - x)^2 + 100 (y - x^2)^2) and "mlp" (Dense(4, tanh) -> Dense(2), mean
 squared error on 16 samples; "problem" holds the data and the initial weights
@@ -270,18 +277,101 @@ TORCH_CASES = [
     ("NAdam_default", "NAdam", {}),
 ]
 
+# A learning rate that changes every step: where PyTorch's momentum buffer
+# (the rate outside it) and Keras's velocity (the rate inside it) part.
+TORCH_SCHEDULED_CASES = [
+    (
+        "SGD_momentum_onecycle",
+        "SGD",
+        {"lr": 0.05, "momentum": 0.9},
+        ("OneCycleLR", {"max_lr": 0.1, "total_steps": STEPS, "cycle_momentum": False}),
+    ),
+    (
+        "SGD_nesterov_exponential",
+        "SGD",
+        {"lr": 0.05, "momentum": 0.9, "nesterov": True},
+        ("ExponentialLR", {"gamma": 0.93}),
+    ),
+    (
+        "SGD_nesterov_onecycle_cycled_momentum",
+        "SGD",
+        {"lr": 0.05, "momentum": 0.9, "nesterov": True},
+        ("OneCycleLR", {"max_lr": 0.1, "total_steps": STEPS}),
+    ),
+    (
+        "RMSprop_momentum_onecycle",
+        "RMSprop",
+        {"momentum": 0.9},
+        ("OneCycleLR", {"max_lr": 0.01, "total_steps": STEPS, "cycle_momentum": False}),
+    ),
+    (
+        "RMSprop_momentum_step",
+        "RMSprop",
+        {"lr": 0.01, "momentum": 0.9},
+        ("StepLR", {"step_size": 10, "gamma": 0.5}),
+    ),
+    (
+        "RMSprop_centered_momentum_cyclic",
+        "RMSprop",
+        {"centered": True, "momentum": 0.9, "alpha": 0.9},
+        (
+            "CyclicLR",
+            {
+                "base_lr": 1e-3,
+                "max_lr": 1e-2,
+                "step_size_up": 5,
+                "base_momentum": 0.5,
+                "max_momentum": 0.9,
+            },
+        ),
+    ),
+]
 
-def torch_case(name, class_name, kwargs, values, gradients):
+
+def run_torch(class_name, kwargs, scheduler, values, gradients):
+    """PyTorch's parameters at SNAPSHOT_STEPS, and the learning rate and the
+    momentum that each step used."""
     params = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in values]
     optimizer = getattr(torch.optim, class_name)(params, **kwargs)
-    snapshots = []
+    lr_scheduler = None
+    if scheduler is not None:
+        scheduler_class, scheduler_kwargs = scheduler
+        lr_scheduler = getattr(torch.optim.lr_scheduler, scheduler_class)(
+            optimizer, **scheduler_kwargs
+        )
+    snapshots, learning_rates, momenta = [], [], []
     for step, step_gradients in enumerate(gradients, start=1):
         for p, g in zip(params, step_gradients, strict=True):
             p.grad = torch.tensor(g, dtype=torch.float64)
+        group = optimizer.param_groups[0]
+        learning_rates.append(float(group["lr"]))
+        momenta.append(float(group.get("momentum", 0.0)))
         optimizer.step()
+        if lr_scheduler is not None:
+            lr_scheduler.step()
         if step in SNAPSHOT_STEPS:
             snapshots.append([p.detach().numpy().astype(np.float64).tolist() for p in params])
+    return snapshots, learning_rates, momenta
+
+
+def torch_case(name, class_name, kwargs, values, gradients):
+    snapshots, _, _ = run_torch(class_name, kwargs, None, values, gradients)
     return {"name": name, "class": class_name, "kwargs": kwargs, "snapshots": snapshots}
+
+
+def torch_scheduled_case(name, class_name, kwargs, scheduler, values, gradients):
+    print(f"torch {name}", file=sys.stderr, flush=True)
+    snapshots, learning_rates, momenta = run_torch(class_name, kwargs, scheduler, values, gradients)
+    scheduler_class, scheduler_kwargs = scheduler
+    return {
+        "name": name,
+        "class": class_name,
+        "kwargs": kwargs,
+        "scheduler": {"class_name": scheduler_class, "kwargs": scheduler_kwargs},
+        "learning_rates": learning_rates,
+        "momenta": momenta,
+        "snapshots": snapshots,
+    }
 
 
 # ---------------------------------------------------------------- L-BFGS
@@ -384,6 +474,9 @@ def main():
     gradients = gradient_sequence()
     keras_cases = [keras_case(*spec, values, gradients) for spec in keras_specs()]
     torch_cases = [torch_case(*spec, values, gradients) for spec in TORCH_CASES]
+    torch_cases += [
+        torch_scheduled_case(*spec, values, gradients) for spec in TORCH_SCHEDULED_CASES
+    ]
     lbfgs_cases = [lbfgs_case(*spec) for spec in LBFGS_CASES]
     out = {
         "generated_by": GENERATED_BY,

@@ -154,8 +154,10 @@ CATALOGUE = [
 def test_defaults_and_config_keys_are_keras(class_name):
     """get_config() of a default optimizer equals Keras 3's, name aside."""
     ours = getattr(optimizers, class_name)().get_config()
-    # gradstep's one extension: where to put epsilon (PyTorch's place is an option)
+    # gradstep's two extensions: where to put epsilon and what the momentum
+    # buffer holds (PyTorch's conventions are options)
     assert ours.pop("epsilon_placement", "keras") == "keras"
+    assert ours.pop("momentum_form", "keras") == "keras"
     keras = KERAS_DEFAULTS[class_name]
     assert set(ours) == set(keras)
     assert {k: v for k, v in ours.items() if k != "name"} == {

@@ -92,3 +92,111 @@ def test_plain_and_momentum_kernels_give_keras_numbers_in_float32():
         assert weights.dtype == np.float32
         expected = 1 - 0.05 * (1 + momentum if nesterov else 1)
         np.testing.assert_allclose(weights, expected, rtol=1e-6)
+
+
+def _torch_sgd(gradients, rates, momenta, nesterov):
+    """torch.optim.SGD's rule (dampening 0), with the group's lr and momentum
+    set before each step."""
+    weights, buffer = np.ones(gradients.shape[1]), np.zeros(gradients.shape[1])
+    for gradient, rate, momentum in zip(gradients, rates, momenta, strict=True):
+        buffer = momentum * buffer + gradient
+        weights -= rate * (gradient + momentum * buffer if nesterov else buffer)
+    return weights
+
+
+def _gradstep_sgd(gradients, rates, momenta, nesterov, momentum_form):
+    optimizer = optimizers.SGD(
+        lambda step: rates[step], momentum=0.9, nesterov=nesterov, momentum_form=momentum_form
+    )
+    weights = np.ones(gradients.shape[1])
+    for gradient, momentum in zip(gradients, momenta, strict=True):
+        optimizer.momentum = momentum
+        optimizer.apply_gradients([(gradient, weights)])
+    return weights
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_pytorch_form_follows_pytorch_when_the_rate_changes(nesterov):
+    """A rate that halves every 5 steps: PyTorch's form is PyTorch's, Keras's is not."""
+    gradients = np.random.default_rng(1).normal(size=(20, 3))
+    rates, momenta = 0.1 * 0.5 ** (np.arange(20) // 5), np.full(20, 0.9)
+    torch_weights = _torch_sgd(gradients, rates, momenta, nesterov)
+    pytorch_form = _gradstep_sgd(gradients, rates, momenta, nesterov, "pytorch")
+    keras_form = _gradstep_sgd(gradients, rates, momenta, nesterov, "keras")
+    np.testing.assert_allclose(pytorch_form, torch_weights, rtol=1e-13)
+    assert not np.allclose(keras_form, torch_weights, rtol=1e-3)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_forms_agree_at_a_constant_rate_even_with_a_cycled_momentum(nesterov):
+    """v = -lr b holds step by step whatever mu is: only a changing rate parts them."""
+    gradients = np.random.default_rng(2).normal(size=(20, 3))
+    rates, momenta = np.full(20, 0.05), 0.85 + 0.1 * np.abs(np.sin(np.arange(20)))
+    keras_form = _gradstep_sgd(gradients, rates, momenta, nesterov, "keras")
+    pytorch_form = _gradstep_sgd(gradients, rates, momenta, nesterov, "pytorch")
+    np.testing.assert_allclose(keras_form, pytorch_form, rtol=1e-12)
+    np.testing.assert_allclose(keras_form, _torch_sgd(gradients, rates, momenta, nesterov))
+
+
+@pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.GD])
+def test_momentum_form_round_trips_through_the_config(cls):
+    optimizer = cls(0.1, momentum=0.5, nesterov=True, momentum_form="pytorch")
+    config = optimizer.get_config()
+    assert config["momentum_form"] == "pytorch"
+    again = optimizers.deserialize(optimizers.serialize(optimizer))
+    assert type(again) is cls and again.get_config() == config
+    assert cls().get_config()["momentum_form"] == "keras"
+
+
+@pytest.mark.parametrize("value", ["torch", "Keras", None, 1])
+def test_bad_momentum_form(value):
+    message = rf"momentum_form must be one of \('keras', 'pytorch'\), received {value!r}"
+    with pytest.raises(ValueError, match=message):
+        optimizers.SGD(momentum=0.9, momentum_form=value)
+
+
+def test_pytorch_buffer_is_its_own_slot_and_resumes_to_the_bit():
+    """The buffer is saved as "momentum_buffer/<i>" (PyTorch's name): a Keras-form
+    state, whose velocity is -lr times it, cannot be restored into it by mistake."""
+    gradients = np.random.default_rng(4).normal(size=(6, 3))
+    straight = np.ones(3)
+    optimizer = optimizers.SGD(lambda step: 0.1 / (step + 1), momentum=0.9, momentum_form="pytorch")
+    for gradient in gradients:
+        optimizer.apply_gradients([(gradient, straight)])
+    resumed = np.ones(3)
+    first = optimizers.SGD(lambda step: 0.1 / (step + 1), momentum=0.9, momentum_form="pytorch")
+    for gradient in gradients[:3]:
+        first.apply_gradients([(gradient, resumed)])
+    state = first.get_state()
+    assert sorted(state) == ["iterations", "momentum_buffer/0"]
+    second = optimizers.SGD(lambda step: 0.1 / (step + 1), momentum=0.9, momentum_form="pytorch")
+    second.set_state(state, [resumed])
+    for gradient in gradients[3:]:
+        second.apply_gradients([(gradient, resumed)])
+    np.testing.assert_array_equal(resumed, straight)
+    with pytest.raises(ValueError, match=r"missing \['momentum/0'\], unexpected"):
+        optimizers.SGD(0.1, momentum=0.9).set_state(state, [resumed])
+
+
+def test_gd_with_pytorch_momentum_trains_as_sgd_with_the_whole_batch():
+    x, y = _regression_data()
+    gd = _linear_model(optimizers.GD(0.05, momentum=0.9, momentum_form="pytorch"))
+    gd.fit(x, y, epochs=4, verbose=0)
+    sgd = _linear_model(optimizers.SGD(0.05, momentum=0.9, momentum_form="pytorch"))
+    sgd.fit(x, y, epochs=4, batch_size=len(x), shuffle=False, verbose=0)
+    for a, b in zip(gd.get_weights(), sgd.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert sorted(gd.optimizer.get_state()) == [
+        "iterations",
+        "momentum_buffer/0",
+        "momentum_buffer/1",
+    ]
+
+
+def test_pytorch_form_keeps_float32_weights_float32():
+    weights = np.ones(4, dtype=np.float32)
+    optimizer = optimizers.SGD(0.1, momentum=0.9, nesterov=True, momentum_form="pytorch")
+    optimizer.apply_gradients([(np.full(4, 0.5, dtype=np.float32), weights)])
+    assert weights.dtype == np.float32
+    # b = 0.5; w = 1 - 0.1 * (0.5 + 0.9 * 0.5)
+    np.testing.assert_allclose(weights, 1 - 0.1 * 0.95, rtol=1e-6)

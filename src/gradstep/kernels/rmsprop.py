@@ -6,13 +6,17 @@ square, ``a`` the mean gradient, ``b`` the momentum buffer)::
     s = rho * s + (1 - rho) * (g * g);          s = 0 where s < tiny
     a = rho * a + (1 - rho) * g;                a = 0 where |a| < tiny   (centered)
     d = s - a * a + eps_inside   (centered)   or   s + eps_inside
-    step = (lr * g) / (sqrt(d) + eps_outside)
-    b = momentum * b + step;  b = 0 where |b| < tiny;  w -= b           (momentum > 0)
-    w -= step                                                           (otherwise)
+    r = sqrt(d) + eps_outside
+    without momentum:      w -= (lr * g) / r
+    Keras's momentum:      b = momentum * b + (lr * g) / r;  b = 0 where |b| < tiny;  w -= b
+    PyTorch's momentum:    b = momentum * b + g / r;  b = 0 where |b| < tiny;  w -= lr * b
 
-so the two give the same numbers (tests/kernels/test_twins.py). Keras puts
+so the two give the same numbers (tests/kernels/test_rmsprop.py). Keras puts
 epsilon inside the square root (``eps_outside = 0``), PyTorch outside it
-(``eps_inside = 0``); adding 0 changes nothing, so either is exact.
+(``eps_inside = 0``); adding 0 changes nothing, so either is exact. Keras's
+buffer holds steps (the learning rate inside), PyTorch's scaled gradients
+(the learning rate outside): the same weights while the rate is constant,
+different ones when it changes.
 """
 
 from __future__ import annotations
@@ -33,22 +37,25 @@ def rmsprop_update(
     momentum,
     eps_inside,
     eps_outside,
+    momentum_form="keras",
 ):
     """Update ``variable`` and the slots in place; ``mean_gradient`` is None
-    unless centered, ``velocity`` None without momentum."""
+    unless centered, ``velocity`` None without momentum (Keras's buffer, or
+    PyTorch's when ``momentum_form`` is ``"pytorch"``)."""
     dtype = variable.dtype.type
     scalars = tuple(
         dtype(s) for s in (learning_rate, rho, 1 - rho, momentum, eps_inside, eps_outside)
     )
     arrays = [variable, gradient, mean_square, mean_gradient, velocity]
+    pytorch_momentum = momentum_form == "pytorch"
     if kernels.fusable(*[a for a in arrays if a is not None]):
         # An unused slot is passed as the variable itself: the kernel never
         # touches it, and numba needs an array there.
         filled = [variable if a is None else a for a in arrays]
-        flags = (mean_gradient is not None, velocity is not None)
+        flags = (mean_gradient is not None, velocity is not None, pytorch_momentum)
         kernels.launch("rmsprop", _compile, filled, (*scalars, np.finfo(dtype).tiny, *flags))
         return
-    rmsprop_update_numpy(*arrays, *scalars)
+    rmsprop_update_numpy(*arrays, *scalars, pytorch_momentum)
 
 
 def rmsprop_update_numpy(
@@ -63,6 +70,7 @@ def rmsprop_update_numpy(
     mu,
     eps_inside,
     eps_outside,
+    pytorch_momentum=False,
 ):
     """The NumPy twin: one temporary, every operation in place."""
     scratch = gradient * gradient
@@ -82,6 +90,14 @@ def rmsprop_update_numpy(
         np.add(mean_square, eps_inside, out=scratch)
     np.sqrt(scratch, out=scratch)
     scratch += eps_outside
+    if velocity is not None and pytorch_momentum:
+        np.divide(gradient, scratch, out=scratch)
+        velocity *= mu
+        velocity += scratch
+        kernels.flush_subnormals(velocity)
+        np.multiply(velocity, lr, out=scratch)
+        variable -= scratch
+        return
     np.divide(lr * gradient, scratch, out=scratch)
     if velocity is not None:
         velocity *= mu
@@ -109,6 +125,7 @@ def _compile():
         tiny,
         centered,
         has_momentum,
+        pytorch_momentum,
     ):
         zero = tiny - tiny
         for i in range(variable.size):
@@ -123,13 +140,18 @@ def _compile():
                 denominator = s - a * a + eps_inside
             else:
                 denominator = s + eps_inside
-            step = (lr * g) / (np.sqrt(denominator) + eps_outside)
-            if has_momentum:
-                b = mu * velocity[i] + step
+            root = np.sqrt(denominator) + eps_outside
+            if has_momentum and pytorch_momentum:
+                b = mu * velocity[i] + g / root
+                b = zero if abs(b) < tiny else b
+                velocity[i] = b
+                variable[i] -= lr * b
+            elif has_momentum:
+                b = mu * velocity[i] + (lr * g) / root
                 b = zero if abs(b) < tiny else b
                 velocity[i] = b
                 variable[i] -= b
             else:
-                variable[i] -= step
+                variable[i] -= (lr * g) / root
 
     return rmsprop

@@ -1,15 +1,25 @@
 """SGD's update of one parameter, in NumPy and fused in one pass (numba).
 
 Both compute, in the parameter's dtype and in this order (``lr`` the
-learning rate, ``mu`` the momentum, ``m`` the velocity)::
+learning rate, ``mu`` the momentum)::
 
-    step = g * lr
-    without momentum:  w -= step
-    with momentum:     m = m * mu - step;  m = 0 where |m| < tiny
-                       w += m * mu - step     (nesterov)
-                       w += m                 (otherwise)
+    without momentum:  w -= g * lr
 
-so the two give the same numbers (tests/kernels/test_twins.py).
+    Keras's form (``m`` the velocity, the learning rate inside it):
+        step = g * lr
+        m = m * mu - step;  m = 0 where |m| < tiny
+        w += m * mu - step                (nesterov)
+        w += m                            (otherwise)
+
+    PyTorch's form (``b`` the buffer, the learning rate outside it):
+        b = b * mu + g;  b = 0 where |b| < tiny
+        w -= (g + b * mu) * lr            (nesterov)
+        w -= b * lr                       (otherwise)
+
+so the two give the same numbers (tests/kernels/test_sgd.py). The forms give
+the same weights while the learning rate is constant (``m = -lr * b``);
+when it changes, Keras's velocity still carries the steps of the old rates,
+PyTorch's buffer only gradients.
 """
 
 from __future__ import annotations
@@ -19,8 +29,12 @@ import numpy as np
 from gradstep import kernels
 
 
-def sgd_update(variable, gradient, velocity, learning_rate, momentum, nesterov):
-    """Update ``variable`` (and ``velocity``, None without momentum) in place."""
+def sgd_update(
+    variable, gradient, velocity, learning_rate, momentum, nesterov, momentum_form="keras"
+):
+    """Update ``variable`` (and ``velocity``, None without momentum) in place;
+    ``velocity`` is Keras's velocity, or PyTorch's buffer when ``momentum_form``
+    is ``"pytorch"``."""
     dtype = variable.dtype.type
     lr, mu = dtype(learning_rate), dtype(momentum)
     if velocity is None:
@@ -29,15 +43,22 @@ def sgd_update(variable, gradient, velocity, learning_rate, momentum, nesterov):
         else:
             variable -= gradient * lr
         return
+    pytorch = momentum_form == "pytorch"
     if kernels.fusable(variable, gradient, velocity):
         scalars = (lr, mu, np.finfo(dtype).tiny, bool(nesterov))
-        kernels.launch("sgd_momentum", _compile_momentum, [variable, gradient, velocity], scalars)
+        name, compile_kernel = (
+            ("sgd_pytorch_momentum", _compile_pytorch_momentum)
+            if pytorch
+            else ("sgd_momentum", _compile_momentum)
+        )
+        kernels.launch(name, compile_kernel, [variable, gradient, velocity], scalars)
         return
-    sgd_momentum_numpy(variable, gradient, velocity, lr, mu, nesterov)
+    twin = sgd_pytorch_momentum_numpy if pytorch else sgd_momentum_numpy
+    twin(variable, gradient, velocity, lr, mu, nesterov)
 
 
 def sgd_momentum_numpy(variable, gradient, velocity, lr, mu, nesterov):
-    """The NumPy twin (with momentum): every operation in place."""
+    """The NumPy twin of Keras's form: every operation in place."""
     step = gradient * lr
     velocity *= mu
     velocity -= step
@@ -48,6 +69,20 @@ def sgd_momentum_numpy(variable, gradient, velocity, lr, mu, nesterov):
         variable += scratch
     else:
         variable += velocity
+
+
+def sgd_pytorch_momentum_numpy(variable, gradient, buffer, lr, mu, nesterov):
+    """The NumPy twin of PyTorch's form: one temporary, every operation in place."""
+    buffer *= mu
+    buffer += gradient
+    kernels.flush_subnormals(buffer)
+    if nesterov:
+        scratch = buffer * mu
+        scratch += gradient
+        scratch *= lr
+    else:
+        scratch = buffer * lr
+    variable -= scratch
 
 
 def _compile_plain():
@@ -74,3 +109,20 @@ def _compile_momentum():
                 variable[i] += m
 
     return sgd_momentum
+
+
+def _compile_pytorch_momentum():
+    @kernels.jit()
+    def sgd_pytorch_momentum(variable, gradient, buffer, lr, mu, tiny, nesterov):
+        zero = tiny - tiny
+        for i in range(variable.size):
+            g = gradient[i]
+            b = buffer[i] * mu + g
+            b = zero if abs(b) < tiny else b
+            buffer[i] = b
+            if nesterov:
+                variable[i] -= (g + b * mu) * lr
+            else:
+                variable[i] -= b * lr
+
+    return sgd_pytorch_momentum

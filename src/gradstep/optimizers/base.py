@@ -540,6 +540,17 @@ def _deserialize_schedule(config: dict[str, Any]) -> Callable[[int], float]:
 EPSILON_PLACEMENTS = ("keras", "pytorch")
 
 
+MOMENTUM_FORMS = ("keras", "pytorch")
+
+
+def check_momentum_form(value) -> str:
+    """``'keras'`` or ``'pytorch'``: whether the momentum buffer holds steps
+    (the learning rate inside it) or gradients (the rate applied after it)."""
+    if value not in MOMENTUM_FORMS:
+        raise ValueError(f"momentum_form must be one of {MOMENTUM_FORMS}, received {value!r}")
+    return value
+
+
 def check_epsilon_placement(value) -> str:
     """``'keras'`` or ``'pytorch'``: where an optimizer adds its epsilon."""
     if value not in EPSILON_PLACEMENTS:

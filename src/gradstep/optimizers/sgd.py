@@ -4,7 +4,7 @@ the same rule on the whole data set at once."""
 from __future__ import annotations
 
 from gradstep.kernels.sgd import sgd_update
-from gradstep.optimizers.base import OPTIMIZERS, Optimizer
+from gradstep.optimizers.base import OPTIMIZERS, Optimizer, check_momentum_form
 
 
 @OPTIMIZERS.register("sgd")
@@ -15,52 +15,89 @@ class SGD(Optimizer):
 
         w <- w - learning_rate * g
 
-    With momentum ``mu`` (Keras's formulation; the velocity ``v`` starts at 0)::
+    With momentum ``mu``, Keras's formulation (``momentum_form="keras"``, the
+    default; the velocity ``v`` starts at 0 and carries the learning rate)::
 
         v <- mu * v - learning_rate * g
         w <- w + v                                  (nesterov=False)
         w <- w + mu * v - learning_rate * g         (nesterov=True)
+
+    PyTorch's formulation (``momentum_form="pytorch"``; the buffer ``b``
+    starts at 0 and holds gradients only, the learning rate applies after it)::
+
+        b <- mu * b + g
+        w <- w - learning_rate * b                  (nesterov=False)
+        w <- w - learning_rate * (g + mu * b)       (nesterov=True)
 
     Reference: Robbins and Monro (1951), "A stochastic approximation method";
     Polyak (1964), "Some methods of speeding up the convergence of iteration
     methods"; Sutskever et al. (2013), "On the importance of initialization and
     momentum in deep learning", for the Nesterov form.
 
-    PyTorch's ``torch.optim.SGD(lr, momentum, nesterov)`` keeps ``b = mu b + g``
-    and steps ``w -= lr * b``: with a constant learning rate the two give the
-    same weights (``v = -lr * b``); they differ when the learning rate changes,
-    because Keras's velocity remembers the old rates. PyTorch's default
-    ``lr`` is 1e-3, Keras's 0.01. PyTorch's ``weight_decay`` adds ``wd * w`` to
-    the gradient (an L2 penalty), Keras's shrinks the weight (decoupled).
+    With a constant learning rate the two forms give the same weights
+    (``v = -learning_rate * b``). When the rate changes (a schedule, a decay,
+    OneCycle), Keras's velocity still carries the steps taken at the old
+    rates, while PyTorch's buffer rescales the whole remembered direction by
+    the new rate: the weights part. ``SGD(lr, momentum=mu, nesterov=n,
+    momentum_form="pytorch")`` is ``torch.optim.SGD(lr=lr, momentum=mu,
+    nesterov=n)`` (dampening 0) under any learning-rate schedule. PyTorch's
+    default ``lr`` is 1e-3, Keras's 0.01. PyTorch's ``weight_decay`` adds
+    ``wd * w`` to the gradient (an L2 penalty), Keras's shrinks the weight
+    (decoupled).
 
     Args:
         learning_rate: a float or a schedule. Defaults to 0.01.
         momentum: ``mu`` in [0, 1]. Defaults to 0.0.
         nesterov: whether to apply Nesterov momentum. Defaults to False.
+        momentum_form: ``"keras"`` (the learning rate inside the velocity) or
+            ``"pytorch"`` (outside the buffer, as ``torch.optim.SGD``).
+            Defaults to "keras".
         **kwargs: the options every optimizer takes (``weight_decay``,
             ``clipnorm``, ``use_ema``, ...; see ``Optimizer``).
     """
 
     name = "SGD"
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+    def __init__(
+        self, learning_rate=0.01, momentum=0.0, nesterov=False, momentum_form="keras", **kwargs
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         if isinstance(momentum, bool) or not 0 <= momentum <= 1:
             raise ValueError(f"momentum must be a float in [0, 1], received {momentum!r}")
         self.momentum = momentum
         self.nesterov = nesterov
+        self.momentum_form = check_momentum_form(momentum_form)
+
+    @property
+    def _momentum_slot(self) -> str:
+        # PyTorch's buffer has its own name, so neither form's saved state
+        # can be restored into the other (their values differ by -learning_rate).
+        return "momentum_buffer" if self.momentum_form == "pytorch" else "momentum"
 
     def build(self, variables):
         super().build(variables)
         if self.momentum:
-            self.add_slot("momentum", variables)
+            self.add_slot(self._momentum_slot, variables)
 
     def update_step(self, gradient, variable, learning_rate):
-        velocity = self.slot("momentum", variable) if self.momentum else None
-        sgd_update(variable, gradient, velocity, learning_rate, self.momentum, self.nesterov)
+        velocity = self.slot(self._momentum_slot, variable) if self.momentum else None
+        sgd_update(
+            variable,
+            gradient,
+            velocity,
+            learning_rate,
+            self.momentum,
+            self.nesterov,
+            self.momentum_form,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+        return {
+            **super().get_config(),
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "momentum_form": self.momentum_form,
+        }
 
 
 @OPTIMIZERS.register("gd")
@@ -71,17 +108,19 @@ class GD(SGD):
 
         w <- w - learning_rate * dL/dw
 
-    (with ``momentum``, SGD's velocity form). ``fit`` uses the whole data set
-    as one batch (``batch_size`` may be left out), so one epoch is one step
-    and the path downhill is deterministic: no sampling noise, but one step
-    per pass over the data. Reference: Cauchy (1847), "Méthode générale pour
-    la résolution des systèmes d'équations simultanées". In PyTorch it is
-    ``torch.optim.SGD`` stepped once per epoch on the full-batch loss.
+    (with ``momentum``, SGD's velocity form, Keras's or PyTorch's). ``fit``
+    uses the whole data set as one batch (``batch_size`` may be left out), so
+    one epoch is one step and the path downhill is deterministic: no sampling
+    noise, but one step per pass over the data. Reference: Cauchy (1847),
+    "Méthode générale pour la résolution des systèmes d'équations
+    simultanées". In PyTorch it is ``torch.optim.SGD`` stepped once per epoch
+    on the full-batch loss (``momentum_form="pytorch"`` for its momentum).
 
     Args:
         learning_rate: a float or a schedule. Defaults to 0.01.
         momentum: Defaults to 0.0.
         nesterov: Defaults to False.
+        momentum_form: ``"keras"`` or ``"pytorch"`` (see ``SGD``). Defaults to "keras".
         **kwargs: the options every optimizer takes.
     """
 
