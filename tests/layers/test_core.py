@@ -92,6 +92,19 @@ def test_bad_units():
         layers.Dense(0)
 
 
+def test_a_built_dense_refuses_inputs_of_another_width():
+    dense = layers.Dense(3, name="dense")
+    dense(np.ones((2, 4), np.float32))
+    message = (
+        r"Input of layer 'dense' is incompatible with the layer: expected axis -1 of the "
+        r"input shape to have value 4, received input with shape \(2, 5\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        dense(np.ones((2, 5), np.float32))
+    with pytest.raises(ValueError, match=r"received input with shape \(4,\)"):
+        dense(np.ones(4, np.float32))
+
+
 def test_unknown_keyword_is_rejected():
     with pytest.raises(TypeError, match="Unrecognized keyword arguments for Dense"):
         layers.Dense(2, kernel_regulariser="l2")

@@ -92,6 +92,12 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def forward(self, x, training=False):
+        if x.ndim < 2 or x.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Input of layer {self.name!r} is incompatible with the layer: expected "
+                f"axis -1 of the input shape to have value {self.kernel.shape[0]}, "
+                f"received input with shape {x.shape}"
+            )
         pre_activation = x @ self.kernel
         if self.bias is not None:
             pre_activation += self.bias
