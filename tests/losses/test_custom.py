@@ -90,6 +90,32 @@ def test_tracing_leaves_autograd_unchanged_afterwards():
     assert "__array_function__" not in vars(ArrayBox)
 
 
+def test_threads_computing_slopes_at_once_all_get_them():
+    """One thread's tracing must not undo another's while it runs (a grid
+    search with the threading backend trains models side by side)."""
+    pytest.importorskip(
+        "autograd", reason="custom losses differentiate through autograd (the autodiff extra)"
+    )
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autograd.numpy.numpy_boxes import ArrayBox
+
+    rng = np.random.default_rng(3)
+    y_true, y_pred = rng.normal(size=(64, 3)), rng.normal(size=(64, 3))
+    loss = losses.get(clipped_quantile)
+    expected = loss.gradient(y_true, y_pred)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, as a long trace would
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            slopes = list(pool.map(lambda _: loss.gradient(y_true, y_pred), range(600)))
+    finally:
+        sys.setswitchinterval(interval)
+    wrong = sum(not np.array_equal(slope, expected) for slope in slopes)
+    assert wrong == 0, f"{wrong} of 600 slopes computed while another thread undid the tracing"
+    assert "__array_function__" not in vars(ArrayBox)
+
+
 def test_without_autograd_the_error_says_what_to_install_or_write(monkeypatch):
     monkeypatch.setitem(sys.modules, "autograd", None)  # import autograd now fails
     loss = losses.get(pseudo_huber)

@@ -19,6 +19,7 @@ makes (``pip install "gradstep[autodiff]"``). A ``Loss`` subclass that writes
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numpy as np
 
@@ -99,22 +100,35 @@ def autodiff_vjp(loss: Loss, y_true, y_pred, upstream) -> np.ndarray:
     return np.asarray(slope, dtype=y_pred.dtype)
 
 
+_PATCH_LOCK = threading.Lock()
+_PATCH_USERS = 0
+
+
 @contextlib.contextmanager
 def _numpy_functions_on_autograd_arrays():
     """Let plain ``numpy`` functions (``np.mean``, ``np.where``, ``np.clip``, ...)
     accept autograd's traced arrays, by sending them to ``autograd.numpy``
     (NumPy's ``__array_function__`` protocol). Ufuncs such as ``np.log``
-    already dispatch. Undone on exit, so autograd is unchanged elsewhere."""
+    already dispatch. Undone when the last user exits, so autograd is
+    unchanged elsewhere; counted under a lock, so that threads computing
+    slopes at once (a threaded grid search) never see it undone mid-way."""
+    global _PATCH_USERS
     from autograd.numpy.numpy_boxes import ArrayBox
 
-    if "__array_function__" in vars(ArrayBox):  # autograd handles it, or we already do
-        yield
-        return
-    ArrayBox.__array_function__ = _send_to_autograd
+    with _PATCH_LOCK:
+        ours = _PATCH_USERS > 0 or "__array_function__" not in vars(ArrayBox)
+        if ours:
+            if _PATCH_USERS == 0:
+                ArrayBox.__array_function__ = _send_to_autograd
+            _PATCH_USERS += 1
     try:
         yield
     finally:
-        del ArrayBox.__array_function__
+        if ours:
+            with _PATCH_LOCK:
+                _PATCH_USERS -= 1
+                if _PATCH_USERS == 0:
+                    del ArrayBox.__array_function__
 
 
 def _send_to_autograd(self, func, types, args, kwargs):
