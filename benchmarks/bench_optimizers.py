@@ -2,14 +2,21 @@
 
 Sections (--sections, comma separated):
   adam      one Adam step over the 1,863,690 float32 parameters of a
-            784-1024-1024-10 MLP: gradstep (fused numba kernel on one thread
-            and on two, kernels.set_threads(2); its NumPy twin) against
+            784-1024-1024-10 MLP: gradstep (fused numba kernel with the
+            default kernels.set_threads('auto'), every core on the large
+            parameters, and on one thread; its NumPy twin) against
             torch.optim.Adam with fused=True, foreach=True and the
             single-tensor loop (foreach=False), all on the CPU with PyTorch's
             thread count
   kernels   every optimizer's step over the same parameters, fused kernel
             against NumPy twin (the kernels backend 'numba' against 'numpy'):
-            shows where fusing pays
+            shows where fusing pays; then Muon's step split into its
+            Newton-Schulz iterations (matrix products, BLAS) and the rest,
+            which is why its matrix step has no kernel
+  layout    the fused Adam kernel over 1,048,576 float32 entries with the
+            moments allocated one after another (as np.zeros_like gives them)
+            and staggered from the parameter as gradstep's optimizers place
+            them (gradstep.kernels.memory), on huge pages: why slots are staggered
   subnormal one SGD-momentum step (NumPy) on a velocity of normal numbers and
             on one of subnormal numbers, which is why decaying slots are flushed
   mlp       training the 784-1024-1024-10 MLP (ReLU, ReLU, softmax; sparse
@@ -35,7 +42,7 @@ import time
 import numpy as np
 
 SHAPES = [(784, 1024), (1024,), (1024, 1024), (1024,), (1024, 10), (10,)]
-ALL_SECTIONS = ("adam", "kernels", "subnormal", "mlp")
+ALL_SECTIONS = ("adam", "kernels", "layout", "subnormal", "mlp")
 
 
 def median_seconds(function, repeats, warmup=2):
@@ -59,15 +66,15 @@ def parameters_and_gradients(seed=0):
 # ---------------------------------------------------------------- adam
 
 
-def gradstep_adam_step(backend, steps, threads=1):
+def gradstep_adam_step(backend, steps, threads="auto"):
     from gradstep import kernels, optimizers
 
-    kernels.set_backend(backend)
-    kernels.set_threads(threads)
     params, grads = parameters_and_gradients()
     optimizer = optimizers.Adam()
 
     def run():
+        kernels.set_backend(backend)
+        kernels.set_threads(threads)
         for _ in range(steps):
             optimizer.apply(grads, params)
 
@@ -96,22 +103,22 @@ def torch_adam_step(mode, steps):
 
 
 def bench_adam(repeats, steps=20):
+    """Contenders take turns, round after round, so that the machine's drift
+    in speed reaches all of them alike; each ratio is the median over rounds."""
     from gradstep import kernels
 
     print(
         f"\nAdam step over {sum(int(np.prod(s)) for s in SHAPES):,} float32 parameters "
-        f"(median of {repeats}, ms per step)"
+        f"(medians of {repeats} interleaved rounds, ms per step)"
     )
-    results = {}
-    for backend, threads in (("numba", 1), ("numba", 2), ("numpy", 1)):
+    contenders = {}
+    for backend, threads in (("numba", "auto"), ("numba", 1), ("numpy", 1)):
         if backend == "numba" and not kernels.numba_available():
             print("  gradstep numba: numba is not installed")
             continue
-        seconds = median_seconds(gradstep_adam_step(backend, steps, threads), repeats) / steps
-        label = f"{backend}, {threads} thread{'s' if threads > 1 else ''}"
-        results[f"gradstep ({label})"] = seconds
-    kernels.set_backend("auto")
-    kernels.set_threads(1)
+        count = f"auto: {kernels.available_cores()}" if threads == "auto" else threads
+        label = f"gradstep ({backend}, threads {count})"
+        contenders[label] = gradstep_adam_step(backend, steps, threads)
     try:
         import torch
     except ImportError:
@@ -119,15 +126,27 @@ def bench_adam(repeats, steps=20):
         print("  torch is not installed: no PyTorch figures")
     if torch is not None:
         for mode in ("fused", "foreach", "single-tensor"):
-            seconds = median_seconds(torch_adam_step(mode, steps), repeats) / steps
-            results[f"torch Adam ({mode})"] = seconds
+            contenders[f"torch Adam ({mode})"] = torch_adam_step(mode, steps)
+    rounds = {name: [] for name in contenders}
+    for run in contenders.values():  # warm-up
+        run()
+    for _ in range(repeats):
+        for name, run in contenders.items():
+            rounds[name].append(median_seconds(run, 1, warmup=0) / steps)
+    kernels.set_backend("auto")
+    kernels.set_threads("auto")
+    results = {name: statistics.median(times) for name, times in rounds.items()}
     for name, seconds in results.items():
-        print(f"  {name:<26} {seconds * 1e3:8.3f} ms")
-    fused = results.get("torch Adam (fused)")
-    if fused:
-        for name, seconds in results.items():
-            if name.startswith("gradstep"):
-                print(f"  ratio {name} / torch fused: {seconds / fused:.2f}x (goal: <= 1.5x)")
+        print(f"  {name:<34} {seconds * 1e3:8.3f} ms")
+    fused = rounds.get("torch Adam (fused)")
+    for name, times in rounds.items():
+        if fused and name.startswith("gradstep"):
+            ratios = [mine / theirs for mine, theirs in zip(times, fused, strict=True)]
+            ratio = statistics.median(ratios)
+            print(
+                f"  ratio {name} / torch fused: {ratio:.2f}x "
+                f"(rounds {min(ratios):.2f}-{max(ratios):.2f}; goal: <= 1.5x)"
+            )
     return results
 
 
@@ -148,10 +167,10 @@ KERNEL_CASES = {
     "Nadam": lambda o: o.Nadam(),
     "Lion": lambda o: o.Lion(),
     "ScheduleFreeAdamW": lambda o: o.ScheduleFreeAdamW(),
-    "Ftrl (NumPy only)": lambda o: o.Ftrl(),
-    "Lamb (NumPy only)": lambda o: o.Lamb(),
-    "Adafactor (NumPy only)": lambda o: o.Adafactor(),
-    "Muon (NumPy only)": lambda o: o.Muon(),
+    "Ftrl": lambda o: o.Ftrl(),
+    "Lamb": lambda o: o.Lamb(),
+    "Adafactor": lambda o: o.Adafactor(),
+    "Muon (matrices: BLAS)": lambda o: o.Muon(),
 }
 
 
@@ -181,7 +200,93 @@ def bench_kernels(repeats, steps=5):
         ratio = f"{twin / fused:11.2f}x" if fused else ""
         fused_text = f"{fused * 1e3:8.3f}" if fused else "       -"
         print(f"  {name:<28} {fused_text} {twin * 1e3:8.3f} {ratio}")
+    bench_muon_breakdown(repeats)
     return rows
+
+
+def bench_muon_breakdown(repeats, steps=3):
+    """Time Muon's whole step and, within it, its Newton-Schulz iterations
+    (``Muon.orthogonalize``, matrix products that BLAS runs); the rest is
+    element-wise (momentum, scaling, the AdamW step of the biases, which is
+    the fused Adam kernel)."""
+    from gradstep import kernels, optimizers
+
+    print(f"\nMuon's step, split (median of {repeats}, ms)")
+    print(f"  {'backend':<8} {'step':>9} {'Newton-Schulz':>14} {'share':>7} {'the rest':>9}")
+    rows = {}
+    for backend in ("numba", "numpy"):
+        if backend == "numba" and not kernels.numba_available():
+            continue
+        kernels.set_backend(backend)
+        params, grads = parameters_and_gradients()
+        optimizer = optimizers.Muon()
+        orthogonalize, newton_schulz = optimizer.orthogonalize, [0.0]  # seconds, this round
+
+        def timed_orthogonalize(matrix, orthogonalize=orthogonalize, newton_schulz=newton_schulz):
+            start = time.perf_counter()
+            result = orthogonalize(matrix)
+            newton_schulz[0] += time.perf_counter() - start
+            return result
+
+        optimizer.orthogonalize = timed_orthogonalize
+        optimizer.apply(grads, params)  # warm-up
+        steps_seconds, orthogonal_seconds = [], []
+        for _ in range(repeats):
+            newton_schulz[0] = 0.0
+            start = time.perf_counter()
+            for _ in range(steps):
+                optimizer.apply(grads, params)
+            steps_seconds.append((time.perf_counter() - start) / steps)
+            orthogonal_seconds.append(newton_schulz[0] / steps)
+        step, orthogonal = statistics.median(steps_seconds), statistics.median(orthogonal_seconds)
+        shares = zip(orthogonal_seconds, steps_seconds, strict=True)
+        share = statistics.median(spent / whole for spent, whole in shares)
+        rows[backend] = {"step": step, "newton_schulz": orthogonal, "share": share}
+        print(
+            f"  {backend:<8} {step * 1e3:9.1f} {orthogonal * 1e3:14.1f} {share:7.1%} "
+            f"{(step - orthogonal) * 1e3:9.2f}"
+        )
+    kernels.set_backend("auto")
+    return rows
+
+
+# ---------------------------------------------------------------- layout
+
+
+def bench_layout(repeats, size=1 << 20):
+    from gradstep import kernels
+    from gradstep.kernels import adam, memory
+
+    print(
+        f"\nFused Adam kernel over {size:,} float32 entries, one thread, by where the "
+        f"moments sit (median of {repeats}, ms)"
+    )
+    arena = np.zeros(4 * size * 4 + 4 * memory.PERIOD, np.uint8)  # huge pages, as a heap
+    start = (-arena.ctypes.data) % memory.PERIOD
+
+    def consecutive(index):  # one after another, 16 bytes apart as malloc leaves them
+        first = start + index * (size * 4 + 16)
+        return arena[first : first + size * 4].view(np.float32)
+
+    variable, gradient = consecutive(0), consecutive(1)
+    variable[...], gradient[...] = 0.5, 1e-3
+    layouts = {
+        "consecutive (np.zeros_like)": (consecutive(2), consecutive(3)),
+        "staggered (gradstep)": (memory.slot_like(variable, 1), memory.slot_like(variable, 2)),
+    }
+    kernels.set_threads(1)
+    results = {}
+    for label, (first_moment, second_moment) in layouts.items():
+
+        def run(first_moment=first_moment, second_moment=second_moment):
+            adam.adam_update(
+                variable, gradient, first_moment, second_moment, None, 1e-3, 0.9, 0.999, 1e-7
+            )
+
+        results[label] = median_seconds(run, repeats * 10)
+        print(f"  {label:<30} {results[label] * 1e3:8.3f} ms")
+    kernels.set_threads("auto")
+    return results
 
 
 # ---------------------------------------------------------------- subnormal
@@ -324,6 +429,7 @@ def main(argv=None):
     sections = {
         "adam": bench_adam,
         "kernels": bench_kernels,
+        "layout": bench_layout,
         "subnormal": bench_subnormal,
         "mlp": bench_mlp,
     }

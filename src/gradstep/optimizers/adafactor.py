@@ -6,6 +6,12 @@ import math
 
 import numpy as np
 
+from gradstep.kernels.adafactor import (
+    apply_update,
+    factored_update,
+    regulated_square,
+    unfactored_update,
+)
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
 
 
@@ -85,20 +91,19 @@ class Adafactor(Optimizer):
             learning_rate = min(learning_rate, 1 / math.sqrt(step))
         rho = min(learning_rate, 1 / math.sqrt(step))
         alpha = max(self.epsilon_2, _rms(variable)) * rho
-        squared = np.square(gradient) + self.epsilon_1
         beta = 1 - step**self.beta_2_decay
         velocity = self.slot("velocity", variable)
         if variable.ndim >= 2:
+            squared = regulated_square(gradient, self.epsilon_1)
             rows, columns = self.slot("row_mean", variable), self.slot("column_mean", variable)
             rows[...] = beta * rows + (1 - beta) * squared.mean(axis=-1)
             columns[...] = beta * columns + (1 - beta) * squared.mean(axis=-2)
             row_share = rows / rows.mean(axis=-1, keepdims=True)
-            velocity[...] = row_share[..., :, None] * columns[..., None, :]
+            update = squared  # spent once the means are taken: its memory takes the update
+            factored_update(gradient, row_share, columns, velocity, out=update)
         else:
-            velocity[...] = beta * velocity + (1 - beta) * squared
-        update = gradient / np.sqrt(velocity)
-        update /= max(1.0, _rms(update) / self.clip_threshold)
-        variable -= alpha * update
+            update = unfactored_update(gradient, velocity, beta, self.epsilon_1)
+        apply_update(variable, update, alpha, max(1.0, _rms(update) / self.clip_threshold))
 
     def get_config(self):
         return {

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from gradstep.kernels.ftrl import ftrl_update
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
 
 
@@ -77,19 +76,17 @@ class Ftrl(Optimizer):
         self.add_slot("linear", variables)
 
     def update_step(self, gradient, variable, learning_rate):
-        accumulator = self.slot("accumulator", variable)
-        linear = self.slot("linear", variable)
-        power = -self.learning_rate_power
-        l1 = self.l1_regularization_strength
-        l2 = self.l2_regularization_strength + self.beta / (2.0 * learning_rate)
-        shrunk_gradient = gradient + (2 * self.l2_shrinkage_regularization_strength) * variable
-        new_accumulator = accumulator + np.square(gradient)
-        new_scale = np.power(new_accumulator, power)
-        sigma = (new_scale - np.power(accumulator, power)) / learning_rate
-        linear += shrunk_gradient - sigma * variable
-        quadratic = new_scale / learning_rate + 2 * l2
-        variable[...] = (np.clip(linear, -l1, l1) - linear) / quadratic
-        accumulator[...] = new_accumulator
+        ftrl_update(
+            variable,
+            gradient,
+            self.slot("accumulator", variable),
+            self.slot("linear", variable),
+            learning_rate,
+            -self.learning_rate_power,
+            self.l1_regularization_strength,
+            self.l2_regularization_strength + self.beta / (2.0 * learning_rate),
+            self.l2_shrinkage_regularization_strength,
+        )
 
     def get_config(self):
         return {

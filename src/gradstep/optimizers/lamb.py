@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from gradstep.kernels import flush_subnormals
+from gradstep.kernels.lamb import apply_direction, lamb_direction, trust_ratio
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
 
 
@@ -52,16 +50,18 @@ class Lamb(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         step = self.iterations + 1
-        momentum, velocity = self.slot("momentum", variable), self.slot("velocity", variable)
-        momentum += (gradient - momentum) * (1 - self.beta_1)
-        velocity += (np.square(gradient) - velocity) * (1 - self.beta_2)
-        flush_subnormals(momentum)
-        flush_subnormals(velocity, non_negative=True)
-        direction = momentum / (1 - self.beta_1**step)
-        direction /= np.sqrt(velocity / (1 - self.beta_2**step)) + self.epsilon
-        weight_norm, direction_norm = np.linalg.norm(variable), np.linalg.norm(direction)
-        ratio = weight_norm / direction_norm if weight_norm > 0 and direction_norm > 0 else 1.0
-        variable -= (ratio * learning_rate) * direction
+        direction = lamb_direction(
+            gradient,
+            self.slot("momentum", variable),
+            self.slot("velocity", variable),
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            1 - self.beta_1**step,
+            1 - self.beta_2**step,
+        )
+        ratio = trust_ratio(variable, direction)
+        apply_direction(variable, direction, ratio * learning_rate)
 
     def get_config(self):
         return {
