@@ -522,3 +522,21 @@ def test_a_step_from_weights_whose_loss_overflows_is_not_taken(capsys, optimizer
     for kept, before in zip(model.get_weights(), blown_up, strict=True):
         np.testing.assert_array_equal(kept, before)
     assert model.optimizer.iterations == 0
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, None])
+def test_the_gradient_check_finds_every_non_finite_entry_and_only_those(bad):
+    """The check squares and sums each gradient (one BLAS pass); huge finite
+    entries overflow that sum, and must still pass as finite."""
+    from gradstep.models import _non_finite
+
+    huge = np.full((3, 4), 1e30, np.float32)  # its sum of squares is inf in float32
+    gradient = np.zeros((5, 7), np.float32)
+    if bad is not None:
+        gradient[4, 6] = bad
+    found = _non_finite(0.5, [huge, gradient], ["dense", "dense_1"])
+    if bad is None:
+        assert found is None
+    else:
+        assert found == "the gradient of layer 'dense_1' holds NaN or infinite values"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gradstep import callbacks as callbacks_module
-from gradstep import config, losses, optimizers
+from gradstep import config, kernels, losses, optimizers
 from gradstep import metrics as metrics_module
 from gradstep.layers.base import Layer, unique_name
 from gradstep.layers.core import InputLayer
@@ -33,11 +33,12 @@ from gradstep.validation import (
 
 
 def _with_limited_blas_threads(method):
-    """Run ``method`` with BLAS limited to ``config.blas_threads()`` threads."""
+    """Run ``method`` with BLAS limited to ``config.blas_threads()`` threads, and
+    the optimizer's kernels on the training loop's thread (``kernels.training_threads``)."""
 
     @functools.wraps(method)
     def limited(*args, **kwargs):
-        with config.limit_blas_threads(args[0]._largest_weights()):
+        with config.limit_blas_threads(args[0]._largest_weights()), kernels.training_threads():
             return method(*args, **kwargs)
 
     return limited
@@ -751,7 +752,10 @@ def _non_finite(loss_value: float, grads: list[np.ndarray], owners: list[str]) -
     if not math.isfinite(loss_value):
         return f"the loss is {loss_value}"
     for grad, owner in zip(grads, owners, strict=True):
-        if not np.isfinite(grad).all():
+        flat = grad.reshape(-1)
+        # The sum of squares (BLAS's dot: one pass, no temporary array) is NaN or
+        # infinite whenever an entry is; when finite entries overflow it, look closer.
+        if not math.isfinite(np.dot(flat, flat)) and not np.isfinite(flat).all():
             return f"the gradient of layer {owner!r} holds NaN or infinite values"
     return None
 

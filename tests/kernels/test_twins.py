@@ -258,3 +258,26 @@ def test_a_forked_child_gets_its_own_kernel_threads():
         assert queue.get(timeout=5) == float(variable.sum())
     finally:
         kernels.set_threads("auto")
+
+
+def test_fit_runs_the_kernels_on_its_own_thread_unless_told_otherwise():
+    """'auto' means every core for an optimizer stepped on its own, one thread
+    inside fit (where BLAS's idle threads spin on the other cores); a count
+    set explicitly holds everywhere."""
+    from gradstep import callbacks, layers, models
+
+    seen = []
+    model = models.Sequential([layers.Dense(1, input_shape=(2,))], seed=0)
+    model.compile(optimizer="adam", loss="mse")
+    spy = callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(kernels.threads())
+    )
+    x = np.zeros((4, 2), np.float32)
+    model.fit(x, x[:, :1], epochs=1, verbose=0, callbacks=[spy])
+    assert seen == [1] and kernels.threads() == kernels.available_cores()
+    kernels.set_threads(2)
+    try:
+        model.fit(x, x[:, :1], epochs=1, verbose=0, callbacks=[spy])
+        assert seen == [1, 2]
+    finally:
+        kernels.set_threads("auto")

@@ -12,6 +12,7 @@ below the dtype's smallest normal number to zero (see ``flush_subnormals``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -64,8 +65,9 @@ _POOL_PID = 0
 def set_threads(count: int | str) -> None:
     """How many threads a fused kernel uses on a large parameter (at least
     ``PARALLEL_MIN_SIZE`` entries), each on its own slice. ``'auto'``, the
-    default, uses every core this process may run on; 1 runs every kernel on
-    the calling thread. The numbers do not depend on it.
+    default, uses every core this process may run on, except inside ``fit``
+    (see ``training_threads``); 1 runs every kernel on the calling thread.
+    The numbers do not depend on it.
 
     Smaller parameters always stay on the calling thread, where starting a
     thread would cost more than it saves; so models whose weights all fit in
@@ -81,7 +83,28 @@ def threads() -> int:
     """The number of threads a large parameter's kernel runs on."""
     if _THREADS != "auto":
         return _THREADS
-    return available_cores()
+    return 1 if _TRAINING_LOOPS else available_cores()
+
+
+_TRAINING_LOOPS = 0
+
+
+@contextlib.contextmanager
+def training_threads():
+    """Inside it (``fit`` enters it), ``'auto'`` means one kernel thread.
+
+    Between the matrix products of the forward and backward passes, BLAS's
+    own threads keep spinning on the other cores for a while; a second
+    kernel thread competes with them, and made training the 784-1024-1024-10
+    MLP 1% (batch 256) to 4% (batch 32) slower, though it makes an Adam step
+    on its own about 1.6 times faster (benchmarks/bench_optimizers.py).
+    """
+    global _TRAINING_LOOPS
+    _TRAINING_LOOPS += 1
+    try:
+        yield
+    finally:
+        _TRAINING_LOOPS -= 1
 
 
 def available_cores() -> int:
