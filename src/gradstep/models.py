@@ -255,13 +255,18 @@ class Sequential:
             "metrics": [_metric_name(metric) for metric in self._metric_identifiers],
         }
 
-    def compile_from_config(self, config: dict[str, Any]) -> None:
-        """``compile`` with ``get_compile_config()``'s settings; class names
-        resolve only through the ``OPTIMIZERS`` and ``LOSSES`` registries."""
+    def compile_from_config(self, config: dict[str, Any], custom_objects=None) -> None:
+        """``compile`` with ``get_compile_config()``'s settings. Class names resolve
+        through the ``OPTIMIZERS`` and ``LOSSES`` registries; a loss or metric of
+        your own, through ``custom_objects`` (its saved name -> the function or class)."""
+        custom_objects = dict(custom_objects or {})
+        loss = config["loss"]
         self.compile(
             optimizer=optimizers.deserialize(config["optimizer"]),
-            loss=losses.get(config["loss"]),
-            metrics=config["metrics"],
+            loss=losses.deserialize(loss, custom_objects)
+            if isinstance(loss, dict)
+            else losses.get(loss),
+            metrics=[_saved_metric(name, custom_objects) for name in config["metrics"]],
         )
 
     @property
@@ -708,13 +713,17 @@ class Sequential:
         saving.load_weights(self, filepath)
 
 
-def load_model(filepath, compile=True, safe_mode=True) -> Sequential:  # noqa: A002 (Keras's name)
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> Sequential:  # noqa: A002 (Keras's name)
     """The model saved by ``model.save(filepath)``, compiled (with its optimizer's
-    state) unless ``compile=False``. Loading runs no code from the file; a bad
-    file raises a ValueError naming the problem (see the file-format page)."""
+    state) unless ``compile=False``; ``custom_objects`` (name -> function or
+    class) gives back a loss or metric of your own. Loading runs no code from
+    the file; a bad file raises a ValueError naming the problem (see the
+    file-format page)."""
     from gradstep import saving
 
-    return saving.load_model(filepath, compile=compile, safe_mode=safe_mode)
+    return saving.load_model(
+        filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
+    )
 
 
 def _check_metric(metric) -> None:
@@ -728,18 +737,33 @@ def _check_metric(metric) -> None:
         )
 
 
+def _saved_metric(name: str, custom_objects: dict[str, Any]):
+    """A metric name from a file: your function from ``custom_objects``, or a
+    built-in metric's name."""
+    if name in custom_objects:
+        return custom_objects[name]
+    try:
+        _check_metric(name)
+    except ValueError as error:
+        raise ValueError(
+            f"{error} A metric function of your own comes back when you pass it, as "
+            f"load_model(..., custom_objects={{{name!r}: {name}}})."
+        ) from None
+    return name
+
+
 def _metric_name(metric) -> str:
-    """The name a metric is saved under; only registered metrics have one."""
-    name = metric if isinstance(metric, str) else getattr(metric, "__name__", None)
-    if name in metrics_module.METRICS and (
-        isinstance(metric, str) or metrics_module.METRICS.lookup(name) is metric
-    ):
-        return name
+    """The name a metric is saved under: its own, or a function's ``__name__``
+    (which ``load_model(custom_objects=...)`` maps back to the function)."""
     if isinstance(metric, str):
         return metric
+    name = getattr(metric, "__name__", None)
+    if callable(metric) and isinstance(name, str) and name.isidentifier():
+        return name
     raise ValueError(
-        f"The metric {metric!r} is a Python object, which a saved file cannot hold; compile "
-        "with metric names (e.g. 'accuracy', 'mae') to save the compile settings"
+        f"The metric {metric!r} has no name a saved file could hold (a lambda or an object); "
+        "compile with metric names (e.g. 'accuracy', 'mae') or named functions to save the "
+        "compile settings"
     )
 
 

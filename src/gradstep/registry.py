@@ -48,6 +48,10 @@ class Registry:
             )
         return self._classes[class_name]
 
+    def holds_class(self, cls: type) -> bool:
+        """Whether ``cls`` itself (not a namesake) is registered."""
+        return self._classes.get(getattr(cls, "__name__", None)) is cls
+
     def names(self) -> list[str]:
         return sorted(self._entries)
 

@@ -90,7 +90,7 @@ def _contents(model) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         for name, value in model.optimizer.get_state().items():
             arrays[f"optimizer/{name}"] = value
     model_config = _with_weight_dtypes(model)
-    _check_configs_resolve(model_config, compile_config)
+    _check_configs_resolve(model_config, compile_config, _custom_objects(model))
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -118,9 +118,30 @@ def _has_input_layer(config: dict[str, Any]) -> bool:
     return bool(layers) and layers[0]["class_name"] == "InputLayer"
 
 
-def _check_configs_resolve(model_config, compile_config) -> None:
-    """Refuse to write a file that could not be loaded: every class must be one
-    that loading finds in a registry (a custom class is not)."""
+def _custom_objects(model) -> dict[str, Any]:
+    """The model's own losses and metrics (not built in), by the names their
+    file will hold: what ``load_model(custom_objects=...)`` will need."""
+    from gradstep import losses
+
+    if not model.compiled:
+        return {}
+    custom = {}
+    loss = model.loss
+    if isinstance(loss, losses.LossFunctionWrapper):
+        custom[getattr(loss.fn, "__name__", "")] = loss.fn
+    elif not losses.LOSSES.holds_class(type(loss)):
+        custom[type(loss).__name__] = type(loss)
+    for metric in model._metric_identifiers:
+        if callable(metric) and not isinstance(metric, str):
+            custom[getattr(metric, "__name__", "")] = metric
+    return custom
+
+
+def _check_configs_resolve(model_config, compile_config, custom_objects) -> None:
+    """Refuse to write a file that could not be loaded: every layer and optimizer
+    class must be one that loading finds in a registry, and the loss must come
+    back from its config (given the model's own loss function or class, which
+    ``load_model(custom_objects=...)`` will need)."""
     from gradstep import losses, optimizers
     from gradstep.layers import LAYERS
 
@@ -129,7 +150,7 @@ def _check_configs_resolve(model_config, compile_config) -> None:
             LAYERS.lookup_class(entry["class_name"]).from_config(entry["config"])
         if compile_config is not None:
             optimizers.deserialize(compile_config["optimizer"])
-            losses.get(compile_config["loss"])
+            losses.deserialize(compile_config["loss"], custom_objects)
     except (TypeError, ValueError, KeyError) as error:
         raise ValueError(
             f"This model cannot be saved: its configuration would not load back ({error}). "
@@ -225,12 +246,15 @@ def _fsync_directory(directory: Path) -> None:
 
 
 # --- loading --------------------------------------------------------------------------
-def load_model(filepath, compile: bool = True, safe_mode: bool = True):  # noqa: A002 (Keras's name)
+def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: bool = True):  # noqa: A002 (Keras's name)
     """Rebuild the model saved in ``filepath``: architecture, weights and, when
     ``compile`` is True, the compile settings and the optimizer's state.
 
-    ``safe_mode`` is accepted for Keras programs; loading is always safe here
-    (it runs no code from the file), so it changes nothing.
+    ``custom_objects`` maps the saved names of your own losses and metrics
+    (a function's ``__name__``, a ``Loss`` subclass's class name) to the
+    functions and classes themselves: the file holds only the names, never
+    code. ``safe_mode`` is accepted for Keras programs; loading is always
+    safe here (it runs no code from the file), so it changes nothing.
 
     Raises:
         ValueError: naming the problem when the file is not a valid gradstep
@@ -249,7 +273,7 @@ def load_model(filepath, compile: bool = True, safe_mode: bool = True):  # noqa:
     if compile and contents.compile_config is not None:
         contents.guard(
             "compile_config does not hold valid compile settings",
-            lambda: model.compile_from_config(contents.compile_config),
+            lambda: model.compile_from_config(contents.compile_config, custom_objects),
         )
         state = _optimizer_state(contents)
         if state:

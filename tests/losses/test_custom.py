@@ -140,7 +140,7 @@ def test_a_function_autograd_cannot_follow_gets_a_hint():
         losses.get(in_place).gradient(np.zeros((2, 1)), np.ones((2, 1)))
 
 
-def test_a_loss_from_a_function_is_not_rebuilt_from_its_config():
+def test_a_loss_from_a_function_comes_back_from_its_config_given_the_function():
     loss = losses.LossFunctionWrapper(clipped_quantile, tau=0.3)
     assert loss.get_config() == {
         "name": "clipped_quantile",
@@ -148,8 +148,11 @@ def test_a_loss_from_a_function_is_not_rebuilt_from_its_config():
         "fn": "clipped_quantile",
         "tau": 0.3,
     }
-    with pytest.raises(TypeError, match="pass the function itself again"):
+    with pytest.raises(ValueError, match="custom_objects=\\{'clipped_quantile'"):
         losses.LossFunctionWrapper.from_config(loss.get_config())
+    saved = losses.serialize(loss)
+    again = losses.deserialize(saved, {"clipped_quantile": clipped_quantile})
+    assert again.fn is clipped_quantile and again.get_config() == loss.get_config()
 
 
 def test_a_non_callable_is_refused():

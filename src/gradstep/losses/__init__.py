@@ -212,10 +212,25 @@ def serialize(loss: Loss) -> dict[str, Any]:
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
 
 
-def deserialize(config: dict[str, Any]) -> Loss:
-    """Rebuild a loss from ``serialize``'s output; only registered classes are allowed."""
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Loss:
+    """Rebuild a loss from ``serialize``'s output. Class names resolve through the
+    ``LOSSES`` registry, or through ``custom_objects`` (name -> your ``Loss``
+    subclass or loss function), which is how a loss of your own comes back."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             f"a loss config must be a dict with 'class_name' and 'config', received {config!r}"
         )
-    return LOSSES.lookup_class(config["class_name"]).from_config(config.get("config", {}))
+    class_name, settings = config["class_name"], config.get("config", {})
+    if class_name == "LossFunctionWrapper":
+        return LossFunctionWrapper.from_config(settings, custom_objects)
+    custom = (custom_objects or {}).get(class_name)
+    if isinstance(custom, type) and issubclass(custom, Loss):
+        return custom.from_config(settings)
+    try:
+        loss_class = LOSSES.lookup_class(class_name)
+    except ValueError as error:
+        raise ValueError(
+            f"{error} A loss class of your own comes back when you pass it, as "
+            f"load_model(..., custom_objects={{{class_name!r}: {class_name}}})."
+        ) from None
+    return loss_class.from_config(settings)

@@ -66,11 +66,19 @@ class LossFunctionWrapper(Loss):
         }
 
     @classmethod
-    def from_config(cls, config):
-        raise TypeError(
-            f"A loss made from the function {config.get('fn')!r} cannot be rebuilt from its "
-            "config: pass the function itself again, e.g. compile(loss=my_loss)"
-        )
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild the wrapper; the function itself is code, not data, so it must
+        come from ``custom_objects`` (``{"my_loss": my_loss}``), by its name."""
+        config = dict(config)
+        name = config.pop("fn", None)
+        fn = (custom_objects or {}).get(name)
+        if fn is None:
+            raise ValueError(
+                f"The loss function {name!r} is not built into gradstep: pass the function "
+                f"itself, as load_model(..., custom_objects={{{name!r}: {name}}}), or "
+                "load with compile=False"
+            )
+        return cls(fn, **config)
 
 
 def autodiff_vjp(loss: Loss, y_true, y_pred, upstream) -> np.ndarray:
