@@ -2,7 +2,8 @@
 
 Writes:
   docs/images/schedules.png     every schedule of gradstep.optimizers.schedules,
-                                the values computed by the schedule objects
+                                the values computed by the schedule objects (and,
+                                dotted, the momentum OneCycle and Cyclic cycle)
   docs/images/lr_find_digits.png  gradstep.lab.lr_find on the reference model
                                 (Dense 512 relu -> Dense 10 softmax, Adam) on digits
 
@@ -107,6 +108,12 @@ def plot_schedules(path):
     for ax, (title, drawn) in zip(axes.flat, PANELS, strict=True):
         for schedule, style in zip(drawn, ("-", "--"), strict=False):
             ax.plot(steps, schedule(steps), style, linewidth=2)
+        if getattr(drawn[0], "cycle_momentum", False):
+            momentum = ax.twinx()
+            momentum.plot(steps, drawn[0].momentum(steps), ":", color="gray", linewidth=1.5)
+            momentum.set_ylim(0.75, 1.0)
+            momentum.set_ylabel("momentum (dotted)", fontsize=8, color="gray")
+            momentum.tick_params(labelsize=8, colors="gray")
         ax.set_title(title, fontsize=10)
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
