@@ -58,6 +58,26 @@ def test_callback_list_rejects_non_callbacks():
         callbacks.CallbackList([object()])
 
 
+def test_a_callback_added_after_a_hook_has_run_is_called_by_it_too():
+    """The list keeps each hook's caller after its first call; the caller must
+    still reach every callback in the list as it is at each call."""
+
+    class Recorder(callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.batches = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.batches.append(batch)
+
+    first, second = Recorder(), Recorder()
+    callback_list = callbacks.CallbackList([first])
+    callback_list.on_train_batch_begin(0)
+    callback_list.append(second)
+    callback_list.on_train_batch_begin(1)
+    assert first.batches == [0, 1] and second.batches == [1]
+
+
 def test_terminate_on_nan_stops_at_the_first_bad_batch():
     class FakeModel:
         stop_training = False

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradstep import metrics
 
@@ -9,6 +11,28 @@ def test_mean_weights_by_sample_count():
     mean.update_state(1.0, sample_weight=32)
     mean.update_state(4.0, sample_weight=8)
     assert mean.result() == pytest.approx((32 + 32) / 40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(allow_nan=True, allow_infinity=True, width=64),
+            st.integers(min_value=0, max_value=2**60) | st.floats(0, 1e300),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_a_number_and_its_weight_add_up_as_one_element_arrays_do(updates):
+    """The loss and batch size of each batch take a path of plain floats; it must
+    give the totals that the array path gives."""
+    numbers, arrays = metrics.Mean(), metrics.Mean()
+    for value, weight in updates:
+        numbers.update_state(value, sample_weight=weight)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf * 0, 1e300 * 1e300
+            arrays.update_state(np.array([value]), sample_weight=np.array([weight], dtype=float))
+    np.testing.assert_array_equal([numbers.total, numbers.count], [arrays.total, arrays.count])
 
 
 def test_accuracies():

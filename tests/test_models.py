@@ -350,6 +350,51 @@ def test_fit_rejects_bad_input_with_a_clear_message(call, error, message):
         call(_classifier(), x, y)
 
 
+def _count_label_checks(monkeypatch) -> list[int]:
+    """Record how many labels each call of the sparse cross-entropy's label check sees."""
+    from gradstep.losses import crossentropy
+
+    sizes, check = [], crossentropy.check_sparse_labels
+
+    def counted(labels, *args):
+        sizes.append(np.size(labels))
+        return check(labels, *args)
+
+    monkeypatch.setattr(crossentropy, "check_sparse_labels", counted)
+    return sizes
+
+
+def test_fit_checks_the_labels_once_before_training_not_on_every_batch(monkeypatch):
+    x, y = _data()
+    sizes = _count_label_checks(monkeypatch)
+    _classifier().fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert sizes == [len(y)]
+    sizes.clear()
+    _classifier().train_on_batch(x[:16], y[:16])
+    assert sizes == [16]
+
+
+@pytest.mark.parametrize("train", ["fit", "train_on_batch"])
+@pytest.mark.parametrize(
+    "bad_labels, message",
+    [
+        (lambda y: y + 5, r"y_true holds class label \d, outside the range \[0, 3\)"),
+        (lambda y: y - 1, r"y_true holds class label -1, outside the range \[0, 3\)"),
+        (lambda y: y + 0.5, r"y_true must hold integer class labels in \[0, 3\), received"),
+    ],
+)
+def test_bad_labels_stop_training_before_any_weight_moves(train, bad_labels, message):
+    x, y = _data()
+    model = _classifier()
+    before = model.get_weights()
+    prefix = r"y does not fit the loss 'sparse_categorical_crossentropy' and the model's outputs "
+    with pytest.raises(ValueError, match=prefix + r"of shape \(None, 3\): " + message):
+        getattr(model, train)(x, bad_labels(y), **({"verbose": 0} if train == "fit" else {}))
+    for weight, original in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(weight, original)
+    assert model.optimizer.iterations == 0
+
+
 def test_one_hot_targets_of_the_wrong_width():
     model = models.Sequential([layers.Dense(3, activation="softmax", input_shape=(5,))])
     model.compile(optimizer="adam", loss="categorical_crossentropy")

@@ -88,10 +88,14 @@ class CallbackList:
 
     def __getattr__(self, hook):
         """``on_<...>`` calls that hook on every callback as Keras does: ``logs``
-        (``{}`` when not given) positionally, and by keyword after a batch index."""
+        (``{}`` when not given) positionally, and by keyword after a batch index.
+        The caller is made once per hook and kept as an attribute, so later
+        calls (every batch) find it directly; it reads ``self.callbacks`` at
+        each call, so callbacks appended later are called too."""
         if not hook.startswith("on_"):
             raise AttributeError(hook)
         takes_index = "batch" in hook or "epoch" in hook
+        by_keyword = "batch" in hook
 
         def call_all(*args, logs=None):
             if len(args) > takes_index:
@@ -99,11 +103,12 @@ class CallbackList:
             logs = {} if logs is None else logs
             for callback in self.callbacks:
                 method = getattr(callback, hook)
-                if "batch" in hook:
+                if by_keyword:
                     method(*args, logs=logs)
                 else:
                     method(*args, logs)
 
+        setattr(self, hook, call_all)
         return call_all
 
 

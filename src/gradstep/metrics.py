@@ -29,14 +29,20 @@ class Mean:
         self.count = 0.0
 
     def update_state(self, values, sample_weight=None) -> None:
+        if isinstance(values, float) and isinstance(sample_weight, int | float):
+            # One number and its weight (the model's loss and batch size, every
+            # batch): Python floats add up exactly as float64 arrays would.
+            self.total += float(values) * float(sample_weight)
+            self.count += float(sample_weight)
+            return
         values = np.asarray(values, dtype=np.float64)
         if sample_weight is None:
-            self.total += float(np.sum(values))
+            self.total += float(values.sum())
             self.count += values.size
         else:
             weights = np.broadcast_to(np.asarray(sample_weight, dtype=np.float64), values.shape)
-            self.total += float(np.sum(values * weights))
-            self.count += float(np.sum(weights))
+            self.total += float((values * weights).sum())
+            self.count += float(weights.sum())
 
     def result(self) -> float:
         return self.total / self.count if self.count else 0.0
@@ -72,7 +78,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
     labels = np.asarray(y_true)
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
-    return (np.argmax(y_pred, axis=-1) == labels).astype(np.float64)
+    return (y_pred.argmax(axis=-1) == labels).astype(np.float64)
 
 
 METRICS.add("binary_accuracy", binary_accuracy)

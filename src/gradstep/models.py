@@ -296,12 +296,13 @@ class Sequential:
         When the last activation pairs with the loss (softmax with
         cross-entropy), the loss hands back the slope at the activation's
         input (``p - y``) and the last layer skips its activation's derivative.
-        Returns the loss value.
+        Returns the loss value. ``y_true`` has passed ``_check_targets``, so the
+        loss does not check it again on every batch.
         """
         last = self._layers[-1]
         fusable = hasattr(last, "backward_from_pre_activation")
         activation_name = last.activation.name if fusable else None
-        loss_value, grad, fused = self.loss.value_and_gradient(
+        loss_value, grad, fused = self.loss._checked_value_and_gradient(
             y_true, y_pred, sample_weight, activation_name
         )
         remaining = self._layers[::-1]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gradstep import kernels
-from gradstep.kernels.adam import adam_update, adam_update_numpy
+from gradstep.kernels.adam import adam_scalars, adam_update, adam_update_numpy
 
 pytest.importorskip("numba", reason="the fused kernel needs numba (the speed extra)")
 
@@ -69,3 +69,12 @@ def test_moments_below_the_smallest_normal_are_flushed_to_zero(backend):
     adam_update(variable, np.zeros(4, np.float32), first, second, None, 1e-3, 0.9, 0.999, 1e-7)
     assert (first == 0).all() and (second == 0).all()
     np.testing.assert_array_equal(variable, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_step_scalars_are_in_the_parameter_dtype(dtype):
+    scalars = adam_scalars(np.dtype(dtype), 1e-3, 0.9, 0.999, 1e-7)
+    expected = (dtype(1e-3), dtype(1 - 0.9), dtype(1 - 0.999), dtype(1e-7), np.finfo(dtype).tiny)
+    assert tuple(scalars) == expected
+    assert all(type(scalar) is dtype for scalar in scalars)
+    assert kernels.smallest_normal(dtype) == np.finfo(dtype).tiny

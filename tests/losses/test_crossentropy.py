@@ -209,3 +209,42 @@ def test_label_smoothing_moves_targets():
         cce([[0.0, 1.0, 0.0]], [[0.2, 0.5, 0.3]]),
         losses.CategoricalCrossentropy(reduction="none")([[0.1, 0.8, 0.1]], [[0.2, 0.5, 0.3]]),
     )
+
+
+@pytest.mark.parametrize("ignore_class", [None, 2])
+@pytest.mark.parametrize("activation", ["softmax", None])
+@pytest.mark.parametrize("label_dtype", [np.int64, np.int32, np.float32])
+def test_labels_checked_before_training_are_not_checked_again(
+    monkeypatch, ignore_class, activation, label_dtype
+):
+    """The train step's path (``_checked_value_and_gradient``: fit has checked all
+    of y once) gives the bits of ``value_and_gradient`` without the label check."""
+    rng = np.random.default_rng(0)
+    probabilities = activations.get("softmax")(rng.normal(size=(8, 4)).astype(np.float32))
+    labels = rng.integers(0, 4, size=8).astype(label_dtype)
+    weights = rng.uniform(0.5, 2.0, size=8)
+    loss = losses.SparseCategoricalCrossentropy(ignore_class=ignore_class)
+    expected = loss.value_and_gradient(labels, probabilities, weights, activation)
+
+    def no_check(*args):
+        raise AssertionError("the labels were checked again")
+
+    monkeypatch.setattr("gradstep.losses.crossentropy.check_sparse_labels", no_check)
+    value, slope, fused = loss._checked_value_and_gradient(
+        labels, probabilities, weights, activation
+    )
+    assert value == expected[0] and fused == expected[2]
+    np.testing.assert_array_equal(slope, expected[1])
+    assert slope.dtype == expected[1].dtype
+    with pytest.raises(AssertionError, match="checked again"):
+        loss(labels, probabilities)  # the public call still checks
+
+
+def test_a_subclass_that_prepares_its_own_way_is_prepared_so_in_training_too():
+    class Shifted(losses.SparseCategoricalCrossentropy):
+        def prepare(self, y_true, y_pred):
+            return super().prepare(np.asarray(y_true) - 1, y_pred)
+
+    probabilities = np.array([[0.5, 0.25, 0.25]] * 2, dtype=np.float32)
+    value, _, _ = Shifted()._checked_value_and_gradient([1, 1], probabilities, None, "softmax")
+    assert value == pytest.approx(-np.log(0.5))  # label 0 after the shift, not 1

@@ -43,3 +43,37 @@ def test_float32_parameters_stay_float32():
     weights = np.ones(3, dtype=np.float32)
     optimizers.Adam().apply_gradients([(np.ones(3, dtype=np.float32), weights)])
     assert weights.dtype == np.float32
+
+
+class _AdamStepByStep(optimizers.Adam):
+    """Adam whose own ``update_step`` the base class runs once per parameter."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.updated = []
+
+    def update_step(self, gradient, variable, learning_rate):
+        self.updated.append(variable.shape)
+        super().update_step(gradient, variable, learning_rate)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("epsilon_placement", ["keras", "pytorch"])
+def test_a_step_over_all_parameters_gives_the_bits_of_one_update_step_each(
+    amsgrad, epsilon_placement
+):
+    """Adam converts a step's scalars once per dtype for all its parameters; the
+    weights must be those of ``update_step`` on each parameter in turn."""
+    rng = np.random.default_rng(0)
+    shapes = [((6, 4), np.float32), ((4,), np.float32), ((3, 2), np.float64)]
+    settings = {"learning_rate": 0.01, "amsgrad": amsgrad, "epsilon_placement": epsilon_placement}
+    together, one_by_one = optimizers.Adam(**settings), _AdamStepByStep(**settings)
+    weights = [rng.normal(size=shape).astype(dtype) for shape, dtype in shapes]
+    copies = [w.copy() for w in weights]
+    for _ in range(5):
+        grads = [(rng.normal(size=w.shape) * 1e-3).astype(w.dtype) for w in weights]
+        together.apply(grads, weights)
+        one_by_one.apply(grads, copies)
+    for ours, reference in zip(weights, copies, strict=True):
+        np.testing.assert_array_equal(ours, reference)
+    assert one_by_one.updated == [shape for shape, _ in shapes] * 5

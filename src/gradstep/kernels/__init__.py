@@ -13,6 +13,7 @@ below the dtype's smallest normal number to zero (see ``flush_subnormals``).
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -121,7 +122,7 @@ def launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalars) -
     size), split into ``threads()`` slices when they are large (the kernels
     release the GIL, and every entry is updated independently)."""
     kernel = compiled(name, compile_kernel)
-    flat = [array.reshape(-1) for array in arrays]
+    flat = [array if array.ndim == 1 else array.reshape(-1) for array in arrays]
     size = flat[0].size
     count = threads() if size >= PARALLEL_MIN_SIZE else 1
     if count == 1:
@@ -186,6 +187,14 @@ def flush_subnormals(array: np.ndarray, non_negative: bool = False) -> None:
     or thousands of steps among the subnormal numbers, on which x86 arithmetic
     is 10 to 100 times slower. XLA's CPU runtime, under Keras, flushes them too.
     """
-    tiny = np.finfo(array.dtype).tiny
+    tiny = smallest_normal(array.dtype)
     small = array < tiny if non_negative else np.abs(array) < tiny
     np.copyto(array, 0, where=small)
+
+
+@functools.cache
+def smallest_normal(dtype) -> np.floating:
+    """``np.finfo(dtype).tiny``, the dtype's smallest normal number, looked up
+    once per dtype: the kernels read it for every parameter on every step,
+    and ``np.finfo`` costs a few hundred nanoseconds at each call."""
+    return np.finfo(dtype).tiny

@@ -24,7 +24,7 @@ def adadelta_update(variable, gradient, mean_square, mean_square_update, learnin
     scalars = (dtype(learning_rate), dtype(rho), dtype(1 - rho), dtype(eps))
     arrays = (variable, gradient, mean_square, mean_square_update)
     if kernels.fusable(*arrays):
-        kernels.launch("adadelta", _compile, arrays, (*scalars, np.finfo(dtype).tiny))
+        kernels.launch("adadelta", _compile, arrays, (*scalars, kernels.smallest_normal(dtype)))
         return
     adadelta_update_numpy(*arrays, *scalars)
 

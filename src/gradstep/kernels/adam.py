@@ -18,9 +18,37 @@ would otherwise double the time of every later step.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from gradstep import kernels
+
+
+class AdamScalars(NamedTuple):
+    """One step's scalars in the parameter's dtype, in the fused kernel's order.
+
+    Both versions compute with these: a float64 alpha against float32 moments
+    would otherwise round differently.
+    """
+
+    alpha: np.floating
+    one_minus_beta_1: np.floating
+    one_minus_beta_2: np.floating
+    epsilon: np.floating
+    tiny: np.floating
+
+
+def adam_scalars(dtype, alpha, beta_1, beta_2, epsilon) -> AdamScalars:
+    """The scalars of ``adam_update`` for parameters of ``dtype``."""
+    cast = np.dtype(dtype).type
+    return AdamScalars(
+        cast(alpha),
+        cast(1 - beta_1),
+        cast(1 - beta_2),
+        cast(epsilon),
+        kernels.smallest_normal(cast),
+    )
 
 
 def adam_update(
@@ -36,9 +64,19 @@ def adam_update(
 ):
     """Update ``variable`` and the moments in place. ``max_second_moment`` is
     None unless AMSGrad is on."""
+    scalars = adam_scalars(variable.dtype, alpha, beta_1, beta_2, epsilon)
+    adam_update_in_dtype(
+        variable, gradient, first_moment, second_moment, max_second_moment, scalars
+    )
+
+
+def adam_update_in_dtype(
+    variable, gradient, first_moment, second_moment, max_second_moment, scalars: AdamScalars
+):
+    """``adam_update`` with the scalars already in the parameter's dtype (the
+    ``Adam`` optimizer converts them once a step, not once per parameter)."""
     if kernels.use_numba() and variable.flags.c_contiguous and gradient.flags.c_contiguous:
         amsgrad = max_second_moment is not None
-        dtype = variable.dtype.type
         arrays = [
             variable,
             gradient.astype(variable.dtype, copy=False),
@@ -46,42 +84,17 @@ def adam_update(
             second_moment,
         ]
         arrays += [max_second_moment] if amsgrad else []
-        scalars = [dtype(alpha), dtype(1 - beta_1), dtype(1 - beta_2), dtype(epsilon)]
-        scalars.append(np.finfo(dtype).tiny)
         name = "adam_amsgrad" if amsgrad else "adam"
         kernels.launch(name, lambda: _compile(amsgrad), arrays, scalars)
         return
-    adam_update_numpy(
-        variable,
-        gradient,
-        first_moment,
-        second_moment,
-        max_second_moment,
-        alpha,
-        beta_1,
-        beta_2,
-        epsilon,
-    )
+    adam_update_numpy(variable, gradient, first_moment, second_moment, max_second_moment, scalars)
 
 
 def adam_update_numpy(
-    variable,
-    gradient,
-    first_moment,
-    second_moment,
-    max_second_moment,
-    alpha,
-    beta_1,
-    beta_2,
-    epsilon,
+    variable, gradient, first_moment, second_moment, max_second_moment, scalars: AdamScalars
 ):
     """The NumPy twin: one temporary, every operation in place."""
-    # Scalars in the parameter's dtype, as the fused kernel has them: a float64
-    # alpha against float32 moments would otherwise round differently.
-    dtype = variable.dtype.type
-    alpha, epsilon = dtype(alpha), dtype(epsilon)
-    tiny = np.finfo(dtype).tiny
-    one_minus_beta_1, one_minus_beta_2 = dtype(1 - beta_1), dtype(1 - beta_2)
+    alpha, one_minus_beta_1, one_minus_beta_2, epsilon, tiny = scalars
     scratch = gradient - first_moment
     scratch *= one_minus_beta_1
     first_moment += scratch

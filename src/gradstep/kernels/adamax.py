@@ -39,7 +39,7 @@ def adamax_update(
     )
     arrays = (variable, gradient, first_moment, norm)
     if kernels.fusable(*arrays):
-        kernels.launch("adamax", _compile, arrays, (*scalars, np.finfo(dtype).tiny))
+        kernels.launch("adamax", _compile, arrays, (*scalars, kernels.smallest_normal(dtype)))
         return
     adamax_update_numpy(*arrays, *scalars)
 

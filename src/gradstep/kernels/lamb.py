@@ -30,7 +30,7 @@ def lamb_direction(gradient, first_moment, second_moment, beta_1, beta_2, epsilo
     arrays = (gradient, first_moment, second_moment, direction)
     if kernels.fusable(*arrays):
         kernels.launch(
-            "lamb_direction", _compile_direction, arrays, (*scalars, np.finfo(dtype).tiny)
+            "lamb_direction", _compile_direction, arrays, (*scalars, kernels.smallest_normal(dtype))
         )
         return direction
     lamb_direction_numpy(*arrays, *scalars)

@@ -21,7 +21,7 @@ def lion_update(variable, gradient, momentum, learning_rate, beta_1, beta_2):
     scalars = tuple(dtype(s) for s in (learning_rate, beta_1, 1 - beta_1, beta_2, 1 - beta_2))
     arrays = (variable, gradient, momentum)
     if kernels.fusable(*arrays):
-        kernels.launch("lion", _compile, arrays, (*scalars, np.finfo(dtype).tiny))
+        kernels.launch("lion", _compile, arrays, (*scalars, kernels.smallest_normal(dtype)))
         return
     lion_update_numpy(*arrays, *scalars)
 

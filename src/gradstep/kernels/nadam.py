@@ -48,7 +48,7 @@ def nadam_update(
     )
     arrays = (variable, gradient, first_moment, second_moment)
     if kernels.fusable(*arrays):
-        kernels.launch("nadam", _compile, arrays, (*scalars, np.finfo(dtype).tiny))
+        kernels.launch("nadam", _compile, arrays, (*scalars, kernels.smallest_normal(dtype)))
         return
     nadam_update_numpy(*arrays, *scalars)
 

@@ -24,8 +24,6 @@ PyTorch's buffer only gradients.
 
 from __future__ import annotations
 
-import numpy as np
-
 from gradstep import kernels
 
 
@@ -45,7 +43,7 @@ def sgd_update(
         return
     pytorch = momentum_form == "pytorch"
     if kernels.fusable(variable, gradient, velocity):
-        scalars = (lr, mu, np.finfo(dtype).tiny, bool(nesterov))
+        scalars = (lr, mu, kernels.smallest_normal(dtype), bool(nesterov))
         name, compile_kernel = (
             ("sgd_pytorch_momentum", _compile_pytorch_momentum)
             if pytorch

@@ -143,6 +143,24 @@ class Loss:
             value = self(y_true, y_pred, sample_weight)
             return value, self.gradient(y_true, y_pred, sample_weight), False
         y_true, y_pred = self.prepare(y_true, y_pred)
+        return self._prepared_value_and_gradient(y_true, y_pred, sample_weight, activation_name)
+
+    def _checked_value_and_gradient(self, y_true, y_pred, sample_weight, activation_name):
+        """``value_and_gradient`` for targets that ``prepare`` has already accepted
+        (the model's train step: ``fit`` and ``train_on_batch`` check all of ``y``
+        before the first batch), preparing them with ``_prepare_checked``."""
+        if _overrides(self, "value_and_gradient") or _overrides(self, "gradient"):
+            return self.value_and_gradient(y_true, y_pred, sample_weight, activation_name)
+        y_true, y_pred = self._prepare_checked(y_true, y_pred)
+        return self._prepared_value_and_gradient(y_true, y_pred, sample_weight, activation_name)
+
+    def _prepare_checked(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+        """``prepare`` for targets it has already accepted against predictions of
+        this shape: a loss whose target checks cost a pass over every batch
+        (the label range of sparse cross-entropy) leaves them out here."""
+        return self.prepare(y_true, y_pred)
+
+    def _prepared_value_and_gradient(self, y_true, y_pred, sample_weight, activation_name):
         per_sample = self.call(y_true, y_pred)
         weights = self._weights(y_true, per_sample, sample_weight)
         value = self._reduce(per_sample, weights)

@@ -36,6 +36,7 @@ from gradstep.losses.base import (
     _match_rank,
     _per_sample,
 )
+from gradstep.validation import check_sparse_labels
 
 
 class _CrossentropyBase(Loss):
@@ -207,8 +208,8 @@ class CategoricalCrossentropy(_CrossentropyBase):
     def call(self, y_true, y_pred):
         if self.from_logits:
             return -np.sum(y_true * _log_softmax(y_pred), axis=-1)
-        q = np.clip(y_pred / np.sum(y_pred, axis=-1, keepdims=True), EPSILON, 1 - EPSILON)
-        return -np.sum(y_true * np.log(q), axis=-1)
+        q = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1 - EPSILON)
+        return -(y_true * np.log(q)).sum(axis=-1)
 
     def call_gradient(self, y_true, y_pred):
         if self.from_logits:
@@ -223,7 +224,7 @@ class CategoricalCrossentropy(_CrossentropyBase):
             return None
         # Chain rule through softmax of the clipped loss: p * sum(y u) - y u.
         kept = y_true * _unclipped(output)
-        return output * np.sum(kept, axis=-1, keepdims=True) - kept
+        return output * kept.sum(axis=-1, keepdims=True) - kept
 
 
 @LOSSES.register("sparse_categorical_crossentropy")
@@ -265,12 +266,21 @@ class SparseCategoricalCrossentropy(Loss):
         self._class_axis = int(axis)
 
     def prepare(self, y_true, y_pred):
+        return self._prepare(y_true, y_pred, labels_checked=False)
+
+    def _prepare_checked(self, y_true, y_pred):
+        if type(self).prepare is not SparseCategoricalCrossentropy.prepare:
+            return self.prepare(y_true, y_pred)  # a subclass prepares in its own way
+        return self._prepare(y_true, y_pred, labels_checked=True)
+
+    def _prepare(self, y_true, y_pred, labels_checked: bool):
         y_pred = _as_predictions(y_pred)
         labels = _sparse_labels(y_true, y_pred, self._class_axis, self.name)
         y_pred = self._to_last(y_pred)
         if not self.from_logits:
             _check_probabilities(y_pred, self.name, "softmax", upper=False)
-        return _checked_labels(labels, y_pred.shape[-1], self.ignore_class), y_pred
+        labels = _checked_labels(labels, y_pred.shape[-1], self.ignore_class, labels_checked)
+        return labels, y_pred
 
     # The formulas of CategoricalCrossentropy with y = one_hot(label), computed
     # from the labels directly: only the label's entry of y is nonzero.
@@ -301,17 +311,17 @@ class SparseCategoricalCrossentropy(Loss):
     def _call(self, labels, y_pred):
         if self.from_logits:
             return -_pick(_log_softmax(y_pred), labels)
-        q_label = _pick(y_pred, labels) / np.sum(y_pred, axis=-1)
-        return -np.log(np.clip(q_label, EPSILON, 1 - EPSILON))
+        q_label = _pick(y_pred, labels) / y_pred.sum(axis=-1)
+        return -np.log(q_label.clip(EPSILON, 1 - EPSILON))
 
     def _call_gradient(self, labels, y_pred):
         if self.from_logits:
             return _add_at_label(_softmax(y_pred), labels, -1)
-        total = np.sum(y_pred, axis=-1)
+        total = y_pred.sum(axis=-1)
         q_label = _pick(y_pred, labels) / total
         kept = _unclipped(q_label).astype(y_pred.dtype)
         grad = np.broadcast_to((kept / total)[..., None], y_pred.shape).copy()
-        return _add_at_label(grad, labels, -kept / (np.clip(q_label, EPSILON, 1) * total))
+        return _add_at_label(grad, labels, -kept / (q_label.clip(EPSILON, 1) * total))
 
     def _fused(self, labels, output):
         kept = _unclipped(_pick(output, labels)).astype(output.dtype)
@@ -343,16 +353,24 @@ def _sparse_labels(y_true, y_pred, axis: int, loss_name: str) -> np.ndarray:
     return labels
 
 
-def _checked_labels(labels, num_classes: int, ignore_class=None) -> np.ndarray:
+def _checked_labels(
+    labels, num_classes: int, ignore_class=None, already_checked: bool = False
+) -> np.ndarray:
     """Integer labels in ``[0, num_classes)``; ``ignore_class`` entries become -1."""
-    from gradstep.validation import check_sparse_labels
-
     if ignore_class is None:
-        return check_sparse_labels(labels, num_classes, "y_true")
+        return _as_labels(labels, num_classes, already_checked)
     ignored = labels == ignore_class
-    labels = check_sparse_labels(np.where(ignored, 0, labels), num_classes, "y_true").copy()
+    labels = _as_labels(np.where(ignored, 0, labels), num_classes, already_checked).copy()
     labels[ignored] = -1
     return labels
+
+
+def _as_labels(values, num_classes: int, already_checked: bool) -> np.ndarray:
+    """``values`` as int64 class labels, checked unless this check has passed them
+    before (``fit`` checks all of ``y`` once, not every batch)."""
+    if already_checked:
+        return values.astype(np.int64, copy=False)
+    return check_sparse_labels(values, num_classes, "y_true")
 
 
 @LOSSES.register("categorical_generalized_cross_entropy")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gradstep.kernels.adam import adam_update
+from gradstep.kernels.adam import AdamScalars, adam_scalars, adam_update_in_dtype
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer, check_epsilon_placement
 
 
@@ -76,23 +76,44 @@ class Adam(Optimizer):
         if self.amsgrad:
             self.add_slot("velocity_hat", variables)
 
+    def update_all(self, grads, variables, learning_rate):
+        if type(self).update_step is not Adam.update_step:
+            # A subclass's own rule runs per parameter, as the base class promises.
+            super().update_all(grads, variables, learning_rate)
+            return
+        # The step's scalars are the same for every parameter of a dtype:
+        # converted once a step rather than once per parameter.
+        alpha, epsilon = self._alpha_and_epsilon(learning_rate)
+        scalars = {
+            dtype: adam_scalars(dtype, alpha, self.beta_1, self.beta_2, epsilon)
+            for dtype in {variable.dtype for variable in variables}
+        }
+        for gradient, variable in zip(grads, variables, strict=True):
+            self._update_parameter(gradient, variable, scalars[variable.dtype])
+
     def update_step(self, gradient, variable, learning_rate):
+        alpha, epsilon = self._alpha_and_epsilon(learning_rate)
+        scalars = adam_scalars(variable.dtype, alpha, self.beta_1, self.beta_2, epsilon)
+        self._update_parameter(gradient, variable, scalars)
+
+    def _alpha_and_epsilon(self, learning_rate) -> tuple[float, float]:
+        """This step's bias-corrected rate ``alpha`` and the epsilon added to ``sqrt(v)``."""
         step = self.iterations + 1
         root_correction = math.sqrt(1 - self.beta_2**step)
         alpha = learning_rate * root_correction / (1 - self.beta_1**step)
         # PyTorch adds eps to sqrt(v) / root_correction: that is Keras's rule
         # with epsilon scaled by root_correction.
         epsilon = self.epsilon * (root_correction if self.epsilon_placement == "pytorch" else 1)
-        adam_update(
+        return alpha, epsilon
+
+    def _update_parameter(self, gradient, variable, scalars: AdamScalars):
+        adam_update_in_dtype(
             variable,
             gradient,
             self.slot("momentum", variable),
             self.slot("velocity", variable),
             self.slot("velocity_hat", variable) if self.amsgrad else None,
-            alpha,
-            self.beta_1,
-            self.beta_2,
-            epsilon,
+            scalars,
         )
 
     def get_config(self):
