@@ -24,6 +24,7 @@ a schedule sees ``real_iterations``, as in Keras.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
@@ -393,18 +394,10 @@ class Optimizer:
             self._variable_names = names
         else:
             self._variable_names = [None] * len(variables)
-        attribute = self._cycled_momentum_attribute()
-        if attribute is None:
+        # Built with the first step's momentum, so that an SGD created with
+        # momentum=0 gets the velocity slot a cycled momentum needs.
+        with self._momentum_of_step(0):
             self.build(variables)
-            return
-        # Build with the first step's momentum, so that an SGD created with
-        # momentum=0 gets the velocity slot the cycled momentum needs.
-        own = getattr(self, attribute)
-        setattr(self, attribute, self._learning_rate.momentum(0))
-        try:
-            self.build(variables)
-        finally:
-            setattr(self, attribute, own)
 
     def _accumulate(self, grads, variables) -> None:
         steps = self.gradient_accumulation_steps
@@ -422,14 +415,22 @@ class Optimizer:
         learning_rate = self._current_learning_rate()
         grads = self._clip(grads)
         self._apply_weight_decay(variables, learning_rate)
+        with self._momentum_of_step(self._iterations):
+            self.update_all(grads, variables, learning_rate)
+
+    @contextlib.contextmanager
+    def _momentum_of_step(self, step: int):
+        """Inside it, the optimizer's momentum (or ``beta_1``) is the one a
+        momentum-cycling schedule gives for ``step``; its own value comes back
+        on exit. Without such a schedule, nothing changes."""
         attribute = self._cycled_momentum_attribute()
         if attribute is None:
-            self.update_all(grads, variables, learning_rate)
+            yield
             return
         own = getattr(self, attribute)
-        setattr(self, attribute, self._learning_rate.momentum(self._iterations))
+        setattr(self, attribute, self._learning_rate.momentum(step))
         try:
-            self.update_all(grads, variables, learning_rate)
+            yield
         finally:
             setattr(self, attribute, own)
 
