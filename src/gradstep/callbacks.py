@@ -170,17 +170,16 @@ class TerminateOnNaN(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(loss) and self.raise_error:
+        if loss is None or np.isfinite(loss):
+            return
+        if self.raise_error:
             raise RuntimeError(
                 f"NaN or Inf loss encountered at batch {batch}. "
                 f"Loss value: {loss}. Terminating training immediately."
             )
-        if loss is not None and not np.isfinite(loss):
-            print(
-                f"Batch {batch}: Invalid loss, terminating training", file=self.stream, flush=True
-            )
-            self.terminated_at = (self._epoch, batch)
-            self.model.stop_training = True
+        print(f"Batch {batch}: Invalid loss, terminating training", file=self.stream, flush=True)
+        self.terminated_at = (self._epoch, batch)
+        self.model.stop_training = True
 
 
 def format_logs(logs: dict) -> str:
