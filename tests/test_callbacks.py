@@ -26,31 +26,125 @@ def test_format_logs_like_keras():
     )
 
 
-def test_progbar_verbose_2_prints_one_line():
-    stream = io.StringIO()
-    logger = callbacks.ProgbarLogger(verbose=2, stream=stream)
-    logger.set_params({"epochs": 3, "steps": 2})
+class FakeClock:
+    """Stands in for ``time.perf_counter``: it tells the time the test sets."""
+
+    def __init__(self, now=0.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+class TerminalStream(io.StringIO):
+    def isatty(self):
+        return True
+
+
+class NotebookStream(io.StringIO):
+    """Like a Jupyter cell's output: no tty, but it redraws a line on ``\\r``."""
+
+    __module__ = "ipykernel.iostream"
+
+
+def _run_epoch(logger, clock, epoch, seconds, steps=4):
+    """One epoch of ``steps`` batches that takes ``seconds`` on ``clock``."""
+    logger.on_epoch_begin(epoch)
+    for step in range(steps):
+        logger.on_train_batch_end(step, {"loss": 1.0 / (step + 1)})
+    clock.now += seconds
+    logger.on_epoch_end(epoch, {"loss": 1.0 / steps})
+
+
+@pytest.mark.parametrize(
+    "seconds, printed",
+    [
+        (12.0, "4/4 - 12s 3s/step - loss: 0.2500"),
+        (0.8, "4/4 - 1s 200ms/step - loss: 0.2500"),
+        (0.0002, "4/4 - 0s 50us/step - loss: 0.2500"),
+        (0.0, "4/4 - 0s 0s/step - loss: 0.2500"),  # Keras's zero: 0s/step
+    ],
+)
+def test_progbar_verbose_2_prints_the_time_and_the_time_per_step_in_its_unit(seconds, printed):
+    stream, clock = io.StringIO(), FakeClock(now=100.0)
+    logger = callbacks.ProgbarLogger(verbose=2, stream=stream, clock=clock)
+    logger.set_params({"epochs": 3, "steps": 4})
+    _run_epoch(logger, clock, 0, seconds)
+    assert stream.getvalue() == f"Epoch 1/3\n{printed}\n"
+
+
+def test_progbar_verbose_1_in_a_log_prints_the_finished_bar_once_per_epoch():
+    """Not a terminal (a file, CI's log, captured output): no redraws, one line per epoch."""
+    stream, clock = io.StringIO(), FakeClock()
+    logger = callbacks.ProgbarLogger(verbose=1, stream=stream, clock=clock)
+    logger.set_params({"epochs": 2, "steps": 4})
+    _run_epoch(logger, clock, 0, 3.0)
+    _run_epoch(logger, clock, 1, 0.008)
+    assert stream.getvalue() == (
+        "Epoch 1/2\n"
+        "4/4 ━━━━━━━━━━━━━━━━━━━━ 3s 750ms/step - loss: 0.2500\n"
+        "Epoch 2/2\n"
+        "4/4 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.2500\n"
+    )
+
+
+def test_progbar_line_of_an_epoch_stopped_early_shows_the_part_done():
+    stream, clock = io.StringIO(), FakeClock()
+    logger = callbacks.ProgbarLogger(verbose=1, stream=stream, clock=clock)
+    logger.set_params({"epochs": 1, "steps": 4})
     logger.on_epoch_begin(0)
     logger.on_train_batch_end(0, {"loss": 1.0})
     logger.on_train_batch_end(1, {"loss": 0.5})
+    clock.now = 2.0
     logger.on_epoch_end(0, {"loss": 0.5})
-    lines = stream.getvalue().splitlines()
-    assert lines[0] == "Epoch 1/3"
-    assert lines[1].startswith("2/2 - 0s ") and lines[1].endswith("/step - loss: 0.5000")
+    assert stream.getvalue().splitlines()[1] == (
+        "2/4 ━━━━━━━━━━────────── 2s 1s/step - loss: 0.5000"
+    )
 
 
-def test_progbar_verbose_1_draws_bar_with_eta():
+@pytest.mark.parametrize("stream_type", [TerminalStream, NotebookStream])
+def test_progbar_verbose_1_on_a_terminal_or_in_a_notebook_draws_a_bar(stream_type):
     pytest.importorskip("tqdm", reason="the bar is drawn by tqdm, part of the main extra")
-    stream = io.StringIO()
-    logger = callbacks.ProgbarLogger(verbose=1, stream=stream)
+    stream, clock = stream_type(), FakeClock()
+    logger = callbacks.ProgbarLogger(verbose=1, stream=stream, clock=clock)
     logger.set_params({"epochs": 1, "steps": 4})
-    logger.on_epoch_begin(0)
-    for step in range(4):
-        logger.on_train_batch_end(step, {"loss": 1.0 / (step + 1)})
-    logger.on_epoch_end(0, {"loss": 0.25})
-    final = stream.getvalue().split("\r")[-1]
-    assert final.startswith("4/4 ━━━━━━━━━━━━━━━━━━━━ 0s ")
-    assert "/step - loss: 0.2500" in final
+    _run_epoch(logger, clock, 0, 3.0)
+    epoch_line, *drawings = stream.getvalue().split("\r")
+    assert epoch_line == "Epoch 1/1\n"
+    assert drawings[0].startswith("0/4 ──────────────────── ")  # the empty bar, redrawn
+    assert drawings[-1] == "4/4 ━━━━━━━━━━━━━━━━━━━━ 3s 750ms/step - loss: 0.2500\n"
+
+
+def test_progbar_prints_evaluate_and_predict_as_one_line_each():
+    """Outside fit (no ``epochs``), the test and predict hooks draw their own bar."""
+    stream, clock = io.StringIO(), FakeClock()
+    logger = callbacks.ProgbarLogger(verbose=1, stream=stream, clock=clock)
+    logger.set_params({"steps": 2})
+    logger.on_test_begin()
+    logger.on_test_batch_end(0, {"loss": 1.0})
+    logger.on_test_batch_end(1, {"loss": 0.5})
+    clock.now = 0.01
+    logger.on_test_end({"loss": 0.5})
+    logger.on_predict_begin()
+    logger.on_predict_batch_end(0, {})
+    logger.on_predict_batch_end(1, {})
+    clock.now = 0.014
+    logger.on_predict_end()
+    assert stream.getvalue() == (
+        "2/2 ━━━━━━━━━━━━━━━━━━━━ 0s 5ms/step - loss: 0.5000\n"
+        "2/2 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step\n"
+    )
+
+
+def test_progbar_is_silent_during_fit_validation():
+    """In fit (``epochs`` set) the validation's test hooks print nothing, as in Keras."""
+    stream = io.StringIO()
+    logger = callbacks.ProgbarLogger(verbose=1, stream=stream, clock=FakeClock())
+    logger.set_params({"epochs": 1, "steps": 2})
+    logger.on_test_begin()
+    logger.on_test_batch_end(0, {"loss": 1.0})
+    logger.on_test_end({"loss": 1.0})
+    assert stream.getvalue() == ""
 
 
 def test_callback_list_rejects_non_callbacks():

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -284,17 +286,41 @@ def test_train_on_batch():
     assert set(logs) == {"loss", "accuracy"}
 
 
-def test_verbose_1_draws_a_bar_and_verbose_2_prints_one_line_per_epoch(capsys):
+# The times vary from run to run; tests/test_callbacks.py fixes them with a fake clock.
+TIMES = r"\d+s \d+(s|ms|us)/step"
+PROGRESS = {1: "2/2 ━━━━━━━━━━━━━━━━━━━━ ", 2: "2/2 - "}
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_fit_prints_each_epoch_and_its_metrics_on_one_line(verbose, capsys):
+    """Captured output is no terminal, so ``verbose=1`` prints its finished bar, not redraws."""
     x, y = _data()
-    _classifier().fit(x, y, epochs=2, verbose=2)
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2"
-    assert lines[1].startswith("2/2 - ") and "ms/step" in lines[1] or "us/step" in lines[1]
-    assert "accuracy: " in lines[1] and "loss: " in lines[1]
-    _classifier().fit(x, y, epochs=1, verbose=1)
-    out = capsys.readouterr().out
-    assert "Epoch 1/1" in out and "2/2 " in out and "━" in out and "loss: " in out
-    _classifier().fit(x, y, epochs=1, verbose=0)
+    history = _classifier().fit(x, y, epochs=2, verbose=verbose).history
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0::2] == ["Epoch 1/2", "Epoch 2/2"]
+    for epoch, line in enumerate(lines[1::2]):
+        logs = callbacks.format_logs({k: history[k][epoch] for k in ("accuracy", "loss")})
+        assert re.fullmatch(re.escape(PROGRESS[verbose]) + TIMES + " - " + re.escape(logs), line)
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_evaluate_and_predict_print_one_line_each(verbose, capsys):
+    x, y = _data()
+    model = _classifier()
+    loss, accuracy = model.evaluate(x, y, verbose=verbose)
+    model.predict(x, verbose=verbose)
+    evaluated, predicted = capsys.readouterr().out.splitlines()
+    logs = callbacks.format_logs({"accuracy": accuracy, "loss": loss})
+    assert re.fullmatch(re.escape(PROGRESS[verbose]) + TIMES + " - " + re.escape(logs), evaluated)
+    assert re.fullmatch(re.escape(PROGRESS[verbose]) + TIMES, predicted)
+
+
+def test_verbose_0_prints_nothing(capsys):
+    x, y = _data()
+    model = _classifier()
+    model.fit(x, y, epochs=1, verbose=0)
+    model.evaluate(x, y, verbose=0)
+    model.predict(x, verbose=0)
     assert capsys.readouterr().out == ""
 
 

@@ -193,7 +193,7 @@ def format_logs(logs: dict) -> str:
 
 def _time_per_step(seconds: float, steps: int) -> str:
     per_step = seconds / max(steps, 1)
-    if per_step >= 1:
+    if per_step >= 1 or per_step == 0:
         return f"{per_step:.0f}s/step"
     if per_step >= 1e-3:
         return f"{per_step * 1e3:.0f}ms/step"
@@ -201,15 +201,32 @@ def _time_per_step(seconds: float, steps: int) -> str:
 
 
 class ProgbarLogger(Callback):
-    """Keras-style progress: ``verbose=1`` draws a bar per epoch with the ETA,
-    the time per step and the running metrics (through ``tqdm`` when it is
-    installed, one line per epoch otherwise); ``verbose=2`` prints one line
-    per epoch."""
+    """Keras-style progress of each epoch (and of ``evaluate`` and ``predict``).
 
-    def __init__(self, verbose: int = 1, stream=None):
+    ``verbose=1`` on a terminal or in a notebook draws a bar that fills batch
+    by batch, with the ETA, the time per step and the running metrics (through
+    ``tqdm``, part of the ``main`` extra). Anywhere else (a file, a CI log,
+    captured output), or without tqdm, it prints the finished bar once per
+    epoch, as Keras's bar reads at the end of an epoch::
+
+        45/45 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - accuracy: 0.9151 - loss: 0.5391
+
+    ``verbose=2`` prints one line per epoch::
+
+        45/45 - 0s 2ms/step - accuracy: 0.9151 - loss: 0.5391
+
+    Args:
+        verbose: ``1`` (default) or ``2``, as above.
+        stream: where the progress goes (default: standard output).
+        clock: returns the time in seconds (default ``time.perf_counter``);
+            tests pass a fake clock to fix the printed times.
+    """
+
+    def __init__(self, verbose: int = 1, stream=None, clock=time.perf_counter):
         super().__init__()
         self.verbose = verbose
         self.stream = stream or sys.stdout
+        self.clock = clock
         self._bar = None
 
     # --- training ---------------------------------------------------------------------
@@ -249,38 +266,56 @@ class ProgbarLogger(Callback):
 
     # --- drawing ----------------------------------------------------------------------
     def _begin(self, steps):
-        self._start = time.perf_counter()
+        self._start = self.clock()
         self._steps = steps or 0
         self._done = 0
-        if self.verbose == 1:
+        if self.verbose == 1 and _is_interactive(self.stream):
             self._bar = _make_bar(self._steps, self.stream)
 
     def _advance(self, batch, logs):
         self._done = batch + 1
         if self._bar is not None:
-            elapsed = time.perf_counter() - self._start
+            elapsed = self.clock() - self._start
             self._bar.set_description_str(_suffix(elapsed, self._done, logs), refresh=False)
             self._bar.update(1)
 
     def _finish(self, logs):
-        elapsed = time.perf_counter() - self._start
+        elapsed = self.clock() - self._start
         suffix = _suffix(elapsed, self._done, logs)
+        count = f"{self._done}/{self._steps}"
         if self._bar is not None:
             self._bar.bar_format = "{n_fmt}/{total_fmt} {bar:20} " + f"{elapsed:.0f}s {suffix}"
             self._bar.close()
             self._bar = None
-        elif self.verbose in (1, 2):
-            print(
-                f"{self._done}/{self._steps} - {elapsed:.0f}s {suffix}",
-                file=self.stream,
-                flush=True,
-            )
+        elif self.verbose == 1:
+            bar = _drawn_bar(self._done, self._steps)
+            print(f"{count} {bar} {elapsed:.0f}s {suffix}", file=self.stream, flush=True)
+        elif self.verbose == 2:
+            print(f"{count} - {elapsed:.0f}s {suffix}", file=self.stream, flush=True)
 
 
 def _suffix(elapsed, steps, logs):
     text = _time_per_step(elapsed, steps)
     shown = {k: v for k, v in (logs or {}).items() if np.ndim(v) == 0}
     return f"{text} - {format_logs(shown)}" if shown else text
+
+
+def _is_interactive(stream) -> bool:
+    """Whether ``stream`` shows a bar redrawn in place with ``\\r``: a terminal,
+    or a notebook's output (which is no tty). In a file or a log the redraws
+    would pile up on one line."""
+    if type(stream).__module__.startswith("ipykernel"):
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed file
+        return False
+
+
+def _drawn_bar(done, steps, width=20):
+    """The bar as tqdm draws it: ``━`` for the part done, ``─`` for the rest."""
+    filled = width * done // steps if steps else width
+    return "━" * filled + "─" * (width - filled)
 
 
 def _make_bar(steps, stream):
