@@ -18,6 +18,7 @@ model = models.Sequential(
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 
 result = lr_find(model, x_train, y_train, start_lr=1e-6, end_lr=1, num_steps=100)
-print(result)
+print(f"suggested learning rate (steep): {result.steep:.3g}")
+print(f"suggested learning rate (minimum/10): {result.minimum:.3g}")
 result.plot().savefig("lr_find.png")
 print("plot: lr_find.png")
