@@ -1,7 +1,9 @@
+import csv
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from gradstep import cli
@@ -125,8 +127,20 @@ def test_explain_with_a_hidden_relu_layer(capsys):
     assert "--weights, --inputs and --target go together" in capsys.readouterr().err
 
 
+def _pixels(path):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return np.asarray(image)
+
+
 def test_landscape_writes_the_plot_and_the_animation(tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="plots need the plot extra")
+    from PIL import Image
+
+    from gradstep.lab import landscapes
+
     argv = [
         "landscape",
         "--function",
@@ -143,12 +157,23 @@ def test_landscape_writes_the_plot_and_the_animation(tmp_path, capsys):
         str(tmp_path / "h.gif"),
     ]
     assert cli.main(argv) == 0
-    assert (tmp_path / "h.png").stat().st_size > 10_000 and (tmp_path / "h.gif").exists()
-    assert "sgd: 40 steps, ended at" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # The library's own plot of the same walks (its content is tested in tests/lab/).
+    paths = landscapes.walk_all("himmelblau", ["sgd", "adam"], {"sgd": 0.01, "adam": 0.1}, 40)
+    landscapes.plot_paths("himmelblau", paths, output=tmp_path / "library.png")
+    assert _pixels(tmp_path / "h.png").shape == (600, 700, 4)
+    np.testing.assert_array_equal(_pixels(tmp_path / "h.png"), _pixels(tmp_path / "library.png"))
+    for name, path in paths.items():
+        x, y = path[-1]
+        assert f"{name}: 40 steps, ended at ({x:.4g}, {y:.4g}), value " in out
+    with Image.open(tmp_path / "h.gif") as movie:  # a frame per point: 60 are asked, 41 exist
+        assert (movie.size, movie.n_frames) == ((480, 400), 41)
 
 
 def test_compare_then_report(tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="plots need the plot extra")
+    from gradstep.lab import compare, report
+
     output = tmp_path / "sweep"
     argv = [
         "compare",
@@ -173,9 +198,17 @@ def test_compare_then_report(tmp_path, capsys):
     ]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
-    assert "final val_loss" in out and "adam" in out
-    for name in ("comparison.json", "comparison.csv", "loss_curves.png", "lr_sensitivity.png"):
-        assert (output / name).exists()
+    comparison = compare.Comparison.from_json(output / "comparison.json")
+    assert len(comparison.trials) == 8  # 2 optimizers x 2 rates x 2 seeds
+    assert out.startswith(comparison.table())
+    with open(output / "comparison.csv", newline="") as handle:
+        rows = [(row["optimizer"], float(row["learning_rate"])) for row in csv.DictReader(handle)]
+    assert rows == [("sgd", 0.01), ("sgd", 0.1), ("adam", 0.01), ("adam", 0.1)]
+    # The plots are the library's plots of the comparison written to comparison.json.
+    library = report.save_plots(comparison, tmp_path / "library")
+    for path, size in zip(library, [(840, 340), (840, 340), (700, 500)], strict=True):
+        assert _pixels(output / path.name).shape == (size[1], size[0], 4)
+        np.testing.assert_array_equal(_pixels(output / path.name), _pixels(path))
     assert (
         cli.main(
             ["report", str(output / "comparison.json"), "--output", str(tmp_path / "again.html")]

@@ -58,15 +58,25 @@ def test_plot_png_gif_and_html(tmp_path):
     from PIL import Image
 
     paths = landscapes.walk_all("himmelblau", ["sgd", "adam"], steps=50)
-    landscapes.plot_paths("himmelblau", paths, output=tmp_path / "paths.png")
+    figure = landscapes.plot_paths("himmelblau", paths, output=tmp_path / "paths.png")
     with Image.open(tmp_path / "paths.png") as image:
         assert image.size == (700, 600)
         pixels = np.asarray(image.convert("RGB"))
     assert pixels.std() > 20  # a picture, not a blank canvas
+    ax = figure.axes[0]
+    assert ax.get_title() == "Optimizers on the himmelblau function"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "y")
+    drawn = {line.get_label(): line for line in ax.get_lines()}
+    for name, path in paths.items():
+        line = drawn[f"{name} ({len(path) - 1} steps)"]
+        np.testing.assert_array_equal(line.get_xydata(), path)
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == [f"{name} ({len(path) - 1} steps)" for name, path in paths.items()]
+
     landscapes.animate_paths("himmelblau", paths, tmp_path / "paths.gif", frames=5)
     with Image.open(tmp_path / "paths.gif") as movie:
-        assert movie.n_frames >= 5
+        assert (movie.size, movie.n_frames) == ((480, 400), 5)
     landscapes.animate_paths("himmelblau", paths, tmp_path / "paths.html", frames=5)
-    assert "<img" in (tmp_path / "paths.html").read_text()
+    assert (tmp_path / "paths.html").read_text().count("data:image/png;base64,") == 5
     with pytest.raises(ValueError, match="must end in .gif or .html"):
         landscapes.animate_paths("himmelblau", paths, tmp_path / "paths.mp4", frames=5)

@@ -156,20 +156,37 @@ def test_bad_arguments_are_named(arguments, message):
         lr_find(_model(), x, y, **arguments)
 
 
+def _png_size(path):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
 def test_the_plot_is_a_png_with_the_suggestions_marked(tmp_path):
     pytest.importorskip("matplotlib", reason="plots are the 'plot' extra")
     x, y = _data()
     result = lr_find(_model(), x, y, start_lr=1e-5, end_lr=10, num_steps=60)
     figure = result.plot(tmp_path / "lr.png")
-    assert (tmp_path / "lr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert _png_size(tmp_path / "lr.png") == (700, 450)
+    ax = figure.axes[0]
+    batch_loss, smoothed_loss = ax.get_lines()[:2]
+    shown = len(result.learning_rates) - 5  # fastai leaves out the last 5 points
+    np.testing.assert_array_equal(batch_loss.get_xdata(), result.learning_rates[:shown])
+    np.testing.assert_array_equal(batch_loss.get_ydata(), result.losses[:shown])
+    np.testing.assert_array_equal(smoothed_loss.get_xdata(), result.learning_rates[:shown])
+    np.testing.assert_array_equal(smoothed_loss.get_ydata(), result.smoothed_losses[:shown])
+    marked = [line.get_xdata()[0] for line in ax.get_lines()[2:] if line.get_marker() == "o"]
+    assert marked == [result.steep, result.minimum]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
     assert labels == [
         "batch loss",
         "smoothed loss",
         f"steep: {result.steep:.2e}",
         f"minimum/10: {result.minimum:.2e}",
     ]
-    assert figure.axes[0].get_xscale() == "log"
+    assert ax.get_xscale() == "log"
 
 
 def test_without_matplotlib_the_plot_says_which_extra_to_install(monkeypatch):
@@ -198,7 +215,7 @@ def test_the_command_line_prints_the_suggestions_and_writes_the_png(tmp_path, ca
     minimum = float(lines[3].removeprefix("suggested learning rate (minimum/10): "))
     assert 1e-5 <= steep <= 100 and 1e-6 <= minimum <= 10
     assert lines[4] == f"plot written to {output}"
-    assert output.read_bytes()[:4] == b"\x89PNG"
+    assert _png_size(output) == (700, 450)
 
 
 def test_the_command_line_refuses_bad_values(capsys):

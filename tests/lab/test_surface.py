@@ -44,13 +44,31 @@ def test_line_and_plane_slices_are_lowest_near_the_trained_weights():
 
 def test_plots(tmp_path):
     pytest.importorskip("matplotlib", reason="plots need the plot extra")
+    from PIL import Image
+
     model, x, y = _trained_model()
-    surface.plot_surface(surface.loss_surface(model, x, y, points=5), tmp_path / "line.png")
-    surface.plot_surface(
-        surface.loss_surface(model, x, y, dimensions=2, points=5), tmp_path / "plane.png"
-    )
-    assert (tmp_path / "line.png").stat().st_size > 5000
-    assert (tmp_path / "plane.png").stat().st_size > 5000
+    line = surface.loss_surface(model, x, y, points=5)
+    plane = surface.loss_surface(model, x, y, dimensions=2, points=5)
+    line_figure = surface.plot_surface(line, tmp_path / "line.png")
+    plane_figure = surface.plot_surface(plane, tmp_path / "plane.png")
+    for name in ("line.png", "plane.png"):
+        with Image.open(tmp_path / name) as image:
+            assert (image.format, image.size) == ("PNG", (600, 450))
+
+    ax = line_figure.axes[0]
+    (curve,) = ax.get_lines()
+    np.testing.assert_array_equal(curve.get_xdata(), line.alphas)
+    np.testing.assert_array_equal(curve.get_ydata(), line.losses)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("step along the direction", "loss")
+
+    ax, colorbar = plane_figure.axes
+    (filled,) = ax.collections  # the contours of log10 loss, spanning the slice's losses
+    log_losses = np.log10(plane.losses)
+    assert filled.levels[0] <= log_losses.min() and filled.levels[-1] >= log_losses.max()
+    (trained,) = ax.get_lines()  # a star at the trained weights
+    assert (trained.get_xdata()[0], trained.get_ydata()[0], trained.get_marker()) == (0, 0, "*")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("direction 2", "direction 1")
+    assert colorbar.get_ylabel() == "log10 loss"
 
 
 def test_bad_dimensions():
