@@ -1,4 +1,5 @@
 import io
+import sys
 
 import pytest
 
@@ -113,6 +114,17 @@ def test_progbar_verbose_1_on_a_terminal_or_in_a_notebook_draws_a_bar(stream_typ
     assert epoch_line == "Epoch 1/1\n"
     assert drawings[0].startswith("0/4 ──────────────────── ")  # the empty bar, redrawn
     assert drawings[-1] == "4/4 ━━━━━━━━━━━━━━━━━━━━ 3s 750ms/step - loss: 0.2500\n"
+
+
+def test_progbar_verbose_1_on_a_terminal_without_tqdm_prints_the_finished_bar(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # tqdm is the main extra's
+    stream, clock = TerminalStream(), FakeClock()
+    logger = callbacks.ProgbarLogger(verbose=1, stream=stream, clock=clock)
+    logger.set_params({"epochs": 1, "steps": 4})
+    _run_epoch(logger, clock, 0, 3.0)
+    assert stream.getvalue() == (
+        "Epoch 1/1\n4/4 ━━━━━━━━━━━━━━━━━━━━ 3s 750ms/step - loss: 0.2500\n"
+    )
 
 
 def test_progbar_prints_evaluate_and_predict_as_one_line_each():
