@@ -59,7 +59,10 @@ def _chromium():
         path = shutil.which(name)
         if path:
             return path
-    pytest.fail("headless Chromium is needed: .ci/run installs Debian's chromium package")
+    pytest.fail(
+        "headless Chromium is needed: sh tools/install_test_dependencies.sh installs it "
+        "(the README's test command runs it first)"
+    )
 
 
 def test_report_renders_in_headless_chromium(comparison, tmp_path):
