@@ -73,6 +73,7 @@ def test_parallel_run_gives_the_same_numbers_in_the_same_order(local_run):
     assert _numbers(parallel) == _numbers(local_run)
 
 
+@pytest.mark.slow  # starting the cluster takes about 15 seconds
 def test_dask_cluster_gives_the_same_numbers(local_run):
     from distributed import Client, LocalCluster
 
@@ -84,6 +85,7 @@ def test_dask_cluster_gives_the_same_numbers(local_run):
     assert _numbers(on_dask) == _numbers(local_run)
 
 
+@pytest.mark.slow  # starting the cluster takes about 15 seconds
 def test_ray_gives_the_same_numbers(local_run):
     ray = pytest.importorskip("ray", reason="ray is installed by the test extra")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
