@@ -39,8 +39,8 @@ def test_progbar_verbose_2_prints_one_line():
     assert lines[1].startswith("2/2 - 0s ") and lines[1].endswith("/step - loss: 0.5000")
 
 
+@pytest.mark.requires("tqdm", extra="main")
 def test_progbar_verbose_1_draws_bar_with_eta():
-    pytest.importorskip("tqdm", reason="the bar is drawn by tqdm, part of the main extra")
     stream = io.StringIO()
     logger = callbacks.ProgbarLogger(verbose=1, stream=stream)
     logger.set_params({"epochs": 1, "steps": 4})

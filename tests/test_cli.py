@@ -125,8 +125,8 @@ def test_explain_with_a_hidden_relu_layer(capsys):
     assert "--weights, --inputs and --target go together" in capsys.readouterr().err
 
 
+@pytest.mark.requires("matplotlib", extra="plot")
 def test_landscape_writes_the_plot_and_the_animation(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason="plots need the plot extra")
     argv = [
         "landscape",
         "--function",
@@ -147,8 +147,8 @@ def test_landscape_writes_the_plot_and_the_animation(tmp_path, capsys):
     assert "sgd: 40 steps, ended at" in capsys.readouterr().out
 
 
+@pytest.mark.requires("matplotlib", extra="plot")
 def test_compare_then_report(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason="plots need the plot extra")
     output = tmp_path / "sweep"
     argv = [
         "compare",

@@ -366,12 +366,12 @@ def _regression_model(loss):
     ],
     ids=["function", "subclass"],
 )
+@pytest.mark.requires("autograd", extra="autodiff")
 def test_a_loss_and_a_metric_of_your_own_come_back_with_custom_objects(
     tmp_path, loss, custom_objects
 ):
     """As in Keras: the file holds their names, load_model(custom_objects=...)
     the code; training then continues exactly as if it had never stopped."""
-    pytest.importorskip("autograd", reason="a loss function's slope needs the autodiff extra")
     model, x, y = _regression_model(loss)
     model.save(tmp_path / "m.keras")
     objects = {**custom_objects, "largest_error": largest_error}
@@ -384,8 +384,8 @@ def test_a_loss_and_a_metric_of_your_own_come_back_with_custom_objects(
     _assert_same_weights(model, loaded)
 
 
+@pytest.mark.requires("autograd", extra="autodiff")
 def test_without_its_custom_objects_a_model_loads_uncompiled_or_says_what_to_pass(tmp_path):
-    pytest.importorskip("autograd", reason="a loss function's slope needs the autodiff extra")
     model, x, _ = _regression_model(scaled_squared_error)
     model.save(tmp_path / "m.keras")
     with pytest.raises(ValueError, match=r"custom_objects=\{'scaled_squared_error'"):

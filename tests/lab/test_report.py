@@ -8,7 +8,7 @@ import pytest
 
 from gradstep.lab import compare, report
 
-pytest.importorskip("matplotlib", reason="plots need the plot extra")
+pytestmark = pytest.mark.requires("matplotlib", extra="plot")
 
 
 @pytest.fixture(scope="module")
