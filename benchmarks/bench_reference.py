@@ -5,11 +5,16 @@ trained with Adam (lr 1e-3, epsilon 1e-7) on sparse categorical cross-entropy,
 batch 32, shuffled every epoch, on scikit-learn's digits (stratified 80/20
 split, random_state=0, x / 16 as float32).
 
-For every framework the script runs --repeats trainings (each with a freshly
-built model) and reports the median wall time of the training call only
-(imports, data loading and model building are excluded; for Keras the time
-includes its first-call JIT compilation) and the test accuracy after training.
-Then it prints the ratios gradstep/pytorch and gradstep/keras.
+The frameworks take turns, round after round, --repeats rounds (each training
+a freshly built model), with a short pause before each (as in
+bench_optimizers.py), so that a slow spell of the machine reaches all of them
+alike. One untimed epoch of each comes first (numba compiles gradstep's
+kernels, PyTorch makes its first calls). The script reports, per framework,
+the median over rounds of the wall time of the training call only (imports,
+data loading and model building are excluded; for Keras the time includes its
+first-call JIT compilation) and of the test accuracy after training. Then it
+prints the ratios gradstep/pytorch and gradstep/keras: the median over rounds
+of each round's ratio.
 
 Frameworks (--frameworks, comma separated):
   gradstep         gradstep's Keras-style API (models.Sequential, layers.Dense)
@@ -33,6 +38,8 @@ import statistics
 import time
 
 import numpy as np
+
+from bench_optimizers import settle
 
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-3
@@ -220,36 +227,46 @@ RUNNERS = {
 # ---------------------------------------------------------------- driver
 
 
-def benchmark(name, data, epochs, repeats):
-    """Returns a result dict, or None (with a message) if the framework is skipped."""
-    runner, label = RUNNERS[name]
-    times, accuracies = [], []
-    try:
-        for repeat in range(repeats):
-            seconds, acc = runner(data, epochs, seed=repeat)
-            times.append(seconds)
-            accuracies.append(acc)
+def benchmark(names, data, epochs, repeats):
+    """Runs the frameworks in turns, round after round; returns a result dict per
+    framework that ran (a framework that cannot run here is left out, with a
+    message)."""
+    rounds = {}  # name: (seconds, accuracy) per round
+    for name in names:  # warm-up, one epoch, not counted: numba's and torch's first calls
+        try:
+            RUNNERS[name][0](data, 1, seed=0)
+        except Skip as exc:
+            print(f"skipping {name}: {exc}", flush=True)
+            continue
+        rounds[name] = []
+    for repeat in range(repeats):
+        for name in rounds:
+            settle()
+            seconds, acc = RUNNERS[name][0](data, epochs, seed=repeat)
+            rounds[name].append((seconds, acc))
             print(
-                f"  {name} repeat {repeat + 1}/{repeats}: "
+                f"  round {repeat + 1}/{repeats} {name}: "
                 f"fit {seconds:.3f} s, test accuracy {acc:.4f}",
                 flush=True,
             )
-    except Skip as exc:
-        print(f"skipping {name}: {exc}", flush=True)
-        return None
-    return {
-        "name": name,
-        "label": label(),
-        "median": statistics.median(times),
-        "min": min(times),
-        "accuracy": statistics.median(accuracies),
-        "accuracies": accuracies,
-    }
+    results = {}
+    for name, runs in rounds.items():
+        times, accuracies = [seconds for seconds, _ in runs], [acc for _, acc in runs]
+        results[name] = {
+            "name": name,
+            "label": RUNNERS[name][1](),
+            "times": times,
+            "median": statistics.median(times),
+            "min": min(times),
+            "accuracy": statistics.median(accuracies),
+            "accuracies": accuracies,
+        }
+    return results
 
 
 def print_table(results, epochs, repeats):
     print()
-    print(f"reference model, {epochs} epochs, median of {repeats} repeats (fit only)")
+    print(f"reference model, {epochs} epochs, median of {repeats} interleaved rounds (fit only)")
     print(f"{'framework':<17} {'median s':>9} {'min s':>8} {'test acc':>9}  version")
     for r in results.values():
         print(
@@ -262,12 +279,17 @@ def print_ratios(results):
     if "gradstep" not in results:
         print("\nno ratios: gradstep did not run")
         return
-    ours = results["gradstep"]["median"]
+    ours = results["gradstep"]["times"]
     print()
     for peer in ("pytorch", "pytorch-1thread", "keras"):
         if peer in results:
-            ratio = ours / results[peer]["median"]
-            print(f"gradstep/{peer:<16} {ratio:6.2f}x")
+            ratios = [
+                mine / theirs for mine, theirs in zip(ours, results[peer]["times"], strict=True)
+            ]
+            print(
+                f"gradstep/{peer:<16} {statistics.median(ratios):6.2f}x "
+                f"(rounds {min(ratios):.2f}-{max(ratios):.2f})"
+            )
 
 
 def parse_args(argv=None):
@@ -291,11 +313,7 @@ def main(argv=None):
     args = parse_args(argv)
     data = load_data()
     print(f"digits: {len(data[0])} train / {len(data[1])} test samples")
-    results = {}
-    for name in args.frameworks:
-        result = benchmark(name, data, args.epochs, args.repeats)
-        if result is not None:
-            results[name] = result
+    results = benchmark(args.frameworks, data, args.epochs, args.repeats)
     if results:
         print_table(results, args.epochs, args.repeats)
         print_ratios(results)

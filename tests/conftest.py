@@ -1,5 +1,7 @@
-"""Shared test helpers: golden fixtures produced by the scripts in tools/."""
+"""Shared test helpers: golden fixtures produced by the scripts in tools/, and
+the `requires` marker for tests of optional dependencies."""
 
+import importlib
 import json
 from pathlib import Path
 
@@ -32,3 +34,20 @@ def keras_training() -> dict:
 @pytest.fixture(scope="session")
 def keras_reference_arrays() -> dict[str, np.ndarray]:
     return load_npz_fixture("keras_reference_digits.npz")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    """A test marked `requires(module, extra=...)` fails, naming the extra, when
+    the module does not import. The test extra installs every extra, so a missing
+    module is a broken installation, never a reason to skip."""
+    for marker in item.iter_markers("requires"):
+        (module,), extra = marker.args, marker.kwargs["extra"]
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            pytest.fail(
+                f"{item.name} needs {module}, from the {extra!r} extra ({error}): "
+                f"pip install -e '.[{extra}]' (or '.[test]', which installs every extra)",
+                pytrace=False,
+            )

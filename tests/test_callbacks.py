@@ -103,9 +103,9 @@ def test_progbar_line_of_an_epoch_stopped_early_shows_the_part_done():
     )
 
 
+@pytest.mark.requires("tqdm", extra="main")
 @pytest.mark.parametrize("stream_type", [TerminalStream, NotebookStream])
 def test_progbar_verbose_1_on_a_terminal_or_in_a_notebook_draws_a_bar(stream_type):
-    pytest.importorskip("tqdm", reason="the bar is drawn by tqdm, part of the main extra")
     stream, clock = stream_type(), FakeClock()
     logger = callbacks.ProgbarLogger(verbose=1, stream=stream, clock=clock)
     logger.set_params({"epochs": 1, "steps": 4})

@@ -135,8 +135,8 @@ def _pixels(path):
         return np.asarray(image)
 
 
+@pytest.mark.requires("matplotlib", extra="plot")
 def test_landscape_writes_the_plot_and_the_animation(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason="plots need the plot extra")
     from PIL import Image
 
     from gradstep.lab import landscapes
@@ -170,8 +170,8 @@ def test_landscape_writes_the_plot_and_the_animation(tmp_path, capsys):
         assert (movie.size, movie.n_frames) == ((480, 400), 41)
 
 
+@pytest.mark.requires("matplotlib", extra="plot")
 def test_compare_then_report(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason="plots need the plot extra")
     from gradstep.lab import compare, report
 
     output = tmp_path / "sweep"

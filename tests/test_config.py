@@ -35,9 +35,8 @@ def test_blas_threads_setting():
 
 
 def _blas_threads_during_fit(model, x, y):
-    threadpoolctl = pytest.importorskip(
-        "threadpoolctl", reason="threadpoolctl is in the main extra"
-    )
+    import threadpoolctl
+
     from gradstep import callbacks
 
     # NumPy's own BLAS, the one its matrix products use (numba, imported during the
@@ -60,15 +59,16 @@ def _blas_threads_during_fit(model, x, y):
     return set(seen)
 
 
+@pytest.mark.requires("threadpoolctl", extra="main")
 def test_small_models_train_on_one_blas_thread():
     model = models.Sequential([layers.Dense(2, input_shape=(3,))])
     assert _blas_threads_during_fit(model, np.zeros((4, 3)), np.zeros((4, 2))) == {1}
 
 
+@pytest.mark.requires("threadpoolctl", extra="main")
 def test_large_models_keep_blas_threads():
-    threadpoolctl = pytest.importorskip(
-        "threadpoolctl", reason="threadpoolctl is in the main extra"
-    )
+    import threadpoolctl
+
     own = {
         info["num_threads"]
         for info in threadpoolctl.threadpool_info()

@@ -113,7 +113,17 @@ def test_every_example_has_a_check():
     assert sorted(path.stem for path in EXAMPLES.glob("*.py")) == sorted(CHECKS)
 
 
-@pytest.mark.parametrize("name", sorted(CHECKS))
+# Each starts worker processes and trains for 15 to 25 seconds: `pytest -m slow`.
+SLOW = {"optimizer_comparison", "sklearn_grid_search"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else [])
+        for name in sorted(CHECKS)
+    ],
+)
 def test_example_delivers_its_result(name, tmp_path):
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / f"{name}.py")],

@@ -366,12 +366,12 @@ def _regression_model(loss):
     ],
     ids=["function", "subclass"],
 )
+@pytest.mark.requires("autograd", extra="autodiff")
 def test_a_loss_and_a_metric_of_your_own_come_back_with_custom_objects(
     tmp_path, loss, custom_objects
 ):
     """As in Keras: the file holds their names, load_model(custom_objects=...)
     the code; training then continues exactly as if it had never stopped."""
-    pytest.importorskip("autograd", reason="a loss function's slope needs the autodiff extra")
     model, x, y = _regression_model(loss)
     model.save(tmp_path / "m.keras")
     objects = {**custom_objects, "largest_error": largest_error}
@@ -384,8 +384,8 @@ def test_a_loss_and_a_metric_of_your_own_come_back_with_custom_objects(
     _assert_same_weights(model, loaded)
 
 
+@pytest.mark.requires("autograd", extra="autodiff")
 def test_without_its_custom_objects_a_model_loads_uncompiled_or_says_what_to_pass(tmp_path):
-    pytest.importorskip("autograd", reason="a loss function's slope needs the autodiff extra")
     model, x, _ = _regression_model(scaled_squared_error)
     model.save(tmp_path / "m.keras")
     with pytest.raises(ValueError, match=r"custom_objects=\{'scaled_squared_error'"):
@@ -831,15 +831,33 @@ def _load_or_refuse(path):
         assert str(error).startswith(f"Cannot load {path}: ")
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_fuzz_mutated_files_load_cleanly_or_raise_value_error(valid_file, data):
+def _fuzz(max_examples):
+    """The default run fuzzes a little; `pytest -m slow` runs the long fuzz."""
+    return settings(
+        max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+
+
+def _check_mutated_file_loads_cleanly_or_raises_value_error(valid_file, data):
     blob = valid_file.read_bytes()
     path = valid_file.with_name("mutated.keras")
     path.write_bytes(_mutate(data, blob))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NumPy overflow warnings from flipped weights
         _load_or_refuse(path)
+
+
+@_fuzz(150)
+@given(data=st.data())
+def test_fuzz_mutated_files_load_cleanly_or_raise_value_error(valid_file, data):
+    _check_mutated_file_loads_cleanly_or_raises_value_error(valid_file, data)
+
+
+@pytest.mark.slow
+@_fuzz(1500)
+@given(data=st.data())
+def test_fuzz_long_mutated_files_load_cleanly_or_raise_value_error(valid_file, data):
+    _check_mutated_file_loads_cleanly_or_raises_value_error(valid_file, data)
 
 
 @pytest.fixture(scope="module")
@@ -849,13 +867,10 @@ def model_to_load_into():
     return model
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_fuzz_load_weights_loads_or_changes_nothing(valid_file, model_to_load_into, data):
+def _check_load_weights_loads_or_changes_nothing(valid_file, model, data):
     blob = valid_file.read_bytes()
     path = valid_file.with_name("mutated.weights.safetensors")
     path.write_bytes(_mutate(data, blob))
-    model = model_to_load_into
     before = _snapshot(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -864,6 +879,19 @@ def test_fuzz_load_weights_loads_or_changes_nothing(valid_file, model_to_load_in
         except ValueError as error:
             assert str(error).startswith(f"Cannot load {path}: ")
             _assert_unchanged(model, before)
+
+
+@_fuzz(100)
+@given(data=st.data())
+def test_fuzz_load_weights_loads_or_changes_nothing(valid_file, model_to_load_into, data):
+    _check_load_weights_loads_or_changes_nothing(valid_file, model_to_load_into, data)
+
+
+@pytest.mark.slow
+@_fuzz(500)
+@given(data=st.data())
+def test_fuzz_long_load_weights_loads_or_changes_nothing(valid_file, model_to_load_into, data):
+    _check_load_weights_loads_or_changes_nothing(valid_file, model_to_load_into, data)
 
 
 # --- atomic writes ----------------------------------------------------------------------

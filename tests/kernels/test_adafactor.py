@@ -7,7 +7,7 @@ from gradstep import kernels, optimizers
 from gradstep.kernels import adafactor
 from gradstep.kernels.adafactor import apply_update, factored_update, unfactored_update
 
-pytest.importorskip("numba", reason="the fused kernels need numba (the speed extra)")
+pytestmark = pytest.mark.requires("numba", extra="speed")
 
 # a scalar and a vector (not factored), a matrix and a stack of matrices (factored)
 SHAPES = [(), (7,), (23, 7), (3, 5, 4)]

@@ -8,7 +8,7 @@ import pytest
 from gradstep import kernels
 from gradstep.kernels.adam import adam_scalars, adam_update, adam_update_numpy
 
-pytest.importorskip("numba", reason="the fused kernel needs numba (the speed extra)")
+pytestmark = pytest.mark.requires("numba", extra="speed")
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from gradstep import kernels
 from gradstep.kernels import ftrl
 from gradstep.kernels.ftrl import ftrl_update
 
-pytest.importorskip("numba", reason="the fused kernel needs numba (the speed extra)")
+pytestmark = pytest.mark.requires("numba", extra="speed")
 
 # (power, l1, l2, l2_shrinkage): the square root, NumPy's powers, a fixed rate
 SETTINGS = {

@@ -57,8 +57,8 @@ def test_numpy_twins_match_keras(name):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.requires("numba", extra="speed")
 def test_kernels_and_twins_agree_to_the_bit(name):
-    pytest.importorskip("numba", reason="the fused kernels need numba (the speed extra)")
     fused, twin = replay(CASES[name], "numba"), replay(CASES[name], "numpy")
     for fused_snapshot, twin_snapshot in zip(fused, twin, strict=True):
         for a, b in zip(fused_snapshot, twin_snapshot, strict=True):

@@ -7,7 +7,7 @@ from gradstep import kernels
 from gradstep.kernels import lamb
 from gradstep.kernels.lamb import apply_direction, lamb_direction, trust_ratio
 
-pytest.importorskip("numba", reason="the fused kernels need numba (the speed extra)")
+pytestmark = pytest.mark.requires("numba", extra="speed")
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from gradstep import kernels
 from gradstep.kernels import rmsprop
 from gradstep.kernels.rmsprop import rmsprop_update
 
-pytest.importorskip("numba", reason="the fused kernel needs numba (the speed extra)")
+pytestmark = pytest.mark.requires("numba", extra="speed")
 
 # (centered, epsilon inside the square root, epsilon outside it)
 SETTINGS = {

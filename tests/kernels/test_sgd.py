@@ -8,7 +8,7 @@ from gradstep import kernels
 from gradstep.kernels import sgd
 from gradstep.kernels.sgd import sgd_update
 
-pytest.importorskip("numba", reason="the fused kernels need numba (the speed extra)")
+pytestmark = pytest.mark.requires("numba", extra="speed")
 
 FORMS = ["keras", "pytorch"]
 

@@ -15,7 +15,7 @@ from gradstep.kernels.schedule_free import schedule_free_update
 from gradstep.kernels.sgd import sgd_update
 from gradstep.kernels.weight_decay import decay_weights
 
-pytest.importorskip("numba", reason="the fused kernels need numba (the speed extra)")
+pytestmark = pytest.mark.requires("numba", extra="speed")
 
 SHAPE = (23, 7)
 

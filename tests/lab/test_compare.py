@@ -73,6 +73,8 @@ def test_parallel_run_gives_the_same_numbers_in_the_same_order(local_run):
     assert _numbers(parallel) == _numbers(local_run)
 
 
+@pytest.mark.slow  # starting the cluster takes about 15 seconds
+@pytest.mark.requires("distributed", extra="dask")
 def test_dask_cluster_gives_the_same_numbers(local_run):
     from distributed import Client, LocalCluster
 
@@ -84,8 +86,11 @@ def test_dask_cluster_gives_the_same_numbers(local_run):
     assert _numbers(on_dask) == _numbers(local_run)
 
 
+@pytest.mark.slow  # starting the cluster takes about 15 seconds
+@pytest.mark.requires("ray", extra="ray")
 def test_ray_gives_the_same_numbers(local_run):
-    ray = pytest.importorskip("ray", reason="ray is installed by the test extra")
+    import ray
+
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         on_ray = compare.compare(**SWEEP, backend="ray")

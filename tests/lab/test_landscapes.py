@@ -53,8 +53,8 @@ def test_unknown_names():
         landscapes.walk("quadratic", "sgdd")
 
 
+@pytest.mark.requires("matplotlib", extra="plot")
 def test_plot_png_gif_and_html(tmp_path):
-    pytest.importorskip("matplotlib", reason="plots need the plot extra")
     from PIL import Image
 
     paths = landscapes.walk_all("himmelblau", ["sgd", "adam"], steps=50)

@@ -164,8 +164,8 @@ def _png_size(path):
         return image.size
 
 
+@pytest.mark.requires("matplotlib", extra="plot")
 def test_the_plot_is_a_png_with_the_suggestions_marked(tmp_path):
-    pytest.importorskip("matplotlib", reason="plots are the 'plot' extra")
     x, y = _data()
     result = lr_find(_model(), x, y, start_lr=1e-5, end_lr=10, num_steps=60)
     figure = result.plot(tmp_path / "lr.png")
@@ -197,8 +197,8 @@ def test_without_matplotlib_the_plot_says_which_extra_to_install(monkeypatch):
         result.plot()
 
 
+@pytest.mark.requires("matplotlib", extra="plot")
 def test_the_command_line_prints_the_suggestions_and_writes_the_png(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason="plots are the 'plot' extra")
     from gradstep import cli
 
     output = tmp_path / "lr.png"

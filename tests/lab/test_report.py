@@ -9,7 +9,7 @@ import pytest
 
 from gradstep.lab import compare, report
 
-pytest.importorskip("matplotlib", reason="plots need the plot extra")
+pytestmark = pytest.mark.requires("matplotlib", extra="plot")
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,10 @@ def _chromium():
         path = shutil.which(name)
         if path:
             return path
-    pytest.fail("headless Chromium is needed: .ci/run installs Debian's chromium package")
+    pytest.fail(
+        "headless Chromium is needed: sh tools/install_test_dependencies.sh installs it "
+        "(the README's test command runs it first)"
+    )
 
 
 def test_report_renders_in_headless_chromium(comparison, tmp_path):

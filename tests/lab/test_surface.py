@@ -42,8 +42,8 @@ def test_line_and_plane_slices_are_lowest_near_the_trained_weights():
         np.testing.assert_array_equal(restored, original)
 
 
+@pytest.mark.requires("matplotlib", extra="plot")
 def test_plots(tmp_path):
-    pytest.importorskip("matplotlib", reason="plots need the plot extra")
     from PIL import Image
 
     model, x, y = _trained_model()

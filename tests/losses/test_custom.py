@@ -37,10 +37,8 @@ def _data(seed=0):
     return x, x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3
 
 
+@pytest.mark.requires("autograd", extra="autodiff")
 def test_a_numpy_function_loss_trains_a_model():
-    pytest.importorskip(
-        "autograd", reason="custom losses differentiate through autograd (the autodiff extra)"
-    )
     x, y = _data()
     model = Sequential([layers.Dense(1, input_shape=(3,))], seed=0)
     model.compile(optimizer=optimizers.Adam(learning_rate=0.05), loss=pseudo_huber)
@@ -59,19 +57,15 @@ def test_a_numpy_function_loss_trains_a_model():
     ],
     ids=lambda loss: loss.name,
 )
+@pytest.mark.requires("autograd", extra="autodiff")
 def test_autodiff_slope_passes_central_differences(loss):
-    pytest.importorskip(
-        "autograd", reason="custom losses differentiate through autograd (the autodiff extra)"
-    )
     rng = np.random.default_rng(1)
     y_true, y_pred = rng.normal(size=(5, 3)), rng.normal(scale=2, size=(5, 3))
     check_loss_gradients(loss, y_true, y_pred, sample_weight=rng.uniform(0.5, 2.0, size=5))
 
 
+@pytest.mark.requires("autograd", extra="autodiff")
 def test_autodiff_of_mean_squared_error_equals_the_analytic_slope():
-    pytest.importorskip(
-        "autograd", reason="custom losses differentiate through autograd (the autodiff extra)"
-    )
     rng = np.random.default_rng(2)
     y_true, y_pred = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
     wrapped = losses.get(lambda t, p: np.mean((p - t) ** 2, axis=-1))
@@ -80,22 +74,18 @@ def test_autodiff_of_mean_squared_error_equals_the_analytic_slope():
     )
 
 
+@pytest.mark.requires("autograd", extra="autodiff")
 def test_tracing_leaves_autograd_unchanged_afterwards():
-    pytest.importorskip(
-        "autograd", reason="custom losses differentiate through autograd (the autodiff extra)"
-    )
     from autograd.numpy.numpy_boxes import ArrayBox
 
     losses.get(pseudo_huber).gradient(np.zeros((2, 1)), np.ones((2, 1)))
     assert "__array_function__" not in vars(ArrayBox)
 
 
+@pytest.mark.requires("autograd", extra="autodiff")
 def test_threads_computing_slopes_at_once_all_get_them():
     """One thread's tracing must not undo another's while it runs (a grid
     search with the threading backend trains models side by side)."""
-    pytest.importorskip(
-        "autograd", reason="custom losses differentiate through autograd (the autodiff extra)"
-    )
     from concurrent.futures import ThreadPoolExecutor
 
     from autograd.numpy.numpy_boxes import ArrayBox
@@ -126,11 +116,8 @@ def test_without_autograd_the_error_says_what_to_install_or_write(monkeypatch):
         QuarticError().gradient([[0.0]], [[1.0]])
 
 
+@pytest.mark.requires("autograd", extra="autodiff")
 def test_a_function_autograd_cannot_follow_gets_a_hint():
-    pytest.importorskip(
-        "autograd", reason="custom losses differentiate through autograd (the autodiff extra)"
-    )
-
     def in_place(y_true, y_pred):
         out = np.zeros(len(y_pred))
         out[:] = np.mean(y_pred - y_true, axis=-1)
