@@ -51,3 +51,8 @@ def pytest_runtest_call(item):
                 f"pip install -e '.[{extra}]' (or '.[test]', which installs every extra)",
                 pytrace=False,
             )
+
+
+@pytest.fixture(scope="session")
+def keras_functional() -> dict:
+    return load_json_fixture("keras_functional.json")

@@ -116,7 +116,8 @@ def test_the_file_is_plain_safetensors_with_json_metadata(tmp_path):
     with open(path, "rb") as handle:
         header = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))
     metadata = header["__metadata__"]
-    assert metadata["format"] == "gradstep" and metadata["format_version"] == "1"
+    assert metadata["format"] == "gradstep" and metadata["format_version"] == "2"
+    assert json.loads(metadata["model_config"])["class_name"] == "Sequential"
     assert json.loads(metadata["compile_config"])["loss"]["class_name"] == (
         "SparseCategoricalCrossentropy"
     )
@@ -463,11 +464,12 @@ def _edit_header(path, change):
 
 
 def _edit(path, key, change):
-    """Apply ``change`` to the parsed JSON of metadata ``key`` (in place)."""
+    """Apply ``change`` to the parsed JSON of metadata ``key`` (in place; for
+    ``model_config``, to the model's own config inside ``{"class_name", "config"}``)."""
 
     def edit(header):
         value = json.loads(header["__metadata__"][key])
-        change(value)
+        change(value["config"] if key == "model_config" else value)
         header["__metadata__"][key] = json.dumps(value)
 
     _edit_header(path, edit)
@@ -501,10 +503,8 @@ BAD_FILES = {
         r"model_config .*: ValueError: Unknown layer class 'Conv9D'. Expected one of: Activation",
     ),
     "a Python class that is not registered": (
-        lambda p: _edit(
-            p, "model_config", lambda c: c["layers"][0].update(class_name="Sequential")
-        ),
-        "Unknown layer class 'Sequential'",
+        lambda p: _edit(p, "model_config", lambda c: c["layers"][0].update(class_name="Popen")),
+        "Unknown layer class 'Popen'",
     ),
     "unknown activation": (
         lambda p: _edit(p, "model_config", _layer(0, "activation", "relux")),
@@ -665,8 +665,8 @@ BAD_FILES = {
         "the metadata's format is 'pt', expected 'gradstep'",
     ),
     "a newer format version": (
-        lambda p: _edit_header(p, lambda h: h["__metadata__"].update(format_version="2")),
-        "format_version '2' is not one this gradstep reads",
+        lambda p: _edit_header(p, lambda h: h["__metadata__"].update(format_version="3")),
+        "format_version '3' is not one this gradstep reads",
     ),
     "missing metadata": (
         lambda p: _edit_header(p, lambda h: h["__metadata__"].pop("training_state")),

@@ -2,7 +2,8 @@
 learning rate first-class, inspectable and verified.
 
 The API is Keras's: swap ``from tensorflow import keras`` (or ``import keras``)
-for ``import gradstep as keras`` and a Sequential program runs on NumPy.
+for ``import gradstep as keras`` and a Sequential or functional program runs
+on NumPy.
 """
 
 from gradstep import (
@@ -21,12 +22,13 @@ from gradstep import (
     utils,
 )
 from gradstep.layers import Input
-from gradstep.models import Sequential
+from gradstep.models import Model, Sequential
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Input",
+    "Model",
     "Sequential",
     "activations",
     "callbacks",

@@ -795,7 +795,7 @@ class ModelCheckpoint(MonitorCallback):
         initial_value_threshold=None,
     ):
         super().__init__(monitor, mode, initial_value_threshold)
-        from gradstep.saving import EXTENSIONS
+        from gradstep.file_format import EXTENSIONS
 
         self.filepath = os.fspath(filepath)
         if not self.filepath.endswith(EXTENSIONS):
@@ -947,7 +947,7 @@ class BackupAndRestore(Callback):
             raise ValueError(f"{self._metadata_path}: 'epoch' must be a non-negative integer")
         self.model.load_weights(self._weights_path)
         self._current_epoch = epoch
-        self.model._initial_epoch = epoch  # read by fit right after on_train_begin
+        self.model.resume_at_epoch(epoch)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch

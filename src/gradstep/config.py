@@ -18,10 +18,31 @@ def set_floatx(value: str) -> None:
     _FLOATX = standardize_dtype(value)
 
 
+FLOAT_DTYPES = ("float16", "float32", "float64")
+INPUT_DTYPES = FLOAT_DTYPES + ("int8", "int16", "int32", "int64", "uint8", "bool")
+
+
 def standardize_dtype(value) -> str:
-    name = np.dtype(value).name
-    if name not in ("float16", "float32", "float64"):
-        raise ValueError(f"dtype must be 'float16', 'float32' or 'float64', received {value!r}")
+    """A weight dtype's name: ``'float16'``, ``'float32'`` or ``'float64'``."""
+    return _dtype_name(value, FLOAT_DTYPES)
+
+
+def standardize_input_dtype(value) -> str:
+    """An input's dtype name: a float type, or an integer type for inputs that
+    hold indices (they are never cast to floats on the way in)."""
+    return _dtype_name(value, INPUT_DTYPES)
+
+
+def _dtype_name(value, allowed) -> str:
+    try:
+        name = np.dtype(value).name
+    except TypeError:
+        name = None
+    if name not in allowed:
+        names = [repr(d) for d in allowed]
+        raise ValueError(
+            f"dtype must be {', '.join(names[:-1])} or {names[-1]}, received {value!r}"
+        )
     return name
 
 

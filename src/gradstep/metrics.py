@@ -63,7 +63,7 @@ class MeanMetricWrapper(Mean):
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """Share of entries where ``y_pred > threshold`` equals the 0/1 target."""
     y_pred = np.asarray(y_pred)
-    y_true = losses._match_rank(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
+    y_true = losses.match_rank(np.asarray(y_true, dtype=y_pred.dtype), y_pred)
     return np.mean((y_pred > threshold) == (y_true > 0.5), axis=-1)
 
 

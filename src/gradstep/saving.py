@@ -1,10 +1,13 @@
 """Saving and loading models: one file, data only, written atomically.
 
 ``model.save("model.keras")`` writes one safetensors file. Its arrays are the
-weights (``layers/<i>/vars/<j>``: weight ``j`` of layer ``i``), the optimizer's
-state (``optimizer/iterations`` and ``optimizer/<slot>/<j>``); its string
-metadata holds JSON for the architecture, the compile settings and the states
-of the model's random generators, so that training resumes to the bit.
+weights (``layers/<i>/vars/<j>``: weight ``j`` of ``model.layers[i]``), the
+optimizer's state (``optimizer/iterations`` and ``optimizer/<slot>/<j>``);
+its string metadata holds JSON for the architecture (``{"class_name",
+"config"}``: a Sequential, Functional or nested model), the compile settings
+and the model's training state (its random generators), so that training
+resumes to the bit. This module reads the model only through its public
+methods (``get_config``, ``named_weights``, ``get_training_state``, ...).
 
 Loading runs no code from the file. Class names resolve only through the
 registries' allow-lists (``LAYERS``, ``OPTIMIZERS``, ``LOSSES``, ...), and every
@@ -29,15 +32,16 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-FORMAT = "gradstep"
-FORMAT_VERSION = "1"
-EXTENSIONS = (".keras", ".gradstep", ".safetensors")
-# A gradstep header is a few hundred bytes per layer; anything near this cap is
-# not a gradstep file, and reading it whole would only waste memory.
-MAX_HEADER_BYTES = 16 * 2**20
+from gradstep.file_format import (
+    EXTENSIONS,
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_HEADER_BYTES,
+    READABLE_VERSIONS,
+)
+
 _DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I64": np.int64}
 _DTYPE_CODES = {np.dtype(dtype): code for code, dtype in _DTYPES.items()}
-_GENERATOR_NAMES = ("init", "shuffle", "dropout")
 _METADATA_KEYS = ("model_config", "compile_config", "training_state")
 _CHUNK_BYTES = 2**20
 
@@ -89,15 +93,15 @@ def _contents(model) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         _check_optimizer_state_fits(model)
         for name, value in model.optimizer.get_state().items():
             arrays[f"optimizer/{name}"] = value
-    model_config = _with_weight_dtypes(model)
-    _check_configs_resolve(model_config, compile_config, _custom_objects(model))
+    model_config = {"class_name": type(model).__name__, "config": _with_weight_dtypes(model)}
+    _check_configs_resolve(model_config, compile_config, model.custom_objects())
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "gradstep_version": _version(),
         "model_config": _to_json(model_config, "the model's config"),
         "compile_config": _to_json(compile_config, "the compile settings"),
-        "training_state": _to_json(_training_state(model), "the training state"),
+        "training_state": _to_json(model.get_training_state(), "the training state"),
     }
     return arrays, metadata
 
@@ -106,57 +110,51 @@ def _with_weight_dtypes(model) -> dict[str, Any]:
     """The model's config, with each layer's weight dtype written out, so that
     the file does not depend on ``floatx()`` at load time."""
     config = model.get_config()
-    entries = config["layers"][1:] if _has_input_layer(config) else config["layers"]
-    for entry, layer in zip(entries, model.layers, strict=True):
-        if layer.weights and entry["config"].get("dtype") is None:
+    by_name = {layer.name: layer for layer in model.layers}
+    for entry in config["layers"]:
+        layer = by_name.get(entry["config"].get("name"))
+        if layer is not None and layer.weights and entry["config"].get("dtype") is None:
             entry["config"]["dtype"] = layer.weights[0].dtype.name
     return config
 
 
-def _has_input_layer(config: dict[str, Any]) -> bool:
-    layers = config["layers"]
-    return bool(layers) and layers[0]["class_name"] == "InputLayer"
-
-
-def _custom_objects(model) -> dict[str, Any]:
-    """The model's own losses and metrics (not built in), by the names their
-    file will hold: what ``load_model(custom_objects=...)`` will need."""
-    from gradstep import losses
-
-    if not model.compiled:
-        return {}
-    custom = {}
-    loss = model.loss
-    if isinstance(loss, losses.LossFunctionWrapper):
-        custom[getattr(loss.fn, "__name__", "")] = loss.fn
-    elif not losses.LOSSES.holds_class(type(loss)):
-        custom[type(loss).__name__] = type(loss)
-    for metric in model._metric_identifiers:
-        if callable(metric) and not isinstance(metric, str):
-            custom[getattr(metric, "__name__", "")] = metric
-    return custom
-
-
 def _check_configs_resolve(model_config, compile_config, custom_objects) -> None:
-    """Refuse to write a file that could not be loaded: every layer and optimizer
-    class must be one that loading finds in a registry, and the loss must come
-    back from its config (given the model's own loss function or class, which
-    ``load_model(custom_objects=...)`` will need)."""
-    from gradstep import losses, optimizers
+    """Refuse to write a file that could not be loaded: the model must come
+    back from its config through the ``LAYERS`` registry, the optimizer
+    through ``OPTIMIZERS``, and the loss from its config (given the model's
+    own loss function or class, which ``load_model(custom_objects=...)``
+    will need)."""
+    from gradstep import optimizers
     from gradstep.layers import LAYERS
 
     try:
-        for entry in model_config["layers"]:
-            LAYERS.lookup_class(entry["class_name"]).from_config(entry["config"])
+        cls = LAYERS.lookup_class(model_config["class_name"])
+        cls.from_config(model_config["config"])
         if compile_config is not None:
             optimizers.deserialize(compile_config["optimizer"])
-            losses.deserialize(compile_config["loss"], custom_objects)
-    except (TypeError, ValueError, KeyError) as error:
+            for loss in _flat_loss_configs(compile_config["loss"]):
+                _loss_from_config(loss, custom_objects)
+    except (TypeError, ValueError, KeyError, NotImplementedError) as error:
         raise ValueError(
             f"This model cannot be saved: its configuration would not load back ({error}). "
-            "Only registered (built-in) layers, activations, initializers, losses and "
-            "optimizers can be saved."
+            "Only registered (built-in) layers, models, activations, initializers, losses and "
+            "optimizers can be saved; a subclassed model can save_weights() and come back "
+            "with load_weights() into a new instance of its class."
         ) from error
+
+
+def _flat_loss_configs(loss) -> list:
+    if isinstance(loss, dict) and "class_name" not in loss:
+        return [value for value in loss.values() if value is not None]
+    if isinstance(loss, list):
+        return [value for value in loss if value is not None]
+    return [loss]
+
+
+def _loss_from_config(config, custom_objects):
+    from gradstep import losses
+
+    return losses.deserialize(config, custom_objects)
 
 
 def _check_optimizer_state_fits(model) -> None:
@@ -173,22 +171,8 @@ def _check_optimizer_state_fits(model) -> None:
 def _optimizer_variables(model) -> tuple[list[np.ndarray], list[str]]:
     """The weights the optimizer updates, and their paths (``dense/kernel``), in
     the order ``fit`` gives them to it."""
-    return model.trainable_weights, model._weight_paths()
-
-
-def _training_state(model) -> dict[str, Any]:
-    """The seed and every generator's state: what makes ``fit`` continue exactly."""
-    own_generators = {
-        index: layer.rng.bit_generator.state
-        for index, layer in _layers_with_own_generator(model).items()
-    }
-    return {
-        "seed": model.seed,
-        "generators": {
-            name: model._generators[name].bit_generator.state for name in _GENERATOR_NAMES
-        },
-        "layer_generators": own_generators,
-    }
+    named = model.named_weights(trainable_only=True)
+    return [weight for _, weight in named], [path for path, _ in named]
 
 
 def _to_json(value, what: str) -> str:
@@ -262,11 +246,10 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
             that do not fit the architecture).
     """
     contents = _read(filepath)
-    declared = {name: array.shape for name, array in contents.arrays.items()}
     model = contents.guard(
         "model_config does not describe a model that can be rebuilt",
         lambda: model_from_config(
-            contents.model_config, contents.training_state.get("seed"), declared
+            contents.model_config, contents.training_state.get("seed"), contents.arrays
         ),
     )
     weights = _checked_weights(model, contents)
@@ -281,7 +264,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
                 "the optimizer's arrays do not fit the model",
                 lambda: model.optimizer.set_state(state, *_optimizer_variables(model)),
             )
-    _checked_generators(model, contents)()
+    _restore_training_state(model, contents)
     model.set_weights(weights)
     return model
 
@@ -295,7 +278,7 @@ def load_weights(model, filepath) -> None:
     """
     contents = _read(filepath)
     if not model.built:
-        shape = contents.model_config.get("build_input_shape")
+        shape = contents.model_config["config"].get("build_input_shape")
         hint = f" (the file was saved from a model built for {tuple(shape)})" if shape else ""
         raise ValueError(
             f"Model {model.name!r} is not built, so it has no weights to load into: give its "
@@ -310,11 +293,10 @@ def load_weights(model, filepath) -> None:
             "the optimizer's arrays do not fit the model",
             lambda: probe.set_state(state, *_optimizer_variables(model)),
         )
-    commit_generators = _checked_generators(model, contents)
+    _restore_training_state(model, contents)  # checked in full before it changes anything
     model.set_weights(weights)
     if load_optimizer:
         model.optimizer.set_state(state, *_optimizer_variables(model))
-    commit_generators()
 
 
 def _optimizer_matches(model, contents) -> bool:
@@ -337,65 +319,54 @@ def _optimizer_matches(model, contents) -> bool:
     return True
 
 
-def model_from_config(config: dict[str, Any], seed=None, declared_shapes=None):
-    """A Sequential model from ``Sequential.get_config()``, built when the config
-    records ``build_input_shape``. Class names resolve only through ``LAYERS``.
+def model_from_config(config: dict[str, Any], seed=None, arrays=None):
+    """The model that ``{"class_name", "config"}`` describes (a Sequential,
+    Functional, or any model class in the ``LAYERS`` registry), new weights,
+    not compiled.
 
-    ``declared_shapes`` (array name -> shape, from a file) makes every weight be
-    checked against the file before it is created, so that a config asking for
-    a huge layer fails before any memory is taken.
+    ``arrays`` (a file's arrays by name) makes every weight be checked
+    against the file before it is created, so that a config asking for a
+    huge layer fails before any memory is taken.
     """
-    from gradstep.layers import LAYERS, InputLayer
-    from gradstep.models import Sequential
+    from gradstep.layers import LAYERS
+    from gradstep.layers.base import checking_new_weights
 
-    layers = [
-        LAYERS.lookup_class(entry["class_name"]).from_config(entry["config"])
-        for entry in config["layers"]
-    ]
-    weighted = [layer for layer in layers if not isinstance(layer, InputLayer)]
-    if declared_shapes is not None:
-        for index, layer in enumerate(weighted):
-            _guard_weight_creation(layer, index, declared_shapes)
-    model = Sequential(
-        layers, trainable=config.get("trainable", True), name=config.get("name"), seed=seed
-    )
-    shape = config.get("build_input_shape")
-    if shape is not None:
-        shape = tuple(shape)
-        if model.built and model.input_shape != shape:
-            raise ValueError(
-                f"build_input_shape {shape} contradicts the input shape {model.input_shape} "
-                "that the layers declare"
-            )
-        model.build(shape)
-    for layer in weighted:
-        layer.__dict__.pop("add_weight", None)
-    return model
+    cls = LAYERS.lookup_class(config["class_name"])
+    if arrays is None:
+        return cls.from_config(config["config"], seed=seed)
+    with checking_new_weights(_declared_weight_check(config, arrays)):
+        return cls.from_config(config["config"], seed=seed)
 
 
-def _guard_weight_creation(layer, index: int, declared_shapes: dict[str, tuple]) -> None:
-    """Shadow ``layer.add_weight`` for the time of ``build``: each weight's shape
-    is compared with the file's array before the weight is allocated."""
-    create = layer.add_weight
-    created = []
+def _declared_weight_check(model_config: dict[str, Any], arrays: dict[str, np.ndarray]):
+    """The check ``add_weight`` runs while a file's model is built: each new
+    weight must have the shape of the file's array for it."""
+    entries = model_config["config"].get("layers", [])
+    if model_config["class_name"] == "Sequential":  # its Input is not one of its layers
+        entries = [entry for entry in entries if entry.get("class_name") != "InputLayer"]
+    names = [entry.get("config", {}).get("name") for entry in entries]
+    index_of = {name: index for index, name in enumerate(names)}
+    used: dict[str, int] = {}
 
-    def add_weight(shape, initializer, name):
-        key = f"layers/{index}/vars/{len(created)}"
-        shape = tuple(shape)
-        if key not in declared_shapes:
+    def check(layer, name: str, shape: tuple) -> None:
+        index = index_of.get(layer.name)
+        if index is None:
+            return  # a layer inside a nested model: checked once built
+        position = used.get(layer.name, 0)
+        key = f"layers/{index}/vars/{position}"
+        if key not in arrays:
             raise _Mismatch(
                 f"layer {index} ({layer.name!r}) has a weight {name!r} of shape {shape}, but the "
                 f"file holds no array {key!r}"
             )
-        if declared_shapes[key] != shape:
+        if arrays[key].shape != shape:
             raise _Mismatch(
-                f"array {key!r} has shape {declared_shapes[key]}, but weight {name!r} of layer "
+                f"array {key!r} has shape {arrays[key].shape}, but weight {name!r} of layer "
                 f"{index} ({layer.name!r}) has shape {shape} in the architecture"
             )
-        created.append(name)
-        return create(shape, initializer, name)
+        used[layer.name] = position + 1
 
-    layer.add_weight = add_weight
+    return check
 
 
 class _Mismatch(ValueError):
@@ -449,83 +420,12 @@ def _optimizer_state(contents) -> dict[str, np.ndarray]:
     return state
 
 
-def _checked_generators(model, contents):
-    """Check every saved generator state; return the function that applies them."""
+def _restore_training_state(model, contents) -> None:
+    """The file's generator states into the model (checked in full first)."""
     state = contents.training_state
-    saved = state.get("generators")
-    _expect(saved, dict, "training_state.generators", contents.path)
-    if set(saved) != set(_GENERATOR_NAMES):
-        contents.fail(
-            f"training_state.generators must hold the states of {list(_GENERATOR_NAMES)}, "
-            f"received {sorted(saved)}"
-        )
-    targets = [(model._generators[name], saved[name], f"generator {name!r}") for name in saved]
-    own = state.get("layer_generators", {})
-    _expect(own, dict, "training_state.layer_generators", contents.path)
-    owners = _layers_with_own_generator(model)
-    for index, generator_state in own.items():
-        if index not in owners:
-            contents.fail(
-                f"training_state.layer_generators names layer {index!r}; the layers with a "
-                f"generator of their own are {sorted(owners)}"
-            )
-        targets.append((owners[index].rng, generator_state, f"the generator of layer {index}"))
-    for generator, generator_state, what in targets:
-        _check_generator_state(generator, generator_state, what, contents)
-
-    def commit():
-        for generator, generator_state, _ in targets:
-            generator.bit_generator.state = generator_state
-
-    return commit
+    contents.guard("training_state is not valid", lambda: model.set_training_state(state))
 
 
-def _layers_with_own_generator(model) -> dict:
-    """Layers (by index, as a string) whose generator is not one of the model's
-    (e.g. ``Dropout(seed=...)``)."""
-    shared = [id(generator) for generator in model._generators.values()]
-    return {
-        str(index): layer
-        for index, layer in enumerate(model.layers)
-        if layer.rng is not None and id(layer.rng) not in shared
-    }
-
-
-def _check_generator_state(generator, state, what: str, contents) -> None:
-    """Same structure as the generator's own state (keys, ints), and accepted by a
-    fresh generator of the same kind: NumPy alone would truncate floats silently."""
-    template = generator.bit_generator.state
-    if not _same_structure(template, state):
-        contents.fail(
-            f"training_state holds a malformed state for {what}: expected the structure of "
-            f"{_describe(template)}, received {str(state)[:200]}"
-        )
-    probe = type(generator.bit_generator)()
-    try:
-        probe.state = state
-    except (TypeError, ValueError, OverflowError) as error:
-        contents.fail(f"training_state holds an invalid state for {what}: {error}")
-
-
-def _same_structure(template, value) -> bool:
-    if isinstance(template, dict):
-        return (
-            isinstance(value, dict)
-            and set(value) == set(template)
-            and all(_same_structure(template[key], value[key]) for key in template)
-        )
-    if isinstance(template, str):
-        return value == template
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _describe(template) -> str:
-    if isinstance(template, dict):
-        return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in template.items()) + "}"
-    return repr(template) if isinstance(template, str) else "int"
-
-
-# --- reading and checking the file ----------------------------------------------------
 class _Contents:
     """A file's parts after the layout checks: arrays and parsed metadata."""
 
@@ -689,16 +589,19 @@ def _check_metadata(raw, path) -> dict[str, Any]:
             f"the metadata's format is {raw.get('format')!r}, expected {FORMAT!r}: "
             "a safetensors file that gradstep did not write",
         )
-    if raw.get("format_version") != FORMAT_VERSION:
+    if raw.get("format_version") not in READABLE_VERSIONS:
         _fail(
             path,
             f"format_version {raw.get('format_version')!r} is not one this gradstep reads "
-            f"({FORMAT_VERSION!r})",
+            f"({', '.join(repr(v) for v in READABLE_VERSIONS)})",
         )
     missing = [key for key in _METADATA_KEYS if key not in raw]
     if missing:
         _fail(path, f"the metadata lacks {missing}")
     parsed = {key: _parse_json(raw[key], f"metadata {key!r}", path) for key in _METADATA_KEYS}
+    parsed["format_version"] = raw["format_version"]
+    if raw["format_version"] == "1":  # a Sequential's config, without its class name
+        parsed["model_config"] = {"class_name": "Sequential", "config": parsed["model_config"]}
     _check_model_config(parsed["model_config"], path)
     if parsed["compile_config"] is not None:
         _check_compile_config(parsed["compile_config"], path)
@@ -711,8 +614,11 @@ def _check_metadata(raw, path) -> dict[str, Any]:
     return parsed
 
 
-def _check_model_config(config, path) -> None:
-    _expect(config, dict, "model_config", path)
+def _check_model_config(model_config, path) -> None:
+    _expect(model_config, dict, "model_config", path)
+    _expect(model_config.get("class_name"), str, "model_config.class_name", path)
+    _expect(model_config.get("config"), dict, "model_config.config", path)
+    config = model_config["config"]
     _expect(config.get("layers"), list, "model_config.layers", path)
     for index, entry in enumerate(config["layers"]):
         where = f"model_config.layers[{index}]"
@@ -734,11 +640,29 @@ def _check_model_config(config, path) -> None:
 
 def _check_compile_config(config, path) -> None:
     _expect(config, dict, "compile_config", path)
-    for part in ("optimizer", "loss"):
-        _expect(config.get(part), dict, f"compile_config.{part}", path)
-        _expect(config[part].get("class_name"), str, f"compile_config.{part}.class_name", path)
-        _expect(config[part].get("config"), dict, f"compile_config.{part}.config", path)
-    _expect(config.get("metrics"), list, "compile_config.metrics", path)
+    _check_class_entry(config.get("optimizer"), "compile_config.optimizer", path)
+    loss = config.get("loss")
+    if isinstance(loss, list):
+        entries = {f"compile_config.loss[{i}]": e for i, e in enumerate(loss)}
+    elif isinstance(loss, dict) and "class_name" not in loss:
+        entries = {f"compile_config.loss[{k!r}]": e for k, e in loss.items()}
+    else:
+        entries = {"compile_config.loss": loss}
+    for where, entry in entries.items():
+        if entry is not None or where == "compile_config.loss":
+            _check_class_entry(entry, where, path)
+    if not isinstance(config.get("metrics"), list | dict):
+        _fail(
+            path,
+            "compile_config.metrics must be a JSON list or object, received "
+            f"{config.get('metrics')!r}",
+        )
+
+
+def _check_class_entry(entry, where: str, path) -> None:
+    _expect(entry, dict, where, path)
+    _expect(entry.get("class_name"), str, f"{where}.class_name", path)
+    _expect(entry.get("config"), dict, f"{where}.config", path)
 
 
 def _expect(value, kind: type, where: str, path: Path) -> None:

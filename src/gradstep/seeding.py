@@ -5,19 +5,39 @@ initialisation, shuffling and dropout, so changing the batch order never
 changes the starting weights. Without a seed, models draw from the default
 sequence that ``set_random_seed`` fixes (Keras's
 ``keras.utils.set_random_seed``), or from fresh entropy when it was never called.
+
+Layers built before they belong to a model (called on an ``Input`` for the
+functional API) draw their initial weights from ``unseeded_generator()``,
+which ``set_random_seed`` also fixes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+GENERATOR_NAMES = ("init", "shuffle", "dropout")
+
+_UNSEEDED_KEY = 2**32 - 1
 _default_sequence: np.random.SeedSequence | None = None
+_unseeded: np.random.Generator | None = None
 
 
 def set_random_seed(seed: int) -> None:
-    """Make every model created afterwards (without its own seed) reproducible."""
-    global _default_sequence
+    """Make every model created afterwards (without its own seed), and every
+    layer built outside a model, reproducible."""
+    global _default_sequence, _unseeded
     _default_sequence = np.random.SeedSequence(seed)
+    # A stream of its own (not a spawned child), so that models created after
+    # set_random_seed get the same generators whether or not layers drew from it.
+    _unseeded = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_UNSEEDED_KEY,)))
+
+
+def unseeded_generator() -> np.random.Generator:
+    """The generator of layers that no model has given one (yet)."""
+    global _unseeded
+    if _unseeded is None:
+        _unseeded = np.random.default_rng()
+    return _unseeded
 
 
 def model_generators(seed: int | None) -> dict[str, np.random.Generator]:
@@ -28,9 +48,42 @@ def model_generators(seed: int | None) -> dict[str, np.random.Generator]:
         sequence = _default_sequence.spawn(1)[0]
     else:
         sequence = np.random.SeedSequence()
-    init, shuffle, dropout = sequence.spawn(3)
     return {
-        "init": np.random.default_rng(init),
-        "shuffle": np.random.default_rng(shuffle),
-        "dropout": np.random.default_rng(dropout),
+        name: np.random.default_rng(child)
+        for name, child in zip(GENERATOR_NAMES, sequence.spawn(3), strict=True)
     }
+
+
+def check_generator_state(generator: np.random.Generator, state, what: str) -> None:
+    """Raise a ValueError unless ``state`` has the structure of the generator's
+    own state (the same keys, non-negative integers) and a fresh generator of
+    the same kind accepts it: NumPy alone would truncate floats silently."""
+    template = generator.bit_generator.state
+    if not _same_structure(template, state):
+        raise ValueError(
+            f"training_state holds a malformed state for {what}: expected the structure of "
+            f"{_describe(template)}, received {str(state)[:200]}"
+        )
+    probe = type(generator.bit_generator)()
+    try:
+        probe.state = state
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"training_state holds an invalid state for {what}: {error}") from None
+
+
+def _same_structure(template, value) -> bool:
+    if isinstance(template, dict):
+        return (
+            isinstance(value, dict)
+            and set(value) == set(template)
+            and all(_same_structure(template[key], value[key]) for key in template)
+        )
+    if isinstance(template, str):
+        return value == template
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _describe(template) -> str:
+    if isinstance(template, dict):
+        return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in template.items()) + "}"
+    return repr(template) if isinstance(template, str) else "int"

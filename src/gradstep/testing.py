@@ -77,44 +77,53 @@ def check_activation_gradients(activation, x, seed=0, **tolerances):
 
 
 def check_layer_gradients(layer, x, seed=0, **tolerances):
-    """Check a float64 layer's input slope and every weight's slope, in training
-    mode; the layer's generator is reseeded before each pass so that a random
-    layer (dropout) draws the same mask every time."""
-    x = np.asarray(x, dtype=np.float64)
+    """Check a float64 layer's input slope(s) and every weight's slope, in
+    training mode; ``x`` is an array, or a list of arrays for a layer that
+    takes several (``Add``, ``Concatenate``). The layer's generator is
+    reseeded before each pass so that a random layer (dropout) draws the
+    same mask every time."""
+    listed = isinstance(x, list | tuple)
+    xs = [np.asarray(v, dtype=np.float64) for v in (x if listed else [x])]
     if not layer.built:
-        layer.build((None,) + x.shape[1:])
+        shapes = [(None,) + v.shape[1:] for v in xs]
+        layer.build_once(shapes if listed else shapes[0])
 
-    def forward(point):
+    def forward(points):
         layer.rng = np.random.default_rng(seed)
-        return layer.forward(point, training=True)
+        return layer.forward(list(points) if listed else points[0], training=True)
 
-    upstream = np.random.default_rng(seed).normal(size=forward(x).shape)
+    output, saved = forward(xs)
+    upstream = np.random.default_rng(seed).normal(size=output.shape)
+    grad_inputs, weight_grads = layer.backward(saved, upstream)
+    grad_inputs = grad_inputs if listed else [grad_inputs]
+    errors = []
+    for position, (point, grad_input) in enumerate(zip(xs, grad_inputs, strict=True)):
 
-    def loss_at_input(point):
-        return float(np.sum(forward(point) * upstream))
+        def loss_at_input(values, position=position):
+            points = [values if i == position else v for i, v in enumerate(xs)]
+            return float(np.sum(forward(points)[0] * upstream))
 
-    forward(x)
-    grad_input = layer.backward(upstream)
-    weight_grads = [g.copy() for g in layer.grads]
-    errors = [
-        assert_gradients_close(
-            grad_input,
-            numerical_gradient(loss_at_input, x),
-            label=f"{layer.name}: input",
-            **tolerances,
+        errors.append(
+            assert_gradients_close(
+                grad_input,
+                numerical_gradient(loss_at_input, point),
+                label=f"{layer.name}: input {position}",
+                **tolerances,
+            )
         )
-    ]
-    for weight, grad, name in zip(layer.weights, weight_grads, layer._weight_names, strict=True):
+    for name, weight in layer.named_weights(trainable_only=True):
         original = weight.copy()
 
         def loss_at_weight(values, weight=weight):
             weight[...] = values
-            return float(np.sum(forward(x) * upstream))
+            return float(np.sum(forward(xs)[0] * upstream))
 
         numeric = numerical_gradient(loss_at_weight, original)
         weight[...] = original
         errors.append(
-            assert_gradients_close(grad, numeric, label=f"{layer.name}: {name}", **tolerances)
+            assert_gradients_close(
+                weight_grads[name], numeric, label=f"{layer.name}: {name}", **tolerances
+            )
         )
     return max(errors)
 

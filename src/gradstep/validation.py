@@ -116,3 +116,19 @@ def check_name(name, known, argument: str, kind: str) -> None:
     raise ValueError(
         f"Unknown {kind} {name!r} for {argument}.{hint} Expected one of: {', '.join(known)}."
     )
+
+
+def check_shape(shape, argument: str) -> tuple:
+    """The shape of one sample: a tuple of positive integers (None for a size
+    that varies), e.g. ``(64,)``."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, tuple | list) or not all(
+        d is None or (isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0)
+        for d in shape
+    ):
+        raise ValueError(
+            f"{argument} must be a tuple of positive integers (None for a size that varies), "
+            f"e.g. (64,), received {shape!r}"
+        )
+    return tuple(None if d is None else int(d) for d in shape)

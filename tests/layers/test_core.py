@@ -51,9 +51,10 @@ def test_dense_slope_is_input_value_times_upstream_slope():
     layer = _dense(units=1, use_bias=False, kernel_initializer="zeros")
     layer(np.zeros((1, 1)))
     layer.set_weights([np.array([[2.0]])])
-    layer.forward(np.array([[3.0]]), training=True)
-    layer.backward(np.array([[2 * -4.0]]))
-    assert layer.grads[0][0, 0] == -24.0
+    _, saved = layer.forward(np.array([[3.0]]), training=True)
+    grad_wrt_input, weight_grads = layer.backward(saved, np.array([[2 * -4.0]]))
+    assert weight_grads["kernel"][0, 0] == -24.0
+    assert grad_wrt_input[0, 0] == 2 * -4.0 * 2.0  # slope at the output x the weight
 
 
 def test_dense_shapes_and_params():
@@ -110,11 +111,20 @@ def test_unknown_keyword_is_rejected():
         layers.Dense(2, kernel_regulariser="l2")
 
 
-def test_input_layer():
-    entry = layers.Input(shape=(8,))
-    assert entry.input_shape_arg == (8,)
+def test_input_is_a_symbolic_tensor_of_its_input_layer():
+    entry = layers.Input(shape=(8,), name="pixels")
+    assert entry.shape == (None, 8) and entry.dtype == "float32" and entry.name == "pixels"
+    assert isinstance(entry.node.layer, layers.InputLayer)
+    assert entry.node.layer.input_shape_arg == (8,)
+    assert layers.Input(shape=(2,), dtype="int32").dtype == "int32"
     with pytest.raises(ValueError, match="needs shape"):
         layers.InputLayer()
+    with pytest.raises(ValueError, match=r"shape must be a tuple of positive integers"):
+        layers.Input(shape=(0,))
+    with pytest.raises(ValueError, match=r"dtype must be .*'int32'.* received 'complex64'"):
+        layers.Input(shape=(2,), dtype="complex64")
+    with pytest.raises(TypeError, match="is symbolic"):
+        np.asarray(entry)
 
 
 def test_dense_config_round_trip():

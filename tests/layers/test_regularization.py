@@ -21,8 +21,10 @@ def test_inverted_dropout_scales_kept_units():
 
 def test_dropout_backward_uses_the_same_mask():
     layer = layers.Dropout(0.5, seed=1)
-    out = layer.forward(np.ones((3, 4)), training=True)
-    np.testing.assert_array_equal(layer.backward(np.ones((3, 4))), out)
+    out, mask = layer.forward(np.ones((3, 4)), training=True)
+    grad_wrt_input, weight_grads = layer.backward(mask, np.ones((3, 4)))
+    np.testing.assert_array_equal(grad_wrt_input, out)
+    assert weight_grads == {}
 
 
 def test_dropout_gradient_passes_central_differences_with_a_fixed_mask():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gradstep import Sequential, layers, losses
+from gradstep import Sequential, activations, layers, losses
 from gradstep.testing import check_loss_gradients
 
 
@@ -111,36 +111,37 @@ def test_integer_predictions_become_floats():
 
 def test_float32_in_float32_out():
     y_pred = np.array([[0.2, 0.8]], dtype=np.float32)
-    value, slope, _ = losses.CategoricalCrossentropy().value_and_gradient([[0.0, 1.0]], y_pred)
+    value, slope = losses.CategoricalCrossentropy().value_and_gradient([[0.0, 1.0]], y_pred)
     assert slope.dtype == np.float32 and value.dtype == np.float32
 
 
-@pytest.mark.parametrize("activation", [None, "softmax"])
-def test_value_and_gradient_agrees_with_the_separate_calls(activation):
+@pytest.mark.parametrize("fused", [False, True])
+def test_value_and_gradient_agrees_with_the_separate_calls(fused):
     rng = np.random.default_rng(5)
     loss = losses.SparseCategoricalCrossentropy()
     labels, probabilities = rng.integers(0, 3, size=4), rng.dirichlet(np.ones(3), size=4)
     weights = rng.uniform(size=4)
-    value, slope, fused = loss.value_and_gradient(labels, probabilities, weights, activation)
+    value, slope = loss.value_and_gradient(labels, probabilities, weights, fused=fused)
     assert value == pytest.approx(loss(labels, probabilities, weights))
-    assert fused is (activation == "softmax")
-    expected = (
-        loss.fused_gradient_reduced(labels, probabilities, "softmax", weights)
-        if fused
-        else loss.gradient(labels, probabilities, weights)
-    )
-    np.testing.assert_allclose(slope, expected)
+    if fused:  # the slope at the softmax's input: the chain rule through the softmax
+        softmax = activations.get("softmax")
+        expected = softmax.backward(
+            np.log(probabilities), probabilities, loss.gradient(labels, probabilities, weights)
+        )
+    else:
+        expected = loss.gradient(labels, probabilities, weights)
+    np.testing.assert_allclose(slope, expected, rtol=1e-9, atol=1e-12)
 
 
-def test_fused_gradient_only_for_matching_activation():
-    mse = losses.MeanSquaredError()
-    assert mse.fused_gradient_reduced(np.ones((2, 1)), np.ones((2, 1)), "sigmoid") is None
-    logits_loss = losses.CategoricalCrossentropy(from_logits=True)
-    assert logits_loss.fused_gradient_reduced(np.eye(2), np.eye(2) * 0.5, "softmax") is None
-    assert (
-        losses.CategoricalCrossentropy(axis=0).fused_gradient(np.eye(2), np.eye(2), "softmax")
-        is None
-    )
+def test_only_cross_entropies_on_probabilities_over_the_last_axis_declare_a_fusion():
+    assert losses.MeanSquaredError().fused_activation is None
+    assert losses.CategoricalCrossentropy(from_logits=True).fused_activation is None
+    assert losses.CategoricalCrossentropy(axis=0).fused_activation is None
+    assert losses.CategoricalCrossentropy().fused_activation == "softmax"
+    assert losses.SparseCategoricalCrossentropy().fused_activation == "softmax"
+    assert losses.BinaryCrossentropy().fused_activation == "sigmoid"
+    with pytest.raises(ValueError, match="fuses with no activation"):
+        losses.MeanSquaredError().value_and_gradient(np.ones((2, 1)), np.ones((2, 1)), fused=True)
 
 
 class AsymmetricSquaredError(losses.Loss):
@@ -163,35 +164,39 @@ def test_a_subclass_with_call_and_call_gradient_gets_reductions_and_weights():
     assert loss.get_config() == {"name": "loss", "reduction": "sum"}
 
 
-class ReducedSlopeLoss(losses.Loss):
-    """A subclass that supplies the slope of the reduced loss itself (``gradient``)."""
+class BatchCenteredSquaredError(losses.Loss):
+    """A loss whose samples interact (each error is measured from the batch's
+    mean error), so it writes ``call_vjp``: the one way in for its slope."""
 
-    name = "reduced_slope"
+    name = "batch_centered"
 
     def __init__(self):
         super().__init__()
-        self.gradient_calls = 0
+        self.vjp_calls = 0
 
     def call(self, y_true, y_pred):
-        return np.mean(np.square(y_pred - y_true), axis=-1)
+        error = y_pred - y_true
+        return np.mean(np.square(error - error.mean(axis=0)), axis=-1)
 
-    def gradient(self, y_true, y_pred, sample_weight=None):
-        self.gradient_calls += 1
-        y_true, y_pred = self.prepare(y_true, y_pred)
-        return 2 * (y_pred - y_true) / y_pred.size
+    def call_vjp(self, y_true, y_pred, upstream):
+        self.vjp_calls += 1
+        error = y_pred - y_true
+        centered = error - error.mean(axis=0)
+        scaled = 2 * centered * np.broadcast_to(np.reshape(upstream, (-1, 1)), centered.shape)
+        return (scaled - scaled.mean(axis=0)) / y_pred.shape[-1]
 
 
-def test_a_subclass_gradient_method_drives_training():
+def test_a_subclass_call_vjp_drives_training():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(32, 2))
     y = x @ np.array([[1.0], [-1.0]])
-    loss = ReducedSlopeLoss()
+    loss = BatchCenteredSquaredError()
     model = Sequential([layers.Dense(1, input_shape=(2,))], seed=0)
     model.compile(optimizer="sgd", loss=loss)
     history = model.fit(x, y, epochs=5, batch_size=8, verbose=0)
-    assert loss.gradient_calls == 20
+    assert loss.vjp_calls == 20
     assert history.history["loss"][-1] < history.history["loss"][0]
-    check_loss_gradients(loss, y, rng.normal(size=(32, 1)))
+    check_loss_gradients(loss, y, rng.normal(size=(32, 1)), sample_weight=rng.uniform(size=32))
 
 
 def test_fit_and_evaluate_weigh_the_loss_like_keras():

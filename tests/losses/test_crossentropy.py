@@ -162,7 +162,8 @@ def test_generalized_cross_entropy_slope_is_finite_at_zero():
 def _fused_vs_chain_rule(loss, activation, logits, y_true):
     act = activations.get(activation)
     output = act(logits)
-    fused = loss.fused_gradient_reduced(y_true, output, activation)
+    assert loss.fused_activation == activation
+    fused = loss.value_and_gradient(y_true, output, fused=True)[1]
     chained = act.backward(logits, output, loss.gradient(y_true, output))
     np.testing.assert_allclose(fused, chained, rtol=1e-9, atol=1e-12)
 
@@ -194,9 +195,9 @@ def test_fused_sigmoid_binary_crossentropy_equals_the_chain_rule():
 def test_fused_gradient_is_zero_where_keras_clips():
     """A confidently wrong softmax (p[label] < 1e-7) gets no gradient, as in Keras."""
     output = np.array([[1 - 2e-8, 1e-8, 1e-8]])
-    fused = losses.SparseCategoricalCrossentropy().fused_gradient_reduced(
-        np.array([1]), output, "softmax"
-    )
+    fused = losses.SparseCategoricalCrossentropy().value_and_gradient(
+        np.array([1]), output, fused=True
+    )[1]
     np.testing.assert_allclose(fused, 0, atol=1e-7)
 
 
@@ -212,28 +213,28 @@ def test_label_smoothing_moves_targets():
 
 
 @pytest.mark.parametrize("ignore_class", [None, 2])
-@pytest.mark.parametrize("activation", ["softmax", None])
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("label_dtype", [np.int64, np.int32, np.float32])
 def test_labels_checked_before_training_are_not_checked_again(
-    monkeypatch, ignore_class, activation, label_dtype
+    monkeypatch, ignore_class, fused, label_dtype
 ):
-    """The train step's path (``_checked_value_and_gradient``: fit has checked all
-    of y once) gives the bits of ``value_and_gradient`` without the label check."""
+    """The train step's path (``targets_checked=True``: fit has checked all of y
+    once) gives the bits of ``value_and_gradient`` without the label check."""
     rng = np.random.default_rng(0)
     probabilities = activations.get("softmax")(rng.normal(size=(8, 4)).astype(np.float32))
     labels = rng.integers(0, 4, size=8).astype(label_dtype)
     weights = rng.uniform(0.5, 2.0, size=8)
     loss = losses.SparseCategoricalCrossentropy(ignore_class=ignore_class)
-    expected = loss.value_and_gradient(labels, probabilities, weights, activation)
+    expected = loss.value_and_gradient(labels, probabilities, weights, fused=fused)
 
     def no_check(*args):
         raise AssertionError("the labels were checked again")
 
     monkeypatch.setattr("gradstep.losses.crossentropy.check_sparse_labels", no_check)
-    value, slope, fused = loss._checked_value_and_gradient(
-        labels, probabilities, weights, activation
+    value, slope = loss.value_and_gradient(
+        labels, probabilities, weights, fused=fused, targets_checked=True
     )
-    assert value == expected[0] and fused == expected[2]
+    assert value == expected[0]
     np.testing.assert_array_equal(slope, expected[1])
     assert slope.dtype == expected[1].dtype
     with pytest.raises(AssertionError, match="checked again"):
@@ -242,9 +243,9 @@ def test_labels_checked_before_training_are_not_checked_again(
 
 def test_a_subclass_that_prepares_its_own_way_is_prepared_so_in_training_too():
     class Shifted(losses.SparseCategoricalCrossentropy):
-        def prepare(self, y_true, y_pred):
-            return super().prepare(np.asarray(y_true) - 1, y_pred)
+        def prepare(self, y_true, y_pred, targets_checked=False):
+            return super().prepare(np.asarray(y_true) - 1, y_pred, targets_checked)
 
     probabilities = np.array([[0.5, 0.25, 0.25]] * 2, dtype=np.float32)
-    value, _, _ = Shifted()._checked_value_and_gradient([1, 1], probabilities, None, "softmax")
+    value, _ = Shifted().value_and_gradient([1, 1], probabilities, fused=True, targets_checked=True)
     assert value == pytest.approx(-np.log(0.5))  # label 0 after the shift, not 1

@@ -109,13 +109,11 @@ TUNED = {
 
 
 def minimize(optimizer, function, start, steps):
+    """Every optimizer takes a closure, as in torch.optim: a first-order one
+    calls it once per step, L-BFGS as often as its line search needs."""
     weights = np.array([start], dtype=np.float64)
-    if optimizer.requires_closure:
-        for _ in range(steps):
-            optimizer.step(lambda: (function(weights)[0], [function(weights)[1]]), [weights])
-        return weights[0]
     for _ in range(steps):
-        optimizer.apply([function(weights)[1]], [weights])
+        optimizer.step(lambda: (function(weights)[0], [function(weights)[1]]), [weights])
     return weights[0]
 
 

@@ -89,7 +89,7 @@ def test_stops_at_once_when_the_gradient_is_already_flat():
 
 
 def test_apply_without_a_closure_is_refused():
-    with pytest.raises(TypeError, match=r"call step\(closure, variables\)"):
+    with pytest.raises(TypeError, match=r"call step\(closure\)"):
         optimizers.LBFGS().apply([np.ones(2)], [np.ones(2)])
 
 

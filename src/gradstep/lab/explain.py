@@ -95,21 +95,21 @@ def explain_step(
     network = _network(matrices, activation, output_activation)
     loss_fn = losses.get(loss)
 
-    node_values = _forward(network, values)
+    node_values, saved = _forward(network, values)
     prediction = node_values[-1]
     loss_before = float(loss_fn(target, prediction))
     grad = loss_fn.gradient(target, prediction)
-    slope_at_nodes = [grad]
-    for layer in reversed(network):
-        grad = layer.backward(grad)
+    slope_at_nodes, slopes = [grad], []
+    for layer, layer_saved in zip(reversed(network), reversed(saved), strict=True):
+        grad, weight_grads = layer.backward(layer_saved, grad)
         slope_at_nodes.insert(0, grad)
-    slopes = [layer.grads[0].copy() for layer in network]
+        slopes.insert(0, weight_grads["kernel"])
     details = _decompose(network, node_values, slope_at_nodes, slopes, learning_rate)
 
     optimizers.SGD(learning_rate=learning_rate).apply_gradients(
         zip(slopes, [layer.kernel for layer in network], strict=True)
     )
-    after = _forward(network, values)[-1]
+    after = _forward(network, values)[0][-1]
     return ExplainedStep(
         node_values=[v[0] for v in node_values],
         prediction=prediction[0],
@@ -178,10 +178,13 @@ def _network(matrices, activation, output_activation):
 
 
 def _forward(network, values):
-    node_values = [values]
+    """Each layer's output, and what each layer's backward pass needs."""
+    node_values, saved = [values], []
     for layer in network:
-        node_values.append(layer.forward(node_values[-1], training=True))
-    return node_values
+        output, layer_saved = layer.forward(node_values[-1], training=True)
+        node_values.append(output)
+        saved.append(layer_saved)
+    return node_values, saved
 
 
 def _error(prediction, target) -> float:

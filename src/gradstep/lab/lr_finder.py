@@ -136,7 +136,7 @@ def _ramp(model, x, y, batches, start_lr, end_lr, num_steps, stop_div, beta):
         model.optimizer.learning_rate = learning_rate
         batch = next(batches)
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = float(model.train_on_batch(x[batch], y[batch])["loss"])
+            loss = float(model.train_on_batch(x[batch], y[batch], return_dict=True)["loss"])
         average = beta * average + (1 - beta) * loss
         smooth = average / (1 - beta ** (step + 1))
         learning_rates.append(learning_rate)
@@ -192,28 +192,17 @@ def _save(model, x) -> dict:
     initial weights as ``fit`` would), so that it ends with those weights."""
     if not model.built:
         model.predict_on_batch(x[:1])
-    generators = {id(g): g for g in _generators(model)}
     return {
         "weights": model.get_weights(),
         "optimizer": model.optimizer,
-        "generators": {key: g.bit_generator.state for key, g in generators.items()},
-        "objects": generators,
+        "training_state": model.get_training_state(),
     }
 
 
 def _restore(model, saved) -> None:
     model.optimizer = saved["optimizer"]
     model.set_weights(saved["weights"])
-    for key, generator in saved["objects"].items():
-        generator.bit_generator.state = saved["generators"][key]
-
-
-def _generators(model):
-    """The model's generators (shuffle, dropout) and any a layer brought itself."""
-    yield from getattr(model, "_generators", {}).values()
-    for layer in model.layers:
-        if isinstance(getattr(layer, "rng", None), np.random.Generator):
-            yield layer.rng
+    model.set_training_state(saved["training_state"])
 
 
 def plot_lr_find(result: LRFindResult, path=None, ax=None, skip_end: int = _SKIP_END):

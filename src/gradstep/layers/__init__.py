@@ -1,8 +1,34 @@
-"""Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten)
-and ``regularization`` (Dropout)."""
+"""Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten),
+``merging`` (Add, Concatenate, ...) and ``regularization`` (Dropout); ``base``
+holds the contract every layer follows."""
 
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.layers.core import Activation, Dense, Flatten, Input, InputLayer
+from gradstep.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+)
 from gradstep.layers.regularization import Dropout
 
-__all__ = ["LAYERS", "Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"]
+__all__ = [
+    "LAYERS",
+    "Activation",
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+]

@@ -1,14 +1,25 @@
 """The Layer contract: forward and backward side by side, weights, names.
 
-``forward(x, training)`` computes the output and, when training, caches what
-``backward`` needs. ``backward(grad_wrt_output)`` applies the chain rule: it
-stores the slope of the loss for each trainable weight in ``self.grads`` and
-returns the slope with respect to the layer's input.
+``forward(inputs, training)`` returns the layer's output and ``saved``: what
+the backward pass will need (the input, the pre-activation, a dropout mask).
+``backward(saved, grad_wrt_output)`` applies the chain rule: it returns the
+slope of the loss with respect to the layer's input(s), and the slope with
+respect to each of its weights, by weight name. Nothing is kept on the layer
+between the two passes, so a layer used at several places of a graph (a
+shared layer) keeps one ``saved`` per use, held by the graph.
+
+Calling a layer on a symbolic tensor (from ``Input``) records a node of a
+graph (see ``gradstep.graph``); calling it on arrays computes its output.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import contextvars
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,112 +39,249 @@ def unique_name(prefix: str) -> str:
     return prefix if count == 0 else f"{prefix}_{count}"
 
 
-def _snake_case(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+def snake_case(name: str) -> str:
+    """Keras's default names: ``Dense -> dense``, ``InputLayer -> input_layer``,
+    ``Conv2D -> conv2d``, ``MLP -> mlp``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+@dataclass
+class _Weight:
+    name: str
+    value: np.ndarray
+    trainable: bool
+    initializer: Any
+
+
+#: A check that ``add_weight`` runs before it allocates a weight (see ``checking_new_weights``).
+_NEW_WEIGHT_CHECK: contextvars.ContextVar[Callable | None] = contextvars.ContextVar(
+    "new_weight_check", default=None
+)
+
+
+@contextlib.contextmanager
+def checking_new_weights(check: Callable[[Layer, str, tuple], None]):
+    """Within it, every ``add_weight`` first calls ``check(layer, name, shape)``,
+    which may raise to refuse the weight before its memory is taken (loading a
+    file checks each weight against the file's arrays this way)."""
+    token = _NEW_WEIGHT_CHECK.set(check)
+    try:
+        yield
+    finally:
+        _NEW_WEIGHT_CHECK.reset(token)
 
 
 class Layer:
     """Base class of every layer.
 
+    A layer writes ``build`` (its weights, through ``add_weight``),
+    ``compute_output_shape``, ``forward`` and ``backward``; a layer whose
+    output goes through an activation last also writes
+    ``backward_from_pre_activation``, so that a loss can fuse with that
+    activation (softmax with cross-entropy).
+
     Args:
         name: unique per process by default (``dense``, ``dense_1``, ...).
-        dtype: dtype of the weights; the model's default (``float32``) if None.
-        input_shape: shape of one sample, for the first layer of a model.
+        dtype: dtype of the weights; the default float type (``float32``) if None.
+        input_shape: shape of one sample, for the first layer of a Sequential model.
         trainable: whether the optimizer updates this layer's weights.
     """
+
+    #: The activation applied last in ``forward`` (Dense's, Activation's), or None.
+    activation = None
+    #: Whether ``forward`` draws random numbers in training (dropout): such a
+    #: layer draws from the model's dropout generator, the others initialize
+    #: their weights from its init generator.
+    draws_noise = False
 
     def __init__(self, name=None, dtype=None, input_shape=None, trainable=True, **kwargs):
         if "input_dim" in kwargs:
             input_shape = (kwargs.pop("input_dim"),)
+        if "batch_input_shape" in kwargs:
+            input_shape = tuple(kwargs.pop("batch_input_shape"))[1:]
         if kwargs:
             raise TypeError(
                 f"Unrecognized keyword arguments for {type(self).__name__}: {sorted(kwargs)}"
             )
-        self.name = name or unique_name(_snake_case(type(self).__name__))
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(f"name must be a non-empty string without '/', received {name!r}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
         self.dtype = config.standardize_dtype(dtype) if dtype is not None else None
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
-        self.trainable = trainable
+        self._trainable = bool(trainable)
         self.built = False
         self.input_shape = None
         self.output_shape = None
-        self._weights: list[np.ndarray] = []
-        self._weight_names: list[str] = []
-        self.grads: list[np.ndarray] = []
+        self._weights: list[_Weight] = []
+        self.inbound_nodes: list = []
         self.rng: np.random.Generator | None = None
 
     # --- building ---------------------------------------------------------------------
-    def build(self, input_shape: tuple) -> None:
-        """Create the weights for inputs of ``input_shape`` (batch axis included)."""
-        self.input_shape = tuple(input_shape)
-        self.output_shape = self.compute_output_shape(self.input_shape)
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch axis included;
+        a list of shapes for a layer called on a list of tensors)."""
+        self.input_shape = input_shape
+        self.output_shape = self.compute_output_shape(input_shape)
         self.built = True
 
-    def add_weight(self, shape, initializer, name: str) -> np.ndarray:
-        from gradstep import initializers
+    def build_once(self, input_shape) -> None:
+        """``build`` unless built: what a first call does."""
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
 
-        rng = self.rng if self.rng is not None else np.random.default_rng()
-        dtype = self.dtype or config.floatx()
-        weight = initializers.get(initializer)(shape, dtype=dtype, rng=rng)
-        self._weights.append(weight)
-        self._weight_names.append(name)
-        return weight
-
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
+    def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
+    def check_input_shape(self, input_shape) -> None:
+        """Raise a ValueError naming the layer when inputs of ``input_shape``
+        (batch axis included) do not fit it; run on every call of the layer."""
+
+    def add_weight(self, shape, initializer, name: str, trainable: bool = True) -> np.ndarray:
+        """A new weight array of ``shape``, drawn from ``initializer`` with the
+        layer's generator, in the layer's dtype. ``trainable=False`` keeps it
+        out of the optimizer's reach (moving statistics, frozen tables)."""
+        from gradstep import initializers
+
+        shape = tuple(int(d) for d in shape)
+        check = _NEW_WEIGHT_CHECK.get()
+        if check is not None:
+            check(self, name, shape)
+        dtype = self.dtype or config.floatx()
+        initializer = initializers.get(initializer)
+        weight = initializer(shape, dtype=dtype, rng=self._init_generator())
+        self._weights.append(_Weight(name, weight, bool(trainable), initializer))
+        return weight
+
+    def reinitialize(self, rng: np.random.Generator) -> None:
+        """Draw every weight again from its initializer with ``rng``, in the
+        order the weights were created (in place: arrays keep their identity)."""
+        for weight in self._weights:
+            weight.value[...] = weight.initializer(weight.value.shape, weight.value.dtype, rng)
+
+    def _init_generator(self) -> np.random.Generator:
+        if self.rng is not None:
+            return self.rng
+        from gradstep.seeding import unseeded_generator
+
+        return unseeded_generator()
+
     # --- the two passes ---------------------------------------------------------------
-    def __call__(self, x, training: bool = False):
-        x = np.asarray(x)
-        if not self.built:
-            self.build((None,) + x.shape[1:])
-        return self.forward(x, training=training)
-
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, inputs, training: bool = False) -> tuple[Any, Any]:
+        """``(output, saved)``: the output, and what ``backward`` needs."""
         raise NotImplementedError
 
-    def backward(self, grad_wrt_output: np.ndarray, input_gradient: bool = True):
-        """Chain rule through the layer. Fills ``self.grads``; returns the slope
-        with respect to the input (or None when ``input_gradient`` is False)."""
+    def backward(self, saved, grad_wrt_output, input_gradient: bool = True):
+        """The chain rule through the layer. Returns ``(grad_wrt_input,
+        weight_gradients)``: the slope with respect to the input (a list for a
+        layer called on a list; None when ``input_gradient`` is False) and a
+        dict from each weight's name to its slope."""
         raise NotImplementedError
+
+    def backward_from_pre_activation(self, saved, grad_wrt_pre_activation, input_gradient=True):
+        """``backward`` given the slope at the input of ``activation`` (when the
+        loss fused with it, e.g. softmax + cross-entropy: ``p - y``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no activation to fuse with a loss")
+
+    def __call__(self, inputs, training=None, **kwargs):
+        """On symbolic tensors (from ``Input``): record the call in the graph
+        and return the symbolic output. On arrays: the output."""
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__} {self.name!r} was called with unexpected keyword "
+                f"arguments {sorted(kwargs)}"
+            )
+        from gradstep import graph
+
+        if graph.is_symbolic(inputs):
+            return graph.call_symbolic(self, inputs, training)
+        inputs = self._as_arrays(inputs)
+        shapes = _shapes_of(inputs)
+        self.build_once(_with_unknown_batch(shapes))
+        self.check_input_shape(shapes)
+        return self.forward(inputs, training=bool(training))[0]
+
+    def _as_arrays(self, inputs):
+        if isinstance(inputs, list | tuple):
+            return [self._as_array(x) for x in inputs]
+        return self._as_array(inputs)
+
+    def _as_array(self, x) -> np.ndarray:
+        """An eager input as an array; floating input in the layer's dtype, as
+        Keras casts inputs to a layer's compute dtype."""
+        array = np.asarray(x)
+        if array.dtype.kind in "biuf":
+            return array.astype(self.dtype or config.floatx(), copy=False)
+        return array
 
     # --- weights ----------------------------------------------------------------------
     @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
+
+    @property
     def weights(self) -> list[np.ndarray]:
-        return list(self._weights)
+        """Every weight array: the trainable ones, then the others (Keras's order)."""
+        return [w.value for w in self._ordered_weights()]
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
-        return list(self._weights) if self.trainable else []
+        if not self.trainable:
+            return []
+        return [w.value for w in self._ordered_weights() if w.trainable]
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
-        return [] if self.trainable else list(self._weights)
+        if not self.trainable:
+            return self.weights
+        return [w.value for w in self._ordered_weights() if not w.trainable]
+
+    def named_weights(self, trainable_only: bool = False) -> list[tuple[str, np.ndarray]]:
+        """``(name, array)`` for each weight in ``weights`` order (only the ones
+        the optimizer updates with ``trainable_only``); a model names its
+        layers' weights by path, ``"dense/kernel"``."""
+        if trainable_only and not self.trainable:
+            return []
+        return [
+            (w.name, w.value) for w in self._ordered_weights() if w.trainable or not trainable_only
+        ]
+
+    def _ordered_weights(self) -> list[_Weight]:
+        return [w for w in self._weights if w.trainable] + [
+            w for w in self._weights if not w.trainable
+        ]
 
     def get_weights(self) -> list[np.ndarray]:
-        return [w.copy() for w in self._weights]
+        return [w.copy() for w in self.weights]
 
     def set_weights(self, weights) -> None:
         """Copy ``weights`` into the layer's arrays (in place, so an optimizer
         that already holds them keeps working)."""
         weights = list(weights)
-        if len(weights) != len(self._weights):
+        targets = self.named_weights()
+        if len(weights) != len(targets):
             raise ValueError(
-                f"Layer {self.name!r} expects {len(self._weights)} weight arrays, "
-                f"received {len(weights)}"
+                f"Layer {self.name!r} expects {len(targets)} weight arrays, received {len(weights)}"
             )
-        for target, name, value in zip(self._weights, self._weight_names, weights, strict=True):
-            value = np.asarray(value)
+        values = [np.asarray(value) for value in weights]
+        for (name, target), value in zip(targets, values, strict=True):
             if value.shape != target.shape:
                 raise ValueError(
                     f"Weight {name!r} of layer {self.name!r} has shape {target.shape}, "
                     f"received an array of shape {value.shape}"
                 )
-        for target, value in zip(self._weights, weights, strict=True):
+        for (_, target), value in zip(targets, values, strict=True):
             target[...] = value
 
     def count_params(self) -> int:
-        return int(sum(w.size for w in self._weights))
+        return int(sum(w.size for w in self.weights))
 
+    # --- configuration ----------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self.input_shape_arg is not None:
@@ -146,3 +294,16 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _shapes_of(inputs):
+    if isinstance(inputs, list):
+        return [tuple(x.shape) for x in inputs]
+    return tuple(inputs.shape)
+
+
+def _with_unknown_batch(shapes):
+    """Build shapes have ``None`` for the batch axis, as symbolic shapes do."""
+    if isinstance(shapes, list):
+        return [(None,) + shape[1:] for shape in shapes]
+    return (None,) + shapes[1:]

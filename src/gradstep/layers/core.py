@@ -1,41 +1,94 @@
-"""The core layers: Input, Dense, Activation, Flatten."""
+"""The core layers: InputLayer (and ``Input``), Dense, Activation, Flatten."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from gradstep import activations as activations_module
-from gradstep import initializers
+from gradstep import config, initializers
+from gradstep.graph import Node, SymbolicTensor
 from gradstep.layers.base import LAYERS, Layer
+from gradstep.validation import check_positive_int, check_shape
 
 
 @LAYERS.register("InputLayer")
 class InputLayer(Layer):
-    """Declares the shape of one sample; it computes nothing."""
+    """The entry of a model: the shape and dtype of one sample. It computes
+    nothing; its symbolic ``output`` is what ``Input()`` returns.
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None):
+    Args:
+        shape: the shape of one sample, e.g. ``(64,)`` (the batch axis left out).
+        batch_size: a fixed batch size, or None (any).
+        dtype: the inputs' dtype; the default float type (``float32``) if None.
+            Floating inputs are cast to it; integer dtypes keep integers.
+        name: unique per process by default (``input_layer``, ``input_layer_1``, ...).
+    """
+
+    def __init__(
+        self,
+        shape=None,
+        batch_size=None,
+        dtype=None,
+        name=None,
+        input_shape=None,
+        batch_shape=None,
+        sparse=None,
+    ):
+        if batch_shape is not None:
+            shape, batch_size = tuple(batch_shape)[1:], tuple(batch_shape)[0]
         shape = shape if shape is not None else input_shape
         if shape is None:
             raise ValueError("InputLayer needs shape, the shape of one sample, e.g. shape=(64,)")
-        super().__init__(name=name, dtype=dtype, input_shape=tuple(shape))
+        if sparse:
+            raise ValueError("gradstep has no sparse tensors: sparse must be False or None")
+        shape = check_shape(shape, "shape")
+        if batch_size is not None:
+            batch_size = check_positive_int(batch_size, "batch_size")
+        super().__init__(name=name, input_shape=shape)
+        self.dtype = config.standardize_input_dtype(dtype) if dtype is not None else None
         self.batch_size = batch_size
+        node = Node(self, None)
+        node.output = SymbolicTensor(
+            (batch_size,) + shape, self.dtype or config.floatx(), node, name=self.name
+        )
+        self.output = node.output
+        self.input_shape = self.output_shape = node.output.shape
+        self.built = True
 
-    def forward(self, x, training=False):
-        return x
+    def forward(self, inputs, training=False):
+        return inputs, None
 
-    def backward(self, grad_wrt_output, input_gradient=True):
-        return grad_wrt_output
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        return grad_wrt_output, {}
 
     def get_config(self):
-        config = super().get_config()
-        config["shape"] = config.pop("input_shape")
-        del config["trainable"]
-        return config
+        config_ = super().get_config()
+        config_["shape"] = config_.pop("input_shape")
+        if self.batch_size is not None:
+            config_["batch_size"] = self.batch_size
+        del config_["trainable"]
+        return config_
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None):  # noqa: N802 (Keras's name)
-    """``Input(shape=(64,))``: the first entry of a Sequential model."""
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, sparse=None):  # noqa: N802 (Keras's name)
+    """A symbolic tensor for the samples a model will receive: call layers on
+    it to build a model with the functional API (``Model(inputs, outputs)``),
+    or ``add`` it first to a ``Sequential`` model.
+
+        >>> from gradstep import layers
+        >>> inputs = layers.Input(shape=(64,))
+        >>> inputs.shape
+        (None, 64)
+    """
+    layer = InputLayer(
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        name=name,
+        batch_shape=batch_shape,
+        sparse=sparse,
+    )
+    return layer.output
 
 
 @LAYERS.register("Dense")
@@ -65,21 +118,14 @@ class Dense(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int | np.integer) or units <= 0:
-            raise ValueError(f"units must be a positive integer, received {units!r}")
-        self.units = int(units)
+        self.units = check_positive_int(units, "units")
         self.activation = activations_module.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
 
     def build(self, input_shape):
-        input_shape = tuple(input_shape)
-        if len(input_shape) < 2 or input_shape[-1] is None:
-            raise ValueError(
-                f"Dense layer {self.name!r} needs inputs with a known last dimension, "
-                f"received input shape {input_shape}"
-            )
+        self.check_input_shape(input_shape)
         self.kernel = self.add_weight(
             (input_shape[-1], self.units), self.kernel_initializer, "kernel"
         )
@@ -88,39 +134,46 @@ class Dense(Layer):
         )
         super().build(input_shape)
 
+    def check_input_shape(self, input_shape):
+        if isinstance(input_shape, list) or len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(
+                f"Dense layer {self.name!r} needs inputs of rank 2 or more with a known last "
+                f"dimension (batch, ..., features), received input with shape {input_shape}"
+            )
+        if self.built and input_shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Input of layer {self.name!r} is incompatible with the layer: expected "
+                f"axis -1 of the input shape to have value {self.kernel.shape[0]}, "
+                f"received input with shape {input_shape}"
+            )
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def forward(self, x, training=False):
-        if x.ndim < 2 or x.shape[-1] != self.kernel.shape[0]:
-            raise ValueError(
-                f"Input of layer {self.name!r} is incompatible with the layer: expected "
-                f"axis -1 of the input shape to have value {self.kernel.shape[0]}, "
-                f"received input with shape {x.shape}"
-            )
+        if x.dtype != self.kernel.dtype:
+            x = x.astype(self.kernel.dtype)
         pre_activation = x @ self.kernel
         if self.bias is not None:
             pre_activation += self.bias
         output = self.activation(pre_activation)
-        if training:
-            self._cache = (x, pre_activation, output)
-        return output
+        return output, (x, pre_activation, output)
 
-    def backward(self, grad_wrt_output, input_gradient=True):
-        x, pre_activation, output = self._cache
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        x, pre_activation, output = saved
         grad_wrt_pre = self.activation.backward(pre_activation, output, grad_wrt_output)
-        return self.backward_from_pre_activation(grad_wrt_pre, input_gradient)
+        return self.backward_from_pre_activation(saved, grad_wrt_pre, input_gradient)
 
-    def backward_from_pre_activation(self, grad_wrt_pre, input_gradient=True):
-        """The linear part of the backward pass, given the slope at ``x @ kernel + bias``
-        (used directly when the loss fuses with the activation, e.g. softmax + cross-entropy)."""
-        x = self._cache[0]
-        flat_x = x.reshape(-1, x.shape[-1])
-        flat_grad = grad_wrt_pre.reshape(-1, self.units)
-        self.grads = [flat_x.T @ flat_grad]
+    def backward_from_pre_activation(self, saved, grad_wrt_pre, input_gradient=True):
+        """The linear part of the backward pass, given the slope at ``x @ kernel + bias``."""
+        x = saved[0]
+        flat_x = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
+        flat_grad = grad_wrt_pre.reshape(-1, self.units) if grad_wrt_pre.ndim > 2 else grad_wrt_pre
+        weight_grads = {"kernel": flat_x.T @ flat_grad}
         if self.bias is not None:
-            self.grads.append(flat_grad.sum(axis=0))
-        return grad_wrt_pre @ self.kernel.T if input_gradient else None
+            weight_grads["bias"] = flat_grad.sum(axis=0)
+        grad_wrt_input = grad_wrt_pre @ self.kernel.T if input_gradient else None
+        return grad_wrt_input, weight_grads
 
     def get_config(self):
         return {
@@ -133,10 +186,10 @@ class Dense(Layer):
         }
 
     @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["activation"] = activations_module.deserialize(config["activation"])
-        return cls(**config)
+    def from_config(cls, config_):
+        config_ = dict(config_)
+        config_["activation"] = activations_module.deserialize(config_["activation"])
+        return cls(**config_)
 
 
 @LAYERS.register("Activation")
@@ -149,23 +202,23 @@ class Activation(Layer):
 
     def forward(self, x, training=False):
         output = self.activation(x)
-        if training:
-            self._cache = (x, output)
-        return output
+        return output, (x, output)
 
-    def backward(self, grad_wrt_output, input_gradient=True):
-        x, output = self._cache
-        self.grads = []
-        return self.activation.backward(x, output, grad_wrt_output)
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        x, output = saved
+        return self.activation.backward(x, output, grad_wrt_output), {}
+
+    def backward_from_pre_activation(self, saved, grad_wrt_pre, input_gradient=True):
+        return grad_wrt_pre, {}
 
     def get_config(self):
         return {**super().get_config(), "activation": activations_module.serialize(self.activation)}
 
     @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["activation"] = activations_module.deserialize(config["activation"])
-        return cls(**config)
+    def from_config(cls, config_):
+        config_ = dict(config_)
+        config_["activation"] = activations_module.deserialize(config_["activation"])
+        return cls(**config_)
 
 
 @LAYERS.register("Flatten")
@@ -178,10 +231,7 @@ class Flatten(Layer):
         return (input_shape[0], size)
 
     def forward(self, x, training=False):
-        if training:
-            self._cache = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], -1), x.shape
 
-    def backward(self, grad_wrt_output, input_gradient=True):
-        self.grads = []
-        return grad_wrt_output.reshape(self._cache)
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        return grad_wrt_output.reshape(saved), {}

@@ -16,9 +16,13 @@ class Dropout(Layer):
 
     Args:
         rate: fraction of the inputs to drop, in [0, 1).
+        noise_shape: the shape of the mask (None entries take the input's
+            size), to drop whole features across an axis.
         seed: optional seed for this layer's own generator (otherwise the
             model's dropout generator is used).
     """
+
+    draws_noise = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -30,21 +34,18 @@ class Dropout(Layer):
 
     def forward(self, x, training=False):
         if not training or self.rate == 0:
-            self._mask = None
-            return x
-        rng = self.rng if self.rng is not None else np.random.default_rng()
+            return x, None
         shape = (
             x.shape
             if self.noise_shape is None
             else tuple(x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
         )
-        keep = rng.random(shape) >= self.rate
-        self._mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
-        return x * self._mask
+        keep = self._init_generator().random(shape) >= self.rate
+        mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
+        return x * mask, mask
 
-    def backward(self, grad_wrt_output, input_gradient=True):
-        self.grads = []
-        return grad_wrt_output if self._mask is None else grad_wrt_output * self._mask
+    def backward(self, mask, grad_wrt_output, input_gradient=True):
+        return (grad_wrt_output if mask is None else grad_wrt_output * mask), {}
 
     def get_config(self):
         return {

@@ -28,19 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradstep.losses._ops import EPSILON
-
-# Private helpers of the one-module losses of earlier versions, still importable
-# from here (metrics.py uses _match_rank).
-from gradstep.losses._ops import _add_at_label as _add_at_label
-from gradstep.losses._ops import _label_index as _label_index
-from gradstep.losses._ops import _log_softmax as _log_softmax
-from gradstep.losses._ops import _pick as _pick
-from gradstep.losses._ops import _sigmoid as _sigmoid
-from gradstep.losses._ops import _softmax as _softmax
-from gradstep.losses._ops import _unclipped as _unclipped
-from gradstep.losses.base import LOSSES, REDUCTIONS, Loss
-from gradstep.losses.base import _match_rank as _match_rank
-from gradstep.losses.base import _sample_weight as _sample_weight
+from gradstep.losses.base import LOSSES, REDUCTIONS, Loss, match_rank
 from gradstep.losses.crossentropy import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -118,6 +106,7 @@ _FUNCTIONS = {
 }
 
 __all__ = [
+    "match_rank",
     "EPSILON",
     "LOSSES",
     "REDUCTIONS",

@@ -29,20 +29,27 @@ class Loss:
     """Base class of every loss. A subclass writes ``call`` and its slope.
 
     ``call(y_true, y_pred)`` returns the loss of each sample (shape
-    ``y_pred.shape[:-1]`` for most losses). Its slope comes from one of:
+    ``y_pred.shape[:-1]`` for most losses). Training gets the slope through
+    one method, ``call_vjp(y_true, y_pred, upstream)``: the slope of
+    ``sum(upstream * call(y_true, y_pred))`` with respect to ``y_pred``, where
+    ``upstream`` is the slope of the reduced loss with respect to each
+    per-sample loss (the weights over the divisor of the mean). A loss
+    supplies it in one of three ways, by the methods it writes:
 
     - ``call_gradient(y_true, y_pred)``: the slope of each sample's loss with
-      respect to its own row of ``y_pred`` (shape of ``y_pred``). Enough for
-      every loss whose sample ``i`` depends on row ``i`` only.
-    - ``call_vjp(y_true, y_pred, upstream)``: the slope of
-      ``sum(upstream * call(y_true, y_pred))``, for losses that mix rows
-      (``Circle``) or reduce over other axes (``Dice`` with ``axis=None``).
-    - neither: the slope of ``call`` comes from automatic differentiation with
-      the ``autograd`` package (``pip install "gradstep[autodiff]"``).
+      respect to its own row of ``y_pred``; ``call_vjp`` then scales each row
+      by its ``upstream``. Enough for every loss whose sample ``i`` depends on
+      row ``i`` only (all the usual ones).
+    - ``call_vjp`` itself, for losses that mix rows (``Circle``) or reduce
+      over other axes (``Dice`` with ``axis=None``).
+    - neither: ``call_gradient`` comes from automatic differentiation of
+      ``call`` with the ``autograd`` package (``pip install
+      "gradstep[autodiff]"``).
 
-    A subclass may instead override ``gradient(y_true, y_pred,
-    sample_weight=None)`` itself (the slope of the reduced loss); training
-    then uses it as it is.
+    A loss that pairs with the activation a model's output comes out of
+    (softmax with categorical cross-entropy) names it in ``fused_activation``
+    and writes ``fused_gradient``: the model then asks for the slope at the
+    activation's input, ``p - y``, without the round trip through ``1 / p``.
 
     Args:
         reduction: how per-sample losses become one number:
@@ -82,28 +89,35 @@ class Loss:
         )
 
     def call_gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-        """Slope of each sample's loss with respect to its row of ``y_pred``
-        (the slope of the sum of the per-sample losses)."""
-        return self.call_vjp(y_true, y_pred, 1.0)
-
-    def call_vjp(self, y_true, y_pred, upstream: float | np.ndarray) -> np.ndarray:
-        """Slope of ``sum(upstream * call(y_true, y_pred))`` with respect to ``y_pred``.
-
-        ``upstream`` is the slope of the reduced loss with respect to each
-        per-sample loss (weights over the divisor of the mean): an array
-        shaped like ``call``'s result, or one number when it is the same for
-        every sample.
-        """
-        if _overrides(self, "call_gradient"):
-            return self.call_gradient(y_true, y_pred) * _per_row(upstream)
+        """Slope of each sample's loss with respect to its row of ``y_pred`` (the
+        slope of the sum of the per-sample losses). Without an override: by
+        automatic differentiation of ``call``."""
         from gradstep.losses.custom import autodiff_vjp
 
-        return autodiff_vjp(self, y_true, y_pred, upstream)
+        return autodiff_vjp(self, y_true, y_pred, 1.0)
 
-    def fused_gradient(self, y_true, output, activation_name: str):
-        """Slope of each sample's loss with respect to the pre-activation when
-        ``activation_name`` pairs with this loss; ``None`` when it does not."""
+    def call_vjp(self, y_true, y_pred, upstream: float | np.ndarray) -> np.ndarray:
+        """Slope of ``sum(upstream * call(y_true, y_pred))`` with respect to
+        ``y_pred``: the one way training gets a loss's slope.
+
+        ``upstream`` is the slope of the reduced loss with respect to each
+        per-sample loss: an array shaped like ``call``'s result, or one number
+        when it is the same for every sample. This default scales each row's
+        ``call_gradient``, exact when each sample's loss depends on its own row
+        only; a loss whose samples interact overrides it.
+        """
+        return self.call_gradient(y_true, y_pred) * _per_row(upstream)
+
+    @property
+    def fused_activation(self) -> str | None:
+        """The activation (``'softmax'``, ``'sigmoid'``) this loss fuses with
+        when a model's output comes straight out of it; None: no fusion."""
         return None
+
+    def fused_gradient(self, y_true, output):
+        """Slope of each sample's loss with respect to the input of
+        ``fused_activation``, given the activation's ``output``."""
+        raise NotImplementedError(f"{type(self).__name__} fuses with no activation")
 
     def mask(self, y_true: np.ndarray, per_sample: np.ndarray) -> np.ndarray | None:
         """Which per-sample losses count (Keras's loss mask); ``None``: all of them.
@@ -113,10 +127,15 @@ class Loss:
         """
         return None
 
-    def prepare(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-        """Bring ``y_true`` and ``y_pred`` to the form ``call`` expects (dtype, rank)."""
+    def prepare(self, y_true, y_pred, targets_checked: bool = False):
+        """Bring ``y_true`` and ``y_pred`` to the form ``call`` expects (dtype,
+        rank), checking them. ``targets_checked=True`` says that these targets
+        have passed ``prepare`` before against predictions of this shape (``fit``
+        checks all of ``y`` once, before the first batch), so that checks which
+        cost a pass over the targets (finite values, label ranges) are skipped."""
         y_pred = _as_predictions(y_pred)
-        return _match_rank(_as_targets(y_true, y_pred.dtype), y_pred), y_pred
+        y_true = _as_targets(y_true, y_pred.dtype, checked=targets_checked)
+        return match_rank(y_true, y_pred), y_pred
 
     # --- shared by every loss ---------------------------------------------------------
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -127,65 +146,31 @@ class Loss:
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
         """Slope of ``self(y_true, y_pred, sample_weight)`` with respect to ``y_pred``
         (for ``reduction='none'``: of the sum of the weighted per-sample losses)."""
-        y_true, y_pred = self.prepare(y_true, y_pred)
-        per_sample = self.call(y_true, y_pred)
-        upstream = self._upstream(per_sample, self._weights(y_true, per_sample, sample_weight))
-        return self._finish(self.call_vjp(y_true, y_pred, upstream), y_pred)
+        return self.value_and_gradient(y_true, y_pred, sample_weight)[1]
 
-    def value_and_gradient(self, y_true, y_pred, sample_weight=None, activation_name=None):
+    def value_and_gradient(
+        self, y_true, y_pred, sample_weight=None, *, fused=False, targets_checked=False
+    ):
         """The reduced loss and its slope, preparing the targets once.
 
-        Returns ``(value, slope, fused)``: when ``activation_name`` pairs with
-        this loss, ``fused`` is True and ``slope`` is with respect to the
-        activation's input; otherwise it is with respect to ``y_pred``.
+        With ``fused=True``, ``y_pred`` is the output of ``fused_activation``
+        and the slope is with respect to that activation's input. With
+        ``targets_checked=True``, see ``prepare``.
         """
-        if _overrides(self, "gradient"):
-            value = self(y_true, y_pred, sample_weight)
-            return value, self.gradient(y_true, y_pred, sample_weight), False
-        y_true, y_pred = self.prepare(y_true, y_pred)
-        return self._prepared_value_and_gradient(y_true, y_pred, sample_weight, activation_name)
-
-    def _checked_value_and_gradient(self, y_true, y_pred, sample_weight, activation_name):
-        """``value_and_gradient`` for targets that ``prepare`` has already accepted
-        (the model's train step: ``fit`` and ``train_on_batch`` check all of ``y``
-        before the first batch), preparing them with ``_prepare_checked``."""
-        if _overrides(self, "value_and_gradient") or _overrides(self, "gradient"):
-            return self.value_and_gradient(y_true, y_pred, sample_weight, activation_name)
-        y_true, y_pred = self._prepare_checked(y_true, y_pred)
-        return self._prepared_value_and_gradient(y_true, y_pred, sample_weight, activation_name)
-
-    def _prepare_checked(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-        """``prepare`` for targets it has already accepted against predictions of
-        this shape: a loss whose target checks cost a pass over every batch
-        (the label range of sparse cross-entropy) leaves them out here."""
-        return self.prepare(y_true, y_pred)
-
-    def _prepared_value_and_gradient(self, y_true, y_pred, sample_weight, activation_name):
+        if fused and self.fused_activation is None:
+            raise ValueError(
+                f"{type(self).__name__} with this configuration fuses with no activation"
+            )
+        y_true, y_pred = self.prepare(y_true, y_pred, targets_checked=targets_checked)
         per_sample = self.call(y_true, y_pred)
         weights = self._weights(y_true, per_sample, sample_weight)
         value = self._reduce(per_sample, weights)
         upstream = self._upstream(per_sample, weights)
-        slope = (
-            None
-            if activation_name is None
-            else self.fused_gradient(y_true, y_pred, activation_name)
-        )
-        fused = slope is not None
         if fused:
-            slope = slope * _per_row(upstream)
+            slope = self.fused_gradient(y_true, y_pred) * _per_row(upstream)
         else:
             slope = self.call_vjp(y_true, y_pred, upstream)
-        return value, self._finish(slope, y_pred), fused
-
-    def fused_gradient_reduced(self, y_true, output, activation_name, sample_weight=None):
-        """Slope of the reduced loss with respect to the pre-activation, or ``None``."""
-        y_true, output = self.prepare(y_true, output)
-        per_sample_slope = self.fused_gradient(y_true, output, activation_name)
-        if per_sample_slope is None:
-            return None
-        per_sample = self.call(y_true, output)
-        upstream = self._upstream(per_sample, self._weights(y_true, per_sample, sample_weight))
-        return self._finish(per_sample_slope * _per_row(upstream), output)
+        return value, self._finish(slope, y_pred)
 
     # --- weights and reduction (Keras's reduce_weighted_values) ------------------------
     def _weights(self, y_true, per_sample, sample_weight) -> np.ndarray | None:
@@ -278,10 +263,6 @@ def _per_row(upstream):
     return upstream if np.ndim(upstream) == 0 else upstream[..., None]
 
 
-def _overrides(loss: Loss, method: str) -> bool:
-    return getattr(type(loss), method) is not getattr(Loss, method)
-
-
 def _as_predictions(y_pred) -> np.ndarray:
     """``y_pred`` as a floating array (integers become floatx, as in Keras)."""
     y_pred = np.asarray(y_pred)
@@ -294,13 +275,14 @@ def _as_predictions(y_pred) -> np.ndarray:
     return y_pred.astype(config.floatx())
 
 
-def _as_targets(y_true, dtype) -> np.ndarray:
-    """``y_true`` as a finite array of ``dtype``."""
+def _as_targets(y_true, dtype, checked: bool = False) -> np.ndarray:
+    """``y_true`` as a finite array of ``dtype`` (its values not looked at
+    again when ``checked``)."""
     array = np.asarray(y_true)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"y_true must hold numbers, received an array of dtype {array.dtype}")
     array = array.astype(dtype, copy=False)
-    if not np.isfinite(array).all():
+    if not checked and not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
         raise ValueError(
             f"y_true must be finite, received {array[tuple(bad)].item()} "
@@ -309,7 +291,7 @@ def _as_targets(y_true, dtype) -> np.ndarray:
     return array
 
 
-def _match_rank(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+def match_rank(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Keras's squeeze-or-expand: (n,) targets against (n, 1) predictions."""
     if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
         y_true = y_true[..., None]

@@ -33,8 +33,8 @@ from gradstep.losses.base import (
     Loss,
     _as_predictions,
     _as_targets,
-    _match_rank,
     _per_sample,
+    match_rank,
 )
 from gradstep.validation import check_sparse_labels
 
@@ -58,13 +58,13 @@ class _CrossentropyBase(Loss):
         self.axis = axis
         self._class_axis = int(axis)
 
-    def _same_shape_targets(self, y_true, y_pred):
+    def _same_shape_targets(self, y_true, y_pred, targets_checked=False):
         y_pred = _as_predictions(y_pred)
-        y_true = _as_targets(y_true, y_pred.dtype)
+        y_true = _as_targets(y_true, y_pred.dtype, checked=targets_checked)
         if y_true.shape != y_pred.shape:
             # (n,) against (n, 1) and back, as Keras; any other mismatch is reported below.
             with contextlib.suppress(ValueError):
-                y_true = _match_rank(y_true, y_pred)
+                y_true = match_rank(y_true, y_pred)
         if y_true.shape != y_pred.shape:
             hint = (
                 " (for integer labels use sparse_categorical_crossentropy)"
@@ -77,8 +77,8 @@ class _CrossentropyBase(Loss):
             )
         return y_true, y_pred
 
-    def prepare(self, y_true, y_pred):
-        y_true, y_pred = self._same_shape_targets(y_true, y_pred)
+    def prepare(self, y_true, y_pred, targets_checked=False):
+        y_true, y_pred = self._same_shape_targets(y_true, y_pred, targets_checked)
         binary = self._activation == "sigmoid"
         if not self.from_logits:
             _check_probabilities(y_pred, self.name, self._activation, upper=binary)
@@ -88,6 +88,12 @@ class _CrossentropyBase(Loss):
             classes = 2 if binary else y_true.shape[-1]
             y_true = y_true * (1 - self.label_smoothing) + self.label_smoothing / classes
         return self._to_last(y_true), self._to_last(y_pred)
+
+    @property
+    def fused_activation(self):
+        if self.from_logits or not self._class_axis_is_last():
+            return None
+        return self._activation
 
     def get_config(self):
         return {
@@ -165,9 +171,7 @@ class BinaryCrossentropy(_CrossentropyBase):
         slope = -(y_true / p - (1 - y_true) / (1 - p))
         return np.where(_unclipped(y_pred), slope, 0) / d
 
-    def fused_gradient(self, y_true, output, activation_name):
-        if self.from_logits or activation_name != "sigmoid" or not self._class_axis_is_last():
-            return None
+    def fused_gradient(self, y_true, output):
         return np.where(_unclipped(output), output - y_true, 0) / output.shape[-1]
 
 
@@ -219,9 +223,7 @@ class CategoricalCrossentropy(_CrossentropyBase):
         kept = y_true * _unclipped(q)
         return (np.sum(kept, axis=-1, keepdims=True) - kept / np.clip(q, EPSILON, 1)) / total
 
-    def fused_gradient(self, y_true, output, activation_name):
-        if self.from_logits or activation_name != "softmax" or not self._class_axis_is_last():
-            return None
+    def fused_gradient(self, y_true, output):
         # Chain rule through softmax of the clipped loss: p * sum(y u) - y u.
         kept = y_true * _unclipped(output)
         return output * kept.sum(axis=-1, keepdims=True) - kept
@@ -265,22 +267,18 @@ class SparseCategoricalCrossentropy(Loss):
         self.axis = axis
         self._class_axis = int(axis)
 
-    def prepare(self, y_true, y_pred):
-        return self._prepare(y_true, y_pred, labels_checked=False)
-
-    def _prepare_checked(self, y_true, y_pred):
-        if type(self).prepare is not SparseCategoricalCrossentropy.prepare:
-            return self.prepare(y_true, y_pred)  # a subclass prepares in its own way
-        return self._prepare(y_true, y_pred, labels_checked=True)
-
-    def _prepare(self, y_true, y_pred, labels_checked: bool):
+    def prepare(self, y_true, y_pred, targets_checked=False):
         y_pred = _as_predictions(y_pred)
         labels = _sparse_labels(y_true, y_pred, self._class_axis, self.name)
         y_pred = self._to_last(y_pred)
         if not self.from_logits:
             _check_probabilities(y_pred, self.name, "softmax", upper=False)
-        labels = _checked_labels(labels, y_pred.shape[-1], self.ignore_class, labels_checked)
+        labels = _checked_labels(labels, y_pred.shape[-1], self.ignore_class, targets_checked)
         return labels, y_pred
+
+    @property
+    def fused_activation(self):
+        return None if self.from_logits or not self._class_axis_is_last() else "softmax"
 
     # The formulas of CategoricalCrossentropy with y = one_hot(label), computed
     # from the labels directly: only the label's entry of y is nonzero.
@@ -297,9 +295,7 @@ class SparseCategoricalCrossentropy(Loss):
         kept = labels >= 0
         return self._call_gradient(np.where(kept, labels, 0), y_pred) * kept[..., None]
 
-    def fused_gradient(self, labels, output, activation_name):
-        if self.from_logits or activation_name != "softmax" or not self._class_axis_is_last():
-            return None
+    def fused_gradient(self, labels, output):
         if self.ignore_class is None:
             return self._fused(labels, output)
         kept = labels >= 0
@@ -401,11 +397,11 @@ class CategoricalGeneralizedCrossEntropy(Loss):
         super().__init__(reduction, name)
         self.q = q
 
-    def prepare(self, y_true, y_pred):
+    def prepare(self, y_true, y_pred, targets_checked=False):
         y_pred = _as_predictions(y_pred)
         labels = _sparse_labels(y_true, y_pred, -1, self.name)
         _check_probabilities(y_pred, self.name, "softmax", upper=True)
-        return _checked_labels(labels, y_pred.shape[-1]), y_pred
+        return _checked_labels(labels, y_pred.shape[-1], already_checked=targets_checked), y_pred
 
     def call(self, labels, y_pred):
         return (1 - _pick(y_pred, labels) ** self.q) / self.q

@@ -58,6 +58,11 @@ class LossFunctionWrapper(Loss):
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
+    def call_vjp(self, y_true, y_pred, upstream):
+        # The function may mix samples (a loss normalized over the batch), so
+        # the weighted sum itself is differentiated: exact in every case.
+        return autodiff_vjp(self, y_true, y_pred, upstream)
+
     def get_config(self):
         return {
             **super().get_config(),

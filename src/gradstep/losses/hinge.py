@@ -14,8 +14,8 @@ from gradstep.losses.base import LOSSES, Loss, _per_sample
 
 
 class _BinaryHinge(Loss):
-    def prepare(self, y_true, y_pred):
-        y_true, y_pred = super().prepare(y_true, y_pred)
+    def prepare(self, y_true, y_pred, targets_checked=False):
+        y_true, y_pred = super().prepare(y_true, y_pred, targets_checked)
         if np.isin(y_true, (0, 1)).all():
             y_true = 2 * y_true - 1
         return y_true, y_pred

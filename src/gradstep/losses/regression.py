@@ -217,8 +217,8 @@ class CosineSimilarity(Loss):
         self.axis = axis
         self._class_axis = axis
 
-    def prepare(self, y_true, y_pred):
-        y_true, y_pred = super().prepare(y_true, y_pred)
+    def prepare(self, y_true, y_pred, targets_checked=False):
+        y_true, y_pred = super().prepare(y_true, y_pred, targets_checked)
         y_true = np.broadcast_to(y_true, np.broadcast_shapes(y_true.shape, y_pred.shape))
         return self._to_last(y_true), self._to_last(y_pred)
 

@@ -19,9 +19,12 @@ class _OverlapLoss(Loss):
         super().__init__(reduction, name)
         self.axis = tuple(axis) if isinstance(axis, list) else axis
 
-    def prepare(self, y_true, y_pred):
-        y_true, y_pred = super().prepare(y_true, y_pred)
+    def prepare(self, y_true, y_pred, targets_checked=False):
+        y_true, y_pred = super().prepare(y_true, y_pred, targets_checked)
         return np.broadcast_to(y_true, y_pred.shape), y_pred
+
+    def call_gradient(self, y_true, y_pred):
+        return self.call_vjp(y_true, y_pred, 1.0)
 
     def _sum(self, values):
         return np.sum(values, axis=self.axis, keepdims=True)

@@ -55,7 +55,7 @@ class Circle(Loss):
         self.margin = margin
         self.remove_diagonal = remove_diagonal
 
-    def prepare(self, y_true, y_pred):
+    def prepare(self, y_true, y_pred, targets_checked=False):
         y_pred = _as_predictions(y_pred)
         return _circle_labels(y_true, y_pred), y_pred
 
@@ -64,6 +64,9 @@ class Circle(Loss):
 
     def mask(self, labels, per_sample):
         return per_sample > 0
+
+    def call_gradient(self, labels, y_pred):
+        return self.call_vjp(labels, y_pred, 1.0)
 
     def call_vjp(self, labels, y_pred, upstream):
         terms = self._terms(labels, y_pred, labels, y_pred)

@@ -11,7 +11,7 @@ from gradstep.optimizers.adagrad import Adagrad
 from gradstep.optimizers.adam import Adam
 from gradstep.optimizers.adamax import Adamax
 from gradstep.optimizers.adamw import AdamW
-from gradstep.optimizers.base import OPTIMIZERS, Optimizer
+from gradstep.optimizers.base import OPTIMIZERS, Optimizer, StepContext, WeightGradient
 from gradstep.optimizers.ftrl import Ftrl
 from gradstep.optimizers.lamb import Lamb
 from gradstep.optimizers.lbfgs import LBFGS
@@ -40,6 +40,8 @@ __all__ = [
     "Optimizer",
     "RMSprop",
     "ScheduleFreeAdamW",
+    "StepContext",
+    "WeightGradient",
     "deserialize",
     "get",
     "serialize",

@@ -46,13 +46,13 @@ class Adadelta(Optimizer):
         self.add_slot("accumulated_grad", variables)
         self.add_slot("accumulated_delta_var", variables)
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient, variable, step):
         adadelta_update(
             variable,
             gradient,
             self.slot("accumulated_grad", variable),
             self.slot("accumulated_delta_var", variable),
-            learning_rate,
+            step.learning_rate,
             self.rho,
             self.epsilon,
         )

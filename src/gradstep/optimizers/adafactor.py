@@ -85,13 +85,15 @@ class Adafactor(Optimizer):
         self.add_slot_arrays("column_mean", columns)
         self.add_slot("velocity", variables)
 
-    def update_step(self, gradient, variable, learning_rate):
-        step = self.iterations + 1
+    def step_values(self, step):
+        t, learning_rate = step.iteration, step.learning_rate
         if not callable(self._learning_rate) and self.relative_step:
-            learning_rate = min(learning_rate, 1 / math.sqrt(step))
-        rho = min(learning_rate, 1 / math.sqrt(step))
-        alpha = max(self.epsilon_2, _rms(variable)) * rho
-        beta = 1 - step**self.beta_2_decay
+            learning_rate = min(learning_rate, 1 / math.sqrt(t))
+        return {"rho": min(learning_rate, 1 / math.sqrt(t)), "beta": 1 - t**self.beta_2_decay}
+
+    def update_step(self, gradient, variable, step):
+        alpha = max(self.epsilon_2, _rms(variable)) * step.values["rho"]
+        beta = step.values["beta"]
         velocity = self.slot("velocity", variable)
         if variable.ndim >= 2:
             squared = regulated_square(gradient, self.epsilon_1)

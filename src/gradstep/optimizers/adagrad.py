@@ -61,12 +61,12 @@ class Adagrad(Optimizer):
         super().build(variables)
         self.add_slot("accumulator", variables, fill=self.initial_accumulator_value)
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient, variable, step):
         accumulator = self.slot("accumulator", variable)
         # inside the square root (Keras) or outside it (PyTorch)
         keras = self.epsilon_placement == "keras"
         inside, outside = (self.epsilon, 0.0) if keras else (0.0, self.epsilon)
-        adagrad_update(variable, gradient, accumulator, learning_rate, inside, outside)
+        adagrad_update(variable, gradient, accumulator, step.learning_rate, inside, outside)
 
     def get_config(self):
         return {

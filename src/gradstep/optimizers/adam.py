@@ -51,6 +51,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    momentum_attribute = "beta_1"
 
     def __init__(
         self,
@@ -76,37 +77,25 @@ class Adam(Optimizer):
         if self.amsgrad:
             self.add_slot("velocity_hat", variables)
 
-    def update_all(self, grads, variables, learning_rate):
-        if type(self).update_step is not Adam.update_step:
-            # A subclass's own rule runs per parameter, as the base class promises.
-            super().update_all(grads, variables, learning_rate)
-            return
-        # The step's scalars are the same for every parameter of a dtype:
-        # converted once a step rather than once per parameter.
-        alpha, epsilon = self._alpha_and_epsilon(learning_rate)
-        scalars = {
-            dtype: adam_scalars(dtype, alpha, self.beta_1, self.beta_2, epsilon)
-            for dtype in {variable.dtype for variable in variables}
-        }
-        for gradient, variable in zip(grads, variables, strict=True):
-            self._update_parameter(gradient, variable, scalars[variable.dtype])
-
-    def update_step(self, gradient, variable, learning_rate):
-        alpha, epsilon = self._alpha_and_epsilon(learning_rate)
-        scalars = adam_scalars(variable.dtype, alpha, self.beta_1, self.beta_2, epsilon)
-        self._update_parameter(gradient, variable, scalars)
-
-    def _alpha_and_epsilon(self, learning_rate) -> tuple[float, float]:
-        """This step's bias-corrected rate ``alpha`` and the epsilon added to ``sqrt(v)``."""
-        step = self.iterations + 1
-        root_correction = math.sqrt(1 - self.beta_2**step)
-        alpha = learning_rate * root_correction / (1 - self.beta_1**step)
+    def step_values(self, step):
+        """This update's bias-corrected rate ``alpha`` and the epsilon added to
+        ``sqrt(v)``, as the kernel's scalars for each dtype of the parameters
+        (converted once an update rather than once per parameter)."""
+        root_correction = math.sqrt(1 - self.beta_2**step.iteration)
+        alpha = step.learning_rate * root_correction / (1 - step.momentum**step.iteration)
         # PyTorch adds eps to sqrt(v) / root_correction: that is Keras's rule
         # with epsilon scaled by root_correction.
         epsilon = self.epsilon * (root_correction if self.epsilon_placement == "pytorch" else 1)
-        return alpha, epsilon
+        dtypes = {variable.dtype for variable in self._variables}
+        return {
+            "scalars": {
+                dtype: adam_scalars(dtype, alpha, step.momentum, self.beta_2, epsilon)
+                for dtype in dtypes
+            }
+        }
 
-    def _update_parameter(self, gradient, variable, scalars: AdamScalars):
+    def update_step(self, gradient, variable, step):
+        scalars: AdamScalars = step.values["scalars"][variable.dtype]
         adam_update_in_dtype(
             variable,
             gradient,

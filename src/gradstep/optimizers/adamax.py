@@ -38,6 +38,7 @@ class Adamax(Optimizer):
     """
 
     name = "adamax"
+    momentum_attribute = "beta_1"
 
     def __init__(
         self,
@@ -59,8 +60,7 @@ class Adamax(Optimizer):
         self.add_slot("momentum", variables)
         self.add_slot("norm", variables)
 
-    def update_step(self, gradient, variable, learning_rate):
-        step = self.iterations + 1
+    def update_step(self, gradient, variable, step):
         # added to |g| inside the maximum (PyTorch) or to u in the step (Keras)
         keras = self.epsilon_placement == "keras"
         inside, outside = (0.0, self.epsilon) if keras else (self.epsilon, 0.0)
@@ -69,12 +69,12 @@ class Adamax(Optimizer):
             gradient,
             self.slot("momentum", variable),
             self.slot("norm", variable),
-            learning_rate,
-            self.beta_1,
+            step.learning_rate,
+            step.momentum,
             self.beta_2,
             inside,
             outside,
-            1 - self.beta_1**step,
+            1 - step.momentum**step.iteration,
         )
 
     def get_config(self):

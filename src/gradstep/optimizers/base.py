@@ -2,17 +2,21 @@
 the step counter, gradient accumulation, clipping, decoupled weight decay,
 the moving average of the weights (EMA) and the slot state.
 
-An optimizer subclass writes only ``build`` (its slots, one array per
-parameter, e.g. Adam's two moments) and ``update_step(gradient, variable,
-learning_rate)``, the update rule of its paper. One call of ``apply`` runs
-Keras 3's order of operations (``keras/src/optimizers/base_optimizer.py``)::
+An optimizer subclass writes ``build`` (its slots, one array per parameter,
+e.g. Adam's two moments) and ``update_step(gradient, variable, step)``, the
+update rule of its paper, where ``step`` is the ``StepContext`` of this
+update: its number, its learning rate and momentum, computed once for all
+parameters, and any values of the optimizer's own from ``step_values`` (Adam's
+bias-corrected rate). The model hands the optimizer ``WeightGradient``
+triples ``(path, weight, gradient)``. One update runs Keras 3's order of
+operations (``keras/src/optimizers/base_optimizer.py``)::
 
     if gradient_accumulation_steps = k:       # k calls make one update
         on calls 1 .. k-1:  accumulator += g, and nothing else moves
         on call k:          g <- (g + accumulator) / k; accumulator <- 0
     g <- clip(g)                               # clipnorm | global_clipnorm | clipvalue
     w <- w - w * weight_decay * learning_rate  # decoupled, unless excluded
-    update_step(g, w, learning_rate)           # the optimizer's own rule
+    update_step(g, w, step)                    # the optimizer's own rule
     if use_ema:  average <- m * average + (1 - m) * w,
                  with m = 0 on the first update and ema_momentum after;
                  every ema_overwrite_frequency updates, w <- average
@@ -20,17 +24,22 @@ Keras 3's order of operations (``keras/src/optimizers/base_optimizer.py``)::
 
 ``iterations`` counts updates (``real_iterations // k`` with accumulation);
 a schedule sees ``real_iterations``, as in Keras.
+
+``step(closure)`` is how a model trains with any optimizer, as in
+``torch.optim``: the closure computes the loss and the triples at the
+weights as they are; a first-order optimizer calls it once and updates,
+L-BFGS calls it as often as its line search needs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import math
 import numbers
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -39,6 +48,35 @@ from gradstep.kernels.weight_decay import decay_weights
 from gradstep.registry import Registry
 
 OPTIMIZERS = Registry("optimizer")
+
+
+class WeightGradient(NamedTuple):
+    """One weight and the slope of the loss with respect to it, as a model's
+    backward pass hands them to the optimizer."""
+
+    path: str  #: ``"dense/kernel"``: the layer's name, then the weight's
+    weight: np.ndarray  #: the array the optimizer updates in place
+    gradient: np.ndarray | None  #: None leaves the weight as it is (Keras's rule)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What one update shares across every parameter, computed once for it.
+
+    Attributes:
+        iteration: ``t``, the number of this update (1 for the first).
+        learning_rate: the rate of this update (a schedule evaluated at it).
+        momentum: this update's momentum (or ``beta_1``): a momentum-cycling
+            schedule's value, else the optimizer's own; None for an optimizer
+            that declares none.
+        values: the optimizer's own values for this update (``step_values``),
+            e.g. Adam's bias-corrected rate.
+    """
+
+    iteration: int
+    learning_rate: float
+    momentum: float | None
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 class Optimizer:
@@ -68,10 +106,14 @@ class Optimizer:
     """
 
     name = "optimizer"
-    #: L-BFGS re-evaluates the loss: it is driven by ``step(closure, variables)``.
-    requires_closure = False
     #: GD and L-BFGS: ``fit`` uses the whole data set as one batch.
     full_batch = False
+    #: The hyperparameter that a momentum-cycling schedule (``OneCycle``,
+    #: ``Cyclic``) replaces at each update, as PyTorch's schedulers cycle
+    #: ``momentum`` or ``betas[0]``: ``"momentum"`` or ``"beta_1"``. None: the
+    #: optimizer has no momentum to cycle and follows the rate alone (where
+    #: PyTorch would refuse the scheduler).
+    momentum_attribute: str | None = None
 
     def __init__(
         self,
@@ -298,9 +340,33 @@ class Optimizer:
         return fresh.get_state()
 
     # --- one step ---------------------------------------------------------------------
+    def step(self, closure: Callable[[], tuple[float, list]], variables=None) -> float:
+        """One update of the weights. ``closure()`` computes the loss and the
+        ``WeightGradient`` triples at the weights as they are (a model's
+        forward and backward pass), or, with ``variables`` given (arrays, as
+        ``torch.optim`` takes its parameters), ``(loss, gradients)`` with one
+        gradient per variable. A first-order optimizer calls it once; L-BFGS as
+        often as it needs. Returns the loss before the update."""
+        loss, gradients = closure()
+        if variables is None:
+            self.apply_weight_gradients(gradients)
+        else:
+            self.apply(gradients, variables)
+        return loss
+
+    def apply_weight_gradients(self, gradients: Iterable[WeightGradient]) -> None:
+        """Update each triple's weight in place from its gradient (see the
+        module docstring for the order of operations); the paths are what
+        ``exclude_from_weight_decay(var_names=...)`` and Muon read."""
+        gradients = list(gradients)
+        self.apply(
+            [g.gradient for g in gradients],
+            [g.weight for g in gradients],
+            variable_names=[g.path for g in gradients],
+        )
+
     def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, np.ndarray]]) -> int:
-        """Update each variable in place from its gradient (see the module
-        docstring for the order of operations). Returns ``iterations``."""
+        """Keras's form: ``(gradient, variable)`` pairs. Returns ``iterations``."""
         pairs = list(grads_and_vars)
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
         return self.iterations
@@ -315,9 +381,8 @@ class Optimizer:
         """Update ``trainable_variables`` in place from ``grads`` (one per variable).
 
         ``variable_names`` (paths such as ``"dense/kernel"``) are read when the
-        optimizer builds; ``exclude_from_weight_decay(var_names=...)`` and Muon
-        use them. Without ``trainable_variables`` the optimizer must be built,
-        and ``grads`` follow the order it was built with.
+        optimizer builds. Without ``trainable_variables`` the optimizer must be
+        built, and ``grads`` follow the order it was built with.
         """
         grads, variables = self._pair(grads, trainable_variables, variable_names)
         if not grads:
@@ -330,14 +395,50 @@ class Optimizer:
             self._update_moving_average()
         self._iterations += 1
 
-    def update_step(self, gradient: np.ndarray, variable: np.ndarray, learning_rate: float) -> None:
+    def update_step(self, gradient: np.ndarray, variable: np.ndarray, step: StepContext) -> None:
+        """The optimizer's own rule for one parameter: a subclass writes it."""
         raise NotImplementedError
 
-    def update_all(self, grads, variables, learning_rate: float) -> None:
-        """Run ``update_step`` for every parameter; an optimizer with state shared
-        by all parameters (Nadam) advances it here first."""
-        for gradient, variable in zip(grads, variables, strict=True):
-            self.update_step(gradient, variable, learning_rate)
+    def step_values(self, step: StepContext) -> dict[str, Any]:
+        """Values that every parameter's ``update_step`` of this update shares,
+        computed once (Adam's bias-corrected rate); an optimizer with state
+        shared by all parameters (Nadam's momentum product) advances it here."""
+        return {}
+
+    @property
+    def cycles_momentum(self) -> bool:
+        """Whether the learning-rate schedule sets this optimizer's momentum at each update."""
+        from gradstep.optimizers.schedules import LearningRateSchedule
+
+        schedule = self._learning_rate
+        return (
+            self.momentum_attribute is not None
+            and isinstance(schedule, LearningRateSchedule)
+            and schedule.cycle_momentum
+        )
+
+    def momentum_at(self, real_iteration: int) -> float | None:
+        """The momentum (or ``beta_1``) of the update made at call count
+        ``real_iteration``: the schedule's when it cycles the momentum, else
+        the optimizer's own; None for an optimizer without one."""
+        if self.momentum_attribute is None:
+            return None
+        if self.cycles_momentum:
+            return float(self._learning_rate.momentum(real_iteration))
+        return getattr(self, self.momentum_attribute)
+
+    def _step_context(self) -> StepContext:
+        step = StepContext(
+            iteration=self.iterations + 1,
+            learning_rate=self._current_learning_rate(),
+            momentum=self.momentum_at(self._iterations),
+        )
+        values = self.step_values(step)
+        return (
+            StepContext(step.iteration, step.learning_rate, step.momentum, values)
+            if values
+            else step
+        )
 
     def finalize_variable_values(self, var_list: list[np.ndarray]) -> None:
         """With ``use_ema``, overwrite the weights with their moving average (``fit``
@@ -394,10 +495,7 @@ class Optimizer:
             self._variable_names = names
         else:
             self._variable_names = [None] * len(variables)
-        # Built with the first step's momentum, so that an SGD created with
-        # momentum=0 gets the velocity slot a cycled momentum needs.
-        with self._momentum_of_step(0):
-            self.build(variables)
+        self.build(variables)
 
     def _accumulate(self, grads, variables) -> None:
         steps = self.gradient_accumulation_steps
@@ -412,42 +510,11 @@ class Optimizer:
             accumulator[...] = 0
 
     def _update(self, grads, variables) -> None:
-        learning_rate = self._current_learning_rate()
+        step = self._step_context()
         grads = self._clip(grads)
-        self._apply_weight_decay(variables, learning_rate)
-        with self._momentum_of_step(self._iterations):
-            self.update_all(grads, variables, learning_rate)
-
-    @contextlib.contextmanager
-    def _momentum_of_step(self, step: int):
-        """Inside it, the optimizer's momentum (or ``beta_1``) is the one a
-        momentum-cycling schedule gives for ``step``; its own value comes back
-        on exit. Without such a schedule, nothing changes."""
-        attribute = self._cycled_momentum_attribute()
-        if attribute is None:
-            yield
-            return
-        own = getattr(self, attribute)
-        setattr(self, attribute, self._learning_rate.momentum(step))
-        try:
-            yield
-        finally:
-            setattr(self, attribute, own)
-
-    def _cycled_momentum_attribute(self) -> str | None:
-        """The hyperparameter a momentum-cycling schedule (``OneCycle``,
-        ``Cyclic``) sets for each step, as PyTorch's schedulers set
-        ``momentum`` or ``betas[0]``; None without such a schedule, or for an
-        optimizer that has neither (Adagrad follows the rate alone, where
-        PyTorch would refuse the scheduler). The optimizer's own value comes
-        back after the step, so ``get_config`` still shows what it was created
-        with."""
-        if not getattr(self._learning_rate, "cycle_momentum", False):
-            return None
-        for attribute in ("beta_1", "momentum"):
-            if hasattr(self, attribute):
-                return attribute
-        return None
+        self._apply_weight_decay(variables, step.learning_rate)
+        for gradient, variable in zip(grads, variables, strict=True):
+            self.update_step(gradient, variable, step)
 
     def _apply_weight_decay(self, variables, learning_rate: float) -> None:
         for variable in variables:

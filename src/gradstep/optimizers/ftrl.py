@@ -75,16 +75,16 @@ class Ftrl(Optimizer):
         self.add_slot("accumulator", variables, fill=self.initial_accumulator_value)
         self.add_slot("linear", variables)
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient, variable, step):
         ftrl_update(
             variable,
             gradient,
             self.slot("accumulator", variable),
             self.slot("linear", variable),
-            learning_rate,
+            step.learning_rate,
             -self.learning_rate_power,
             self.l1_regularization_strength,
-            self.l2_regularization_strength + self.beta / (2.0 * learning_rate),
+            self.l2_regularization_strength + self.beta / (2.0 * step.learning_rate),
             self.l2_shrinkage_regularization_strength,
         )
 

@@ -36,6 +36,7 @@ class Lamb(Optimizer):
     """
 
     name = "lamb"
+    momentum_attribute = "beta_1"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -48,20 +49,19 @@ class Lamb(Optimizer):
         self.add_slot("momentum", variables)
         self.add_slot("velocity", variables)
 
-    def update_step(self, gradient, variable, learning_rate):
-        step = self.iterations + 1
+    def update_step(self, gradient, variable, step):
         direction = lamb_direction(
             gradient,
             self.slot("momentum", variable),
             self.slot("velocity", variable),
-            self.beta_1,
+            step.momentum,
             self.beta_2,
             self.epsilon,
-            1 - self.beta_1**step,
-            1 - self.beta_2**step,
+            1 - step.momentum**step.iteration,
+            1 - self.beta_2**step.iteration,
         )
         ratio = trust_ratio(variable, direction)
-        apply_direction(variable, direction, ratio * learning_rate)
+        apply_direction(variable, direction, ratio * step.learning_rate)
 
     def get_config(self):
         return {

@@ -96,15 +96,24 @@ class LBFGS(Optimizer):
 
     def apply(self, grads, trainable_variables=None, *, variable_names=None):
         raise TypeError(
-            "LBFGS re-evaluates the loss during a step: call step(closure, variables), "
+            "LBFGS re-evaluates the loss during a step: call step(closure), "
             "or train with model.fit (which passes the closure)"
         )
 
     # --- one step ---------------------------------------------------------------------
-    def step(self, closure: Closure, variables, *, variable_names=None) -> float:
-        """Run up to ``max_iter`` L-BFGS iterations on ``variables`` (updated in
-        place). ``closure()`` must return ``(loss, gradients)`` at the current
-        values. Returns the loss before the step, as PyTorch does."""
+    def step(self, closure, variables=None, *, variable_names=None) -> float:
+        """Run up to ``max_iter`` L-BFGS iterations on the weights (updated in
+        place), re-evaluating ``closure`` at each trial point. As for every
+        optimizer, ``closure()`` returns ``(loss, WeightGradient triples)``, or
+        with ``variables`` given ``(loss, gradients)``, one per variable.
+        Returns the loss before the step, as PyTorch does."""
+        first = None
+        if variables is None:
+            loss, triples = closure()
+            variables = [t.weight for t in triples]
+            variable_names = [t.path for t in triples]
+            first = (loss, [t.gradient for t in triples])
+            closure = _gradients_only(closure)
         variables = list(variables)
         if not self.built or any(id(v) not in self._index_of for v in variables):
             self._build(variables, variable_names)
@@ -113,7 +122,7 @@ class LBFGS(Optimizer):
         learning_rate = self._current_learning_rate()
         max_eval = self.max_eval if self.max_eval is not None else self.max_iter * 5 // 4
 
-        loss, flat_grad = params.evaluate(closure)
+        loss, flat_grad = params.evaluate(closure if first is None else lambda: first)
         first_loss = loss
         evaluations = 1
         memory.func_evals += 1
@@ -324,6 +333,17 @@ class _Memory:
         return memory
 
 
+def _gradients_only(closure):
+    """A closure returning ``(loss, WeightGradient triples)`` as one returning
+    ``(loss, gradients)``."""
+
+    def evaluate():
+        loss, triples = closure()
+        return loss, [t.gradient for t in triples]
+
+    return evaluate
+
+
 class _FlatView:
     """The weights as one flat vector: gather gradients, add a step, restore."""
 
@@ -336,7 +356,12 @@ class _FlatView:
 
     def evaluate(self, closure: Closure) -> tuple[float, np.ndarray]:
         loss, grads = closure()
-        flat = np.concatenate([np.asarray(g, dtype=self.dtype).reshape(-1) for g in grads])
+        flat = np.concatenate(
+            [
+                np.zeros(v.size, self.dtype) if g is None else np.asarray(g, self.dtype).reshape(-1)
+                for g, v in zip(grads, self.variables, strict=True)
+            ]
+        )
         return float(loss), flat
 
     def add(self, step_length: float, direction: np.ndarray) -> None:

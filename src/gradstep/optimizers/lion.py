@@ -32,6 +32,7 @@ class Lion(Optimizer):
     """
 
     name = "lion"
+    momentum_attribute = "beta_1"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -46,9 +47,9 @@ class Lion(Optimizer):
         super().build(variables)
         self.add_slot("momentum", variables)
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient, variable, step):
         momentum = self.slot("momentum", variable)
-        lion_update(variable, gradient, momentum, learning_rate, self.beta_1, self.beta_2)
+        lion_update(variable, gradient, momentum, step.learning_rate, step.momentum, self.beta_2)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}

@@ -66,6 +66,7 @@ class Muon(Optimizer):
     """
 
     name = "muon"
+    momentum_attribute = "momentum"
 
     def __init__(
         self,
@@ -116,19 +117,17 @@ class Muon(Optimizer):
         velocities = [np.zeros_like(v) if self.uses_adamw(v) else None for v in variables]
         self.add_slot_arrays("velocity", velocities)
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient, variable, step):
         momentum = self.slot("momentum", variable)
         velocity = self.slot("velocity", variable)
         if velocity is not None:
-            self._adamw_step(
-                gradient, variable, learning_rate * self.adam_lr_ratio, momentum, velocity
-            )
+            learning_rate = step.learning_rate * self.adam_lr_ratio
+            self._adamw_step(gradient, variable, learning_rate, momentum, velocity, step.iteration)
         else:
-            self._muon_step(gradient, variable, learning_rate, momentum)
+            self._muon_step(gradient, variable, step.learning_rate, momentum, step.momentum)
 
-    def _adamw_step(self, gradient, variable, learning_rate, momentum, velocity):
-        step = self.iterations + 1
-        bias_1, bias_2 = 1 - self.adam_beta_1**step, 1 - self.adam_beta_2**step
+    def _adamw_step(self, gradient, variable, learning_rate, momentum, velocity, t):
+        bias_1, bias_2 = 1 - self.adam_beta_1**t, 1 - self.adam_beta_2**t
         alpha = learning_rate * math.sqrt(bias_2) / bias_1
         adam_update(
             variable,
@@ -142,10 +141,10 @@ class Muon(Optimizer):
             self.epsilon,
         )
 
-    def _muon_step(self, gradient, variable, learning_rate, momentum):
-        momentum *= self.momentum
+    def _muon_step(self, gradient, variable, learning_rate, momentum, mu):
+        momentum *= mu
         momentum += gradient
-        direction = gradient + self.momentum * momentum if self.nesterov else momentum
+        direction = gradient + mu * momentum if self.nesterov else momentum
         update = self.orthogonalize(direction) * learning_rate
         if self.rms_rate is not None:
             update *= math.sqrt(max(update.shape)) * self.rms_rate

@@ -41,6 +41,7 @@ class Nadam(Optimizer):
     """
 
     name = "nadam"
+    momentum_attribute = "beta_1"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -55,30 +56,33 @@ class Nadam(Optimizer):
         dtype = variables[0].dtype if variables else np.float32
         self.add_state("u_product", np.ones((), dtype=dtype))
 
-    def _mu(self, step: int) -> float:
-        return self.beta_1 * (1.0 - 0.5 * 0.96**step)
-
-    def update_all(self, grads, variables, learning_rate):
+    def step_values(self, step):
+        """Advance the momentum product ``P_t`` (shared by every parameter) and
+        give this update's two first-moment coefficients."""
+        beta_1, t = step.momentum, step.iteration
+        mu_now = beta_1 * (1.0 - 0.5 * 0.96**t)
+        mu_next = beta_1 * (1.0 - 0.5 * 0.96 ** (t + 1))
         product = self._state["u_product"]
-        product[...] = product * self.beta_1 * (1.0 - 0.5 * 0.96 ** (self.iterations + 1))
-        super().update_all(grads, variables, learning_rate)
+        product[...] = product * beta_1 * (1.0 - 0.5 * 0.96**t)
+        product = float(product)
+        return {
+            "momentum_coefficient": mu_next / (1 - product * mu_next),
+            "gradient_coefficient": (1 - mu_now) / (1 - product),
+        }
 
-    def update_step(self, gradient, variable, learning_rate):
-        step = self.iterations + 1
-        mu_now, mu_next = self._mu(step), self._mu(step + 1)
-        product = float(self._state["u_product"])
+    def update_step(self, gradient, variable, step):
         nadam_update(
             variable,
             gradient,
             self.slot("momentum", variable),
             self.slot("velocity", variable),
-            learning_rate,
-            self.beta_1,
+            step.learning_rate,
+            step.momentum,
             self.beta_2,
             self.epsilon,
-            mu_next / (1 - product * mu_next),
-            (1 - mu_now) / (1 - product),
-            1 - self.beta_2**step,
+            step.values["momentum_coefficient"],
+            step.values["gradient_coefficient"],
+            1 - self.beta_2**step.iteration,
         )
 
     def get_config(self):

@@ -65,6 +65,7 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
+    momentum_attribute = "momentum"
 
     def __init__(
         self,
@@ -94,12 +95,13 @@ class RMSprop(Optimizer):
     def build(self, variables):
         super().build(variables)
         self.add_slot("velocity", variables)
-        if self.momentum > 0:
+        self._uses_momentum = self.momentum > 0 or self.cycles_momentum
+        if self._uses_momentum:
             self.add_slot(self._momentum_slot, variables)
         if self.centered:
             self.add_slot("average_gradient", variables)
 
-    def update_step(self, gradient, variable, learning_rate):
+    def update_step(self, gradient, variable, step):
         # inside the square root (Keras) or outside it (PyTorch)
         keras = self.epsilon_placement == "keras"
         inside, outside = (self.epsilon, 0.0) if keras else (0.0, self.epsilon)
@@ -108,10 +110,10 @@ class RMSprop(Optimizer):
             gradient,
             self.slot("velocity", variable),
             self.slot("average_gradient", variable) if self.centered else None,
-            self.slot(self._momentum_slot, variable) if self.momentum > 0 else None,
-            learning_rate,
+            self.slot(self._momentum_slot, variable) if self._uses_momentum else None,
+            step.learning_rate,
             self.rho,
-            self.momentum,
+            step.momentum,
             inside,
             outside,
             self.momentum_form,

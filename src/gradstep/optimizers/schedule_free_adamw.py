@@ -61,21 +61,24 @@ class ScheduleFreeAdamW(Optimizer):
         self.add_slot_arrays("momentum", [v.copy() for v in variables])
         self.add_slot("velocity", variables)
 
-    def update_step(self, gradient, variable, learning_rate):
-        step = self.iterations + 1
+    def step_values(self, step):
+        learning_rate = step.learning_rate
         if self.warmup_steps > 0:
-            learning_rate = learning_rate * min(step / self.warmup_steps, 1.0)
+            learning_rate = learning_rate * min(step.iteration / self.warmup_steps, 1.0)
+        return {"warmed_up_rate": learning_rate}
+
+    def update_step(self, gradient, variable, step):
         schedule_free_update(
             variable,
             gradient,
             self.slot("momentum", variable),
             self.slot("velocity", variable),
-            learning_rate,
+            step.values["warmed_up_rate"],
             self.beta_1,
             self.beta_2,
             self.epsilon,
-            1 - self.beta_2**step,
-            1.0 / step,
+            1 - self.beta_2**step.iteration,
+            1.0 / step.iteration,
         )
 
     def get_config(self):

@@ -55,7 +55,18 @@ __all__ = [
 class LearningRateSchedule:
     """Base class: a subclass writes ``rate(step)`` for an array of steps and
     ``get_config()``; calling the schedule checks the step and returns a float
-    for one step, an array for an array of steps."""
+    for one step, an array for an array of steps.
+
+    A schedule that also moves the momentum (``OneCycle``, ``Cyclic``, as
+    PyTorch's schedulers do) sets ``cycle_momentum`` and writes
+    ``momentum(step)``; an optimizer that declares a momentum
+    (``Optimizer.momentum_attribute``) then steps with it.
+    """
+
+    cycle_momentum = False
+
+    def momentum(self, step):
+        raise NotImplementedError(f"{type(self).__name__} does not cycle the momentum")
 
     def __call__(self, step):
         return self._evaluate(self.rate, step)

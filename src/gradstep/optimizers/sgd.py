@@ -57,6 +57,7 @@ class SGD(Optimizer):
     """
 
     name = "SGD"
+    momentum_attribute = "momentum"
 
     def __init__(
         self, learning_rate=0.01, momentum=0.0, nesterov=False, momentum_form="keras", **kwargs
@@ -76,17 +77,20 @@ class SGD(Optimizer):
 
     def build(self, variables):
         super().build(variables)
-        if self.momentum:
+        # A cycled momentum needs the velocity even if created with momentum=0,
+        # as PyTorch's OneCycleLR gives an SGD without momentum one.
+        self._uses_velocity = bool(self.momentum) or self.cycles_momentum
+        if self._uses_velocity:
             self.add_slot(self._momentum_slot, variables)
 
-    def update_step(self, gradient, variable, learning_rate):
-        velocity = self.slot(self._momentum_slot, variable) if self.momentum else None
+    def update_step(self, gradient, variable, step):
+        velocity = self.slot(self._momentum_slot, variable) if self._uses_velocity else None
         sgd_update(
             variable,
             gradient,
             velocity,
-            learning_rate,
-            self.momentum,
+            step.learning_rate,
+            step.momentum,
             self.nesterov,
             self.momentum_form,
         )

@@ -280,10 +280,18 @@ def test_shuffle_false_is_deterministic_regardless_of_seed():
     np.testing.assert_array_equal(first.get_weights()[0], second.get_weights()[0])
 
 
-def test_train_on_batch():
+def test_train_and_test_on_batch_return_what_keras_returns():
+    """``[loss, *metrics]`` in ``metrics_names`` order, or a dict with ``return_dict``."""
     x, y = _data()
-    logs = _classifier().train_on_batch(x, y)
-    assert set(logs) == {"loss", "accuracy"}
+    model = _classifier()
+    loss, accuracy = model.train_on_batch(x, y)
+    assert model.metrics_names == ["loss", "accuracy"] and 0 <= accuracy <= 1
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert set(logs) == {"loss", "accuracy"} and logs["loss"] < loss
+    assert model.test_on_batch(x, y) == [
+        model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)[key]
+        for key in ("loss", "accuracy")
+    ]
 
 
 # The times vary from run to run; tests/test_callbacks.py fixes them with a fake clock.

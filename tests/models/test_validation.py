@@ -5,7 +5,7 @@ compile, layers, losses and optimizers. Then: divergence is reported, not hidden
 import numpy as np
 import pytest
 
-from gradstep import layers, losses, models, optimizers
+from gradstep import callbacks, layers, losses, models, optimizers
 from gradstep.validation import NotCompiledError
 
 FEATURES, CLASSES, SAMPLES = 5, 3, 64
@@ -463,7 +463,7 @@ def test_fit_stops_at_the_first_non_finite_loss_and_says_where(capsys):
     model, x, y = _diverging()
     weights_before_batch = []
 
-    class Record(models.callbacks_module.Callback):
+    class Record(callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
             weights_before_batch.append(model.get_weights())
 
@@ -529,13 +529,21 @@ def test_a_step_from_weights_whose_loss_overflows_is_not_taken(capsys, optimizer
 def test_the_gradient_check_finds_every_non_finite_entry_and_only_those(bad):
     """The check squares and sums each gradient (one BLAS pass); huge finite
     entries overflow that sum, and must still pass as finite."""
-    from gradstep.models import _non_finite
+    from gradstep.models.model import _non_finite
+    from gradstep.optimizers import WeightGradient
 
     huge = np.full((3, 4), 1e30, np.float32)  # its sum of squares is inf in float32
     gradient = np.zeros((5, 7), np.float32)
     if bad is not None:
         gradient[4, 6] = bad
-    found = _non_finite(0.5, [huge, gradient], ["dense", "dense_1"])
+    found = _non_finite(
+        0.5,
+        [
+            WeightGradient("dense/kernel", huge, huge),
+            WeightGradient("dense_1/kernel", gradient, gradient),
+            WeightGradient("frozen/kernel", gradient, None),
+        ],
+    )
     if bad is None:
         assert found is None
     else:

@@ -1,0 +1,362 @@
+"""The graph of a model: symbolic tensors, nodes, and the plan that runs them.
+
+``Input(shape)`` returns a ``SymbolicTensor``. Calling a layer on symbolic
+tensors records a ``Node`` (the layer, its input tensors, its output tensor)
+and returns the output's symbolic tensor. ``Graph(inputs, outputs)`` walks
+back from the outputs, sorts the nodes so that each runs after the nodes it
+depends on (Keras's order: by depth, then by first use), and runs them:
+
+- ``forward``: each node computes its output from its inputs and keeps what
+  its backward pass needs (its ``saved``);
+- ``backward``: in reverse order, each node receives the slope of the loss at
+  its output and passes slopes on to its inputs and its weights. A tensor
+  used by several nodes receives the sum of their slopes, and a weight of a
+  layer used at several nodes the sum of its slopes: the chain rule's sum
+  over every path, as ``+=`` does in micrograd.
+
+Every value is a plain NumPy array; the plan runs over numbered slots, one
+per tensor, so that a step costs a list lookup rather than a search.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from gradstep import config
+
+
+class SymbolicTensor:
+    """A placeholder for an array in a graph under construction: its shape
+    (``None`` for the batch axis), its dtype, and the node that produces it."""
+
+    def __init__(self, shape, dtype: str, node: Node | None = None, name: str | None = None):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.node = node
+        self.name = name or (node.layer.name if node is not None else "tensor")
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def history(self) -> tuple[Any, int, int]:
+        """``(layer, node index, tensor index)``: Keras's ``_keras_history``."""
+        return self.node.layer, self.node.index, 0
+
+    def __repr__(self) -> str:
+        return f"<SymbolicTensor shape={self.shape} dtype={self.dtype} name={self.name!r}>"
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(
+            f"{self!r} is symbolic: it stands for the arrays a model will receive, and has no "
+            "values. Call layers on it to build a model, then call the model on arrays."
+        )
+
+
+class Node:
+    """One call of a layer in a graph: its inputs (a tensor, or a list of
+    tensors for a layer such as ``Add``; none for an ``InputLayer``), its
+    output, and the ``training`` flag it was called with (None: the model's)."""
+
+    def __init__(self, layer, inputs, training: bool | None = None):
+        self.layer = layer
+        self.inputs = inputs
+        self.training = training
+        self.output: SymbolicTensor | None = None
+        self.index = len(layer.inbound_nodes)
+        layer.inbound_nodes.append(self)
+
+    @property
+    def input_tensors(self) -> list[SymbolicTensor]:
+        if self.inputs is None:
+            return []
+        return list(self.inputs) if isinstance(self.inputs, list) else [self.inputs]
+
+    @property
+    def is_input(self) -> bool:
+        return self.inputs is None
+
+    def __repr__(self) -> str:
+        return f"<Node {self.layer.name}[{self.index}]>"
+
+
+def is_symbolic(inputs) -> bool:
+    """Whether ``inputs`` (a value, or a list or tuple of values) is symbolic."""
+    if isinstance(inputs, list | tuple):
+        return any(isinstance(x, SymbolicTensor) for x in inputs)
+    return isinstance(inputs, SymbolicTensor)
+
+
+def call_symbolic(layer, inputs, training: bool | None) -> SymbolicTensor:
+    """Record ``layer(inputs)`` as a node and return its symbolic output."""
+    if isinstance(inputs, list | tuple):
+        inputs = list(inputs)
+        strays = [x for x in inputs if not isinstance(x, SymbolicTensor)]
+        if strays:
+            raise TypeError(
+                f"Layer {layer.name!r} was called on a list mixing symbolic tensors and "
+                f"values ({type(strays[0]).__name__}); pass tensors from Input() or layers"
+            )
+        shapes = [x.shape for x in inputs]
+    else:
+        shapes = inputs.shape
+    if training is not None and not isinstance(training, bool):
+        raise TypeError(f"training must be True, False or None, received {training!r}")
+    layer.build_once(shapes)
+    layer.check_input_shape(shapes)
+    node = Node(layer, inputs, training)
+    output_shape = layer.compute_output_shape(shapes)
+    node.output = SymbolicTensor(output_shape, layer.dtype or config.floatx(), node)
+    return node.output
+
+
+class _Step(NamedTuple):
+    """One node of the plan, with its tensors as slot numbers."""
+
+    node: Node
+    layer: Any
+    input_slots: tuple[int, ...]
+    listed: bool  # the layer takes a list of inputs
+    output_slot: int
+    training: bool | None
+    feeds_on_nodes: bool  # some input comes from another node (needs its slope)
+
+
+class Graph:
+    """The nodes between ``inputs`` and ``outputs``, in the order they run.
+
+    Raises:
+        ValueError: naming the problem, when an output needs a tensor that is
+            not computed from ``inputs`` ("graph disconnected"), an input is
+            given twice or is not from ``Input()``, the nodes form a cycle,
+            or two layers share a name.
+    """
+
+    def __init__(self, inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]):
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        _check_endpoints(self.inputs, self.outputs)
+        ordered, first_seen = _nodes_from_inputs_to_outputs(self.inputs, self.outputs)
+        depths = self.depths = _depths(ordered)
+        position = {node: i for i, node in enumerate(ordered)}
+        self.nodes = sorted(ordered, key=lambda node: (-depths[node], position[node]))
+        self.layers = _layers_by_depth(self.inputs, self.nodes, depths, first_seen)
+        _check_computable(self.inputs, self.nodes)
+        _check_unique_names(self.layers)
+        self._compile_steps()
+
+    def _compile_steps(self) -> None:
+        slot_of: dict[int, int] = {id(t): i for i, t in enumerate(self.inputs)}
+        steps = []
+        for node in self.nodes:
+            if node.is_input:
+                continue
+            slots = tuple(slot_of[id(t)] for t in node.input_tensors)
+            slot_of[id(node.output)] = len(slot_of)
+            steps.append(
+                _Step(
+                    node=node,
+                    layer=node.layer,
+                    input_slots=slots,
+                    listed=isinstance(node.inputs, list),
+                    output_slot=slot_of[id(node.output)],
+                    training=node.training,
+                    feeds_on_nodes=any(slot >= len(self.inputs) for slot in slots),
+                )
+            )
+        self.steps = steps
+        self.slot_count = len(slot_of)
+        self.output_slots = [slot_of[id(t)] for t in self.outputs]
+        self._paths: dict[tuple[int, str], str] = {}
+
+    # --- running ----------------------------------------------------------------------
+    def forward(self, arrays: list[np.ndarray], training: bool):
+        """The outputs for ``arrays`` (one per input), and what ``backward``
+        needs: each step's ``saved``, in the order of ``self.steps``."""
+        values: list[Any] = [None] * self.slot_count
+        values[: len(arrays)] = arrays
+        saved = []
+        for step in self.steps:
+            if step.listed:
+                inputs = [values[slot] for slot in step.input_slots]
+            else:
+                inputs = values[step.input_slots[0]]
+            mode = training if step.training is None else step.training
+            values[step.output_slot], step_saved = step.layer.forward(inputs, training=mode)
+            saved.append(step_saved)
+        return [values[slot] for slot in self.output_slots], saved
+
+    def backward(self, saved, output_grads, fused_steps=frozenset(), input_gradients=False):
+        """The chain rule from the outputs back to the inputs.
+
+        Args:
+            saved: what ``forward`` returned beside the outputs.
+            output_grads: the slope of the loss at each output (None for an
+                output without a loss).
+            fused_steps: indices of the steps whose activation fused with the
+                loss: their slope is at the activation's input already.
+            input_gradients: also compute the slopes at the graph's inputs
+                (for a model used as a layer of another).
+
+        Returns:
+            ``(input_grads, weight_grads)``: the slope at each input (None
+            unless ``input_gradients``), and a dict from each weight's path
+            (``"dense/kernel"``) to its slope, summed over the layer's uses.
+        """
+        grads: list[Any] = [None] * self.slot_count
+        for slot, grad in zip(self.output_slots, output_grads, strict=True):
+            _accumulate(grads, slot, grad)
+        weight_grads: dict[str, np.ndarray] = {}
+        for index in range(len(self.steps) - 1, -1, -1):
+            step = self.steps[index]
+            grad = grads[step.output_slot]
+            if grad is None:
+                continue  # nothing downstream of this node has a loss
+            wants_input = step.feeds_on_nodes or input_gradients
+            if index in fused_steps:
+                input_grad, own = step.layer.backward_from_pre_activation(
+                    saved[index], grad, wants_input
+                )
+            else:
+                input_grad, own = step.layer.backward(saved[index], grad, wants_input)
+            if wants_input:
+                input_grad = input_grad if step.listed else [input_grad]
+                for slot, slope in zip(step.input_slots, input_grad, strict=True):
+                    _accumulate(grads, slot, slope)
+            for name, slope in own.items():
+                path = self._path(index, step.layer, name)
+                weight_grads[path] = weight_grads[path] + slope if path in weight_grads else slope
+        input_grads = [grads[slot] for slot in range(len(self.inputs))] if input_gradients else None
+        return input_grads, weight_grads
+
+    def _path(self, index: int, layer, name: str) -> str:
+        key = (index, name)
+        path = self._paths.get(key)
+        if path is None:
+            path = self._paths[key] = f"{layer.name}/{name}"
+        return path
+
+    # --- what the graph is made of ----------------------------------------------------
+    def consumers(self, tensor: SymbolicTensor) -> list[Node]:
+        """The nodes of this graph that take ``tensor`` as an input."""
+        return [node for node in self.nodes if any(t is tensor for t in node.input_tensors)]
+
+    def step_index(self, node: Node) -> int:
+        return next(i for i, step in enumerate(self.steps) if step.node is node)
+
+
+def _accumulate(grads: list, slot: int, grad) -> None:
+    if grad is None:
+        return
+    grads[slot] = grad if grads[slot] is None else grads[slot] + grad
+
+
+# --- sorting and checking (Keras's map_graph) --------------------------------------------
+def _check_endpoints(inputs, outputs) -> None:
+    for kind, tensors in (("inputs", inputs), ("outputs", outputs)):
+        for tensor in tensors:
+            if not isinstance(tensor, SymbolicTensor):
+                raise TypeError(
+                    f"Model {kind} must be symbolic tensors (from Input() and layer calls), "
+                    f"received {tensor!r}"
+                )
+    if not outputs:
+        raise ValueError("A model needs at least one output tensor, received none")
+    for position, tensor in enumerate(inputs):
+        if tensor.node is None or not tensor.node.is_input:
+            raise ValueError(
+                f"Model inputs must come from Input(); input {position} ({tensor!r}) is "
+                f"the output of layer {tensor.node.layer.name!r}"
+            )
+        if any(other is tensor for other in inputs[:position]):
+            raise ValueError(
+                f"Model inputs must be distinct: {tensor.name!r} is given twice, "
+                f"at positions {[i for i, t in enumerate(inputs) if t is tensor]}"
+            )
+
+
+def _nodes_from_inputs_to_outputs(inputs, outputs):
+    """Depth-first from each output: the nodes in an order where every node
+    comes after its parents, and each layer's first-seen position."""
+    finished: set[Node] = set()
+    in_progress: set[Node] = set()
+    ordered: list[Node] = []
+    first_seen: dict[int, int] = {}
+
+    def visit(tensor: SymbolicTensor) -> None:
+        node = tensor.node
+        if node in finished:
+            return
+        if node in in_progress:
+            raise ValueError(
+                f"The graph has a cycle through layer {node.layer.name!r}: "
+                "a layer's input depends on its own output"
+            )
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        in_progress.add(node)
+        for parent in node.input_tensors:
+            visit(parent)
+        in_progress.discard(node)
+        finished.add(node)
+        ordered.append(node)
+
+    for tensor in outputs:
+        visit(tensor)
+    for tensor in inputs:  # inputs that no output uses still belong to the model
+        visit(tensor)
+    return ordered, first_seen
+
+
+def _depths(ordered: list[Node]) -> dict[Node, int]:
+    """Keras's depth: 0 for the last nodes, parents one deeper than their
+    deepest child (a shared layer's nodes share their deepest depth)."""
+    depths: dict[Node, int] = {}
+    layer_depths: dict[int, int] = {}
+    for node in reversed(ordered):
+        depth = max(depths.setdefault(node, 0), layer_depths.get(id(node.layer), 0))
+        layer_depths[id(node.layer)] = depths[node] = depth
+        for parent in node.input_tensors:
+            depths[parent.node] = max(depth + 1, depths.get(parent.node, 0))
+    return depths
+
+
+def _layers_by_depth(inputs, nodes, depths, first_seen) -> list:
+    deepest: dict[int, tuple[int, Any]] = {}
+    for node in nodes:
+        layer = node.layer
+        depth = max(depths[node], deepest.get(id(layer), (0, None))[0])
+        deepest[id(layer)] = (depth, layer)
+    return [
+        layer
+        for _, layer in sorted(
+            deepest.values(), key=lambda item: (-item[0], first_seen[id(item[1])])
+        )
+    ]
+
+
+def _check_computable(inputs, nodes) -> None:
+    available = {id(tensor) for tensor in inputs}
+    for node in nodes:
+        if node.is_input:
+            if id(node.output) not in available:
+                raise ValueError(
+                    f"Graph disconnected: the model's outputs need the Input "
+                    f"{node.output.name!r}, which is not among the model's inputs "
+                    f"{[t.name for t in inputs]}"
+                )
+            continue
+        available.add(id(node.output))
+
+
+def _check_unique_names(layers) -> None:
+    names = collections.Counter(layer.name for layer in layers)
+    repeated = [name for name, count in names.items() if count > 1]
+    if repeated:
+        raise ValueError(
+            f"All layers of a model need unique names; {repeated[0]!r} is used by "
+            f"{names[repeated[0]]} different layers"
+        )

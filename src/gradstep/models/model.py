@@ -1,0 +1,985 @@
+"""Model: one training loop for every kind of model.
+
+A model is a graph of layers (``gradstep.graph``). ``Model(inputs, outputs)``
+wires it explicitly (the functional API, ``Functional``), ``Sequential`` as a
+chain, and a subclass of ``Model`` through its ``call`` method, traced once
+on symbolic inputs. ``Model`` holds everything else, once: compile, fit,
+evaluate, predict, and the train step, as in the lessons::
+
+    outputs, saved = graph.forward(inputs)        # each node keeps what its backward needs
+    loss, slopes = loss.value_and_slopes(y, outputs)   # dL/d output (p - y when fused)
+    weight_grads = graph.backward(saved, slopes)  # the chain rule, fan-out summed
+    optimizer.step(closure)                       # (path, weight, gradient) triples
+
+Saving, callbacks and the lab see the model through public methods:
+``named_weights``, ``get_training_state``/``set_training_state``,
+``get_compile_config``, ``resume_at_epoch``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from typing import Any
+
+import numpy as np
+
+from gradstep import callbacks as callbacks_module
+from gradstep import config, kernels, optimizers, seeding
+from gradstep import metrics as metrics_module
+from gradstep.graph import Graph, SymbolicTensor
+from gradstep.layers.base import Layer, snake_case, unique_name
+from gradstep.layers.core import Input
+from gradstep.models import data
+from gradstep.models.compile import CompiledLoss, CompiledMetrics, CompileSettings
+from gradstep.optimizers import WeightGradient
+from gradstep.validation import (
+    NotCompiledError,
+    check_fraction,
+    check_non_negative_int,
+    check_positive_int,
+)
+
+
+def _with_limited_blas_threads(method):
+    """Run ``method`` with BLAS limited to ``config.blas_threads()`` threads, and
+    the optimizer's kernels on the training loop's thread (``kernels.training_threads``)."""
+
+    @functools.wraps(method)
+    def limited(*args, **kwargs):
+        with config.limit_blas_threads(args[0]._largest_weights()), kernels.training_threads():
+            return method(*args, **kwargs)
+
+    return limited
+
+
+class Model(Layer):
+    """A model: layers wired into a graph, trained with Keras's API.
+
+    ``Model(inputs, outputs)`` builds a functional model from symbolic tensors
+    (see ``Functional``). Subclassing builds the layers in ``__init__`` and
+    wires them in ``call(inputs)``; the model traces ``call`` once on symbolic
+    inputs shaped like the first data it sees, so every layer it calls must
+    have a backward pass (all of gradstep's do).
+
+        >>> import numpy as np
+        >>> from gradstep import layers
+        >>> class TwoLayers(Model):
+        ...     def __init__(self):
+        ...         super().__init__(seed=0)
+        ...         self.hidden = layers.Dense(4, activation="relu")
+        ...         self.out = layers.Dense(1)
+        ...     def call(self, inputs):
+        ...         return self.out(self.hidden(inputs))
+        >>> model = TwoLayers()
+        >>> model.predict(np.ones((2, 3)), verbose=0).shape
+        (2, 1)
+
+    Args:
+        name: the model's name.
+        trainable: whether the optimizer updates the model's weights.
+        seed: makes initial weights, shuffling and dropout reproducible.
+
+    Attributes:
+        terminate_on_nan: True by default: ``fit`` stops at the first batch
+            whose loss or gradients are NaN or infinite, before the optimizer
+            step (so the weights stay those from before that batch), prints
+            which epoch and batch, and records it in ``diverged_at``. Set it to
+            False for Keras's behaviour (train on, whatever the loss).
+        diverged_at: ``(epoch, batch)`` (0-based) where the last ``fit``
+            stopped because of NaN or infinite values, else None.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and _functional_arguments(args, kwargs):
+            from gradstep.models.functional import Functional
+
+            return Layer.__new__(Functional)
+        return Layer.__new__(cls)
+
+    def __init__(self, *, name=None, trainable=True, seed=None, **kwargs):
+        super().__init__(
+            name=name or unique_name(snake_case(type(self).__name__)),
+            trainable=trainable,
+            **kwargs,
+        )
+        self.seed = seed
+        self._generators = seeding.model_generators(seed)
+        self._graphs: dict[bool, Graph] = {}
+        self._output_structure: Any = None
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        self.terminate_on_nan = True
+        self.diverged_at: tuple[int, int] | None = None
+        self._resume_epoch: int | None = None
+        self._settings: CompileSettings | None = None
+        self._compiled: tuple[CompiledLoss, CompiledMetrics] | None = None
+
+    # --- layers, built from the graph -------------------------------------------------
+    def __setattr__(self, name, value):
+        # A subclass's layers are tracked as they are assigned, as Keras does.
+        if isinstance(value, Layer) or (
+            isinstance(value, list | tuple) and value and all(isinstance(v, Layer) for v in value)
+        ):
+            tracked = self.__dict__.setdefault("_tracked_layers", [])
+            for layer in value if isinstance(value, list | tuple) else [value]:
+                if layer is not self and all(layer is not t for t in tracked):
+                    tracked.append(layer)
+        super().__setattr__(name, value)
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers (a subclass's, in the order they were assigned)."""
+        return list(self.__dict__.get("_tracked_layers", []))
+
+    def call(self, inputs, training=None):
+        """A subclass wires its layers here: the outputs for ``inputs``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement call(inputs), or be built as "
+            "Model(inputs, outputs) from symbolic tensors"
+        )
+
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        return self.graph(False).inputs if self.built else []
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        return self.graph(False).outputs if self.built else []
+
+    @property
+    def input_names(self) -> list[str]:
+        return [tensor.name for tensor in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        """Each output's name: the layer it comes out of (or its key when the
+        outputs were given as a dict)."""
+        if isinstance(self._output_structure, dict):
+            return list(self._output_structure)
+        return [tensor.node.layer.name for tensor in self.outputs]
+
+    def graph(self, training: bool = False) -> Graph:
+        """The graph the model runs: its layers' calls, in the order they run
+        (a subclassed model traces its ``call`` once for each ``training``
+        mode; the others have one graph for both)."""
+        return self._graphs[training]
+
+    def _set_graph(self, graph: Graph, traced_for_training: Graph | None = None) -> None:
+        self._graphs = {False: graph, True: traced_for_training or graph}
+        for layer in self._graph_layers():
+            if layer.rng is None:
+                layer.rng = self._generators["dropout" if layer.draws_noise else "init"]
+        self._compiled = None
+        self.built = True
+
+    def _graph_layers(self) -> list[Layer]:
+        return list(
+            {id(layer): layer for g in self._graphs.values() for layer in g.layers}.values()
+        )
+
+    def build(self, input_shape=None) -> None:
+        """A subclassed model: trace ``call`` on symbolic inputs of ``input_shape``
+        (batch axis first; a list or dict of shapes for several inputs)."""
+        if input_shape is None:
+            raise ValueError(f"build() of model {self.name!r} needs input_shape")
+        self._trace(_symbolic_inputs(input_shape))
+
+    def _build_from_data(self, x) -> None:
+        """Build an unbuilt model from the first data it receives."""
+        if self.built:
+            return
+        self._trace(_symbolic_inputs(_shapes_of_data(x)))
+
+    def _trace(self, inputs) -> None:
+        flat_inputs = (
+            list(inputs.values())
+            if isinstance(inputs, dict)
+            else (list(inputs) if isinstance(inputs, list | tuple) else [inputs])
+        )
+        graphs = {}
+        for training in (False, True):
+            outputs = self._call_for_trace(inputs, training)
+            self._output_structure = _structure_of(outputs)
+            graphs[training] = Graph(flat_inputs, _flatten_outputs(outputs))
+        self._input_structure = _structure_of(inputs)
+        self._set_graph(graphs[False], graphs[True])
+
+    def _call_for_trace(self, inputs, training: bool):
+        if "training" in inspect.signature(self.call).parameters:
+            return self.call(inputs, training=training)
+        return self.call(inputs)
+
+    # --- weights ----------------------------------------------------------------------
+    def named_weights(self, trainable_only: bool = False) -> list[tuple[str, np.ndarray]]:
+        """``(path, array)`` for every weight, in ``weights`` order: the layer's
+        name and the weight's (``"dense/kernel"``)."""
+        if trainable_only and not self.trainable:
+            return []
+        named, seen = [], set()
+        for layer in self.layers:
+            for name, weight in layer.named_weights(trainable_only):
+                if id(weight) not in seen:
+                    seen.add(id(weight))
+                    named.append((f"{layer.name}/{name}", weight))
+        return named
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Every layer's weight arrays, in layer order (the arrays themselves, not copies)."""
+        return [weight for _, weight in self.named_weights()]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The weight arrays the optimizer updates."""
+        return [weight for _, weight in self.named_weights(trainable_only=True)]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        trained = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trained]
+
+    @Layer.trainable.setter
+    def trainable(self, value) -> None:
+        """Freeze (or unfreeze) the model and every one of its layers, as Keras does."""
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = value
+
+    @property
+    def dtype(self) -> str:
+        """The dtype of the weights (``'float32'`` unless set otherwise)."""
+        weights = self.weights
+        return (
+            weights[0].dtype.name if weights else (self.__dict__.get("_dtype") or config.floatx())
+        )
+
+    @dtype.setter
+    def dtype(self, value) -> None:
+        self.__dict__["_dtype"] = value
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every weight array, in layer order: kernel, then bias."""
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Copy ``weights`` (as returned by ``get_weights``) into the model, in place."""
+        weights = list(weights)
+        expected = len(self.weights)
+        if len(weights) != expected:
+            raise ValueError(
+                f"Model {self.name!r} expects {expected} weight arrays, received {len(weights)}"
+            )
+        position = 0
+        for layer in self.layers:
+            count = len(layer.weights)
+            layer.set_weights(weights[position : position + count])
+            position += count
+
+    def count_params(self) -> int:
+        """The number of weights in the model."""
+        if not self.built:
+            raise ValueError(
+                f"Model {self.name!r} has not been built yet: call build() or fit() first"
+            )
+        return int(sum(w.size for w in self.weights))
+
+    def _largest_weights(self) -> int:
+        """Entries of the largest weight array (0 before the model is built)."""
+        return max((w.size for w in self.weights), default=0)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
+        """Print the classic Keras table of layers, output shapes and parameter counts."""
+        from gradstep.summary import print_summary
+
+        if not self.built:
+            raise ValueError(
+                f"Model {self.name!r} has not been built yet: give the first layer input_shape, "
+                "call build(input_shape), or fit() it before summary()"
+            )
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
+
+    # --- the state that makes training resume exactly --------------------------------
+    def get_training_state(self) -> dict[str, Any]:
+        """Plain data (JSON) that makes ``fit`` continue exactly: the seed, the
+        state of each of the model's generators (``init``, ``shuffle``,
+        ``dropout``) and of each layer's own generator (``Dropout(seed=...)``),
+        by the layer's position (see ``layer_generators``)."""
+        return {
+            "seed": self.seed,
+            "generators": {
+                name: generator.bit_generator.state for name, generator in self._generators.items()
+            },
+            "layer_generators": {
+                path: generator.bit_generator.state
+                for path, generator in self.layer_generators().items()
+            },
+        }
+
+    def set_training_state(self, state: dict[str, Any]) -> None:
+        """Restore ``get_training_state()``. Every part is checked before any is
+        applied, so a bad state (a ValueError naming it) changes nothing."""
+        if not isinstance(state, dict):
+            raise ValueError(f"training state must be a dict, received {type(state).__name__}")
+        saved = state.get("generators")
+        if not isinstance(saved, dict) or set(saved) != set(seeding.GENERATOR_NAMES):
+            raise ValueError(
+                f"training_state.generators must hold the states of "
+                f"{list(seeding.GENERATOR_NAMES)}, received {str(saved)[:200]}"
+            )
+        targets = [(self._generators[name], saved[name], f"generator {name!r}") for name in saved]
+        own = state.get("layer_generators", {})
+        if not isinstance(own, dict):
+            raise ValueError(f"training_state.layer_generators must be a dict, received {own!r}")
+        owners = self.layer_generators()
+        for path, generator_state in own.items():
+            if path not in owners:
+                raise ValueError(
+                    f"training_state.layer_generators names layer {path!r}; the layers with a "
+                    f"generator of their own are {sorted(owners)}"
+                )
+            targets.append((owners[path], generator_state, f"the generator of layer {path!r}"))
+        for generator, generator_state, what in targets:
+            seeding.check_generator_state(generator, generator_state, what)
+        for generator, generator_state, _ in targets:
+            generator.bit_generator.state = generator_state
+
+    def layer_generators(self) -> dict[str, np.random.Generator]:
+        """The generators of layers that are not one of the model's own (a
+        ``Dropout(seed=...)``, a nested model's dropout), by the layer's
+        position in ``layers`` (``"3"``; ``"2/1"`` inside a nested model), so
+        that a model of the same architecture with other names takes them."""
+        shared = {id(generator) for generator in self._generators.values()}
+        return {
+            position: layer.rng
+            for position, layer in _walk_layers(self)
+            if isinstance(layer.rng, np.random.Generator) and id(layer.rng) not in shared
+        }
+
+    def resume_at_epoch(self, epoch: int) -> None:
+        """Make the ``fit`` that is starting continue at ``epoch`` (0-based),
+        whatever its ``initial_epoch``: ``BackupAndRestore`` calls it from
+        ``on_train_begin`` after restoring a backup, as Keras sets ``_initial_epoch``."""
+        self._resume_epoch = check_non_negative_int(epoch, "epoch")
+
+    # --- compile ----------------------------------------------------------------------
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        loss_weights=None,
+        weighted_metrics=None,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile="auto",
+        auto_scale_loss=True,
+    ):
+        """Choose the optimizer, the loss(es) and the metrics reported during training.
+
+        With several outputs, ``loss``, ``loss_weights``, ``metrics`` and
+        ``weighted_metrics`` may be lists (one entry per output) or dicts (by
+        output name), as in Keras; see ``gradstep.models.compile``.
+        ``run_eagerly``, ``steps_per_execution``, ``jit_compile`` and
+        ``auto_scale_loss`` are accepted so that Keras programs run; gradstep
+        always runs eagerly on NumPy, so they change nothing.
+        """
+        self.optimizer = optimizers.get(optimizer)
+        self._settings = CompileSettings(loss, loss_weights, metrics, weighted_metrics)
+        self.loss = self._settings.loss
+        self._compiled = None
+        self._trained_weights: list[tuple[str, np.ndarray]] | None = None
+        self.compiled = True
+        if self.built:
+            self._compiled_for_outputs()  # report a mismatch with the outputs now
+
+    def _compiled_for_outputs(self) -> tuple[CompiledLoss, CompiledMetrics]:
+        """The compiled losses and metrics, matched to the outputs once the model is built."""
+        if self._compiled is None:
+            self._compiled = self._settings.for_outputs(self.graph(True), self.output_names)
+        return self._compiled
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """``['loss', *each output's loss, *metrics]`` as logged."""
+        if not self.compiled:
+            return []
+        if self._compiled is None or self._compiled[1].objects is None:
+            return ["loss", *self._settings.metric_names()]
+        compiled_loss, compiled_metrics = self._compiled
+        per_output = (
+            [f"{e.name}_loss" for e in compiled_loss.entries]
+            if compiled_loss.tracks_outputs
+            else []
+        )
+        return ["loss", *per_output, *compiled_metrics.names]
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """The compile settings as plain data (None before ``compile``): the
+        optimizer's and the loss's class name and config, and the metric names."""
+        if not self.compiled:
+            return None
+        return {"optimizer": optimizers.serialize(self.optimizer), **self._settings.get_config()}
+
+    def compile_from_config(self, config_: dict[str, Any], custom_objects=None) -> None:
+        """``compile`` with ``get_compile_config()``'s settings. Class names resolve
+        through the ``OPTIMIZERS`` and ``LOSSES`` registries; a loss or metric of
+        your own, through ``custom_objects`` (its saved name -> the function or class)."""
+        self.compile(
+            optimizer=optimizers.deserialize(config_["optimizer"]),
+            **CompileSettings.arguments_from_config(config_, custom_objects),
+        )
+
+    def custom_objects(self) -> dict[str, Any]:
+        """The losses and metrics given to ``compile`` that are your own (not
+        built in), by the names a saved file holds: what
+        ``load_model(custom_objects=...)`` will need."""
+        return self._settings.custom_objects() if self.compiled else {}
+
+    # --- one step ---------------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient-descent step on one batch; returns the batch's loss and metrics."""
+        self._check_compiled("train_on_batch")
+        inputs, targets = self._prepare_xy(x, y)
+        weights = data.sample_weights(
+            sample_weight, class_weight, targets, len(inputs[0]), self.output_names
+        )
+        self._reset_metrics()
+        self._train_step(inputs, targets, weights)
+        return self._returned(self._logs(), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss (and metrics) on one batch, without training."""
+        self._check_compiled("test_on_batch")
+        inputs, targets = self._prepare_xy(x, y)
+        weights = data.sample_weights(
+            sample_weight, None, targets, len(inputs[0]), self.output_names
+        )
+        self._reset_metrics()
+        self._test_step(inputs, targets, weights)
+        return self._returned(self._logs(), return_dict)
+
+    def _train_step(self, inputs, targets, sample_weights, check_finite=False) -> str | None:
+        """Forward, loss, backward, optimizer step, through the optimizer's
+        ``step(closure)`` (L-BFGS evaluates the closure several times; the loss
+        and metrics logged are those before the step). With ``check_finite``,
+        a batch whose loss or gradients hold NaN or infinity is not applied
+        (weights and optimizer stay as they were) and what was wrong is returned."""
+        graph = self.graph(True)
+        compiled_loss, _ = self._compiled_for_outputs()
+        trained = self._weights_to_train()
+        first_pass = []
+
+        def closure():
+            outputs, saved = graph.forward(inputs, training=True)
+            loss, slopes, per_output = compiled_loss.value_and_slopes(
+                targets, outputs, sample_weights
+            )
+            _, weight_grads = graph.backward(saved, slopes, compiled_loss.fused_steps)
+            gradients = [
+                WeightGradient(path, weight, weight_grads.get(path)) for path, weight in trained
+            ]
+            if not first_pass:
+                first_pass.append((outputs, loss, per_output))
+                problem = _non_finite(loss, gradients) if check_finite else None
+                if problem is not None:
+                    raise _NonFinite(problem)
+            return loss, gradients
+
+        problem = None
+        try:
+            self.optimizer.step(closure)
+        except _NonFinite as non_finite:
+            problem = str(non_finite)
+        outputs, loss, per_output = first_pass[0]
+        self._update_metrics(targets, outputs, sample_weights, loss, per_output)
+        return problem
+
+    def _test_step(self, inputs, targets, sample_weights) -> None:
+        compiled_loss, _ = self._compiled_for_outputs()
+        outputs, _ = self.graph(False).forward(inputs, training=False)
+        loss, per_output = compiled_loss.values(targets, outputs, sample_weights)
+        self._update_metrics(targets, outputs, sample_weights, loss, per_output)
+
+    def _weights_to_train(self) -> list[tuple[str, np.ndarray]]:
+        """``(path, weight)`` of the weights the optimizer updates, fixed at the
+        first step after ``compile`` (as in Keras, a change of ``trainable``
+        takes effect at the next ``compile``)."""
+        if getattr(self, "_trained_weights", None) is None:
+            self._trained_weights = self.named_weights(trainable_only=True)
+        return self._trained_weights
+
+    def _update_metrics(self, targets, outputs, sample_weights, loss, per_output) -> None:
+        batch_size = len(outputs[0])
+        self._loss_tracker.update_state(loss, sample_weight=batch_size)
+        compiled_loss, compiled_metrics = self._compiled_for_outputs()
+        if compiled_loss.tracks_outputs:
+            for tracker, value in zip(self._output_loss_trackers, per_output, strict=True):
+                tracker.update_state(value, sample_weight=batch_size)
+        compiled_metrics.update(targets, outputs, sample_weights)
+
+    def _reset_metrics(self) -> None:
+        self._loss_tracker = metrics_module.Mean("loss")
+        if self.compiled and self.built:
+            compiled_loss, compiled_metrics = self._compiled_for_outputs()
+            self._output_loss_trackers = [
+                metrics_module.Mean(f"{entry.name}_loss") for entry in compiled_loss.entries
+            ]
+            compiled_metrics.reset()
+
+    def _logs(self) -> dict[str, float]:
+        """The loss and metrics so far, in Keras's order: sorted by name."""
+        logs = {"loss": self._loss_tracker.result()}
+        compiled_loss, compiled_metrics = self._compiled_for_outputs()
+        if compiled_loss.tracks_outputs:
+            logs.update({t.name: t.result() for t in self._output_loss_trackers})
+        logs.update(compiled_metrics.results())
+        return dict(sorted(logs.items()))
+
+    # --- fit --------------------------------------------------------------------------
+    @_with_limited_blas_threads
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+    ):
+        """Train for ``epochs`` passes over the data, one optimizer step per batch.
+
+        ``x`` and ``y`` are one array each, or for several inputs (outputs) a
+        list in the model's order or a dict by name.
+
+        Returns:
+            A ``History`` whose ``history`` maps
+            ``'loss'``, each metric and their ``val_`` versions to per-epoch lists.
+        """
+        self._check_compiled("fit")
+        requested_batch_size = batch_size
+        batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        epochs = check_positive_int(epochs, "epochs")
+        initial_epoch = check_non_negative_int(initial_epoch, "initial_epoch")
+        check_fraction(validation_split, "validation_split")
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise ValueError(
+                "steps_per_epoch and validation_steps apply to generators, which "
+                "gradstep does not take yet; pass arrays and leave them None"
+            )
+        inputs, targets = self._prepare_xy(x, y)
+        weights = data.sample_weights(
+            sample_weight, class_weight, targets, len(inputs[0]), self.output_names
+        )
+        if validation_data is None and validation_split:
+            (inputs, targets, weights), validation_data = data.split_validation(
+                inputs, targets, weights, validation_split
+            )
+        elif validation_data is not None:
+            validation_data = self._prepare_validation(validation_data)
+        count = len(inputs[0])
+        if self.optimizer.full_batch:
+            batch_size = _full_batch_size(requested_batch_size, count, self.optimizer)
+            shuffle = False
+
+        steps = math.ceil(count / batch_size)
+        history = callbacks_module.History()
+        callback_list = self._callback_list(callbacks, history, verbose, epochs=epochs, steps=steps)
+        self.stop_training = False
+        self.diverged_at = None
+        self._resume_epoch = None
+        self._reset_metrics()
+        callback_list.on_train_begin()
+        if self._resume_epoch is not None:
+            initial_epoch, self._resume_epoch = self._resume_epoch, None
+        for epoch in range(initial_epoch, epochs):
+            self._reset_metrics()
+            callback_list.on_epoch_begin(epoch)
+            order = self._generators["shuffle"].permutation(count) if shuffle else None
+            for step in range(steps):
+                rows = data.batch_rows(order, step, batch_size, count)
+                callback_list.on_train_batch_begin(step)
+                problem = self._train_step(
+                    data.take(inputs, rows),
+                    data.take(targets, rows),
+                    data.take(weights, rows),
+                    self.terminate_on_nan,
+                )
+                callback_list.on_train_batch_end(step, self._logs())
+                if problem is not None:
+                    self._stop_diverged(epoch, step, problem)
+                if self.stop_training:
+                    break
+            epoch_logs = self._logs()
+            if validation_data is not None and (epoch + 1) % validation_freq == 0:
+                # The callbacks see the validation as an evaluate (on_test_*), as in Keras.
+                val_logs = self._evaluate_arrays(
+                    *validation_data, validation_batch_size or batch_size, callback_list
+                )
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        if epochs > initial_epoch:
+            self.optimizer.finalize_variable_values(self.trainable_weights)
+        callback_list.on_train_end(logs=epoch_logs if epochs > initial_epoch else None)
+        return history
+
+    def _stop_diverged(self, epoch: int, step: int, problem: str) -> None:
+        """Stop ``fit`` at a batch whose loss or gradients are not finite, and say why."""
+        self.diverged_at = (epoch, step)
+        self.stop_training = True
+        print(
+            f"Epoch {epoch + 1}, batch {step + 1}: Invalid loss, terminating training: {problem}. "
+            "The weights are those from before this batch (its step was not applied). "
+            f"Training diverged: try a lower learning rate (it is {self.optimizer.learning_rate:g})"
+            ", or, for a classifier whose outputs saturate, a linear last layer with "
+            "from_logits=True in the loss. (model.terminate_on_nan = False trains on instead.)",
+            flush=True,
+        )
+
+    def _callback_list(self, callbacks, history, verbose, **params):
+        verbose = _verbosity(verbose)
+        chosen = list(callbacks or [])
+        if verbose and not any(isinstance(c, callbacks_module.ProgbarLogger) for c in chosen):
+            chosen.append(callbacks_module.ProgbarLogger(verbose))
+        if history is not None:
+            chosen.append(history)
+        return callbacks_module.CallbackList(chosen, model=self, verbose=verbose, **params)
+
+    # --- evaluate and predict ---------------------------------------------------------
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
+        """The loss (and metrics) on ``x, y``, without training.
+
+        Returns:
+            The loss as a float, or ``[loss, *metrics]`` when there are metrics
+            (or several outputs), or a dict when ``return_dict=True``.
+        """
+        self._check_compiled("evaluate")
+        batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        inputs, targets = self._prepare_xy(x, y)
+        count = len(inputs[0])
+        weights = data.sample_weights(sample_weight, None, targets, count, self.output_names)
+        callback_list = self._callback_list(
+            callbacks, None, verbose, steps=math.ceil(count / batch_size)
+        )
+        with config.limit_blas_threads(self._largest_weights()):
+            logs = self._evaluate_arrays(inputs, targets, weights, batch_size, callback_list)
+        return self._returned(logs, return_dict)
+
+    def _returned(self, logs, return_dict):
+        """Keras's results: the dict, or the values in ``metrics_names`` order
+        (one number when there is only the loss)."""
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_arrays(self, inputs, targets, sample_weights, batch_size, callback_list):
+        self._reset_metrics()
+        callback_list.on_test_begin()
+        count = len(inputs[0])
+        for step, start in enumerate(range(0, count, batch_size)):
+            rows = slice(start, start + batch_size)
+            callback_list.on_test_batch_begin(step)
+            self._test_step(
+                data.take(inputs, rows), data.take(targets, rows), data.take(sample_weights, rows)
+            )
+            callback_list.on_test_batch_end(step, self._logs())
+        logs = self._logs()
+        callback_list.on_test_end(logs)
+        return logs
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs for ``x``, computed batch by batch (no training):
+        one array, or a list (dict) of arrays for several outputs."""
+        batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        inputs = self._prepare_inputs(x)
+        count = len(inputs[0])
+        callback_list = self._callback_list(
+            callbacks, None, verbose, steps=math.ceil(count / batch_size)
+        )
+        callback_list.on_predict_begin()
+        batches = []
+        graph = self.graph(False)
+        with config.limit_blas_threads(self._largest_weights()):
+            for step, start in enumerate(range(0, count, batch_size)):
+                callback_list.on_predict_batch_begin(step)
+                rows = slice(start, start + batch_size)
+                batches.append(graph.forward(data.take(inputs, rows), training=False)[0])
+                callback_list.on_predict_batch_end(step, {})
+        callback_list.on_predict_end()
+        outputs = [np.concatenate(parts, axis=0) for parts in zip(*batches, strict=True)]
+        return self._structured(outputs)
+
+    def predict_on_batch(self, x):
+        """The model's outputs for one batch, in one forward pass."""
+        inputs = self._prepare_inputs(x)
+        return self._structured(self.graph(False).forward(inputs, False)[0])
+
+    def __call__(self, inputs, training=None, **kwargs):
+        from gradstep.graph import is_symbolic
+
+        if is_symbolic(inputs):
+            return super().__call__(inputs, training=training, **kwargs)
+        if kwargs:
+            raise TypeError(f"Model {self.name!r} was called with unexpected {sorted(kwargs)}")
+        training = bool(training)
+        arrays = self._prepare_inputs(inputs)
+        outputs, _ = self.graph(training).forward(arrays, training)
+        return self._structured(outputs)
+
+    def _structured(self, outputs: list):
+        """The outputs in the form the model's outputs were given."""
+        structure = self._output_structure
+        if isinstance(structure, dict):
+            return dict(zip(structure, outputs, strict=True))
+        if structure == "single":
+            return outputs[0]
+        return list(outputs)
+
+    # --- a model used as a layer of another -------------------------------------------
+    def compute_output_shape(self, input_shape):
+        outputs = self.outputs
+        if len(outputs) != 1:
+            raise ValueError(
+                f"Model {self.name!r} has {len(outputs)} outputs; gradstep uses a model as a "
+                "layer of another only when it has one output"
+            )
+        return outputs[0].shape
+
+    def build_once(self, input_shape) -> None:
+        if not self.built:
+            shapes = input_shape if isinstance(input_shape, list) else input_shape
+            self.build(shapes)
+
+    def check_input_shape(self, input_shape) -> None:
+        expected = [t.shape for t in self.inputs]
+        received = input_shape if isinstance(input_shape, list) else [input_shape]
+        compatible = len(expected) == len(received) and all(
+            len(e) == len(r)
+            and all(a is None or b is None or a == b for a, b in zip(e, r, strict=True))
+            for e, r in zip(expected, received, strict=True)
+        )
+        if not compatible:
+            raise ValueError(
+                f"Model {self.name!r} expects inputs of shape "
+                f"{expected[0] if len(expected) == 1 else expected}, received {input_shape}"
+            )
+
+    def forward(self, inputs, training=False):
+        arrays = inputs if isinstance(inputs, list) else [inputs]
+        outputs, saved = self.graph(training).forward(arrays, training)
+        return outputs[0], (training, saved, isinstance(inputs, list))
+
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        training, graph_saved, listed = saved
+        input_grads, weight_grads = self.graph(training).backward(
+            graph_saved, [grad_wrt_output], input_gradients=input_gradient
+        )
+        if input_gradient and not listed:
+            input_grads = input_grads[0]
+        return input_grads, weight_grads
+
+    # --- input checks -----------------------------------------------------------------
+    def _check_compiled(self, method: str) -> None:
+        if not self.compiled:
+            raise NotCompiledError(
+                f"You must call compile() before {method}(): e.g. "
+                "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')"
+            )
+
+    def _prepare_inputs(self, x) -> list[np.ndarray]:
+        """``x`` as one checked array per model input (the model built from it
+        if it was not)."""
+        if x is None:
+            raise ValueError("x is required: an array of samples, received None")
+        self._build_from_data(x)
+        graph = self.graph(False)
+        names = [tensor.name for tensor in graph.inputs]
+        values = data.flatten(x, names, "x", "input")
+        single = len(names) == 1
+        arrays = [
+            data.input_array(
+                value,
+                tensor,
+                "x" if single else f"x[{name!r}]",
+                self._input_shape_hint(),
+            )
+            for value, tensor, name in zip(values, graph.inputs, names, strict=True)
+        ]
+        data.check_same_length(
+            [("x" if single else f"x[{n!r}]", a) for n, a in zip(names, arrays, strict=True)]
+        )
+        return arrays
+
+    def _input_shape_hint(self) -> str:
+        return "the shape of the model's Input"
+
+    def _prepare_xy(self, x, y) -> tuple[list[np.ndarray], list]:
+        """The inputs and the targets (one per output; None for an output without
+        a loss), checked against each other and by the losses, once, so that
+        bad labels fail before training."""
+        inputs = self._prepare_inputs(x)
+        compiled_loss, _ = self._compiled_for_outputs()
+        targets = data.target_arrays(y, self.outputs, self.output_names, compiled_loss.entries)
+        x_label = "x" if len(inputs) == 1 else f"x[{self.input_names[0]!r}]"
+        data.check_same_length(
+            [(x_label, inputs[0]), *data.labelled(targets, self.output_names, "y")]
+        )
+        return inputs, targets
+
+    def _prepare_validation(self, validation_data):
+        if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val) or "
+                "(x_val, y_val, val_sample_weight)"
+            )
+        try:
+            inputs, targets = self._prepare_xy(validation_data[0], validation_data[1])
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"validation_data (x_val, y_val): {error}") from error
+        weight = validation_data[2] if len(validation_data) == 3 else None
+        weights = data.sample_weights(weight, None, targets, len(inputs[0]), self.output_names)
+        return inputs, targets, weights
+
+    # --- saving -----------------------------------------------------------------------
+    def save(self, filepath, overwrite=True) -> None:
+        """Write the model to one file (``.keras``, ``.gradstep`` or ``.safetensors``),
+        atomically: architecture, compile settings, weights, optimizer state and
+        random generator states, so that ``fit`` resumes exactly after
+        ``gradstep.models.load_model``. See the file-format page."""
+        from gradstep import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True) -> None:
+        """Keras's ``save_weights``: writes the same file as ``save``."""
+        from gradstep import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Copy the weights (and, if compiled with the same optimizer class, the
+        optimizer's state, and the generators' states) saved in ``filepath`` into
+        this built model. Everything is checked first: on any error the model
+        is left unchanged."""
+        from gradstep import saving
+
+        saving.load_weights(self, filepath)
+
+
+# --- helpers -----------------------------------------------------------------------------
+def _functional_arguments(args, kwargs) -> bool:
+    """Keras's test: ``Model(inputs, outputs)`` (positionally or by keyword)."""
+    return (
+        len(args) == 2
+        or (len(args) == 1 and "outputs" in kwargs)
+        or ("inputs" in kwargs and "outputs" in kwargs)
+    )
+
+
+def _walk_layers(model, prefix: str = ""):
+    """``(position, layer)`` for every layer, nested models' layers included:
+    ``"3"`` is ``model.layers[3]``, ``"2/1"`` is ``model.layers[2].layers[1]``."""
+    for index, layer in enumerate(model.layers):
+        yield f"{prefix}{index}", layer
+        if isinstance(layer, Model):
+            yield from _walk_layers(layer, f"{prefix}{index}/")
+
+
+def _structure_of(value):
+    if isinstance(value, dict):
+        return {key: None for key in value}
+    if isinstance(value, list | tuple):
+        return [None] * len(value)
+    return "single"
+
+
+def _flatten_outputs(outputs) -> list:
+    if isinstance(outputs, dict):
+        return list(outputs.values())
+    if isinstance(outputs, list | tuple):
+        return list(outputs)
+    return [outputs]
+
+
+def _symbolic_inputs(input_shape):
+    """Inputs for tracing a subclassed model's ``call``: one per shape given."""
+    if isinstance(input_shape, dict):
+        return {
+            name: Input(shape=tuple(shape)[1:], name=name) for name, shape in input_shape.items()
+        }
+    if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], list | tuple):
+        return [Input(shape=tuple(shape)[1:]) for shape in input_shape]
+    return Input(shape=tuple(input_shape)[1:])
+
+
+def _shapes_of_data(x):
+    if isinstance(x, dict):
+        return {name: np.shape(value) for name, value in x.items()}
+    if isinstance(x, list | tuple) and x and all(isinstance(v, np.ndarray) for v in x):
+        return [np.shape(value) for value in x] if len(x) > 1 else np.shape(x[0])
+    return np.shape(x)
+
+
+class _NonFinite(Exception):
+    """Raised by the closure to abandon a step at its first evaluation."""
+
+
+def _non_finite(loss_value: float, gradients: list[WeightGradient]) -> str | None:
+    """What is NaN or infinite among the loss and the gradients, or None."""
+    if not math.isfinite(loss_value):
+        return f"the loss is {loss_value}"
+    for path, _, grad in gradients:
+        if grad is None:
+            continue
+        flat = grad.reshape(-1)
+        # The sum of squares (BLAS's dot: one pass, no temporary array) is NaN or
+        # infinite whenever an entry is; when finite entries overflow it, look closer.
+        if not math.isfinite(np.dot(flat, flat)) and not np.isfinite(flat).all():
+            owner = path.rsplit("/", 1)[0]
+            return f"the gradient of layer {owner!r} holds NaN or infinite values"
+    return None
+
+
+def _verbosity(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, received {verbose!r}")
+    return verbose
+
+
+def _full_batch_size(requested, count, optimizer) -> int:
+    """GD and L-BFGS take the whole data set as one batch."""
+    if requested is not None and requested < count:
+        raise ValueError(
+            f"{type(optimizer).__name__} uses the whole data set ({count} samples) as one "
+            f"batch; leave batch_size out, received batch_size={requested}"
+        )
+    return count

@@ -1,0 +1,229 @@
+"""Golden values from Keras 3 for functional models (``keras.Model(inputs, outputs)``).
+
+Produces tests/fixtures/keras_functional.json:
+    {"keras_version", "jax_version", "numpy_version", "generated_by", "cases": [...]}
+
+Each case builds a functional model with named layers, installs initial
+weights drawn from numpy.random.default_rng(seed) (by layer name), trains it
+with shuffle=False and records: the order of ``model.layers``, the initial and
+final weights (by layer name), the full History.history, evaluate() (as a
+dict) and predict() on the training inputs. The data are in the case too.
+
+Run with the reference virtualenv (Keras 3 + JAX):
+    KERAS_BACKEND=jax python tools/make_keras_functional_fixtures.py
+"""
+
+import json
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import jax  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PATH = os.path.join(HERE, os.pardir, "tests", "fixtures", "keras_functional.json")
+
+
+def plain(value):
+    """Arrays and numbers as nested lists of float32-rounded floats."""
+    if isinstance(value, dict):
+        return {key: plain(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    array = np.asarray(value)
+    if array.dtype.kind in "iu":
+        return array.tolist()
+    array = array.astype(np.float32)
+    if array.ndim == 0:
+        return float(str(array))
+    return [plain(v) for v in array]
+
+
+def two_inputs_shared_residual():
+    """Two inputs; one Dense shared by both branches; a residual Add."""
+    a = keras.Input(shape=(4,), name="a")
+    b = keras.Input(shape=(3,), name="b")
+    shared = layers.Dense(5, activation="tanh", name="shared")
+    branch_a = shared(layers.Dense(3, name="proj_a")(a))
+    branch_b = shared(b)
+    merged = layers.Add(name="merge")([branch_a, branch_b])
+    hidden = layers.Dense(5, activation="relu", name="hidden")(merged)
+    residual = layers.Add(name="residual")([hidden, merged])
+    out = layers.Dense(2, name="out")(residual)
+    return keras.Model([a, b], out, name="two_inputs")
+
+
+def two_outputs():
+    """One input, a classifier head (softmax) and a regression head."""
+    x = keras.Input(shape=(6,), name="features")
+    trunk = layers.Dense(8, activation="relu", name="trunk")(x)
+    label = layers.Dense(3, activation="softmax", name="label")(trunk)
+    score = layers.Dense(1, name="score")(layers.Concatenate(name="cat")([trunk, x]))
+    return keras.Model(x, [label, score], name="two_outputs")
+
+
+def every_merge():
+    """Each merge layer, all feeding one output."""
+    a = keras.Input(shape=(3,), name="a")
+    b = keras.Input(shape=(3,), name="b")
+    pa = layers.Dense(3, activation="tanh", name="pa")(a)
+    pb = layers.Dense(3, activation="sigmoid", name="pb")(b)
+    merged = [
+        layers.Subtract(name="subtract")([pa, pb]),
+        layers.Multiply(name="multiply")([pa, pb, a]),
+        layers.Average(name="average")([pa, pb]),
+        layers.Maximum(name="maximum")([pa, pb, b]),
+        layers.Minimum(name="minimum")([pa, pb]),
+    ]
+    joined = layers.Concatenate(name="join")(merged)
+    out = layers.Dense(1, name="out")(joined)
+    return keras.Model([a, b], out, name="every_merge")
+
+
+def shared_at_two_depths():
+    """The same layer twice in a chain: square(square(x)) with one kernel."""
+    x = keras.Input(shape=(4,), name="x")
+    square = layers.Dense(4, activation="tanh", name="square")
+    out = layers.Dense(1, name="out")(square(square(x)))
+    return keras.Model(x, out, name="shared_twice")
+
+
+CASES = [
+    {
+        "name": "two_inputs_shared_residual_sgd",
+        "build": two_inputs_shared_residual,
+        "inputs": {"a": (4,), "b": (3,)},
+        "targets": "regression2",
+        "compile": {"optimizer": ("SGD", {"learning_rate": 0.05}), "loss": "mse"},
+        "epochs": 3,
+        "batch_size": 8,
+    },
+    {
+        "name": "two_inputs_shared_residual_adam",
+        "build": two_inputs_shared_residual,
+        "inputs": {"a": (4,), "b": (3,)},
+        "targets": "regression2",
+        "compile": {"optimizer": ("Adam", {"learning_rate": 0.01}), "loss": "mse"},
+        "epochs": 3,
+        "batch_size": 8,
+    },
+    {
+        "name": "two_outputs_weighted_with_metrics",
+        "build": two_outputs,
+        "inputs": {"features": (6,)},
+        "targets": "label_and_score",
+        "compile": {
+            "optimizer": ("Adam", {"learning_rate": 0.01}),
+            "loss": {"label": "sparse_categorical_crossentropy", "score": "mse"},
+            "loss_weights": {"label": 1.0, "score": 0.5},
+            "metrics": {"label": ["accuracy"], "score": ["mae"]},
+        },
+        "epochs": 3,
+        "batch_size": 8,
+    },
+    {
+        "name": "every_merge_layer",
+        "build": every_merge,
+        "inputs": {"a": (3,), "b": (3,)},
+        "targets": "regression1",
+        "compile": {"optimizer": ("SGD", {"learning_rate": 0.1}), "loss": "mse"},
+        "epochs": 2,
+        "batch_size": 8,
+    },
+    {
+        "name": "shared_at_two_depths",
+        "build": shared_at_two_depths,
+        "inputs": {"x": (4,)},
+        "targets": "regression1",
+        "compile": {"optimizer": ("Adam", {"learning_rate": 0.02}), "loss": "mse"},
+        "epochs": 3,
+        "batch_size": 8,
+    },
+]
+
+SAMPLES = 32
+
+
+def data(case, rng):
+    inputs = {
+        name: rng.normal(size=(SAMPLES, *shape)).astype(np.float32)
+        for name, shape in case["inputs"].items()
+    }
+    if case["targets"] == "label_and_score":
+        targets = {
+            "label": rng.integers(0, 3, size=SAMPLES).astype(np.int64),
+            "score": rng.normal(size=(SAMPLES, 1)).astype(np.float32),
+        }
+    else:
+        width = int(case["targets"][-1])
+        targets = {"y": rng.normal(size=(SAMPLES, width)).astype(np.float32)}
+    return inputs, targets
+
+
+def initial_weights(model, rng):
+    """New weights for every layer, uniform in [-0.6, 0.6] (biases too, so that
+    their slopes matter), by layer name."""
+    weights = {}
+    for layer in model.layers:
+        values = [rng.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in layer.weights]
+        layer.set_weights(values)
+        if values:
+            weights[layer.name] = values
+    return weights
+
+
+def run(case, seed):
+    rng = np.random.default_rng(seed)
+    model = case["build"]()
+    inputs, targets = data(case, rng)
+    start = initial_weights(model, rng)
+    settings = dict(case["compile"])
+    optimizer_name, optimizer_config = settings.pop("optimizer")
+    model.compile(
+        optimizer=getattr(keras.optimizers, optimizer_name)(**optimizer_config), **settings
+    )
+    x = [inputs[t.name] for t in model.inputs] if len(inputs) > 1 else next(iter(inputs.values()))
+    y = targets if len(targets) > 1 else targets["y"]
+    history = model.fit(
+        x, y, epochs=case["epochs"], batch_size=case["batch_size"], shuffle=False, verbose=0
+    )
+    return {
+        "name": case["name"],
+        "compile": {"optimizer": [optimizer_name, optimizer_config], **settings},
+        "epochs": case["epochs"],
+        "batch_size": case["batch_size"],
+        "layer_order": [layer.name for layer in model.layers],
+        "inputs": plain(inputs),
+        "targets": plain(targets),
+        "initial_weights": plain(start),
+        "final_weights": plain(
+            {layer.name: layer.get_weights() for layer in model.layers if layer.weights}
+        ),
+        "history": plain(history.history),
+        "evaluate": plain(
+            model.evaluate(x, y, batch_size=case["batch_size"], verbose=0, return_dict=True)
+        ),
+        "predict": plain(model.predict(x, batch_size=case["batch_size"], verbose=0)),
+    }
+
+
+def main():
+    cases = [run(case, seed) for seed, case in enumerate(CASES)]
+    fixture = {
+        "generated_by": "tools/make_keras_functional_fixtures.py",
+        "keras_version": keras.__version__,
+        "keras_backend": keras.backend.backend(),
+        "jax_version": jax.__version__,
+        "numpy_version": np.__version__,
+        "cases": cases,
+    }
+    with open(PATH, "w", encoding="utf-8") as handle:
+        json.dump(fixture, handle, separators=(",", ":"))
+    print(f"wrote {len(cases)} cases to {os.path.relpath(PATH)}")
+
+
+if __name__ == "__main__":
+    main()
