@@ -23,8 +23,7 @@ from gradstep import (
 )
 from gradstep.layers import Input
 from gradstep.models import Model, Sequential
-
-__version__ = "0.1.0"
+from gradstep.version import __version__ as __version__
 
 __all__ = [
     "Input",

@@ -329,7 +329,7 @@ def serialize(activation: Activation) -> str | dict[str, Any]:
 
 
 def deserialize(config: str | dict[str, Any]) -> Activation:
-    if isinstance(config, str):
+    if config is None or isinstance(config, str):
         return get(config)
     return ACTIVATIONS.lookup(config["name"], "activation")(**config.get("config", {}))
 

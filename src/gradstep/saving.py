@@ -47,21 +47,24 @@ _CHUNK_BYTES = 2**20
 
 
 # --- saving ---------------------------------------------------------------------------
-def save_model(model, filepath, overwrite: bool = True) -> None:
+def save_model(model, filepath, overwrite: bool = True, weights_only: bool = False) -> None:
     """Write ``model`` (architecture, compile settings, weights, optimizer state
     and random generator states) to ``filepath`` (``.keras``, ``.gradstep`` or
-    ``.safetensors``), atomically."""
+    ``.safetensors``), atomically. Unless ``weights_only``, the file must load
+    back with ``load_model``: every class in it must be one gradstep knows."""
     path = _save_path(filepath, overwrite)
     import safetensors.numpy
 
-    arrays, metadata = _contents(model)
+    arrays, metadata = _contents(model, weights_only)
     _write_atomic(path, safetensors.numpy.save(arrays, metadata=metadata))
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
     """Keras's ``save_weights``: the same file as ``save_model`` (the weights,
-    and the optimizer and generator states needed to resume training)."""
-    save_model(model, filepath, overwrite)
+    and the optimizer and generator states needed to resume training), for
+    ``load_weights`` into a model of the same architecture, which may be one
+    that ``load_model`` could not rebuild (a subclassed model)."""
+    save_model(model, filepath, overwrite, weights_only=True)
 
 
 def _save_path(filepath, overwrite: bool) -> Path:
@@ -82,7 +85,7 @@ def _save_path(filepath, overwrite: bool) -> Path:
     return path
 
 
-def _contents(model) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def _contents(model, weights_only: bool) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The arrays and the metadata strings of ``model``'s file."""
     arrays = {}
     for index, layer in enumerate(model.layers):
@@ -93,8 +96,9 @@ def _contents(model) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         _check_optimizer_state_fits(model)
         for name, value in model.optimizer.get_state().items():
             arrays[f"optimizer/{name}"] = value
-    model_config = {"class_name": type(model).__name__, "config": _with_weight_dtypes(model)}
-    _check_configs_resolve(model_config, compile_config, model.custom_objects())
+    model_config = {"class_name": type(model).__name__, "config": model.get_config()}
+    if not weights_only:
+        _check_configs_resolve(model_config, compile_config, model.custom_objects())
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -104,18 +108,6 @@ def _contents(model) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         "training_state": _to_json(model.get_training_state(), "the training state"),
     }
     return arrays, metadata
-
-
-def _with_weight_dtypes(model) -> dict[str, Any]:
-    """The model's config, with each layer's weight dtype written out, so that
-    the file does not depend on ``floatx()`` at load time."""
-    config = model.get_config()
-    by_name = {layer.name: layer for layer in model.layers}
-    for entry in config["layers"]:
-        layer = by_name.get(entry["config"].get("name"))
-        if layer is not None and layer.weights and entry["config"].get("dtype") is None:
-            entry["config"]["dtype"] = layer.weights[0].dtype.name
-    return config
 
 
 def _check_configs_resolve(model_config, compile_config, custom_objects) -> None:
@@ -186,7 +178,7 @@ def _to_json(value, what: str) -> str:
 
 
 def _version() -> str:
-    from gradstep import __version__
+    from gradstep.version import __version__
 
     return __version__
 
@@ -619,6 +611,8 @@ def _check_model_config(model_config, path) -> None:
     _expect(model_config.get("class_name"), str, "model_config.class_name", path)
     _expect(model_config.get("config"), dict, "model_config.config", path)
     config = model_config["config"]
+    if model_config["class_name"] not in ("Sequential", "Functional"):
+        return  # a model of your own (save_weights): only load_weights reads this file
     _expect(config.get("layers"), list, "model_config.layers", path)
     for index, entry in enumerate(config["layers"]):
         where = f"model_config.layers[{index}]"

@@ -16,9 +16,11 @@ from __future__ import annotations
 _LINE_BREAKS = ("),", "},", "],", "',")
 
 
-def print_summary(model, line_length=None, positions=None, print_fn=None) -> None:
-    graph = model.graph(False)
-    chain = _is_chain(model, graph)
+def print_summary(
+    model, line_length=None, positions=None, print_fn=None, connections=False
+) -> None:
+    """Print ``model``'s table; ``connections`` adds the "Connected to" column."""
+    chain = not connections
     if chain:
         line_length = line_length or 65
         positions = positions or [0.45, 0.85, 1.0]
@@ -49,13 +51,9 @@ def print_summary(model, line_length=None, positions=None, print_fn=None) -> Non
     print_fn("_" * line_length)
 
 
-def _is_chain(model, graph) -> bool:
-    """TF-Keras's test: no depth with two nodes, no node with two inputs and
-    no layer called twice."""
-    from gradstep.models.functional import Functional
-
-    if not isinstance(model, Functional):
-        return True
+def is_chain(graph) -> bool:
+    """TF-Keras's test of a graph that prints as a chain: no depth with two
+    nodes, no node with two inputs and no layer called twice."""
     depths = [graph.depths[node] for node in graph.nodes]
     if len(depths) != len(set(depths)):
         return False

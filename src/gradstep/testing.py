@@ -128,6 +128,27 @@ def check_layer_gradients(layer, x, seed=0, **tolerances):
     return max(errors)
 
 
+def check_model_gradients(model, x, y, sample_weight=None, **tolerances):
+    """Check a compiled float64 model's slopes (``model.gradients``: the graph's
+    backward pass, fan-out and shared layers summed) for every trainable
+    weight against central differences of its training loss."""
+    _, gradients = model.gradients(x, y, sample_weight)
+    errors = [0.0]
+    for path, weight, analytic in gradients:
+        original = weight.copy()
+
+        def loss_at(values, weight=weight):
+            weight[...] = values
+            return model.gradients(x, y, sample_weight)[0]
+
+        numeric = numerical_gradient(loss_at, original)
+        weight[...] = original
+        if analytic is None:
+            analytic = np.zeros_like(numeric)
+        errors.append(assert_gradients_close(analytic, numeric, label=path, **tolerances))
+    return max(errors)
+
+
 def check_loss_gradients(loss, y_true, y_pred, sample_weight=None, **tolerances):
     """Check ``loss.gradient`` against central differences of ``loss(y_true, y_pred)``."""
 

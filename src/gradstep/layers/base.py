@@ -283,7 +283,10 @@ class Layer:
 
     # --- configuration ----------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        """The constructor's arguments as plain data. ``dtype`` is the weights'
+        once they exist, so that the config does not depend on ``floatx()``."""
+        dtype = self._weights[0].value.dtype.name if self._weights else self.dtype
+        config_ = {"name": self.name, "trainable": self.trainable, "dtype": dtype}
         if self.input_shape_arg is not None:
             config_["input_shape"] = list(self.input_shape_arg)
         return config_

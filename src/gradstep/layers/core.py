@@ -188,7 +188,7 @@ class Dense(Layer):
     @classmethod
     def from_config(cls, config_):
         config_ = dict(config_)
-        config_["activation"] = activations_module.deserialize(config_["activation"])
+        config_["activation"] = activations_module.deserialize(config_.get("activation"))
         return cls(**config_)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from gradstep.losses._ops import _sum_to_shape
+from gradstep.losses.autodiff import autodiff_vjp
 from gradstep.registry import Registry
 
 LOSSES = Registry("loss")
@@ -92,8 +93,6 @@ class Loss:
         """Slope of each sample's loss with respect to its row of ``y_pred`` (the
         slope of the sum of the per-sample losses). Without an override: by
         automatic differentiation of ``call``."""
-        from gradstep.losses.custom import autodiff_vjp
-
         return autodiff_vjp(self, y_true, y_pred, 1.0)
 
     def call_vjp(self, y_true, y_pred, upstream: float | np.ndarray) -> np.ndarray:

@@ -18,18 +18,8 @@ makes (``pip install "gradstep[autodiff]"``). A ``Loss`` subclass that writes
 
 from __future__ import annotations
 
-import contextlib
-import threading
-
-import numpy as np
-
+from gradstep.losses.autodiff import autodiff_vjp
 from gradstep.losses.base import Loss
-
-AUTODIFF_HINT = 'pip install "gradstep[autodiff]" (the autograd package)'
-SUBCLASS_HINT = (
-    "subclass gradstep.losses.Loss and implement call_gradient(y_true, y_pred), the slope "
-    "of each sample's loss with respect to y_pred"
-)
 
 
 class LossFunctionWrapper(Loss):
@@ -84,71 +74,3 @@ class LossFunctionWrapper(Loss):
                 "load with compile=False"
             )
         return cls(fn, **config)
-
-
-def autodiff_vjp(loss: Loss, y_true, y_pred, upstream) -> np.ndarray:
-    """Slope of ``sum(upstream * loss.call(y_true, y_pred))`` with respect to
-    ``y_pred``, by automatic differentiation of ``loss.call`` with autograd."""
-    try:
-        from autograd import grad
-    except ImportError:
-        raise ImportError(
-            f"The loss {loss.name!r} ({type(loss).__name__}) defines call() but not its "
-            f"slope, and computing the slope automatically needs autograd, which is not "
-            f"installed. Either {AUTODIFF_HINT}, or {SUBCLASS_HINT}."
-        ) from None
-
-    def weighted_total(prediction):
-        return np.sum(loss.call(y_true, prediction) * upstream)
-
-    try:
-        with _numpy_functions_on_autograd_arrays():
-            slope = grad(weighted_total)(np.asarray(y_pred, dtype=np.float64))
-    except Exception as error:
-        raise RuntimeError(
-            f"autograd could not differentiate the loss {loss.name!r}: {error}. Write it with "
-            "NumPy functions on whole arrays (no in-place assignment, no float() or "
-            f"np.asarray() of y_pred), or {SUBCLASS_HINT}."
-        ) from error
-    return np.asarray(slope, dtype=y_pred.dtype)
-
-
-_PATCH_LOCK = threading.Lock()
-_PATCH_USERS = 0
-
-
-@contextlib.contextmanager
-def _numpy_functions_on_autograd_arrays():
-    """Let plain ``numpy`` functions (``np.mean``, ``np.where``, ``np.clip``, ...)
-    accept autograd's traced arrays, by sending them to ``autograd.numpy``
-    (NumPy's ``__array_function__`` protocol). Ufuncs such as ``np.log``
-    already dispatch. Undone when the last user exits, so autograd is
-    unchanged elsewhere; counted under a lock, so that threads computing
-    slopes at once (a threaded grid search) never see it undone mid-way."""
-    global _PATCH_USERS
-    from autograd.numpy.numpy_boxes import ArrayBox
-
-    with _PATCH_LOCK:
-        ours = _PATCH_USERS > 0 or "__array_function__" not in vars(ArrayBox)
-        if ours:
-            if _PATCH_USERS == 0:
-                ArrayBox.__array_function__ = _send_to_autograd
-            _PATCH_USERS += 1
-    try:
-        yield
-    finally:
-        if ours:
-            with _PATCH_LOCK:
-                _PATCH_USERS -= 1
-                if _PATCH_USERS == 0:
-                    del ArrayBox.__array_function__
-
-
-def _send_to_autograd(self, func, types, args, kwargs):
-    import autograd.numpy as anp
-
-    namespace = {"numpy.linalg": anp.linalg, "numpy.fft": anp.fft}.get(func.__module__, anp)
-    twin = getattr(namespace, func.__name__, None)
-    if twin is None or twin is func:
-        return NotImplemented
-    return twin(*args, **kwargs)

@@ -103,9 +103,11 @@ def target_arrays(y, outputs, names: list[str], output_losses) -> list:
     loss and without targets), each checked by its loss once (see ``check_targets``)."""
     if y is None:
         raise ValueError("y is required: the targets for x, received None")
+    with_loss = {entry.index for entry in output_losses}
+    if isinstance(y, dict):  # an output without a loss needs no targets
+        y = {**{n: None for i, n in enumerate(names) if i not in with_loss}, **y}
     values = flatten(y, names, "y", "output")
     labels = [label for label, _ in labelled(values, names, "y", keep_none=True)]
-    with_loss = {entry.index for entry in output_losses}
     targets = [
         None
         if value is None and index not in with_loss

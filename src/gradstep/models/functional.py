@@ -56,6 +56,11 @@ class Functional(Model):
         """Every layer, ``InputLayer``s included, in Keras's order (by depth)."""
         return list(self.__dict__.get("_functional_layers", []))
 
+    def _summary_shows_connections(self) -> bool:
+        from gradstep.summary import is_chain
+
+        return not is_chain(self.graph())
+
     @property
     def input_names(self) -> list[str]:
         if isinstance(self._input_structure, dict):

@@ -29,7 +29,7 @@ from gradstep import callbacks as callbacks_module
 from gradstep import config, kernels, optimizers, seeding
 from gradstep import metrics as metrics_module
 from gradstep.graph import Graph, SymbolicTensor
-from gradstep.layers.base import Layer, snake_case, unique_name
+from gradstep.layers.base import LAYERS, Layer, snake_case, unique_name
 from gradstep.layers.core import Input
 from gradstep.models import data
 from gradstep.models.compile import CompiledLoss, CompiledMetrics, CompileSettings
@@ -92,10 +92,10 @@ class Model(Layer):
     """
 
     def __new__(cls, *args, **kwargs):
+        # Model(inputs, outputs) makes a Functional model, as in Keras (found
+        # through the registry, where models/functional.py registered it).
         if cls is Model and _functional_arguments(args, kwargs):
-            from gradstep.models.functional import Functional
-
-            return Layer.__new__(Functional)
+            return Layer.__new__(LAYERS.lookup_class("Functional"))
         return Layer.__new__(cls)
 
     def __init__(self, *, name=None, trainable=True, seed=None, **kwargs):
@@ -135,6 +135,17 @@ class Model(Layer):
     def layers(self) -> list[Layer]:
         """The model's layers (a subclass's, in the order they were assigned)."""
         return list(self.__dict__.get("_tracked_layers", []))
+
+    def get_layer(self, name=None, index=None) -> Layer:
+        """A layer by ``name``, or by ``index`` in ``layers``, as Keras's."""
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"No such layer: {name!r}. Existing layers are: {[layer.name for layer in self.layers]}"
+        )
 
     def call(self, inputs, training=None):
         """A subclass wires its layers here: the outputs for ``inputs``."""
@@ -201,6 +212,9 @@ class Model(Layer):
             if isinstance(inputs, dict)
             else (list(inputs) if isinstance(inputs, list | tuple) else [inputs])
         )
+        for layer in self.layers:  # before the trace builds them: the model's seed draws
+            if layer.rng is None:
+                layer.rng = self._generators["dropout" if layer.draws_noise else "init"]
         graphs = {}
         for training in (False, True):
             outputs = self._call_for_trace(inputs, training)
@@ -301,7 +315,17 @@ class Model(Layer):
                 f"Model {self.name!r} has not been built yet: give the first layer input_shape, "
                 "call build(input_shape), or fit() it before summary()"
             )
-        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
+        print_summary(
+            self,
+            line_length=line_length,
+            positions=positions,
+            print_fn=print_fn,
+            connections=self._summary_shows_connections(),
+        )
+
+    def _summary_shows_connections(self) -> bool:
+        """Whether ``summary`` has the "Connected to" column (a graph with branches)."""
+        return False
 
     # --- the state that makes training resume exactly --------------------------------
     def get_training_state(self) -> dict[str, Any]:
@@ -463,26 +487,56 @@ class Model(Layer):
         self._test_step(inputs, targets, weights)
         return self._returned(self._logs(), return_dict)
 
+    def gradients(self, x, y, sample_weight=None) -> tuple[float, list[WeightGradient]]:
+        """The loss on ``x, y`` (one forward pass in training mode) and its slope
+        with respect to each weight the optimizer trains, as ``(path, weight,
+        gradient)`` triples: what a training step hands the optimizer. Nothing
+        is updated.
+
+            >>> import numpy as np
+            >>> from gradstep import Sequential, layers
+            >>> neuron = layers.Dense(1, use_bias=False, input_shape=(1,), name="neuron")
+            >>> model = Sequential([neuron])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> model.set_weights([np.array([[2.0]])])
+            >>> loss, [(path, weight, slope)] = model.gradients([[3.0]], [[10.0]])
+            >>> loss, path, float(slope[0, 0])   # error -4: slope 2 * -4 * 3
+            (16.0, 'neuron/kernel', -24.0)
+        """
+        self._check_compiled("gradients")
+        inputs, targets = self._prepare_xy(x, y)
+        weights = data.sample_weights(
+            sample_weight, None, targets, len(inputs[0]), self.output_names
+        )
+        loss, gradients, _, _ = self._loss_and_gradients(inputs, targets, weights)
+        return loss, gradients
+
+    def _loss_and_gradients(self, inputs, targets, sample_weights):
+        """Forward in training mode, the loss, and the chain rule back to the
+        weights: ``(loss, triples, outputs, each output's loss)``."""
+        graph = self.graph(True)
+        compiled_loss, _ = self._compiled_for_outputs()
+        outputs, saved = graph.forward(inputs, training=True)
+        loss, slopes, per_output = compiled_loss.value_and_slopes(targets, outputs, sample_weights)
+        _, weight_grads = graph.backward(saved, slopes, compiled_loss.fused_steps)
+        gradients = [
+            WeightGradient(path, weight, weight_grads.get(path))
+            for path, weight in self._weights_to_train()
+        ]
+        return loss, gradients, outputs, per_output
+
     def _train_step(self, inputs, targets, sample_weights, check_finite=False) -> str | None:
         """Forward, loss, backward, optimizer step, through the optimizer's
         ``step(closure)`` (L-BFGS evaluates the closure several times; the loss
         and metrics logged are those before the step). With ``check_finite``,
         a batch whose loss or gradients hold NaN or infinity is not applied
         (weights and optimizer stay as they were) and what was wrong is returned."""
-        graph = self.graph(True)
-        compiled_loss, _ = self._compiled_for_outputs()
-        trained = self._weights_to_train()
         first_pass = []
 
         def closure():
-            outputs, saved = graph.forward(inputs, training=True)
-            loss, slopes, per_output = compiled_loss.value_and_slopes(
-                targets, outputs, sample_weights
+            loss, gradients, outputs, per_output = self._loss_and_gradients(
+                inputs, targets, sample_weights
             )
-            _, weight_grads = graph.backward(saved, slopes, compiled_loss.fused_steps)
-            gradients = [
-                WeightGradient(path, weight, weight_grads.get(path)) for path, weight in trained
-            ]
             if not first_pass:
                 first_pass.append((outputs, loss, per_output))
                 problem = _non_finite(loss, gradients) if check_finite else None

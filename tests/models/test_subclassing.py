@@ -1,0 +1,114 @@
+"""A ``Model`` subclass builds its layers in ``__init__`` and wires them in
+``call``; gradstep traces ``call`` on symbolic inputs, then trains it like any
+graph."""
+
+import numpy as np
+import pytest
+
+import gradstep as keras
+from gradstep import layers, models
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(64, 5)).astype(np.float32)
+Y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+
+
+class Classifier(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = layers.Dense(16, activation="relu")
+        self.dropout = layers.Dropout(0.25)
+        self.head = layers.Dense(2, activation="softmax")
+
+    def call(self, inputs, training=None):
+        hidden = self.hidden(inputs)
+        if training:  # the training trace has the dropout, the inference trace not
+            hidden = self.dropout(hidden)
+        return self.head(hidden)
+
+
+def _trained(seed=0, epochs=40):
+    model = Classifier(seed=seed)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(X, Y, epochs=epochs, batch_size=16, verbose=0)
+    return model, history
+
+
+def test_a_subclassed_model_trains():
+    model, history = _trained()
+    assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
+    assert history.history["accuracy"][-1] > 0.85
+    assert [layer.name for layer in model.layers] == [
+        model.hidden.name,
+        model.dropout.name,
+        model.head.name,
+    ]
+    assert model.name.startswith("classifier")
+    assert [w.shape for w in model.get_weights()] == [(5, 16), (16,), (16, 2), (2,)]
+
+
+def test_training_and_inference_are_traced_separately():
+    model, _ = _trained(epochs=1)
+    training_layers = {node.layer.name for node in model.graph(True).nodes}
+    inference_layers = {node.layer.name for node in model.graph(False).nodes}
+    assert model.dropout.name in training_layers - inference_layers
+    np.testing.assert_array_equal(model.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+def test_the_same_seed_gives_the_same_training():
+    first, _ = _trained(seed=4, epochs=2)
+    second, _ = _trained(seed=4, epochs=2)
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_weights_round_trip_through_save_weights(tmp_path):
+    model, _ = _trained(epochs=2)
+    model.save_weights(tmp_path / "classifier.weights.safetensors")
+    fresh = Classifier(seed=9)
+    fresh.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    fresh.build((None, 5))
+    fresh.load_weights(tmp_path / "classifier.weights.safetensors")
+    np.testing.assert_array_equal(fresh.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+def test_save_explains_that_a_subclassed_architecture_is_code(tmp_path):
+    model, _ = _trained(epochs=1)
+    with pytest.raises(ValueError, match=r"cannot be saved.*save_weights\(\)"):
+        model.save(tmp_path / "classifier.keras")
+
+
+def test_a_subclass_without_call_says_what_to_write():
+    with pytest.raises(NotImplementedError, match=r"must implement call\(inputs\)"):
+        keras.Model().predict(X, verbose=0)
+
+
+def test_summary_of_a_subclassed_model():
+    model, _ = _trained(epochs=1)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert lines[0] == f'Model: "{model.name}"'
+    assert any(
+        line.startswith(f" {model.head.name} (Dense)") and "(None, 2)" in line for line in lines
+    )
+    assert "Total params: 130 (520.00 Byte)" in lines
+
+
+def test_a_subclass_with_several_inputs_and_outputs():
+    class TwoWay(models.Model):
+        def __init__(self):
+            super().__init__(seed=1)
+            self.left = layers.Dense(3)
+            self.right = layers.Dense(3)
+            self.out = layers.Dense(1)
+
+        def call(self, inputs):
+            merged = layers.Add()([self.left(inputs["a"]), self.right(inputs["b"])])
+            return {"sum": self.out(merged), "left": self.left(inputs["b"])}
+
+    model = TwoWay()
+    x = {"a": RNG.normal(size=(8, 2)), "b": RNG.normal(size=(8, 2))}
+    outputs = model.predict(x, verbose=0)
+    assert outputs["sum"].shape == (8, 1) and outputs["left"].shape == (8, 3)
+    model.compile(optimizer="sgd", loss={"sum": "mse"})
+    model.fit(x, {"sum": np.ones((8, 1))}, epochs=2, verbose=0)

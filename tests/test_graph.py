@@ -1,0 +1,154 @@
+"""The graph: symbolic tensors and nodes, the order the nodes run in, and the
+chain rule's sums where a tensor or a layer is used more than once."""
+
+import numpy as np
+import pytest
+
+import gradstep as keras
+from gradstep import layers
+from gradstep.graph import Graph, SymbolicTensor
+from gradstep.testing import check_model_gradients
+
+
+def test_calling_a_layer_on_a_symbolic_tensor_records_a_node():
+    inputs = keras.Input(shape=(4,), name="features")
+    dense = layers.Dense(3, name="hidden")
+    hidden = dense(inputs)
+    assert isinstance(hidden, SymbolicTensor) and hidden.shape == (None, 3)
+    assert hidden.node.layer is dense and hidden.node.inputs is inputs
+    assert hidden.history == (dense, 0, 0) and dense.built
+    again = dense(inputs)
+    assert again.node.index == 1 and len(dense.inbound_nodes) == 2
+
+
+def test_nodes_run_after_their_inputs_in_keras_order():
+    a, b = keras.Input(shape=(2,), name="a"), keras.Input(shape=(2,), name="b")
+    left = layers.Dense(2, name="left")(a)
+    right = layers.Dense(2, name="right")(b)
+    out = layers.Dense(1, name="out")(layers.Add(name="add")([left, right]))
+    graph = Graph([a, b], [out])
+    # Keras's order: by depth from the outputs, deepest first, then by first use.
+    assert [layer.name for layer in graph.layers] == ["a", "b", "left", "right", "add", "out"]
+    order = [node.layer.name for node in graph.nodes]
+    assert order.index("add") > max(order.index("left"), order.index("right"))
+
+
+def _float64_model(inputs, outputs, loss="mse"):
+    model = keras.Model(inputs, outputs, seed=0)
+    model.compile(optimizer="sgd", loss=loss)
+    return model
+
+
+def test_a_tensor_used_twice_gets_the_sum_of_both_slopes():
+    """y = out(t + t) with t = dense(x): the slope at t is twice the slope at the sum."""
+    x = keras.Input(shape=(3,), dtype="float64")
+    t = layers.Dense(2, activation="tanh", dtype="float64")(x)
+    out = layers.Dense(1, dtype="float64")(layers.Concatenate()([t, layers.Add()([t, t])]))
+    model = _float64_model(x, out)
+    rng = np.random.default_rng(0)
+    check_model_gradients(model, rng.normal(size=(5, 3)), rng.normal(size=(5, 1)))
+
+
+def test_a_layer_used_twice_gets_the_sum_of_its_slopes():
+    a, b = keras.Input(shape=(3,), dtype="float64"), keras.Input(shape=(3,), dtype="float64")
+    shared = layers.Dense(3, activation="tanh", dtype="float64")
+    twice = shared(shared(a))  # at two depths
+    merged = layers.Multiply()([twice, shared(b)])
+    model = _float64_model([a, b], layers.Dense(2, dtype="float64")(merged))
+    rng = np.random.default_rng(1)
+    x = [rng.normal(size=(6, 3)), rng.normal(size=(6, 3))]
+    check_model_gradients(model, x, rng.normal(size=(6, 2)))
+
+
+def test_two_outputs_with_weighted_losses_and_a_fused_softmax():
+    x = keras.Input(shape=(4,), dtype="float64")
+    trunk = layers.Dense(5, activation="relu", dtype="float64")(x)
+    label = layers.Dense(3, activation="softmax", dtype="float64", name="label")(trunk)
+    score = layers.Dense(1, dtype="float64", name="score")(layers.Concatenate()([trunk, x]))
+    model = keras.Model(x, [label, score], seed=0)
+    model.compile(
+        optimizer="sgd",
+        loss=["sparse_categorical_crossentropy", "huber"],
+        loss_weights=[0.7, 2.0],
+    )
+    compiled_loss, _ = model._compiled_for_outputs()
+    assert len(compiled_loss.fused_steps) == 1  # softmax + cross-entropy: p - y
+    rng = np.random.default_rng(2)
+    data = rng.normal(size=(8, 4))
+    check_model_gradients(
+        model, data, [rng.integers(0, 3, size=8), rng.normal(size=(8, 1))], rng.uniform(size=8)
+    )
+
+
+def test_an_output_that_also_feeds_a_layer_is_not_fused():
+    x = keras.Input(shape=(4,), dtype="float64")
+    probabilities = layers.Dense(3, activation="softmax", dtype="float64")(x)
+    echo = layers.Dense(1, dtype="float64")(probabilities)
+    model = keras.Model(x, [probabilities, echo], seed=0)
+    model.compile(optimizer="sgd", loss=["categorical_crossentropy", "mse"])
+    assert not model._compiled_for_outputs()[0].fused_steps
+    rng = np.random.default_rng(3)
+    y = [np.eye(3)[rng.integers(0, 3, size=6)], rng.normal(size=(6, 1))]
+    check_model_gradients(model, rng.normal(size=(6, 4)), y)
+
+
+def test_nested_model_slopes_flow_through_it():
+    inner = keras.Sequential(
+        [layers.Dense(3, activation="tanh", dtype="float64", input_shape=(3,))], name="inner"
+    )
+    x = keras.Input(shape=(3,), dtype="float64")
+    out = layers.Dense(1, dtype="float64")(layers.Add()([inner(x), x]))
+    model = _float64_model(x, out)
+    inner_dense = inner.layers[0].name
+    assert [path for path, _ in model.named_weights()][:2] == [
+        f"inner/{inner_dense}/kernel",
+        f"inner/{inner_dense}/bias",
+    ]
+    rng = np.random.default_rng(4)
+    check_model_gradients(model, rng.normal(size=(5, 3)), rng.normal(size=(5, 1)))
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (
+            lambda a, b: keras.Model(a, layers.Dense(1)(b)),
+            r"Graph disconnected: the model's outputs need the Input 'b', which is not among "
+            r"the model's inputs \['a'\]",
+        ),
+        (
+            lambda a, b: keras.Model([a, a], layers.Dense(1)(a)),
+            r"Model inputs must be distinct: 'a' is given twice, at positions \[0, 1\]",
+        ),
+        (
+            lambda a, b: keras.Model(layers.Dense(2)(a), layers.Dense(1)(a)),
+            r"Model inputs must come from Input\(\); input 0 .* is the output of layer",
+        ),
+        (
+            lambda a, b: keras.Model(a, np.ones(2)),
+            r"Model outputs must be symbolic tensors .*received array",
+        ),
+    ],
+)
+def test_a_graph_that_cannot_be_a_model_is_refused(build, message):
+    a, b = keras.Input(shape=(2,), name="a"), keras.Input(shape=(2,), name="b")
+    with pytest.raises((ValueError, TypeError), match=message):
+        build(a, b)
+
+
+def test_two_layers_with_one_name_are_refused():
+    x = keras.Input(shape=(2,))
+    out = layers.Dense(1, name="twin")(layers.Dense(2, name="twin")(x))
+    with pytest.raises(ValueError, match="unique names; 'twin' is used by 2 different layers"):
+        keras.Model(x, out)
+
+
+def test_a_layer_called_on_the_wrong_width_or_rank_names_the_layer_and_the_shapes():
+    dense = layers.Dense(2, name="narrow")
+    dense(keras.Input(shape=(3,)))
+    with pytest.raises(
+        ValueError, match=r"layer 'narrow' .*value 3, received input with shape \(None, 4\)"
+    ):
+        dense(keras.Input(shape=(4,)))
+    with pytest.raises(ValueError, match=r"layer 'flat' needs inputs of rank 2 .* shape \(None,\)"):
+        layers.Dense(2, name="flat")(SymbolicTensor((None,), "float32"))
