@@ -113,6 +113,22 @@ def test_unknown_keyword_is_reported_at_fit():
         model.fit(*_iris())
 
 
+@pytest.mark.parametrize("estimator", [GradstepClassifier, GradstepRegressor])
+def test_float64_network_so_a_row_does_not_depend_on_its_batch(estimator):
+    """Predicting a few rows gives what predicting all of them gives, to float64
+    round-off, whatever BLAS kernel the CPU selects; float32 X is computed in float64."""
+    x, y = _iris()
+    model = estimator(hidden_layer_sizes=(16,), epochs=5, random_state=0).fit(x, y)
+    assert model.model_.dtype == "float64"
+    method = getattr(model, "predict_proba", model.predict)
+    whole = method(x)
+    assert whole.dtype == np.float64
+    pieces = np.concatenate([method(x[i : i + 7]) for i in range(0, len(x), 7)])
+    np.testing.assert_allclose(pieces, whole, rtol=1e-12, atol=1e-15)
+    x32 = x.astype(np.float32)
+    np.testing.assert_array_equal(method(x32), method(x32.astype(np.float64)))
+
+
 def test_cross_val_score():
     scores = cross_val_score(
         GradstepClassifier(
