@@ -88,17 +88,18 @@ class _GradstepEstimator(BaseEstimator):
             setattr(self, key, value)
         self._extra_params = tuple(optimizer_params)
 
-    # Routed optimizer settings are parameters too, so clone() and GridSearchCV see them.
+    # Every extra keyword is a parameter (as in skorch and scikeras), so clone() and
+    # GridSearchCV carry it, and a mistaken one survives clone() to be reported by fit().
     def get_params(self, deep=True):
-        params = super().get_params(deep=False)
-        params.update({k: getattr(self, k) for k in self._extra_params if k.startswith(_ROUTED)})
+        params = super().get_params(deep=deep)
+        params.update({key: getattr(self, key) for key in self._extra_params})
         return params
 
     def set_params(self, **params):
-        routed = {k: params.pop(k) for k in list(params) if k.startswith(_ROUTED)}
-        for key, value in routed.items():
-            setattr(self, key, value)
-        self._extra_params = tuple(dict.fromkeys((*self._extra_params, *routed)))
+        extra = [k for k in params if k.startswith(_ROUTED) or k in self._extra_params]
+        for key in extra:
+            setattr(self, key, params.pop(key))
+        self._extra_params = tuple(dict.fromkeys((*self._extra_params, *extra)))
         return super().set_params(**params)
 
     # --- the network -----------------------------------------------------------------
