@@ -204,6 +204,7 @@ class GradstepClassifier(ClassifierMixin, _GradstepEstimator):
             the validation loss, keeping the best weights.
         random_state: seeds the weights and the shuffling.
         **optimizer_params: ``optimizer__<name>=value`` settings for the optimizer.
+            Any other keyword is kept as a parameter too, and ``fit`` rejects it.
     """
 
     def fit(self, X, y):
