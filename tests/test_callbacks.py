@@ -212,6 +212,13 @@ from gradstep import layers, models, optimizers  # noqa: E402
 KERAS_CALLBACKS = json.loads(
     (Path(__file__).parent / "fixtures" / "keras_callbacks.json").read_text()
 )
+# Histories agree to float32 round-off, which differs between BLAS kernels (so between
+# CPUs) and between gradstep and Keras. Nudging the initial weights by one ulp moves a
+# history by at most 6e-7 (relative; tools/measure_roundoff.py), so 2e-5 holds on any
+# CPU. Except in early_stopping_baseline: there SGD at rate 0.5 takes an unstable last
+# step (the loss rises from 0.131 to 0.137) that amplifies the nudge to 2.1e-5, so that
+# history gets 1e-4.
+HISTORY_RTOL = {"early_stopping_baseline": 1e-4}
 SCHEDULE_FUNCTIONS = {  # the same functions as tools/make_keras_callback_fixtures.py
     "halve_on_odd_epochs": lambda epoch, lr: lr * 0.5 if epoch % 2 else lr,
     "exp_decay_after_3": lambda epoch, lr: lr if epoch < 3 else lr * float(np.exp(-0.1)),
@@ -276,7 +283,8 @@ def test_training_with_the_callback_matches_keras(case):
     keys = case["history_keys"]
     assert list(history.history) == keys + ([] if "learning_rate" in keys else ["learning_rate"])
     for key, values in case["history"].items():
-        np.testing.assert_allclose(history.history[key], values, rtol=2e-5, atol=1e-7, err_msg=key)
+        rtol = HISTORY_RTOL.get(case["name"], 2e-5)
+        np.testing.assert_allclose(history.history[key], values, rtol=rtol, atol=1e-7, err_msg=key)
     for ours, theirs in zip(model.get_weights(), case["final_weights"], strict=True):
         np.testing.assert_allclose(ours, np.asarray(theirs, dtype=np.float32), atol=2e-5)
     for attribute in ("stopped_epoch", "best_epoch"):

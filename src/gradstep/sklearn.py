@@ -17,7 +17,9 @@ The network is ``Dense(h, activation)`` for each ``h`` in ``hidden_layer_sizes``
 then a softmax (several classes), sigmoid (two) or linear (regression) output.
 Any keyword ``optimizer__<name>`` is passed to the optimizer, for example
 ``optimizer="sgd", optimizer__momentum=0.9``, and can be searched over by
-``GridSearchCV`` like every other parameter.
+``GridSearchCV`` like every other parameter. The network computes in float64
+(float32 ``X`` is converted), so predictions do not depend on how the rows are
+split into calls beyond float64 round-off.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ from gradstep import callbacks, layers, models
 from gradstep.optimizers.base import OPTIMIZERS
 
 _ROUTED = "optimizer__"
+# The network computes in float64, the dtype X is validated to (float32 X too). A row's
+# prediction then depends on the other rows of its batch, through the BLAS kernel the CPU
+# selects for that shape, only at float64 round-off (~1e-16): far inside the 1e-7 to which
+# scikit-learn's checks compare predictions on subsets with those on the whole. In
+# float32 the difference reaches 1e-7 on some CPUs.
+_DTYPE = "float64"
 
 
 class _GradstepEstimator(BaseEstimator):
@@ -80,17 +88,18 @@ class _GradstepEstimator(BaseEstimator):
             setattr(self, key, value)
         self._extra_params = tuple(optimizer_params)
 
-    # Routed optimizer settings are parameters too, so clone() and GridSearchCV see them.
+    # Every extra keyword is a parameter (as in skorch and scikeras), so clone() and
+    # GridSearchCV carry it, and a mistaken one survives clone() to be reported by fit().
     def get_params(self, deep=True):
-        params = super().get_params(deep=False)
-        params.update({k: getattr(self, k) for k in self._extra_params if k.startswith(_ROUTED)})
+        params = super().get_params(deep=deep)
+        params.update({key: getattr(self, key) for key in self._extra_params})
         return params
 
     def set_params(self, **params):
-        routed = {k: params.pop(k) for k in list(params) if k.startswith(_ROUTED)}
-        for key, value in routed.items():
-            setattr(self, key, value)
-        self._extra_params = tuple(dict.fromkeys((*self._extra_params, *routed)))
+        extra = [k for k in params if k.startswith(_ROUTED) or k in self._extra_params]
+        for key in extra:
+            setattr(self, key, params.pop(key))
+        self._extra_params = tuple(dict.fromkeys((*self._extra_params, *extra)))
         return super().set_params(**params)
 
     # --- the network -----------------------------------------------------------------
@@ -100,8 +109,8 @@ class _GradstepEstimator(BaseEstimator):
         model = models.Sequential(seed=self._seed())
         model.add(layers.Input(shape=(n_features,)))
         for size in sizes:
-            model.add(layers.Dense(int(size), activation=self.activation))
-        model.add(layers.Dense(n_outputs, activation=output_activation))
+            model.add(layers.Dense(int(size), activation=self.activation, dtype=_DTYPE))
+        model.add(layers.Dense(n_outputs, activation=output_activation, dtype=_DTYPE))
         model.compile(optimizer=self._make_optimizer(), loss=self.loss or loss, metrics=None)
         return model
 
@@ -195,6 +204,7 @@ class GradstepClassifier(ClassifierMixin, _GradstepEstimator):
             the validation loss, keeping the best weights.
         random_state: seeds the weights and the shuffling.
         **optimizer_params: ``optimizer__<name>=value`` settings for the optimizer.
+            Any other keyword is kept as a parameter too, and ``fit`` rejects it.
     """
 
     def fit(self, X, y):
@@ -238,7 +248,7 @@ class GradstepClassifier(ClassifierMixin, _GradstepEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, one column per entry of ``classes_``."""
-        probabilities = self._predict_raw(X).astype(np.float64)
+        probabilities = self._predict_raw(X)
         if probabilities.shape[1] == 1:
             positive = probabilities[:, 0]
             probabilities = np.column_stack([1 - positive, positive])
@@ -290,5 +300,5 @@ class GradstepRegressor(RegressorMixin, _GradstepEstimator):
         return tags
 
     def predict(self, X):
-        outputs = self._predict_raw(X).astype(np.float64)
+        outputs = self._predict_raw(X)
         return outputs[:, 0] if self._single_output else outputs
