@@ -69,7 +69,8 @@ class StepContext:
         momentum: this update's momentum (or ``beta_1``): a momentum-cycling
             schedule's value, else the optimizer's own; None for an optimizer
             that declares none.
-        values: the optimizer's own values for this update (``step_values``),
+        values: the optimizer's own values for this update, from
+            ``step_values`` (filled in once, before any parameter's step),
             e.g. Adam's bias-corrected rate.
     """
 
@@ -433,12 +434,8 @@ class Optimizer:
             learning_rate=self._current_learning_rate(),
             momentum=self.momentum_at(self._iterations),
         )
-        values = self.step_values(step)
-        return (
-            StepContext(step.iteration, step.learning_rate, step.momentum, values)
-            if values
-            else step
-        )
+        step.values.update(self.step_values(step))
+        return step
 
     def finalize_variable_values(self, var_list: list[np.ndarray]) -> None:
         """With ``use_ema``, overwrite the weights with their moving average (``fit``
