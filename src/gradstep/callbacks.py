@@ -16,7 +16,6 @@ import collections
 import csv
 import inspect
 import json
-import numbers
 import os
 import shutil
 import sys
@@ -24,6 +23,8 @@ import time
 import warnings
 
 import numpy as np
+
+from gradstep.validation import check_non_negative_int, check_real, is_int, is_real
 
 
 class Callback:
@@ -372,8 +373,7 @@ class MonitorCallback(Callback):
             raise ValueError(
                 f"{type(self).__name__} mode must be 'auto', 'min' or 'max', received {mode!r}"
             )
-        if not isinstance(min_delta, numbers.Real):
-            raise ValueError(f"min_delta must be a number, received {min_delta!r}")
+        check_real(min_delta, "min_delta", finite=False)
         self.monitor = monitor
         self.mode = mode
         self.best = baseline
@@ -436,11 +436,11 @@ class EarlyStopping(MonitorCallback):
         start_from_epoch=0,
     ):
         super().__init__(monitor, mode, min_delta=min_delta)
-        self.patience = _non_negative_int(patience, "patience")
+        self.patience = check_non_negative_int(patience, "patience")
         self.verbose = verbose
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
-        self.start_from_epoch = _non_negative_int(start_from_epoch, "start_from_epoch")
+        self.start_from_epoch = check_non_negative_int(start_from_epoch, "start_from_epoch")
         self.wait = 0
         self.stopped_epoch = 0
         self.best_weights = None
@@ -520,15 +520,15 @@ class ReduceLROnPlateau(MonitorCallback):
         min_lr=0.0,
     ):
         super().__init__(monitor, mode, min_delta=min_delta)
-        if not isinstance(factor, numbers.Real) or factor >= 1.0:
+        if not is_real(factor) or factor >= 1.0:
             raise ValueError(
                 f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}"
             )
         self.factor = factor
         self.min_lr = min_lr
-        self.patience = _non_negative_int(patience, "patience")
+        self.patience = check_non_negative_int(patience, "patience")
         self.verbose = verbose
-        self.cooldown = _non_negative_int(cooldown, "cooldown")
+        self.cooldown = check_non_negative_int(cooldown, "cooldown")
         self.cooldown_counter = 0
         self.wait = 0
 
@@ -606,7 +606,7 @@ class LearningRateScheduler(Callback):
             learning_rate = self.schedule(epoch)
         else:
             learning_rate = self.schedule(epoch, float(optimizer.learning_rate))
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
+        if not is_real(learning_rate):
             raise ValueError(
                 f"The output of the `schedule` function should be a float. Got: {learning_rate!r}"
             )
@@ -634,12 +634,6 @@ def _positional_arity(function) -> int:
         return 2
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return sum(kind in positional for kind in kinds)
-
-
-def _non_negative_int(value, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{argument} must be a non-negative integer, received {value!r}")
-    return int(value)
 
 
 # --- logging ----------------------------------------------------------------------------
@@ -943,8 +937,7 @@ class BackupAndRestore(Callback):
     def _load(self) -> None:
         with open(self._metadata_path, encoding="utf-8") as handle:
             epoch = json.load(handle)["epoch"]
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise ValueError(f"{self._metadata_path}: 'epoch' must be a non-negative integer")
+        check_non_negative_int(epoch, f"{self._metadata_path}: 'epoch'")
         self.model.load_weights(self._weights_path)
         self._current_epoch = epoch
         self.model.resume_at_epoch(epoch)
@@ -988,7 +981,7 @@ class BackupAndRestore(Callback):
 def _check_save_freq(save_freq):
     if save_freq == "epoch":
         return save_freq
-    if isinstance(save_freq, bool) or not isinstance(save_freq, numbers.Integral) or save_freq < 1:
+    if not (is_int(save_freq) and save_freq >= 1):
         raise ValueError(
             f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are 'epoch' or "
             "positive integer values"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradstep.validation import check_int
+
 _FLOATX = "float32"
 
 
@@ -70,14 +72,9 @@ def set_blas_threads(value: int | str | None) -> None:
     (installed with the ``main`` extra); without it, BLAS keeps its own setting.
     """
     global _BLAS_THREADS
-    if (
-        value != "auto"
-        and value is not None
-        and (isinstance(value, bool) or not isinstance(value, int) or value < 1)
-    ):
-        raise ValueError(
-            f"blas threads must be 'auto', a positive integer or None, received {value!r}"
-        )
+    if value != "auto":
+        expected = "'auto', a positive integer or None"
+        value = check_int(value, "blas threads", minimum=1, allow_none=True, expected=expected)
     _BLAS_THREADS = value
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradstep.validation import is_int
+
 GENERATOR_NAMES = ("init", "shuffle", "dropout")
 
 _UNSEEDED_KEY = 2**32 - 1
@@ -80,7 +82,7 @@ def _same_structure(template, value) -> bool:
         )
     if isinstance(template, str):
         return value == template
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return is_int(value) and value >= 0
 
 
 def _describe(template) -> str:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gradstep.validation import check_int
+
 _BACKEND = "auto"
 _BACKENDS = ("auto", "numpy", "numba")
 
@@ -75,8 +77,9 @@ def set_threads(count: int | str) -> None:
     a core's cache are unaffected, as with ``config.set_blas_threads('auto')``.
     """
     global _THREADS
-    if count != "auto" and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
-        raise ValueError(f"kernel threads must be 'auto' or a positive integer, received {count!r}")
+    if count != "auto":
+        expected = "'auto' or a positive integer"
+        count = check_int(count, "kernel threads", minimum=1, expected=expected)
     _THREADS = count
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradstep.validation import check_positive_int, check_same_length
+from gradstep.validation import check_positive_int, check_real, check_same_length
 
 # fastai ignores the first tenth and the last five points when it suggests a rate:
 # the start is flat noise and the end is the divergence itself.
@@ -243,8 +243,9 @@ def plot_lr_find(result: LRFindResult, path=None, ax=None, skip_end: int = _SKIP
 
 def _check_arguments(start_lr, end_lr, num_steps, beta) -> None:
     for argument, value in (("start_lr", start_lr), ("end_lr", end_lr)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise ValueError(f"{argument} must be a positive number, received {value!r}")
+        check_real(
+            value, argument, low=0, include_low=False, finite=False, expected="a positive number"
+        )
     if not end_lr > start_lr:
         raise ValueError(
             f"end_lr must be larger than start_lr, received start_lr={start_lr}, end_lr={end_lr}"
@@ -254,5 +255,4 @@ def _check_arguments(start_lr, end_lr, num_steps, beta) -> None:
             f"num_steps must be at least 10 (the first tenth and the last 5 steps are not "
             f"used for suggestions), received {num_steps}"
         )
-    if not (isinstance(beta, int | float) and 0 <= beta < 1):
-        raise ValueError(f"beta must be a number in [0, 1), received {beta!r}")
+    check_real(beta, "beta", low=0, high=1, include_high=False, expected="a number in [0, 1)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep.layers.base import LAYERS, Layer
+from gradstep.validation import check_int
 
 
 class Merge(Layer):
@@ -190,9 +191,7 @@ class Concatenate(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
-            raise ValueError(f"axis must be an integer, received {axis!r}")
-        self.axis = int(axis)
+        self.axis = check_int(axis, "axis")
 
     def build(self, input_shape):
         self.check_input_shape(input_shape)

@@ -36,7 +36,7 @@ from gradstep.losses.base import (
     _per_sample,
     match_rank,
 )
-from gradstep.validation import check_sparse_labels
+from gradstep.validation import check_int, check_real, check_sparse_labels
 
 
 class _CrossentropyBase(Loss):
@@ -49,10 +49,8 @@ class _CrossentropyBase(Loss):
 
     def __init__(self, from_logits, label_smoothing, axis, reduction, name):
         super().__init__(reduction, name)
-        if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
-            raise ValueError(f"axis must be an integer, received {axis!r}")
-        if not 0 <= label_smoothing <= 1:
-            raise ValueError(f"label_smoothing must be in [0, 1], received {label_smoothing!r}")
+        check_int(axis, "axis")
+        check_real(label_smoothing, "label_smoothing", low=0, high=1, expected="in [0, 1]")
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
         self.axis = axis
@@ -260,8 +258,7 @@ class SparseCategoricalCrossentropy(Loss):
         name=None,
     ):
         super().__init__(reduction, name)
-        if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
-            raise ValueError(f"axis must be an integer, received {axis!r}")
+        check_int(axis, "axis")
         self.from_logits = from_logits
         self.ignore_class = ignore_class
         self.axis = axis
@@ -392,8 +389,8 @@ class CategoricalGeneralizedCrossEntropy(Loss):
     name = "categorical_generalized_cross_entropy"
 
     def __init__(self, q=0.5, reduction="sum_over_batch_size", name=None):
-        if not 0 < q < 1:
-            raise ValueError(f"q must be in the interval (0, 1), received {q!r}")
+        expected = "in the interval (0, 1)"
+        check_real(q, "q", low=0, high=1, include_low=False, include_high=False, expected=expected)
         super().__init__(reduction, name)
         self.q = q
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gradstep.kernels.adagrad import adagrad_update
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer, check_epsilon_placement
+from gradstep.validation import check_real
 
 
 @OPTIMIZERS.register("adagrad")
@@ -49,10 +50,7 @@ class Adagrad(Optimizer):
         **kwargs,
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        if not initial_accumulator_value >= 0:
-            raise ValueError(
-                f"initial_accumulator_value must be >= 0, received {initial_accumulator_value!r}"
-            )
+        check_real(initial_accumulator_value, "initial_accumulator_value", low=0, finite=False)
         self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = epsilon
         self.epsilon_placement = check_epsilon_placement(epsilon_placement)

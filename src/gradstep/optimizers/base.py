@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ import numpy as np
 from gradstep.kernels import memory
 from gradstep.kernels.weight_decay import decay_weights
 from gradstep.registry import Registry
+from gradstep.validation import check_int, check_non_negative_int, check_real
 
 OPTIMIZERS = Registry("optimizer")
 
@@ -131,21 +131,15 @@ class Optimizer:
         name=None,
     ):
         _check_clipping(clipnorm, clipvalue, global_clipnorm)
-        _check_non_negative("weight_decay", weight_decay)
+        check_real(weight_decay, "weight_decay", low=0, finite=False, allow_none=True)
         if loss_scale_factor is not None:
             raise ValueError(
                 "loss_scale_factor applies to mixed-precision training, which gradstep does "
                 f"not have; it must be None, received {loss_scale_factor!r}"
             )
-        if gradient_accumulation_steps is not None and (
-            isinstance(gradient_accumulation_steps, bool)
-            or not isinstance(gradient_accumulation_steps, numbers.Integral)
-            or gradient_accumulation_steps < 2
-        ):
-            raise ValueError(
-                "gradient_accumulation_steps must be an integer >= 2 or None, "
-                f"received {gradient_accumulation_steps!r}"
-            )
+        check_int(
+            gradient_accumulation_steps, "gradient_accumulation_steps", minimum=2, allow_none=True
+        )
         _check_ema(use_ema, ema_momentum, ema_overwrite_frequency)
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -178,9 +172,8 @@ class Optimizer:
 
     @iterations.setter
     def iterations(self, value) -> None:
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-            raise ValueError(f"iterations must be a non-negative integer, received {value!r}")
-        self._iterations = int(value) * (self.gradient_accumulation_steps or 1)
+        iterations = check_non_negative_int(value, "iterations")
+        self._iterations = iterations * (self.gradient_accumulation_steps or 1)
 
     # --- learning rate ---------------------------------------------------------------
     @property
@@ -197,15 +190,8 @@ class Optimizer:
                     f"learning rate is not settable to a float (received {value!r}); "
                     "create it with a float learning_rate to change it during training"
                 )
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Real)
-                or not (math.isfinite(value) and value >= 0)
-            ):
-                raise ValueError(
-                    f"learning_rate must be a non-negative float or a schedule, received {value!r}"
-                )
-            value = float(value)
+            expected = "a non-negative float or a schedule"
+            value = float(check_real(value, "learning_rate", low=0, expected=expected))
         self._learning_rate = value
         self._learning_rate_takes_step = callable(value) and _takes_an_argument(value)
 
@@ -637,30 +623,15 @@ def _check_clipping(clipnorm, clipvalue, global_clipnorm) -> None:
         ("clipvalue", clipvalue),
         ("global_clipnorm", global_clipnorm),
     ):
-        _check_non_negative(argument, value)
-
-
-def _check_non_negative(argument: str, value) -> None:
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0
-    ):
-        raise ValueError(f"{argument} must be a non-negative float or None, received {value!r}")
+        # Infinity passes: a clipnorm of infinity clips nothing.
+        check_real(value, argument, low=0, finite=False, allow_none=True)
 
 
 def _check_ema(use_ema, ema_momentum, ema_overwrite_frequency) -> None:
     if not use_ema:
         return
-    if not isinstance(ema_momentum, numbers.Real) or not 0 <= ema_momentum <= 1:
-        raise ValueError(f"ema_momentum must be a float in [0, 1], received {ema_momentum!r}")
-    if ema_overwrite_frequency is not None and (
-        isinstance(ema_overwrite_frequency, bool)
-        or not isinstance(ema_overwrite_frequency, numbers.Integral)
-        or ema_overwrite_frequency < 1
-    ):
-        raise ValueError(
-            "ema_overwrite_frequency must be an integer >= 1 or None, "
-            f"received {ema_overwrite_frequency!r}"
-        )
+    check_real(ema_momentum, "ema_momentum", low=0, high=1)
+    check_int(ema_overwrite_frequency, "ema_overwrite_frequency", minimum=1, allow_none=True)
 
 
 def _l2_norm(array: np.ndarray) -> float:

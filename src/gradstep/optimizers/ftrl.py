@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gradstep.kernels.ftrl import ftrl_update
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
+from gradstep.validation import check_real
 
 
 @OPTIMIZERS.register("ftrl")
@@ -53,16 +54,14 @@ class Ftrl(Optimizer):
         **kwargs,
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        if not learning_rate_power <= 0:
-            raise ValueError(f"learning_rate_power must be <= 0, received {learning_rate_power!r}")
+        check_real(learning_rate_power, "learning_rate_power", high=0, finite=False)
         for argument, value in (
             ("initial_accumulator_value", initial_accumulator_value),
             ("l1_regularization_strength", l1_regularization_strength),
             ("l2_regularization_strength", l2_regularization_strength),
             ("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength),
         ):
-            if not value >= 0:
-                raise ValueError(f"{argument} must be >= 0, received {value!r}")
+            check_real(value, argument, low=0, finite=False)
         self.learning_rate_power = learning_rate_power
         self.initial_accumulator_value = initial_accumulator_value
         self.l1_regularization_strength = l1_regularization_strength

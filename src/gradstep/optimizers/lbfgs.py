@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 
 import numpy as np
 
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
+from gradstep.validation import check_positive_int
 
 #: ``closure()`` evaluates the loss at the current weights and returns
 #: ``(loss, gradients)``, one gradient per weight array.
@@ -75,10 +75,10 @@ class LBFGS(Optimizer):
         name=None,
     ):
         super().__init__(learning_rate=learning_rate, name=name)
-        for argument, value in (("max_iter", max_iter), ("history_size", history_size)):
-            _check_positive_int(argument, value)
+        check_positive_int(max_iter, "max_iter")
+        check_positive_int(history_size, "history_size")
         if max_eval is not None:
-            _check_positive_int("max_eval", max_eval)
+            check_positive_int(max_eval, "max_eval")
         if line_search_fn not in (None, "strong_wolfe"):
             raise ValueError(
                 f"line_search_fn must be None or 'strong_wolfe', received {line_search_fn!r}"
@@ -476,8 +476,3 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
             bracket[low], bracket_f[low] = t, f_new
             bracket_g[low], bracket_gtd[low] = g_new, gtd_new
     return bracket_f[low], bracket_g[low], bracket[low], evaluations
-
-
-def _check_positive_int(argument, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{argument} must be a positive integer, received {value!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gradstep.kernels.lion import lion_update
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
+from gradstep.validation import check_real
 
 
 @OPTIMIZERS.register("lion")
@@ -36,10 +37,8 @@ class Lion(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        if not 0 < beta_1 <= 1:
-            raise ValueError(
-                f"beta_1 must be in (0, 1] (at 0 Lion degenerates to sign SGD), received {beta_1!r}"
-            )
+        # At 0 Lion degenerates to sign SGD.
+        check_real(beta_1, "beta_1", low=0, high=1, include_low=False)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
 

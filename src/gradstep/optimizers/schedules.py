@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 
 from gradstep.registry import Registry
+from gradstep.validation import check_bool, check_positive_int, check_real
 
 SCHEDULES = Registry("learning rate schedule")
 
@@ -137,9 +137,11 @@ class ExponentialDecay(LearningRateSchedule):
         staircase=False,
         name="ExponentialDecay",
     ):
-        self.initial_learning_rate = _check_rate(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _check_positive(decay_steps, "decay_steps")
-        self.decay_rate = _check_rate(decay_rate, "decay_rate")
+        self.initial_learning_rate = check_real(
+            initial_learning_rate, "initial_learning_rate", low=0
+        )
+        self.decay_steps = check_real(decay_steps, "decay_steps", low=0, include_low=False)
+        self.decay_rate = check_real(decay_rate, "decay_rate", low=0)
         self.staircase = bool(staircase)
         self.name = name
 
@@ -188,7 +190,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         if any(later <= earlier for earlier, later in itertools.pairwise(boundaries)):
             raise ValueError(f"boundaries must be strictly increasing, received {boundaries}")
         for value in values:
-            _check_rate(value, "values")
+            check_real(value, "values", low=0)
         self.boundaries = boundaries
         self.values = values
         self.name = name
@@ -229,10 +231,12 @@ class PolynomialDecay(LearningRateSchedule):
         cycle=False,
         name="PolynomialDecay",
     ):
-        self.initial_learning_rate = _check_rate(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _check_positive(decay_steps, "decay_steps")
-        self.end_learning_rate = _check_rate(end_learning_rate, "end_learning_rate")
-        self.power = _check_real(power, "power")
+        self.initial_learning_rate = check_real(
+            initial_learning_rate, "initial_learning_rate", low=0
+        )
+        self.decay_steps = check_real(decay_steps, "decay_steps", low=0, include_low=False)
+        self.end_learning_rate = check_real(end_learning_rate, "end_learning_rate", low=0)
+        self.power = check_real(power, "power")
         self.cycle = bool(cycle)
         self.name = name
 
@@ -281,9 +285,11 @@ class InverseTimeDecay(LearningRateSchedule):
         staircase=False,
         name="InverseTimeDecay",
     ):
-        self.initial_learning_rate = _check_rate(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _check_positive(decay_steps, "decay_steps")
-        self.decay_rate = _check_rate(decay_rate, "decay_rate")
+        self.initial_learning_rate = check_real(
+            initial_learning_rate, "initial_learning_rate", low=0
+        )
+        self.decay_steps = check_real(decay_steps, "decay_steps", low=0, include_low=False)
+        self.decay_rate = check_real(decay_rate, "decay_rate", low=0)
         self.staircase = bool(staircase)
         self.name = name
 
@@ -336,14 +342,16 @@ class CosineDecay(LearningRateSchedule):
         warmup_target=None,
         warmup_steps=0,
     ):
-        self.initial_learning_rate = _check_rate(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _check_positive(decay_steps, "decay_steps")
-        self.alpha = _check_rate(alpha, "alpha")
+        self.initial_learning_rate = check_real(
+            initial_learning_rate, "initial_learning_rate", low=0
+        )
+        self.decay_steps = check_real(decay_steps, "decay_steps", low=0, include_low=False)
+        self.alpha = check_real(alpha, "alpha", low=0)
         self.name = name
         self.warmup_target = (
-            None if warmup_target is None else _check_rate(warmup_target, "warmup_target")
+            None if warmup_target is None else check_real(warmup_target, "warmup_target", low=0)
         )
-        self.warmup_steps = _check_rate(warmup_steps, "warmup_steps")
+        self.warmup_steps = check_real(warmup_steps, "warmup_steps", low=0)
 
     def _decay(self, step, decay_from):
         cosine = 0.5 * (1.0 + np.cos(math.pi * (step / self.decay_steps)))
@@ -398,11 +406,15 @@ class CosineDecayRestarts(LearningRateSchedule):
         alpha=0.0,
         name="SGDRDecay",
     ):
-        self.initial_learning_rate = _check_rate(initial_learning_rate, "initial_learning_rate")
-        self.first_decay_steps = _check_positive(first_decay_steps, "first_decay_steps")
-        self.t_mul = _check_positive(t_mul, "t_mul")
-        self.m_mul = _check_rate(m_mul, "m_mul")
-        self.alpha = _check_rate(alpha, "alpha")
+        self.initial_learning_rate = check_real(
+            initial_learning_rate, "initial_learning_rate", low=0
+        )
+        self.first_decay_steps = check_real(
+            first_decay_steps, "first_decay_steps", low=0, include_low=False
+        )
+        self.t_mul = check_real(t_mul, "t_mul", low=0, include_low=False)
+        self.m_mul = check_real(m_mul, "m_mul", low=0)
+        self.alpha = check_real(alpha, "alpha", low=0)
         self.name = name
 
     def _period(self, completed):
@@ -460,15 +472,13 @@ class LinearWarmup(LearningRateSchedule):
         if isinstance(learning_rate, dict):
             learning_rate = deserialize(learning_rate)
         elif not callable(learning_rate):
-            learning_rate = _check_rate(learning_rate, "learning_rate")
+            learning_rate = check_real(learning_rate, "learning_rate", low=0)
         self.learning_rate = learning_rate
-        self.warmup_steps = _check_positive(warmup_steps, "warmup_steps")
-        if not (isinstance(start_factor, numbers.Real) and 0 < start_factor <= 1):
-            raise ValueError(f"start_factor must be in (0, 1], received {start_factor!r}")
-        if not (isinstance(end_factor, numbers.Real) and 0 <= end_factor <= 1):
-            raise ValueError(f"end_factor must be in [0, 1], received {end_factor!r}")
-        self.start_factor = float(start_factor)
-        self.end_factor = float(end_factor)
+        self.warmup_steps = check_real(warmup_steps, "warmup_steps", low=0, include_low=False)
+        self.start_factor = float(
+            check_real(start_factor, "start_factor", low=0, high=1, include_low=False)
+        )
+        self.end_factor = float(check_real(end_factor, "end_factor", low=0, high=1))
 
     def rate(self, step):
         progress = np.minimum(step, self.warmup_steps) / self.warmup_steps
@@ -542,11 +552,11 @@ class OneCycle(LearningRateSchedule):
         final_div_factor=1e4,
         three_phase=False,
     ):
-        self.max_lr = _check_rate(max_lr, "max_lr")
+        self.max_lr = check_real(max_lr, "max_lr", low=0)
         if total_steps is not None:
-            self.total_steps = _check_whole(total_steps, "total_steps")
+            self.total_steps = check_positive_int(total_steps, "total_steps")
         elif epochs is not None and steps_per_epoch is not None:
-            self.total_steps = _check_whole(epochs, "epochs") * _check_whole(
+            self.total_steps = check_positive_int(epochs, "epochs") * check_positive_int(
                 steps_per_epoch, "steps_per_epoch"
             )
         else:
@@ -560,19 +570,20 @@ class OneCycle(LearningRateSchedule):
             "epochs": epochs,
             "steps_per_epoch": steps_per_epoch,
         }
-        if not (isinstance(pct_start, numbers.Real) and 0 <= pct_start <= 1):
-            raise ValueError(f"pct_start must be a float in [0, 1], received {pct_start!r}")
+        check_real(pct_start, "pct_start", low=0, high=1)
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
                 f"anneal_strategy must be 'cos' or 'linear', received {anneal_strategy!r}"
             )
         self.pct_start = float(pct_start)
         self.anneal_strategy = anneal_strategy
-        self.cycle_momentum = _check_flag(cycle_momentum, "cycle_momentum")
-        self.base_momentum = _check_momentum(base_momentum, "base_momentum")
-        self.max_momentum = _check_momentum(max_momentum, "max_momentum")
-        self.div_factor = _check_positive(div_factor, "div_factor")
-        self.final_div_factor = _check_positive(final_div_factor, "final_div_factor")
+        self.cycle_momentum = check_bool(cycle_momentum, "cycle_momentum")
+        self.base_momentum = check_real(base_momentum, "base_momentum", low=0, high=1)
+        self.max_momentum = check_real(max_momentum, "max_momentum", low=0, high=1)
+        self.div_factor = check_real(div_factor, "div_factor", low=0, include_low=False)
+        self.final_div_factor = check_real(
+            final_div_factor, "final_div_factor", low=0, include_low=False
+        )
         self.three_phase = bool(three_phase)
 
     def _phases(self):
@@ -695,11 +706,13 @@ class Cyclic(LearningRateSchedule):
         base_momentum=0.8,
         max_momentum=0.9,
     ):
-        self.base_lr = _check_rate(base_lr, "base_lr")
-        self.max_lr = _check_rate(max_lr, "max_lr")
-        self.step_size_up = _check_positive(step_size_up, "step_size_up")
+        self.base_lr = check_real(base_lr, "base_lr", low=0)
+        self.max_lr = check_real(max_lr, "max_lr", low=0)
+        self.step_size_up = check_real(step_size_up, "step_size_up", low=0, include_low=False)
         self.step_size_down = (
-            None if step_size_down is None else _check_positive(step_size_down, "step_size_down")
+            None
+            if step_size_down is None
+            else check_real(step_size_down, "step_size_down", low=0, include_low=False)
         )
         if scale_fn is None and mode not in self.MODES:
             raise ValueError(f"mode must be one of {self.MODES}, received {mode!r}")
@@ -710,12 +723,12 @@ class Cyclic(LearningRateSchedule):
                 f"scale_mode must be one of {self.SCALE_MODES}, received {scale_mode!r}"
             )
         self.mode = mode
-        self.gamma = _check_rate(gamma, "gamma")
+        self.gamma = check_real(gamma, "gamma", low=0)
         self.scale_fn = scale_fn
         self.scale_mode = scale_mode
-        self.cycle_momentum = _check_flag(cycle_momentum, "cycle_momentum")
-        self.base_momentum = _check_momentum(base_momentum, "base_momentum")
-        self.max_momentum = _check_momentum(max_momentum, "max_momentum")
+        self.cycle_momentum = check_bool(cycle_momentum, "cycle_momentum")
+        self.base_momentum = check_real(base_momentum, "base_momentum", low=0, high=1)
+        self.max_momentum = check_real(max_momentum, "max_momentum", low=0, high=1)
 
     def rate(self, step):
         return self.base_lr + (self.max_lr - self.base_lr) * self._height(step)
@@ -782,8 +795,10 @@ class InverseScaling(LearningRateSchedule):
     """
 
     def __init__(self, initial_learning_rate, power_t=0.5):
-        self.initial_learning_rate = _check_rate(initial_learning_rate, "initial_learning_rate")
-        self.power_t = _check_real(power_t, "power_t")
+        self.initial_learning_rate = check_real(
+            initial_learning_rate, "initial_learning_rate", low=0
+        )
+        self.power_t = check_real(power_t, "power_t")
 
     def rate(self, step):
         return self.initial_learning_rate / np.power(step + 1, self.power_t)
@@ -823,44 +838,3 @@ def get(identifier: Any) -> LearningRateSchedule:
         "A learning-rate schedule must be a gradstep.optimizers.schedules."
         f"LearningRateSchedule or its serialized dict, received {identifier!r}"
     )
-
-
-# --- argument checks -----------------------------------------------------------------
-
-
-def _check_real(value, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{argument} must be a finite number, received {value!r}")
-    return value
-
-
-def _check_rate(value, argument: str) -> float:
-    """A finite non-negative number, kept as given (ints stay ints, as Keras keeps them)."""
-    if _check_real(value, argument) < 0:
-        raise ValueError(f"{argument} must be non-negative, received {value!r}")
-    return value
-
-
-def _check_flag(value, argument: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{argument} must be True or False, received {value!r}")
-    return bool(value)
-
-
-def _check_momentum(value, argument: str) -> float:
-    value = _check_real(value, argument)
-    if not 0 <= value <= 1:
-        raise ValueError(f"{argument} must be a float in [0, 1], received {value!r}")
-    return value
-
-
-def _check_positive(value, argument: str):
-    if _check_real(value, argument) <= 0:
-        raise ValueError(f"Argument `{argument}` must be > 0. Received: {argument}={value!r}")
-    return value
-
-
-def _check_whole(value, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{argument} must be a positive integer, received {value!r}")
-    return int(value)

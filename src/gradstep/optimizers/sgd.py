@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gradstep.kernels.sgd import sgd_update
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer, check_momentum_form
+from gradstep.validation import check_real
 
 
 @OPTIMIZERS.register("sgd")
@@ -63,8 +64,7 @@ class SGD(Optimizer):
         self, learning_rate=0.01, momentum=0.0, nesterov=False, momentum_form="keras", **kwargs
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        if isinstance(momentum, bool) or not 0 <= momentum <= 1:
-            raise ValueError(f"momentum must be a float in [0, 1], received {momentum!r}")
+        check_real(momentum, "momentum", low=0, high=1)
         self.momentum = momentum
         self.nesterov = nesterov
         self.momentum_form = check_momentum_form(momentum_form)
