@@ -1,7 +1,7 @@
 """How large float32 round-off is in the Keras parity tests, so their tolerances can be
 checked against it rather than against one CPU.
 
-For each training case of tests/test_models_keras_parity.py and tests/test_callbacks.py
+For each training case of tests/models/test_keras_parity.py and tests/test_callbacks.py
 it prints, as the largest over all epochs and weights:
 
 - spread: how far the history (relative) and the final weights (absolute) move when
@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_info
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+TESTS = Path(__file__).parents[1] / "tests"
+sys.path[:0] = [str(TESTS), str(TESTS / "models")]
+import test_keras_parity as parity  # noqa: E402
+
 import test_callbacks  # noqa: E402
-import test_models_keras_parity as parity  # noqa: E402
 from conftest import load_json_fixture, load_npz_fixture  # noqa: E402
 
 TRIALS = 8
