@@ -4,6 +4,7 @@ mutated files, and atomic writes that survive interruption."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -250,8 +251,7 @@ def test_the_same_seed_gives_the_same_history_and_weights(name):
 # --- load_weights checks everything before it copies anything ----------------------------
 def _snapshot(model):
     state = model.optimizer.get_state() if model.optimizer and model.optimizer.built else {}
-    generators = {k: g.bit_generator.state for k, g in model._generators.items()}
-    return model.get_weights(), state, generators
+    return model.get_weights(), state, model.get_training_state()
 
 
 def _assert_unchanged(model, snapshot):
@@ -746,6 +746,7 @@ JSON_VALUES = st.recursive(
     | st.floats(allow_nan=False)
     | st.sampled_from(
         ["relu", "Dense", "Dropout", "InputLayer", "PCG64", "float64", "F32", "I64", "", "x"]
+        + ["Add", "Functional", "Sequential", "__keras_tensor__", "keras_history", "shared"]
     )
     | st.text(max_size=8),
     lambda children: (
@@ -858,6 +859,134 @@ def test_fuzz_mutated_files_load_cleanly_or_raise_value_error(valid_file, data):
 @given(data=st.data())
 def test_fuzz_long_mutated_files_load_cleanly_or_raise_value_error(valid_file, data):
     _check_mutated_file_loads_cleanly_or_raises_value_error(valid_file, data)
+
+
+# --- the same for a graph: two inputs, a shared layer, a residual Add, two outputs -------
+def _graph_model(seed=0):
+    from gradstep import Input, Model
+
+    a, b = Input(shape=(5,), name="a"), Input(shape=(3,), name="b")
+    shared = layers.Dense(4, activation="tanh", name="shared")
+    left = shared(layers.Dense(3, name="widen")(a))
+    right = shared(b)
+    merged = layers.Dropout(0.2, seed=3, name="drop")(layers.Add(name="merge")([left, right]))
+    residual = layers.Add(name="residual")([merged, layers.Dense(4, name="skip")(left)])
+    label = layers.Dense(3, activation="softmax", name="label")(residual)
+    score = layers.Dense(1, name="score")(layers.Concatenate(name="join")([residual, b]))
+    model = Model([a, b], [label, score], seed=seed)
+    model.compile(
+        optimizer="adam",
+        loss=["sparse_categorical_crossentropy", "mse"],
+        loss_weights=[1.0, 0.5],
+        metrics=[["accuracy"], ["mae"]],
+    )
+    return model
+
+
+def _graph_data(n=24):
+    rng = np.random.default_rng(5)
+    return [rng.normal(size=(n, 5)), rng.normal(size=(n, 3))], [
+        rng.integers(0, 3, size=n),
+        rng.normal(size=(n, 1)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def valid_graph_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("graph") / "graph.keras"
+    model = _graph_model()
+    model.fit(*_graph_data(), epochs=1, batch_size=8, verbose=0)
+    model.save(path)
+    return path
+
+
+def test_a_graph_round_trips_with_its_optimizer_and_generators(valid_graph_file):
+    loaded = models.load_model(valid_graph_file)
+    assert type(loaded).__name__ == "Functional" and len(loaded.outputs) == 2
+    drop = next(i for i, layer in enumerate(loaded.layers) if layer.name == "drop")
+    assert loaded.optimizer.iterations == 3 and set(loaded.layer_generators()) == {str(drop)}
+    again = models.load_model(valid_graph_file)
+    x, y = _graph_data()
+    for model in (loaded, again):
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    _assert_same_weights(loaded, again)
+
+
+def _graph_edit(change):
+    """Apply ``change`` to the graph config of a file's model_config."""
+    return lambda path: _edit(path, "model_config", change)
+
+
+def _entry(name):
+    return lambda config: next(e for e in config["layers"] if e["name"] == name)
+
+
+def _set_history(layer, history):
+    def change(config):
+        node = _entry(layer)(config)["inbound_nodes"][0]
+        first = node["args"][0][0] if isinstance(node["args"][0], list) else node["args"][0]
+        first["config"]["keras_history"] = history
+
+    return change
+
+
+BAD_GRAPH_FILES = {
+    "a cycle": (
+        _graph_edit(_set_history("widen", ["residual", 0, 0])),
+        r"the graph has a loop, or a node whose inputs nothing produces",
+    ),
+    "a node naming a layer that does not exist": (
+        _graph_edit(_set_history("skip", ["ghost", 0, 0])),
+        r"refers to layer 'ghost', which the configuration does not define",
+    ),
+    "a dangling reference": (
+        _graph_edit(lambda config: config["output_layers"][1].__setitem__(1, 5)),
+        r"output_layers refers to call 5 of layer 'score', which the configuration never makes",
+    ),
+    "duplicate names": (
+        _graph_edit(lambda config: _entry("skip")(config).update(name="widen")),
+        r"the name 'widen' is used by two layers",
+    ),
+    "a shape mismatch": (
+        _graph_edit(
+            lambda config: _entry("residual")(config)["inbound_nodes"][0]["args"][0][1][
+                "config"
+            ].update(keras_history=["b", 0, 0])
+        ),
+        r"Inputs of layer 'residual' must have the same shape .*\(None, 4\), \(None, 3\)",
+    ),
+    "an unknown layer class": (
+        _graph_edit(lambda config: _entry("merge")(config).update(class_name="Popen")),
+        "Unknown layer class 'Popen'",
+    ),
+    "a weight of the wrong shape": (
+        _graph_edit(lambda config: _entry("widen")(config)["config"].update(units=4)),
+        r"array 'layers/1/vars/0' has shape \(5, 3\), but weight 'kernel' of layer 1 \('widen'\)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_GRAPH_FILES)
+def test_a_bad_graph_file_is_refused_naming_the_problem(tmp_path, valid_graph_file, case):
+    corrupt, message = BAD_GRAPH_FILES[case]
+    path = tmp_path / "bad.keras"
+    shutil.copyfile(valid_graph_file, path)
+    corrupt(path)
+    with pytest.raises(ValueError, match=f"^Cannot load {path}: .*{message}"):
+        models.load_model(path)
+
+
+@_fuzz(100)
+@given(data=st.data())
+def test_fuzz_mutated_graph_files_load_cleanly_or_raise_value_error(valid_graph_file, data):
+    _check_mutated_file_loads_cleanly_or_raises_value_error(valid_graph_file, data)
+
+
+@pytest.mark.slow
+@_fuzz(1000)
+@given(data=st.data())
+def test_fuzz_long_mutated_graph_files_load_cleanly_or_raise_value_error(valid_graph_file, data):
+    _check_mutated_file_loads_cleanly_or_raises_value_error(valid_graph_file, data)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,13 @@ from gradstep.layers.merging import (
     Minimum,
     Multiply,
     Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 from gradstep.layers.regularization import Dropout
 
@@ -31,4 +38,11 @@ __all__ = [
     "Minimum",
     "Multiply",
     "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]

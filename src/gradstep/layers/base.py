@@ -215,6 +215,25 @@ class Layer:
             return array.astype(self.dtype or config.floatx(), copy=False)
         return array
 
+    @property
+    def output(self):
+        """The symbolic output of the layer's first call in a graph (Keras's ``layer.output``)."""
+        return self._first_node("output").output
+
+    @property
+    def input(self):
+        """The symbolic input(s) of the layer's first call in a graph."""
+        node = self._first_node("input")
+        return node.output if node.is_input else node.inputs
+
+    def _first_node(self, what: str):
+        if not self.inbound_nodes:
+            raise AttributeError(
+                f"Layer {self.name!r} has no {what} yet: it has not been called on a symbolic "
+                "tensor (from Input())"
+            )
+        return self.inbound_nodes[0]
+
     # --- weights ----------------------------------------------------------------------
     @property
     def trainable(self) -> bool:

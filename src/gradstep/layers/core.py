@@ -51,7 +51,6 @@ class InputLayer(Layer):
         node.output = SymbolicTensor(
             (batch_size,) + shape, self.dtype or config.floatx(), node, name=self.name
         )
-        self.output = node.output
         self.input_shape = self.output_shape = node.output.shape
         self.built = True
 

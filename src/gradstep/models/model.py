@@ -163,6 +163,18 @@ class Model(Layer):
         return self.graph(False).outputs if self.built else []
 
     @property
+    def input(self):
+        """The symbolic input (a list of them for several inputs), as Keras's ``model.input``."""
+        inputs = self.inputs
+        return inputs[0] if len(inputs) == 1 else inputs
+
+    @property
+    def output(self):
+        """The symbolic output (a list of them for several outputs)."""
+        outputs = self.outputs
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    @property
     def input_names(self) -> list[str]:
         return [tensor.name for tensor in self.inputs]
 
