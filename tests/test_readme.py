@@ -47,7 +47,12 @@ def _check_worked_example(code: str, out: str) -> None:
     assert out == f"{shown}\n"
 
 
-CHECKS = [_check_first_example, _check_worked_example]  # in the README's order
+def _check_functional_example(code: str, out: str) -> None:
+    """The summary exactly as shown."""
+    assert out == _output_shown_after(code)
+
+
+CHECKS = [_check_first_example, _check_functional_example, _check_worked_example]  # in order
 
 
 @pytest.mark.parametrize(
