@@ -289,8 +289,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     # Subtracting the row max leaves softmax unchanged and keeps exp() <= 1.
-    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    shifted /= np.sum(shifted, axis=axis, keepdims=True)
+    shifted = np.exp(x - x.max(axis=axis, keepdims=True))
+    shifted /= shifted.sum(axis=axis, keepdims=True)
     return shifted
 
 

@@ -124,6 +124,7 @@ class _Step(NamedTuple):
     output_slot: int
     training: bool | None
     feeds_on_nodes: bool  # some input comes from another node (needs its slope)
+    path_prefix: str  # "dense/": the layer's weights' paths begin with it
 
 
 class Graph:
@@ -166,12 +167,12 @@ class Graph:
                     output_slot=slot_of[id(node.output)],
                     training=node.training,
                     feeds_on_nodes=any(slot >= len(self.inputs) for slot in slots),
+                    path_prefix=f"{node.layer.name}/",
                 )
             )
         self.steps = steps
         self.slot_count = len(slot_of)
         self.output_slots = [slot_of[id(t)] for t in self.outputs]
-        self._paths: dict[tuple[int, str], str] = {}
 
     # --- running ----------------------------------------------------------------------
     def forward(self, arrays: list[np.ndarray], training: bool):
@@ -228,17 +229,10 @@ class Graph:
                 for slot, slope in zip(step.input_slots, input_grad, strict=True):
                     _accumulate(grads, slot, slope)
             for name, slope in own.items():
-                path = self._path(index, step.layer, name)
+                path = step.path_prefix + name
                 weight_grads[path] = weight_grads[path] + slope if path in weight_grads else slope
         input_grads = [grads[slot] for slot in range(len(self.inputs))] if input_gradients else None
         return input_grads, weight_grads
-
-    def _path(self, index: int, layer, name: str) -> str:
-        key = (index, name)
-        path = self._paths.get(key)
-        if path is None:
-            path = self._paths[key] = f"{layer.name}/{name}"
-        return path
 
     # --- what the graph is made of ----------------------------------------------------
     def consumers(self, tensor: SymbolicTensor) -> list[Node]:

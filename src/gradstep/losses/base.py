@@ -259,7 +259,7 @@ class Loss:
 
 def _per_row(upstream):
     """``upstream`` (a number, or one per sample) against slopes with a class axis."""
-    return upstream if np.ndim(upstream) == 0 else upstream[..., None]
+    return upstream[..., None] if isinstance(upstream, np.ndarray) and upstream.ndim else upstream
 
 
 def _as_predictions(y_pred) -> np.ndarray:

@@ -285,6 +285,7 @@ class CompiledMetrics:
                     objects.append((index, weighted, metric))
         self.objects = objects
         self.names = self._log_names()
+        self._named = [(n, metric) for n, (_, _, metric) in zip(self.names, objects, strict=True)]
 
     def _log_names(self) -> list[str]:
         names, taken = [], set()
@@ -313,10 +314,7 @@ class CompiledMetrics:
             metric.reset_state()
 
     def results(self) -> dict[str, float]:
-        return {
-            name: metric.result()
-            for name, (_, _, metric) in zip(self.names, self.objects or [], strict=True)
-        }
+        return {name: metric.result() for name, metric in self._named} if self.objects else {}
 
 
 def _check_weight(weight):

@@ -525,9 +525,9 @@ class Model(Layer):
 
     def _loss_and_gradients(self, inputs, targets, sample_weights):
         """Forward in training mode, the loss, and the chain rule back to the
-        weights: ``(loss, triples, outputs, each output's loss)``."""
-        graph = self.graph(True)
-        compiled_loss, _ = self._compiled_for_outputs()
+        weights: ``(loss, triples, outputs, each output's loss)``. Runs once
+        the inputs and targets are prepared (which compiles the losses)."""
+        graph, compiled_loss = self._graphs[True], self._compiled[0]
         outputs, saved = graph.forward(inputs, training=True)
         loss, slopes, per_output = compiled_loss.value_and_slopes(targets, outputs, sample_weights)
         _, weight_grads = graph.backward(saved, slopes, compiled_loss.fused_steps)
@@ -582,7 +582,7 @@ class Model(Layer):
     def _update_metrics(self, targets, outputs, sample_weights, loss, per_output) -> None:
         batch_size = len(outputs[0])
         self._loss_tracker.update_state(loss, sample_weight=batch_size)
-        compiled_loss, compiled_metrics = self._compiled_for_outputs()
+        compiled_loss, compiled_metrics = self._compiled
         if compiled_loss.tracks_outputs:
             for tracker, value in zip(self._output_loss_trackers, per_output, strict=True):
                 tracker.update_state(value, sample_weight=batch_size)
@@ -600,7 +600,7 @@ class Model(Layer):
     def _logs(self) -> dict[str, float]:
         """The loss and metrics so far, in Keras's order: sorted by name."""
         logs = {"loss": self._loss_tracker.result()}
-        compiled_loss, compiled_metrics = self._compiled_for_outputs()
+        compiled_loss, compiled_metrics = self._compiled
         if compiled_loss.tracks_outputs:
             logs.update({t.name: t.result() for t in self._output_loss_trackers})
         logs.update(compiled_metrics.results())
@@ -658,6 +658,7 @@ class Model(Layer):
         elif validation_data is not None:
             validation_data = self._prepare_validation(validation_data)
         count = len(inputs[0])
+        weighted = any(w is not None for w in weights)
         if self.optimizer.full_batch:
             batch_size = _full_batch_size(requested_batch_size, count, self.optimizer)
             shuffle = False
@@ -682,7 +683,7 @@ class Model(Layer):
                 problem = self._train_step(
                     data.take(inputs, rows),
                     data.take(targets, rows),
-                    data.take(weights, rows),
+                    data.take(weights, rows) if weighted else weights,
                     self.terminate_on_nan,
                 )
                 callback_list.on_train_batch_end(step, self._logs())

@@ -37,13 +37,13 @@ import inspect
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from gradstep.kernels import memory
 from gradstep.kernels.weight_decay import decay_weights
+from gradstep.optimizers import schedules
 from gradstep.registry import Registry
 from gradstep.validation import check_int, check_non_negative_int, check_real
 
@@ -59,8 +59,7 @@ class WeightGradient(NamedTuple):
     gradient: np.ndarray | None  #: None leaves the weight as it is (Keras's rule)
 
 
-@dataclass(frozen=True)
-class StepContext:
+class StepContext(NamedTuple):
     """What one update shares across every parameter, computed once for it.
 
     Attributes:
@@ -77,7 +76,7 @@ class StepContext:
     iteration: int
     learning_rate: float
     momentum: float | None
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any]
 
 
 class Optimizer:
@@ -194,6 +193,9 @@ class Optimizer:
             value = float(check_real(value, "learning_rate", low=0, expected=expected))
         self._learning_rate = value
         self._learning_rate_takes_step = callable(value) and _takes_an_argument(value)
+        self._schedule_cycles_momentum = (
+            isinstance(value, schedules.LearningRateSchedule) and value.cycle_momentum
+        )
 
     def _current_learning_rate(self) -> float:
         if not callable(self._learning_rate):
@@ -395,14 +397,7 @@ class Optimizer:
     @property
     def cycles_momentum(self) -> bool:
         """Whether the learning-rate schedule sets this optimizer's momentum at each update."""
-        from gradstep.optimizers.schedules import LearningRateSchedule
-
-        schedule = self._learning_rate
-        return (
-            self.momentum_attribute is not None
-            and isinstance(schedule, LearningRateSchedule)
-            and schedule.cycle_momentum
-        )
+        return self.momentum_attribute is not None and self._schedule_cycles_momentum
 
     def momentum_at(self, real_iteration: int) -> float | None:
         """The momentum (or ``beta_1``) of the update made at call count
@@ -416,9 +411,10 @@ class Optimizer:
 
     def _step_context(self) -> StepContext:
         step = StepContext(
-            iteration=self.iterations + 1,
-            learning_rate=self._current_learning_rate(),
-            momentum=self.momentum_at(self._iterations),
+            self.iterations + 1,
+            self._current_learning_rate(),
+            self.momentum_at(self._iterations),
+            {},
         )
         step.values.update(self.step_values(step))
         return step
@@ -583,8 +579,6 @@ def _takes_an_argument(function) -> bool:
 
 def _deserialize_schedule(config: dict[str, Any]) -> Callable[[int], float]:
     """A schedule saved by ``get_config``, resolved through the schedules registry."""
-    from gradstep.optimizers import schedules
-
     return schedules.deserialize(config)
 
 
