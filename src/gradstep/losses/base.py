@@ -70,6 +70,8 @@ class Loss:
     """
 
     name = "loss"
+    #: The axis of ``y_pred`` that holds the classes (the cross-entropies' ``axis``).
+    _class_axis = -1
 
     def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = None):
         if reduction not in REDUCTIONS:
@@ -230,19 +232,19 @@ class Loss:
         """The slope in ``y_pred``'s shape, layout and dtype."""
         if slope.shape != y_pred.shape:
             slope = _sum_to_shape(slope, y_pred.shape)
-        axis = getattr(self, "_class_axis", -1)
+        axis = self._class_axis
         if axis not in (-1, None):
             slope = np.moveaxis(slope, -1, axis)
         return slope.astype(y_pred.dtype, copy=False)
 
     def _to_last(self, array: np.ndarray) -> np.ndarray:
         """Move the class axis last (where ``call`` expects it)."""
-        axis = getattr(self, "_class_axis", -1)
+        axis = self._class_axis
         return array if axis in (-1, None) else np.moveaxis(array, axis, -1)
 
     def _class_axis_is_last(self) -> bool:
         """Only then does the loss pair with an activation over the last axis."""
-        return getattr(self, "_class_axis", -1) in (-1, None)
+        return self._class_axis in (-1, None)
 
     # --- configuration ----------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -118,6 +118,7 @@ class Model(Layer):
         self._resume_epoch: int | None = None
         self._settings: CompileSettings | None = None
         self._compiled: tuple[CompiledLoss, CompiledMetrics] | None = None
+        self._trained_weights: list[tuple[str, np.ndarray]] | None = None
 
     # --- layers, built from the graph -------------------------------------------------
     def __setattr__(self, name, value):
@@ -428,7 +429,7 @@ class Model(Layer):
         self._settings = CompileSettings(loss, loss_weights, metrics, weighted_metrics)
         self.loss = self._settings.loss
         self._compiled = None
-        self._trained_weights: list[tuple[str, np.ndarray]] | None = None
+        self._trained_weights = None
         self.compiled = True
         if self.built:
             self._compiled_for_outputs()  # report a mismatch with the outputs now
@@ -575,7 +576,7 @@ class Model(Layer):
         """``(path, weight)`` of the weights the optimizer updates, fixed at the
         first step after ``compile`` (as in Keras, a change of ``trainable``
         takes effect at the next ``compile``)."""
-        if getattr(self, "_trained_weights", None) is None:
+        if self._trained_weights is None:
             self._trained_weights = self.named_weights(trainable_only=True)
         return self._trained_weights
 

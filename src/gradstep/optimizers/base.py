@@ -534,7 +534,7 @@ class Optimizer:
     # --- configuration ----------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         learning_rate = self._learning_rate
-        if callable(learning_rate) and hasattr(learning_rate, "get_config"):
+        if isinstance(learning_rate, schedules.LearningRateSchedule):
             learning_rate = {
                 "class_name": type(learning_rate).__name__,
                 "config": learning_rate.get_config(),
