@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradstep import config
+from gradstep.validation import check_bool
 
 
 class SymbolicTensor:
@@ -104,8 +105,8 @@ def call_symbolic(layer, inputs, training: bool | None) -> SymbolicTensor:
         shapes = [x.shape for x in inputs]
     else:
         shapes = inputs.shape
-    if training is not None and not isinstance(training, bool):
-        raise TypeError(f"training must be True, False or None, received {training!r}")
+    if training is not None:
+        check_bool(training, "training")
     layer.build_once(shapes)
     layer.check_input_shape(shapes)
     node = Node(layer, inputs, training)

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from gradstep import losses as losses_module
 from gradstep import metrics as metrics_module
-from gradstep.validation import check_name
+from gradstep.validation import check_name, check_real
 
 
 class OutputLoss(NamedTuple):
@@ -318,13 +316,9 @@ class CompiledMetrics:
 
 
 def _check_weight(weight):
-    if weight is None:
-        return None
-    if isinstance(weight, bool) or not isinstance(weight, int | float | np.floating | np.integer):
-        raise ValueError(f"loss_weights entries must be numbers, received {weight!r}")
-    if not np.isfinite(weight):
-        raise ValueError(f"loss_weights entries must be finite, received {weight!r}")
-    return float(weight)
+    """A loss weight: a finite number, or None (no multiplication)."""
+    weight = check_real(weight, "loss_weights entries", allow_none=True, expected="numbers")
+    return None if weight is None else float(weight)
 
 
 def _fused_step(graph, index: int, loss) -> int | None:

@@ -20,6 +20,7 @@ from typing import Any
 from gradstep.graph import Graph, SymbolicTensor
 from gradstep.layers.base import LAYERS
 from gradstep.models.model import Model
+from gradstep.validation import is_int
 
 
 @LAYERS.register("Functional")
@@ -270,11 +271,12 @@ def _history(value, layer_name: str) -> list:
 
 
 def _is_reference(value) -> bool:
+    """``[layer name, node index, tensor index]``, the indices non-negative integers."""
     return (
         isinstance(value, list)
         and len(value) == 3
         and isinstance(value[0], str)
-        and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in value[1:])
+        and all(is_int(i) and i >= 0 for i in value[1:])
     )
 
 
