@@ -3,7 +3,8 @@
 Produces tests/fixtures/keras_functional.json:
     {"keras_version", "jax_version", "numpy_version", "generated_by", "cases": [...]}
 
-Each case builds a functional model with named layers, installs initial
+Each case builds a functional model with named layers (from
+tests/functional_models.py, which the test uses too), installs initial
 weights drawn from numpy.random.default_rng(seed) (by layer name), trains it
 with shuffle=False and records: the order of ``model.layers``, the initial and
 final weights (by layer name), the full History.history, evaluate() (as a
@@ -15,16 +16,18 @@ Run with the reference virtualenv (Keras 3 + JAX):
 
 import json
 import os
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import jax  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PATH = os.path.join(HERE, os.pardir, "tests", "fixtures", "keras_functional.json")
+sys.path.insert(0, os.path.join(HERE, os.pardir, "tests"))
+import functional_models  # noqa: E402  (the builders the test uses too)
 
 
 def plain(value):
@@ -42,59 +45,10 @@ def plain(value):
     return [plain(v) for v in array]
 
 
-def two_inputs_shared_residual():
-    """Two inputs; one Dense shared by both branches; a residual Add."""
-    a = keras.Input(shape=(4,), name="a")
-    b = keras.Input(shape=(3,), name="b")
-    shared = layers.Dense(5, activation="tanh", name="shared")
-    branch_a = shared(layers.Dense(3, name="proj_a")(a))
-    branch_b = shared(b)
-    merged = layers.Add(name="merge")([branch_a, branch_b])
-    hidden = layers.Dense(5, activation="relu", name="hidden")(merged)
-    residual = layers.Add(name="residual")([hidden, merged])
-    out = layers.Dense(2, name="out")(residual)
-    return keras.Model([a, b], out, name="two_inputs")
-
-
-def two_outputs():
-    """One input, a classifier head (softmax) and a regression head."""
-    x = keras.Input(shape=(6,), name="features")
-    trunk = layers.Dense(8, activation="relu", name="trunk")(x)
-    label = layers.Dense(3, activation="softmax", name="label")(trunk)
-    score = layers.Dense(1, name="score")(layers.Concatenate(name="cat")([trunk, x]))
-    return keras.Model(x, [label, score], name="two_outputs")
-
-
-def every_merge():
-    """Each merge layer, all feeding one output."""
-    a = keras.Input(shape=(3,), name="a")
-    b = keras.Input(shape=(3,), name="b")
-    pa = layers.Dense(3, activation="tanh", name="pa")(a)
-    pb = layers.Dense(3, activation="sigmoid", name="pb")(b)
-    merged = [
-        layers.Subtract(name="subtract")([pa, pb]),
-        layers.Multiply(name="multiply")([pa, pb, a]),
-        layers.Average(name="average")([pa, pb]),
-        layers.Maximum(name="maximum")([pa, pb, b]),
-        layers.Minimum(name="minimum")([pa, pb]),
-    ]
-    joined = layers.Concatenate(name="join")(merged)
-    out = layers.Dense(1, name="out")(joined)
-    return keras.Model([a, b], out, name="every_merge")
-
-
-def shared_at_two_depths():
-    """The same layer twice in a chain: square(square(x)) with one kernel."""
-    x = keras.Input(shape=(4,), name="x")
-    square = layers.Dense(4, activation="tanh", name="square")
-    out = layers.Dense(1, name="out")(square(square(x)))
-    return keras.Model(x, out, name="shared_twice")
-
-
 CASES = [
     {
         "name": "two_inputs_shared_residual_sgd",
-        "build": two_inputs_shared_residual,
+        "build": functional_models.two_inputs_shared_residual,
         "inputs": {"a": (4,), "b": (3,)},
         "targets": "regression2",
         "compile": {"optimizer": ("SGD", {"learning_rate": 0.05}), "loss": "mse"},
@@ -103,7 +57,7 @@ CASES = [
     },
     {
         "name": "two_inputs_shared_residual_adam",
-        "build": two_inputs_shared_residual,
+        "build": functional_models.two_inputs_shared_residual,
         "inputs": {"a": (4,), "b": (3,)},
         "targets": "regression2",
         "compile": {"optimizer": ("Adam", {"learning_rate": 0.01}), "loss": "mse"},
@@ -112,7 +66,7 @@ CASES = [
     },
     {
         "name": "two_outputs_weighted_with_metrics",
-        "build": two_outputs,
+        "build": functional_models.two_outputs,
         "inputs": {"features": (6,)},
         "targets": "label_and_score",
         "compile": {
@@ -126,7 +80,7 @@ CASES = [
     },
     {
         "name": "every_merge_layer",
-        "build": every_merge,
+        "build": functional_models.every_merge,
         "inputs": {"a": (3,), "b": (3,)},
         "targets": "regression1",
         "compile": {"optimizer": ("SGD", {"learning_rate": 0.1}), "loss": "mse"},
@@ -135,7 +89,7 @@ CASES = [
     },
     {
         "name": "shared_at_two_depths",
-        "build": shared_at_two_depths,
+        "build": functional_models.shared_at_two_depths,
         "inputs": {"x": (4,)},
         "targets": "regression1",
         "compile": {"optimizer": ("Adam", {"learning_rate": 0.02}), "loss": "mse"},
@@ -177,7 +131,7 @@ def initial_weights(model, rng):
 
 def run(case, seed):
     rng = np.random.default_rng(seed)
-    model = case["build"]()
+    model = case["build"](keras)
     inputs, targets = data(case, rng)
     start = initial_weights(model, rng)
     settings = dict(case["compile"])

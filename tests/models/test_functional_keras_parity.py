@@ -12,61 +12,16 @@ The goldens come from tools/make_keras_functional_fixtures.py (Keras 3 on JAX).
 import numpy as np
 import pytest
 
+import functional_models
 import gradstep as keras
-from gradstep import layers, optimizers
-
-
-def two_inputs_shared_residual():
-    a = keras.Input(shape=(4,), name="a")
-    b = keras.Input(shape=(3,), name="b")
-    shared = layers.Dense(5, activation="tanh", name="shared")
-    branch_a = shared(layers.Dense(3, name="proj_a")(a))
-    branch_b = shared(b)
-    merged = layers.Add(name="merge")([branch_a, branch_b])
-    hidden = layers.Dense(5, activation="relu", name="hidden")(merged)
-    residual = layers.Add(name="residual")([hidden, merged])
-    out = layers.Dense(2, name="out")(residual)
-    return keras.Model([a, b], out, name="two_inputs")
-
-
-def two_outputs():
-    x = keras.Input(shape=(6,), name="features")
-    trunk = layers.Dense(8, activation="relu", name="trunk")(x)
-    label = layers.Dense(3, activation="softmax", name="label")(trunk)
-    score = layers.Dense(1, name="score")(layers.Concatenate(name="cat")([trunk, x]))
-    return keras.Model(x, [label, score], name="two_outputs")
-
-
-def every_merge():
-    a = keras.Input(shape=(3,), name="a")
-    b = keras.Input(shape=(3,), name="b")
-    pa = layers.Dense(3, activation="tanh", name="pa")(a)
-    pb = layers.Dense(3, activation="sigmoid", name="pb")(b)
-    merged = [
-        layers.Subtract(name="subtract")([pa, pb]),
-        layers.Multiply(name="multiply")([pa, pb, a]),
-        layers.Average(name="average")([pa, pb]),
-        layers.Maximum(name="maximum")([pa, pb, b]),
-        layers.Minimum(name="minimum")([pa, pb]),
-    ]
-    joined = layers.Concatenate(name="join")(merged)
-    out = layers.Dense(1, name="out")(joined)
-    return keras.Model([a, b], out, name="every_merge")
-
-
-def shared_at_two_depths():
-    x = keras.Input(shape=(4,), name="x")
-    square = layers.Dense(4, activation="tanh", name="square")
-    out = layers.Dense(1, name="out")(square(square(x)))
-    return keras.Model(x, out, name="shared_twice")
-
+from gradstep import optimizers
 
 BUILDERS = {
-    "two_inputs_shared_residual_sgd": two_inputs_shared_residual,
-    "two_inputs_shared_residual_adam": two_inputs_shared_residual,
-    "two_outputs_weighted_with_metrics": two_outputs,
-    "every_merge_layer": every_merge,
-    "shared_at_two_depths": shared_at_two_depths,
+    "two_inputs_shared_residual_sgd": functional_models.two_inputs_shared_residual,
+    "two_inputs_shared_residual_adam": functional_models.two_inputs_shared_residual,
+    "two_outputs_weighted_with_metrics": functional_models.two_outputs,
+    "every_merge_layer": functional_models.every_merge,
+    "shared_at_two_depths": functional_models.shared_at_two_depths,
 }
 
 
@@ -78,7 +33,7 @@ def _arrays(values: dict) -> dict:
 
 
 def _train(case):
-    model = BUILDERS[case["name"]]()
+    model = BUILDERS[case["name"]](keras)
     for layer in model.layers:
         if layer.name in case["initial_weights"]:
             layer.set_weights(

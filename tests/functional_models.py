@@ -1,0 +1,77 @@
+"""Functional models written once for Keras and for gradstep: each builder
+takes the library (``keras``, ``tf.keras`` or ``gradstep``), so that the tools
+that record Keras's numbers and the tests that compare with them build the
+same graph, with the same layer names."""
+
+
+def two_inputs_shared_residual(keras):
+    """Two inputs; one Dense shared by both branches; a residual Add."""
+    layers = keras.layers
+    a = keras.Input(shape=(4,), name="a")
+    b = keras.Input(shape=(3,), name="b")
+    shared = layers.Dense(5, activation="tanh", name="shared")
+    branch_a = shared(layers.Dense(3, name="proj_a")(a))
+    branch_b = shared(b)
+    merged = layers.Add(name="merge")([branch_a, branch_b])
+    hidden = layers.Dense(5, activation="relu", name="hidden")(merged)
+    residual = layers.Add(name="residual")([hidden, merged])
+    out = layers.Dense(2, name="out")(residual)
+    return keras.Model([a, b], out, name="two_inputs")
+
+
+def two_outputs(keras):
+    """One input, a classifier head (softmax) and a regression head."""
+    layers = keras.layers
+    x = keras.Input(shape=(6,), name="features")
+    trunk = layers.Dense(8, activation="relu", name="trunk")(x)
+    label = layers.Dense(3, activation="softmax", name="label")(trunk)
+    score = layers.Dense(1, name="score")(layers.Concatenate(name="cat")([trunk, x]))
+    return keras.Model(x, [label, score], name="two_outputs")
+
+
+def every_merge(keras):
+    """Each merge layer, all feeding one output."""
+    layers = keras.layers
+    a = keras.Input(shape=(3,), name="a")
+    b = keras.Input(shape=(3,), name="b")
+    pa = layers.Dense(3, activation="tanh", name="pa")(a)
+    pb = layers.Dense(3, activation="sigmoid", name="pb")(b)
+    merged = [
+        layers.Subtract(name="subtract")([pa, pb]),
+        layers.Multiply(name="multiply")([pa, pb, a]),
+        layers.Average(name="average")([pa, pb]),
+        layers.Maximum(name="maximum")([pa, pb, b]),
+        layers.Minimum(name="minimum")([pa, pb]),
+    ]
+    joined = layers.Concatenate(name="join")(merged)
+    out = layers.Dense(1, name="out")(joined)
+    return keras.Model([a, b], out, name="every_merge")
+
+
+def shared_at_two_depths(keras):
+    """The same layer twice in a chain: square(square(x)) with one kernel."""
+    layers = keras.layers
+    x = keras.Input(shape=(4,), name="x")
+    square = layers.Dense(4, activation="tanh", name="square")
+    out = layers.Dense(1, name="out")(square(square(x)))
+    return keras.Model(x, out, name="shared_twice")
+
+
+def a_chain(keras):
+    """The reference model, functional: a chain with its InputLayer."""
+    layers = keras.layers
+    inputs = keras.Input(shape=(64,), name="pixels")
+    hidden = layers.Dense(512, activation="relu", name="dense")(inputs)
+    outputs = layers.Dense(10, activation="softmax", name="dense_1")(hidden)
+    return keras.Model(inputs, outputs, name="functional_chain")
+
+
+def long_names_and_a_flatten_called_twice(keras):
+    """Fields too long for their columns, and a layer whose calls' shapes differ."""
+    layers = keras.layers
+    images = keras.Input(shape=(2, 3), name="images_with_a_rather_long_name")
+    vectors = keras.Input(shape=(4,), name="vectors")
+    flatten = layers.Flatten(name="flatten_shared_between_branches")
+    joined = layers.Concatenate(name="concatenate")([flatten(images), flatten(vectors)])
+    outputs = layers.Dense(1, name="a_dense_layer_with_a_long_name")(joined)
+    return keras.Model([images, vectors], outputs, name="wrapped")
