@@ -195,16 +195,16 @@ class Model(Layer):
 
     def _set_graph(self, graph: Graph, traced_for_training: Graph | None = None) -> None:
         self._graphs = {False: graph, True: traced_for_training or graph}
-        for layer in self._graph_layers():
-            if layer.rng is None:
-                layer.rng = self._generators["dropout" if layer.draws_noise else "init"]
+        self._give_generators(layer for g in self._graphs.values() for layer in g.layers)
         self._compiled = None
         self.built = True
 
-    def _graph_layers(self) -> list[Layer]:
-        return list(
-            {id(layer): layer for g in self._graphs.values() for layer in g.layers}.values()
-        )
+    def _give_generators(self, layers) -> None:
+        """The model's generators to layers that have none: ``dropout`` to a
+        layer that draws noise, ``init`` (its weights) to the others."""
+        for layer in layers:
+            if layer.rng is None:
+                layer.rng = self._generators["dropout" if layer.draws_noise else "init"]
 
     def build(self, input_shape=None) -> None:
         """A subclassed model: trace ``call`` on symbolic inputs of ``input_shape``
@@ -225,9 +225,7 @@ class Model(Layer):
             if isinstance(inputs, dict)
             else (list(inputs) if isinstance(inputs, list | tuple) else [inputs])
         )
-        for layer in self.layers:  # before the trace builds them: the model's seed draws
-            if layer.rng is None:
-                layer.rng = self._generators["dropout" if layer.draws_noise else "init"]
+        self._give_generators(self.layers)  # before the trace builds them: the seed draws
         graphs = {}
         for training in (False, True):
             outputs = self._call_for_trace(inputs, training)

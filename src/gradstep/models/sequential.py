@@ -93,9 +93,8 @@ class Sequential(Model):
         if entry is None or entry.output.shape[1:] != shape[1:]:
             entry = InputLayer(batch_shape=shape, dtype=self._layers[0].dtype)
         tensor = entry.output
+        self._give_generators(self._layers)  # before the calls build them: the seed draws
         for layer in self._layers:
-            if layer.rng is None:
-                layer.rng = self._generators["dropout" if layer.draws_noise else "init"]
             tensor = layer(tensor)
         self.input_shape = entry.output.shape
         self.output_shape = tensor.shape
