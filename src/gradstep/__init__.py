@@ -10,6 +10,7 @@ from gradstep import (
     activations,
     callbacks,
     config,
+    constraints,
     datasets,
     initializers,
     kernels,
@@ -18,6 +19,7 @@ from gradstep import (
     metrics,
     models,
     optimizers,
+    regularizers,
     saving,
     utils,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "activations",
     "callbacks",
     "config",
+    "constraints",
     "datasets",
     "initializers",
     "kernels",
@@ -40,6 +43,7 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "regularizers",
     "saving",
     "utils",
 ]

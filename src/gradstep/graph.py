@@ -128,6 +128,15 @@ class _Step(NamedTuple):
     path_prefix: str  # "dense/": the layer's weights' paths begin with it
 
 
+class Saved(NamedTuple):
+    """What ``Graph.forward`` keeps for ``Graph.backward``."""
+
+    steps: list  # each step's ``saved``, in the order of ``Graph.steps``
+    penalty: float  # the activity regularizers' penalties on this pass, summed
+    penalty_slopes: list  # (slot, slope of that penalty at the tensor in the slot)
+    state_updates: list  # (weight, new value): moving statistics to assign after the step
+
+
 class Graph:
     """The nodes between ``inputs`` and ``outputs``, in the order they run.
 
@@ -176,27 +185,42 @@ class Graph:
         self.output_slots = [slot_of[id(t)] for t in self.outputs]
 
     # --- running ----------------------------------------------------------------------
-    def forward(self, arrays: list[np.ndarray], training: bool):
+    def forward(self, arrays: list[np.ndarray], training: bool) -> tuple[list, Saved]:
         """The outputs for ``arrays`` (one per input), and what ``backward``
-        needs: each step's ``saved``, in the order of ``self.steps``."""
+        needs (``Saved``): each step's ``saved``, and the penalty of the
+        layers' activity regularizers with its slopes. In training, also the
+        new values of moving statistics, which the caller assigns (after the
+        optimizer step, or never for ``Model.gradients``)."""
         values: list[Any] = [None] * self.slot_count
         values[: len(arrays)] = arrays
         saved = []
+        penalty, penalty_slopes, state_updates = 0.0, [], []
         for step in self.steps:
             if step.listed:
                 inputs = [values[slot] for slot in step.input_slots]
             else:
                 inputs = values[step.input_slots[0]]
             mode = training if step.training is None else step.training
-            values[step.output_slot], step_saved = step.layer.forward(inputs, training=mode)
+            output, step_saved = step.layer.forward(inputs, training=mode)
+            values[step.output_slot] = output
             saved.append(step_saved)
-        return [values[slot] for slot in self.output_slots], saved
+            regularizer = step.layer.activity_regularizer
+            if regularizer is not None:
+                value, slope = _activity_penalty(regularizer, output)
+                penalty += value
+                penalty_slopes.append((step.output_slot, slope))
+            if step.layer.holds_layers:
+                penalty += step.layer.activity_penalty(step_saved)
+            if mode and step.layer.updates_state:
+                state_updates.extend(step.layer.state_updates(step_saved))
+        outputs = [values[slot] for slot in self.output_slots]
+        return outputs, Saved(saved, penalty, penalty_slopes, state_updates)
 
     def backward(self, saved, output_grads, fused_steps=frozenset(), input_gradients=False):
         """The chain rule from the outputs back to the inputs.
 
         Args:
-            saved: what ``forward`` returned beside the outputs.
+            saved: what ``forward`` returned beside the outputs (its ``Saved``).
             output_grads: the slope of the loss at each output (None for an
                 output without a loss).
             fused_steps: indices of the steps whose activation fused with the
@@ -212,6 +236,9 @@ class Graph:
         grads: list[Any] = [None] * self.slot_count
         for slot, grad in zip(self.output_slots, output_grads, strict=True):
             _accumulate(grads, slot, grad)
+        for slot, slope in saved.penalty_slopes:
+            _accumulate(grads, slot, slope)
+        saved = saved.steps
         weight_grads: dict[str, np.ndarray] = {}
         for index in range(len(self.steps) - 1, -1, -1):
             step = self.steps[index]
@@ -242,6 +269,13 @@ class Graph:
 
     def step_index(self, node: Node) -> int:
         return next(i for i, step in enumerate(self.steps) if step.node is node)
+
+
+def _activity_penalty(regularizer, output: np.ndarray) -> tuple[float, np.ndarray]:
+    """An activity regularizer's penalty on a layer's output and its slope,
+    divided by the batch size as Keras 3 divides it."""
+    batch_size = output.dtype.type(max(len(output), 1))
+    return float(regularizer(output) / batch_size), regularizer.gradient(output) / batch_size
 
 
 def _accumulate(grads: list, slot: int, grad) -> None:

@@ -25,6 +25,7 @@ def run(program: str, tmp_path, monkeypatch) -> dict:
 def test_the_first_model_trains_evaluates_and_saves(tmp_path, monkeypatch, capsys):
     found = run(
         """
+        keras.utils.set_random_seed(0)
         inputs = keras.Input(shape=(784,))
         img_inputs = keras.Input(shape=(32, 32, 3))
         shape, dtype = inputs.shape, inputs.dtype
@@ -36,7 +37,6 @@ def test_the_first_model_trains_evaluates_and_saves(tmp_path, monkeypatch, capsy
         model = keras.Model(inputs=inputs, outputs=outputs, name="mnist_model")
         model.summary()
 
-        keras.utils.set_random_seed(0)
         rng = np.random.default_rng(0)
         y_train = rng.integers(0, 10, size=600)  # ten "digits": a pattern each, and noise
         x_train = (rng.random((10, 784))[y_train] + rng.random((600, 784))).astype("float32") / 2

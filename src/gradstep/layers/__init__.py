@@ -1,6 +1,6 @@
 """Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten),
-``merging`` (Add, Concatenate, ...) and ``regularization`` (Dropout); ``base``
-holds the contract every layer follows."""
+``merging`` (Add, Concatenate, ...) and ``regularization`` (Dropout,
+ActivityRegularization); ``base`` holds the contract every layer follows."""
 
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.layers.core import Activation, Dense, Flatten, Input, InputLayer
@@ -20,11 +20,12 @@ from gradstep.layers.merging import (
     multiply,
     subtract,
 )
-from gradstep.layers.regularization import Dropout
+from gradstep.layers.regularization import ActivityRegularization, Dropout
 
 __all__ = [
     "LAYERS",
     "Activation",
+    "ActivityRegularization",
     "Add",
     "Average",
     "Concatenate",

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from gradstep import config
+from gradstep import config, constraints, regularizers
 from gradstep.registry import Registry
 
 LAYERS = Registry("layer")
@@ -52,6 +52,8 @@ class _Weight:
     value: np.ndarray
     trainable: bool
     initializer: Any
+    regularizer: Any = None
+    constraint: Any = None
 
 
 #: A check that ``add_weight`` runs before it allocates a weight (see ``checking_new_weights``).
@@ -86,6 +88,9 @@ class Layer:
         dtype: dtype of the weights; the default float type (``float32``) if None.
         input_shape: shape of one sample, for the first layer of a Sequential model.
         trainable: whether the optimizer updates this layer's weights.
+        activity_regularizer: a penalty on the layer's output (a name such as
+            ``'l2'`` or a ``gradstep.regularizers.Regularizer``), divided by the
+            batch size and added to the loss, as Keras 3 does.
     """
 
     #: The activation applied last in ``forward`` (Dense's, Activation's), or None.
@@ -94,8 +99,26 @@ class Layer:
     #: layer draws from the model's dropout generator, the others initialize
     #: their weights from its init generator.
     draws_noise = False
+    #: Whether the layer is made of layers (a model used as a layer), whose
+    #: activity regularizers add to the loss through ``activity_penalty``.
+    holds_layers = False
+    #: Whether ``forward`` in training computes new values for non-trainable
+    #: weights (BatchNormalization's moving statistics), given by ``state_updates``.
+    updates_state = False
+    #: Whether the layer takes integer inputs (token indices) as they are: an
+    #: eager call does not cast them to floats, and a Sequential model that
+    #: starts with it gets an integer Input.
+    integer_inputs = False
 
-    def __init__(self, name=None, dtype=None, input_shape=None, trainable=True, **kwargs):
+    def __init__(
+        self,
+        name=None,
+        dtype=None,
+        input_shape=None,
+        trainable=True,
+        activity_regularizer=None,
+        **kwargs,
+    ):
         if "input_dim" in kwargs:
             input_shape = (kwargs.pop("input_dim"),)
         if "batch_input_shape" in kwargs:
@@ -110,6 +133,7 @@ class Layer:
         self.dtype = config.standardize_dtype(dtype) if dtype is not None else None
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self._trainable = bool(trainable)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.built = False
         self.input_shape = None
         self.output_shape = None
@@ -138,10 +162,20 @@ class Layer:
         """Raise a ValueError naming the layer when inputs of ``input_shape``
         (batch axis included) do not fit it; run on every call of the layer."""
 
-    def add_weight(self, shape, initializer, name: str, trainable: bool = True) -> np.ndarray:
+    def add_weight(
+        self,
+        shape,
+        initializer,
+        name: str,
+        trainable: bool = True,
+        regularizer=None,
+        constraint=None,
+    ) -> np.ndarray:
         """A new weight array of ``shape``, drawn from ``initializer`` with the
         layer's generator, in the layer's dtype. ``trainable=False`` keeps it
-        out of the optimizer's reach (moving statistics, frozen tables)."""
+        out of the optimizer's reach (moving statistics, frozen tables). A
+        ``regularizer``'s penalty on the weight is added to the training loss;
+        a ``constraint`` is applied to the weight after each optimizer step."""
         from gradstep import initializers
 
         shape = tuple(int(d) for d in shape)
@@ -151,7 +185,16 @@ class Layer:
         dtype = self.dtype or config.floatx()
         initializer = initializers.get(initializer)
         weight = initializer(shape, dtype=dtype, rng=self._init_generator())
-        self._weights.append(_Weight(name, weight, bool(trainable), initializer))
+        self._weights.append(
+            _Weight(
+                name,
+                weight,
+                bool(trainable),
+                initializer,
+                regularizers.get(regularizer),
+                constraints.get(constraint),
+            )
+        )
         return weight
 
     def reinitialize(self, rng: np.random.Generator) -> None:
@@ -184,6 +227,19 @@ class Layer:
         loss fused with it, e.g. softmax + cross-entropy: ``p - y``)."""
         raise NotImplementedError(f"{type(self).__name__} has no activation to fuse with a loss")
 
+    def state_updates(self, saved) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For a layer that ``updates_state``: ``(weight, new value)`` pairs
+        that the training-mode forward pass which returned ``saved`` computed.
+        They are assigned after the optimizer step (Keras's non-trainable
+        variable updates), or at once by an eager call."""
+        return []
+
+    def activity_penalty(self, saved) -> float:
+        """For a layer that ``holds_layers``: the penalty its layers' activity
+        regularizers added in the forward pass that returned ``saved``. (The
+        graph applies a layer's own ``activity_regularizer`` itself.)"""
+        return 0.0
+
     def __call__(self, inputs, training=None, **kwargs):
         """On symbolic tensors (from ``Input``): record the call in the graph
         and return the symbolic output. On arrays: the output."""
@@ -200,7 +256,10 @@ class Layer:
         shapes = _shapes_of(inputs)
         self.build_once(_with_unknown_batch(shapes))
         self.check_input_shape(shapes)
-        return self.forward(inputs, training=bool(training))[0]
+        output, saved = self.forward(inputs, training=bool(training))
+        if training and self.updates_state:
+            assign_state_updates(self.state_updates(saved))
+        return output
 
     def _as_arrays(self, inputs):
         if isinstance(inputs, list | tuple):
@@ -211,6 +270,8 @@ class Layer:
         """An eager input as an array; floating input in the layer's dtype, as
         Keras casts inputs to a layer's compute dtype."""
         array = np.asarray(x)
+        if self.integer_inputs and array.dtype.kind in "iu":
+            return array
         if array.dtype.kind in "biuf":
             return array.astype(self.dtype or config.floatx(), copy=False)
         return array
@@ -270,6 +331,27 @@ class Layer:
             (w.name, w.value) for w in self._ordered_weights() if w.trainable or not trainable_only
         ]
 
+    def weight_regularizers(self) -> dict[str, Any]:
+        """The regularizer of each weight the optimizer updates that has one, by
+        weight name (Keras adds only the trainable weights' penalties)."""
+        if not self.trainable:
+            return {}
+        return {
+            w.name: w.regularizer
+            for w in self._ordered_weights()
+            if w.trainable and w.regularizer is not None
+        }
+
+    def weight_constraints(self) -> dict[str, Any]:
+        """The constraint of each weight the optimizer updates that has one, by weight name."""
+        if not self.trainable:
+            return {}
+        return {
+            w.name: w.constraint
+            for w in self._ordered_weights()
+            if w.trainable and w.constraint is not None
+        }
+
     def _ordered_weights(self) -> list[_Weight]:
         return [w for w in self._weights if w.trainable] + [
             w for w in self._weights if not w.trainable
@@ -308,6 +390,8 @@ class Layer:
         config_ = {"name": self.name, "trainable": self.trainable, "dtype": dtype}
         if self.input_shape_arg is not None:
             config_["input_shape"] = list(self.input_shape_arg)
+        if self.activity_regularizer is not None:
+            config_["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config_
 
     @classmethod
@@ -316,6 +400,12 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def assign_state_updates(updates) -> None:
+    """Copy each new value into its weight, in place."""
+    for weight, value in updates:
+        weight[...] = value
 
 
 def _shapes_of(inputs):

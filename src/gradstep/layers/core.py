@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import activations as activations_module
-from gradstep import config, initializers
+from gradstep import config, constraints, initializers, regularizers
 from gradstep.graph import Node, SymbolicTensor
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.validation import check_positive_int, check_shape
@@ -105,6 +105,11 @@ class Dense(Layer):
         use_bias: whether to add a bias. Defaults to True.
         kernel_initializer: Defaults to ``'glorot_uniform'``.
         bias_initializer: Defaults to ``'zeros'``.
+        kernel_regularizer, bias_regularizer: a penalty on the weight added to
+            the loss (``'l1'``, ``'l2'``, ``regularizers.L1L2(...)``), or None.
+        kernel_constraint, bias_constraint: applied to the weight after each
+            optimizer step (``constraints.MaxNorm(3)``), or None.
+        activity_regularizer: a penalty on the output, per sample (see ``Layer``).
     """
 
     def __init__(
@@ -114,6 +119,10 @@ class Dense(Layer):
         use_bias=True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -122,14 +131,30 @@ class Dense(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def build(self, input_shape):
         self.check_input_shape(input_shape)
         self.kernel = self.add_weight(
-            (input_shape[-1], self.units), self.kernel_initializer, "kernel"
+            (input_shape[-1], self.units),
+            self.kernel_initializer,
+            "kernel",
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.bias = (
-            self.add_weight((self.units,), self.bias_initializer, "bias") if self.use_bias else None
+            self.add_weight(
+                (self.units,),
+                self.bias_initializer,
+                "bias",
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+            if self.use_bias
+            else None
         )
         super().build(input_shape)
 
@@ -182,6 +207,10 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
     @classmethod

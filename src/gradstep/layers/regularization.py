@@ -1,11 +1,12 @@
-"""Regularization layers: Dropout."""
+"""Regularization layers: Dropout, ActivityRegularization."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from gradstep import regularizers
 from gradstep.layers.base import LAYERS, Layer
-from gradstep.validation import check_fraction
+from gradstep.validation import check_fraction, check_real
 
 
 @LAYERS.register("Dropout")
@@ -54,3 +55,30 @@ class Dropout(Layer):
             "noise_shape": self.noise_shape,
             "seed": self.seed,
         }
+
+
+@LAYERS.register("ActivityRegularization")
+class ActivityRegularization(Layer):
+    """Passes its input through and adds ``(l1 * sum|x| + l2 * sum x^2) / batch``
+    to the loss (its ``activity_regularizer``, applied by the graph).
+
+    Args:
+        l1: Defaults to 0.0.
+        l2: Defaults to 0.0.
+    """
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        self.l1 = float(check_real(l1, "l1", low=0))
+        self.l2 = float(check_real(l2, "l2", low=0))
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=self.l1, l2=self.l2), **kwargs)
+
+    def forward(self, x, training=False):
+        return x, None
+
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        return grad_wrt_output, {}
+
+    def get_config(self):
+        config_ = super().get_config()
+        config_.pop("activity_regularizer", None)
+        return {**config_, "l1": self.l1, "l2": self.l2}

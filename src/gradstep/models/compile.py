@@ -324,7 +324,8 @@ def _check_weight(weight):
 def _fused_step(graph, index: int, loss) -> int | None:
     """The step whose activation this output's loss fuses with, or None: the
     loss must pair with the activation the output comes out of, and nothing
-    else may use that output (its slope would then not be the loss's alone)."""
+    else may use that output or penalize it (its slope would then not be the
+    loss's alone)."""
     if loss is None or loss.fused_activation is None:
         return None
     tensor = graph.outputs[index]
@@ -335,6 +336,8 @@ def _fused_step(graph, index: int, loss) -> int | None:
     if activation.get_config().get("axis", -1) != -1:
         return None
     if graph.consumers(tensor) or sum(t is tensor for t in graph.outputs) > 1:
+        return None
+    if node.layer.activity_regularizer is not None:
         return None
     return graph.step_index(node)
 

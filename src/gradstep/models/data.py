@@ -82,6 +82,12 @@ def _integer_array(value, label: str, dtype: str) -> np.ndarray:
     elif array.dtype.kind not in "biu":
         raise TypeError(f"{label} must hold numbers, received an array of dtype {array.dtype}")
     check_finite(array, label)
+    limits = np.iinfo(dtype)
+    if array.size and (array.min() < limits.min or array.max() > limits.max):
+        raise ValueError(
+            f"{label} holds values from {array.min()} to {array.max()}, outside the range of "
+            f"the input's dtype {dtype} ({limits.min} to {limits.max})"
+        )
     return array.astype(dtype, copy=False)
 
 

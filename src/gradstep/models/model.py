@@ -10,6 +10,10 @@ evaluate, predict, and the train step, as in the lessons::
     loss, slopes = loss.value_and_slopes(y, outputs)   # dL/d output (p - y when fused)
     weight_grads = graph.backward(saved, slopes)  # the chain rule, fan-out summed
     optimizer.step(closure)                       # (path, weight, gradient) triples
+    # then constraints, and moving statistics (BatchNormalization) are assigned
+
+Regularizers add to the loss: the weights' penalties, and the activity
+penalties that ``graph.forward`` sums; their slopes join the weights' slopes.
 
 Saving, callbacks and the lab see the model through public methods:
 ``named_weights``, ``get_training_state``/``set_training_state``,
@@ -21,7 +25,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -29,7 +33,7 @@ from gradstep import callbacks as callbacks_module
 from gradstep import config, kernels, optimizers, seeding
 from gradstep import metrics as metrics_module
 from gradstep.graph import Graph, SymbolicTensor
-from gradstep.layers.base import LAYERS, Layer, snake_case, unique_name
+from gradstep.layers.base import LAYERS, Layer, assign_state_updates, snake_case, unique_name
 from gradstep.layers.core import Input
 from gradstep.models import data
 from gradstep.models.compile import CompiledLoss, CompiledMetrics, CompileSettings
@@ -91,6 +95,9 @@ class Model(Layer):
             stopped because of NaN or infinite values, else None.
     """
 
+    holds_layers = True
+    updates_state = True
+
     def __new__(cls, *args, **kwargs):
         # Model(inputs, outputs) makes a Functional model, as in Keras (found
         # through the registry, where models/functional.py registered it).
@@ -118,7 +125,7 @@ class Model(Layer):
         self._resume_epoch: int | None = None
         self._settings: CompileSettings | None = None
         self._compiled: tuple[CompiledLoss, CompiledMetrics] | None = None
-        self._trained_weights: list[tuple[str, np.ndarray]] | None = None
+        self._trained_weights: _TrainedWeights | None = None
 
     # --- layers, built from the graph -------------------------------------------------
     def __setattr__(self, name, value):
@@ -252,6 +259,23 @@ class Model(Layer):
                     seen.add(id(weight))
                     named.append((f"{layer.name}/{name}", weight))
         return named
+
+    def weight_regularizers(self) -> dict[str, Any]:
+        """The regularizer of each trained weight that has one, by path."""
+        return self._by_path(lambda layer: layer.weight_regularizers())
+
+    def weight_constraints(self) -> dict[str, Any]:
+        """The constraint of each trained weight that has one, by path."""
+        return self._by_path(lambda layer: layer.weight_constraints())
+
+    def _by_path(self, per_layer) -> dict[str, Any]:
+        if not self.trainable:
+            return {}
+        found: dict[str, Any] = {}
+        for layer in self.layers:
+            for name, rule in per_layer(layer).items():
+                found.setdefault(f"{layer.name}/{name}", rule)
+        return found
 
     @property
     def weights(self) -> list[np.ndarray]:
@@ -519,37 +543,41 @@ class Model(Layer):
         weights = data.sample_weights(
             sample_weight, None, targets, len(inputs[0]), self.output_names
         )
-        loss, gradients, _, _ = self._loss_and_gradients(inputs, targets, weights)
+        loss, gradients, *_ = self._loss_and_gradients(inputs, targets, weights)
         return loss, gradients
 
     def _loss_and_gradients(self, inputs, targets, sample_weights):
         """Forward in training mode, the loss, and the chain rule back to the
-        weights: ``(loss, triples, outputs, each output's loss)``. Runs once
+        weights: ``(loss, triples, outputs, each output's loss, state updates)``. Runs once
         the inputs and targets are prepared (which compiles the losses)."""
         graph, compiled_loss = self._graphs[True], self._compiled[0]
         outputs, saved = graph.forward(inputs, training=True)
         loss, slopes, per_output = compiled_loss.value_and_slopes(targets, outputs, sample_weights)
         _, weight_grads = graph.backward(saved, slopes, compiled_loss.fused_steps)
+        trained = self._weights_to_train()
+        loss += saved.penalty + _add_weight_penalties(trained.regularized, weight_grads)
         gradients = [
-            WeightGradient(path, weight, weight_grads.get(path))
-            for path, weight in self._weights_to_train()
+            WeightGradient(path, weight, weight_grads.get(path)) for path, weight in trained.named
         ]
-        return loss, gradients, outputs, per_output
+        return loss, gradients, outputs, per_output, saved.state_updates
 
     def _train_step(self, inputs, targets, sample_weights, check_finite=False) -> str | None:
         """Forward, loss, backward, optimizer step, through the optimizer's
         ``step(closure)`` (L-BFGS evaluates the closure several times; the loss
         and metrics logged are those before the step). With ``check_finite``,
         a batch whose loss or gradients hold NaN or infinity is not applied
-        (weights and optimizer stay as they were) and what was wrong is returned."""
+        (weights and optimizer stay as they were) and what was wrong is returned.
+        After the step, as in Keras, each constrained weight is replaced by
+        ``constraint(weight)`` and the moving statistics of this batch's
+        forward pass are assigned."""
         first_pass = []
 
         def closure():
-            loss, gradients, outputs, per_output = self._loss_and_gradients(
+            loss, gradients, outputs, per_output, state_updates = self._loss_and_gradients(
                 inputs, targets, sample_weights
             )
             if not first_pass:
-                first_pass.append((outputs, loss, per_output))
+                first_pass.append((outputs, loss, per_output, state_updates))
                 problem = _non_finite(loss, gradients) if check_finite else None
                 if problem is not None:
                     raise _NonFinite(problem)
@@ -560,22 +588,33 @@ class Model(Layer):
             self.optimizer.step(closure)
         except _NonFinite as non_finite:
             problem = str(non_finite)
-        outputs, loss, per_output = first_pass[0]
+        outputs, loss, per_output, state_updates = first_pass[0]
+        if problem is None:
+            for weight, constraint in self._weights_to_train().constrained:
+                weight[...] = constraint(weight)
+            assign_state_updates(state_updates)
         self._update_metrics(targets, outputs, sample_weights, loss, per_output)
         return problem
 
     def _test_step(self, inputs, targets, sample_weights) -> None:
         compiled_loss, _ = self._compiled_for_outputs()
-        outputs, _ = self.graph(False).forward(inputs, training=False)
+        outputs, saved = self.graph(False).forward(inputs, training=False)
         loss, per_output = compiled_loss.values(targets, outputs, sample_weights)
+        loss += saved.penalty + _add_weight_penalties(self._weights_to_train().regularized)
         self._update_metrics(targets, outputs, sample_weights, loss, per_output)
 
-    def _weights_to_train(self) -> list[tuple[str, np.ndarray]]:
-        """``(path, weight)`` of the weights the optimizer updates, fixed at the
-        first step after ``compile`` (as in Keras, a change of ``trainable``
-        takes effect at the next ``compile``)."""
+    def _weights_to_train(self) -> _TrainedWeights:
+        """The weights the optimizer updates, with their regularizers and
+        constraints, fixed at the first step after ``compile`` (as in Keras, a
+        change of ``trainable`` takes effect at the next ``compile``)."""
         if self._trained_weights is None:
-            self._trained_weights = self.named_weights(trainable_only=True)
+            named = self.named_weights(trainable_only=True)
+            regularizers, constraints = self.weight_regularizers(), self.weight_constraints()
+            self._trained_weights = _TrainedWeights(
+                named,
+                [(path, w, regularizers[path]) for path, w in named if path in regularizers],
+                [(w, constraints[path]) for path, w in named if path in constraints],
+            )
         return self._trained_weights
 
     def _update_metrics(self, targets, outputs, sample_weights, loss, per_output) -> None:
@@ -816,7 +855,8 @@ class Model(Layer):
             raise TypeError(f"Model {self.name!r} was called with unexpected {sorted(kwargs)}")
         training = bool(training)
         arrays = self._prepare_inputs(inputs)
-        outputs, _ = self.graph(training).forward(arrays, training)
+        outputs, saved = self.graph(training).forward(arrays, training)
+        assign_state_updates(saved.state_updates)
         return self._structured(outputs)
 
     def _structured(self, outputs: list):
@@ -861,6 +901,12 @@ class Model(Layer):
         arrays = inputs if isinstance(inputs, list) else [inputs]
         outputs, saved = self.graph(training).forward(arrays, training)
         return outputs[0], (training, saved, isinstance(inputs, list))
+
+    def activity_penalty(self, saved) -> float:
+        return saved[1].penalty
+
+    def state_updates(self, saved) -> list[tuple[np.ndarray, np.ndarray]]:
+        return saved[1].state_updates
 
     def backward(self, saved, grad_wrt_output, input_gradient=True):
         training, graph_saved, listed = saved
@@ -960,6 +1006,24 @@ class Model(Layer):
 
 
 # --- helpers -----------------------------------------------------------------------------
+class _TrainedWeights(NamedTuple):
+    named: list  # (path, weight) of each weight the optimizer updates
+    regularized: list  # (path, weight, regularizer)
+    constrained: list  # (weight, constraint)
+
+
+def _add_weight_penalties(regularized, weight_grads=None) -> float:
+    """The weight regularizers' penalties, summed; with ``weight_grads``, each
+    penalty's slope is added to its weight's slope too."""
+    penalty = 0.0
+    for path, weight, regularizer in regularized:
+        penalty += float(regularizer(weight))
+        if weight_grads is not None:
+            slope = regularizer.gradient(weight)
+            weight_grads[path] = weight_grads[path] + slope if path in weight_grads else slope
+    return penalty
+
+
 def _functional_arguments(args, kwargs) -> bool:
     """Keras's test: ``Model(inputs, outputs)`` (positionally or by keyword)."""
     return (

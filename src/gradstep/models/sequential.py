@@ -91,7 +91,7 @@ class Sequential(Model):
         shape = tuple(input_shape)
         entry = self._input_layer
         if entry is None or entry.output.shape[1:] != shape[1:]:
-            entry = InputLayer(batch_shape=shape, dtype=self._layers[0].dtype)
+            entry = InputLayer(batch_shape=shape, dtype=self._implied_input_dtype())
         tensor = entry.output
         self._give_generators(self._layers)  # before the calls build them: the seed draws
         for layer in self._layers:
@@ -101,6 +101,13 @@ class Sequential(Model):
         self._output_structure = "single"
         self._set_graph(Graph([entry.output], [tensor]))
 
+    def _implied_input_dtype(self) -> str | None:
+        """The dtype of the Input a model without one gets: integers for a
+        first layer that takes token indices (Embedding), else the first
+        layer's float type."""
+        first = self._layers[0]
+        return "int64" if first.integer_inputs else first.dtype
+
     def _build_from_data(self, x) -> None:
         if self.built:
             return
@@ -108,6 +115,10 @@ class Sequential(Model):
             raise ValueError("The model has no layers: add() some before training")
         if isinstance(x, list | tuple) and len(x) == 1 and isinstance(x[0], np.ndarray):
             x = x[0]
+        if self._layers[0].integer_inputs:
+            shape = np.shape(x)
+            self.build((None,) + tuple(shape[1:]) if len(shape) else (None,))
+            return
         array = as_float_array(x, "x")
         if array.ndim < 2:
             raise ValueError(

@@ -1,0 +1,71 @@
+"""Every layer against Keras 3: the goldens in tests/fixtures/layers/<family>.json
+(made by tools/make_keras_layer_fixtures.py from the cases in
+tests/layer_cases/<family>.py). From Keras's initial weights, gradstep must give
+Keras's inference output, its training-mode output, and after a few training
+steps its weights, loss history and evaluate(), to float32 round-off.
+
+Round-off: each number is a float32 sum of at most a few hundred products, so
+the two libraries may differ by a few units in the last place of the largest
+term; the tolerance is 64 float32 epsilons of the largest magnitude compared
+(7.6e-6 of it), with a floor at 1e-6 for numbers near zero."""
+
+import importlib
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+import gradstep
+import layer_cases
+from gradstep import optimizers
+
+FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures" / "layers"
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def all_cases():
+    for path in sorted(FIXTURES.glob("*.json")):
+        family = path.stem
+        cases = {c["name"]: c for c in importlib.import_module(f"layer_cases.{family}").CASES}
+        for golden in json.loads(path.read_text())["cases"]:
+            yield pytest.param(cases[golden["name"]], golden, id=f"{family}-{golden['name']}")
+
+
+def close(got, want, what: str) -> None:
+    want = np.asarray(want, dtype=np.float64)
+    scale = max(1.0, float(np.max(np.abs(want)))) if want.size else 1.0
+    np.testing.assert_allclose(
+        np.asarray(got, dtype=np.float64),
+        want,
+        rtol=0,
+        atol=max(1e-6, 64 * EPS32 * scale),
+        err_msg=what,
+    )
+
+
+@pytest.mark.parametrize(("case", "golden"), list(all_cases()))
+def test_layer_matches_keras(case, golden):
+    case = layer_cases.complete(case)
+    model = layer_cases.build(case, gradstep)
+    dtype = case["input_dtype"]
+    x = np.asarray(golden["x"], dtype=dtype)
+    y = np.asarray(golden["y"], dtype=np.float32)
+    np.testing.assert_array_equal(x, layer_cases.inputs_for(case, np))  # the same data
+    initial = [np.asarray(w, dtype=np.float32) for w in golden["initial_weights"]]
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in initial]
+    model.set_weights(initial)
+    close(model.predict(x, verbose=0), golden["predict"], "inference output")
+    if not case["train"]:
+        return
+    close(model(x, training=True), golden["training_output"], "training-mode output")
+    model.set_weights(initial)
+    class_name, config = case["optimizer"]
+    model.compile(optimizer=getattr(optimizers, class_name)(**config), loss=case["loss"])
+    history = model.fit(
+        x, y, batch_size=case["batch"], epochs=case["steps"], shuffle=False, verbose=0
+    )
+    for got, want in zip(model.get_weights(), golden["weights"], strict=True):
+        close(got, want, "weights after training")
+    close(history.history["loss"], golden["loss"], "loss history")
+    close(model.evaluate(x, y, batch_size=case["batch"], verbose=0), golden["evaluate"], "evaluate")

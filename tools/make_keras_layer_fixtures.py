@@ -1,0 +1,92 @@
+"""Golden values from Keras 3 for layers: tests/layer_cases/<family>.py ->
+tests/fixtures/layers/<family>.json.
+
+For each case (see tests/layer_cases/__init__.py) this builds Input -> the
+case's layers in Keras, with Keras's own initial weights (seeded), and records:
+the data, the initial weights (all of them, in ``get_weights`` order), the
+output in inference mode (``predict``), the output of one training-mode call
+(``model(x, training=True)``; skipped for a case with ``train: False``), and
+after ``steps`` steps of training (``fit`` with the whole batch, no shuffling)
+the weights, the loss history and ``evaluate``. gradstep's test starts from
+the same weights and must reach the same numbers.
+
+Run with the reference virtualenv (Keras 3 + JAX), from the repository:
+    KERAS_BACKEND=jax python tools/make_keras_layer_fixtures.py [family ...]
+(every family under tests/layer_cases when none is named).
+"""
+
+import importlib
+import json
+import os
+import pkgutil
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import jax  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.join(HERE, os.pardir, "tests")
+sys.path.insert(0, TESTS)
+import layer_cases  # noqa: E402  (the cases the test uses too)
+
+
+def plain(value):
+    """Arrays as nested lists: floats rounded to float32, integers as they are."""
+    array = np.asarray(value)
+    if array.dtype.kind in "iu":
+        return array.tolist()
+    return array.astype(np.float32).tolist()
+
+
+def record(case: dict) -> dict:
+    case = layer_cases.complete(case)
+    keras.utils.set_random_seed(case["seed"])
+    model = layer_cases.build(case, keras)
+    x = layer_cases.inputs_for(case, np)
+    y = layer_cases.targets_for(case, model.output.shape, np)
+    initial = model.get_weights()
+    result = {
+        "name": case["name"],
+        "x": plain(x),
+        "y": plain(y),
+        "initial_weights": [plain(w) for w in initial],
+        "predict": plain(model.predict(x, verbose=0)),
+    }
+    if case["train"]:
+        result["training_output"] = plain(model(x, training=True))
+        model.set_weights(initial)  # the call may have moved statistics
+        class_name, config = case["optimizer"]
+        model.compile(optimizer=getattr(keras.optimizers, class_name)(**config), loss=case["loss"])
+        history = model.fit(
+            x, y, batch_size=case["batch"], epochs=case["steps"], shuffle=False, verbose=0
+        )
+        result["loss"] = [float(v) for v in history.history["loss"]]
+        result["weights"] = [plain(w) for w in model.get_weights()]
+        result["evaluate"] = float(model.evaluate(x, y, batch_size=case["batch"], verbose=0))
+    return result
+
+
+def main(families: list[str]) -> None:
+    if not families:
+        families = [m.name for m in pkgutil.iter_modules(layer_cases.__path__)]
+    for family in families:
+        cases = importlib.import_module(f"layer_cases.{family}").CASES
+        path = os.path.join(TESTS, "fixtures", "layers", f"{family}.json")
+        contents = {
+            "keras_version": keras.__version__,
+            "jax_version": jax.__version__,
+            "numpy_version": np.__version__,
+            "generated_by": "tools/make_keras_layer_fixtures.py",
+            "cases": [record(case) for case in cases],
+        }
+        with open(path, "w") as file:
+            json.dump(contents, file, separators=(",", ":"))
+            file.write("\n")
+        print(f"{path}: {len(cases)} cases")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
