@@ -11,7 +11,9 @@ same initial weights and data. A case:
     batch:        samples (also the batch size: one step per epoch). Default 4.
     steps:        training steps (SGD unless ``optimizer``). Default 3.
     optimizer:    (class name, config). Default ("SGD", {"learning_rate": 0.1}).
-    loss:         Default "mse", against normal targets of the output's shape.
+    loss:         Default "mse", against targets of the output's shape.
+    targets:      "normal" (default) or "one_hot" (one class per position along
+                  the output's last axis, for a cross-entropy loss).
     inputs:       "normal" (default), "positive", or {"tokens": vocabulary size}
                   (integers in [0, size), for Embedding).
     input_dtype:  the Input's dtype. Default "float32" ("int32" for tokens).
@@ -29,6 +31,7 @@ DEFAULTS = {
     "steps": 3,
     "optimizer": ("SGD", {"learning_rate": 0.1}),
     "loss": "mse",
+    "targets": "normal",
     "inputs": "normal",
     "train": True,
     "seed": 0,
@@ -57,7 +60,11 @@ def inputs_for(case: dict, numpy):
 
 def targets_for(case: dict, output_shape, numpy):
     rng = numpy.random.default_rng(case["seed"] + 1)
-    return rng.normal(size=(case["batch"], *output_shape[1:])).astype("float32")
+    shape = (case["batch"], *output_shape[1:])
+    if case.get("targets", "normal") == "one_hot":
+        classes = rng.integers(0, shape[-1], size=shape[:-1])
+        return numpy.eye(shape[-1], dtype="float32")[classes]
+    return rng.normal(size=shape).astype("float32")
 
 
 def build(case: dict, library):

@@ -1,8 +1,21 @@
 """Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten),
-``merging`` (Add, Concatenate, ...) and ``regularization`` (Dropout,
-ActivityRegularization); ``base`` holds the contract every layer follows."""
+``convolutional`` (Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D,
+Conv2DTranspose), ``merging`` (Add, Concatenate, ...) and ``regularization``
+(Dropout, ActivityRegularization); ``base`` holds the contract every layer
+follows."""
 
 from gradstep.layers.base import LAYERS, Layer
+from gradstep.layers.convolutional import (
+    Conv1D,
+    Conv2D,
+    Conv2DTranspose,
+    Convolution1D,
+    Convolution2D,
+    Convolution2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    SeparableConvolution2D,
+)
 from gradstep.layers.core import Activation, Dense, Flatten, Input, InputLayer
 from gradstep.layers.merging import (
     Add,
@@ -29,7 +42,14 @@ __all__ = [
     "Add",
     "Average",
     "Concatenate",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Convolution1D",
+    "Convolution2D",
+    "Convolution2DTranspose",
     "Dense",
+    "DepthwiseConv2D",
     "Dropout",
     "Flatten",
     "Input",
@@ -38,6 +58,8 @@ __all__ = [
     "Maximum",
     "Minimum",
     "Multiply",
+    "SeparableConv2D",
+    "SeparableConvolution2D",
     "Subtract",
     "add",
     "average",

@@ -1,0 +1,982 @@
+r"""Convolution layers, Keras 3's: Conv1D, Conv2D, DepthwiseConv2D,
+SeparableConv2D and Conv2DTranspose.
+
+A convolution slides a kernel over the spatial axes of its input and, at each
+window, takes the dot product of the window with the kernel (a
+cross-correlation, as in every deep learning library). With ``x`` the input,
+``w`` the kernel of shape ``(*kernel_size, in_channels / groups, filters)``
+and ``o`` an output position,
+
+.. code-block:: text
+
+    z[n, o, f] = sum over taps t and channels c of x[n, o * stride + t * dilation, c] w[t, c, f]
+    y = activation(z + bias)
+
+**Padding.** Along each spatial axis a window of ``k`` taps dilated by ``d``
+spans ``s_k = (k - 1) d + 1`` entries. ``padding='valid'`` adds nothing, and
+gives ``floor((n - s_k) / stride) + 1`` outputs (a layer refuses an input
+where that is zero or less); ``'same'`` gives ``ceil(n / stride)`` outputs
+and adds the ``max((out - 1) stride + s_k - n, 0)`` zeros the last window
+needs, half before (rounded down) and the rest after, as XLA and TensorFlow
+do; ``'causal'`` (Conv1D) adds ``s_k - 1`` zeros before, so that output
+``t`` sees inputs up to ``t`` only. Keras refuses ``strides > 1`` together
+with ``dilation_rate > 1`` for Conv1D, Conv2D and Conv2DTranspose, and so do
+these layers.
+
+**Channels.** ``data_format='channels_last'`` (the default) reads
+``(batch, *spatial, channels)``, ``'channels_first'`` reads
+``(batch, channels, *spatial)``. The layers compute channels-last inside:
+a channels-first input is read through a transposed view (no copy), and the
+output is handed back as a transposed view of the channels-last result.
+
+**How it is computed.** Forward copies every window of the padded input into
+a row (``im2col``: a ``(batch * windows, taps * channels)`` matrix, built one
+tap at a time from strided slices), and one matrix product with the kernel,
+reshaped to ``(taps * channels, filters)``, convolves the whole batch. With
+``g = dL/dz`` as a ``(batch * windows, filters)`` matrix, backward is two
+more products and the adjoint of the copy:
+
+.. code-block:: text
+
+    dL/dw    = im2col(x)^T  g                    (one product)
+    dL/dbias = sum of g over batch and windows
+    dL/dx    = col2im(g w^T)                     (one product, then each row added back
+                                                  where its window lies, one tap at a time)
+
+Groups split the channels and filters into ``groups`` blocks, each convolved
+by its own product (a stacked ``matmul``). ``DepthwiseConv2D`` is the grouped
+convolution with one group per channel; ``SeparableConv2D`` is a depthwise
+convolution followed by a 1x1 convolution (one product); ``Conv2DTranspose``
+is the adjoint of a convolution: its forward pass is a convolution's input
+slope (a product, then ``col2im``) and its backward pass a convolution's
+forward pass (``im2col``, then products). Everything stays in the layer's
+dtype (float32 by default); the window copies live in ``gradstep.layers.windows``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gradstep import activations as activations_module
+from gradstep import constraints, initializers, regularizers
+from gradstep.layers import windows
+from gradstep.layers.base import LAYERS, Layer
+from gradstep.validation import check_positive_int, is_int
+
+DATA_FORMATS = ("channels_last", "channels_first")
+_AXIS_NAMES = {1: ("steps",), 2: ("height", "width")}
+
+
+class _Convolution(Layer):
+    """What every convolution layer shares: the window arguments, the channel
+    axis, the shape checks, and the bias and activation around a linear part
+    that each layer writes (``_linear_forward`` / ``_linear_backward``,
+    channels-last, outputs as ``(batch * positions, channels)`` matrices)."""
+
+    rank = 2
+    #: The paddings the layer accepts (Conv1D adds 'causal').
+    paddings = ("valid", "same")
+    #: Whether strides > 1 with dilation_rate > 1 is refused (as Keras refuses it).
+    refuses_strided_dilation = True
+
+    def __init__(
+        self,
+        kernel_size,
+        strides,
+        padding,
+        data_format,
+        dilation_rate,
+        activation,
+        use_bias,
+        bias_initializer,
+        bias_regularizer,
+        bias_constraint,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.kernel_size = self._spatial_tuple(kernel_size, "kernel_size")
+        self.strides = self._spatial_tuple(strides, "strides")
+        self.dilation_rate = self._spatial_tuple(dilation_rate, "dilation_rate")
+        self.padding = self._check_padding(padding)
+        self.data_format = self._check_data_format(data_format)
+        self.activation = activations_module.get(activation)
+        self.use_bias = bool(use_bias)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
+        if self.refuses_strided_dilation and max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                f"{self._who()}: strides > 1 is not supported together with dilation_rate > 1 "
+                f"(as in Keras), received strides={self.strides} and "
+                f"dilation_rate={self.dilation_rate}"
+            )
+        self.bias = None
+
+    # --- arguments --------------------------------------------------------------------
+    def _who(self) -> str:
+        return f"{type(self).__name__} layer {self.name!r}"
+
+    def _spatial_tuple(self, value, argument: str, minimum: int = 1) -> tuple[int, ...]:
+        """Keras's ``standardize_tuple``: an integer, or ``rank`` integers."""
+        values = (value,) * self.rank if is_int(value) else value
+        if (
+            isinstance(values, list | tuple)
+            and len(values) == self.rank
+            and all(is_int(v) and v >= minimum for v in values)
+        ):
+            return tuple(int(v) for v in values)
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(
+            f"{self._who()}: {argument} must be a {kind} integer or a tuple of {self.rank} "
+            f"{kind} integers, received {value!r}"
+        )
+
+    def _check_padding(self, padding) -> str:
+        lowered = padding.lower() if isinstance(padding, str) else padding
+        if lowered not in self.paddings:
+            raise ValueError(
+                f"{self._who()}: padding must be one of {self.paddings}, received {padding!r}"
+            )
+        return lowered
+
+    def _check_data_format(self, data_format) -> str:
+        if data_format is None:
+            return "channels_last"
+        lowered = data_format.lower() if isinstance(data_format, str) else data_format
+        if lowered not in DATA_FORMATS:
+            raise ValueError(
+                f"{self._who()}: data_format must be one of {DATA_FORMATS} (or None, "
+                f"'channels_last'), received {data_format!r}"
+            )
+        return lowered
+
+    # --- shapes -----------------------------------------------------------------------
+    @property
+    def channels_first(self) -> bool:
+        return self.data_format == "channels_first"
+
+    def _layout(self) -> str:
+        axes = ("batch", *_AXIS_NAMES.get(self.rank, ("spatial",) * self.rank))
+        if self.channels_first:
+            return ", ".join((axes[0], "channels", *axes[1:]))
+        return ", ".join((*axes, "channels"))
+
+    def _split(self, shape):
+        """``(channels, spatial shape)`` of a full input shape."""
+        if self.channels_first:
+            return shape[1], tuple(shape[2:])
+        return shape[-1], tuple(shape[1:-1])
+
+    def _join(self, batch, channels, spatial) -> tuple:
+        if self.channels_first:
+            return (batch, channels, *spatial)
+        return (batch, *spatial, channels)
+
+    def check_input_shape(self, input_shape):
+        if isinstance(input_shape, list) or len(input_shape) != self.rank + 2:
+            raise ValueError(
+                f"{self._who()} needs inputs of rank {self.rank + 2} ({self._layout()}) for "
+                f"data_format={self.data_format!r}, received input with shape {input_shape}"
+            )
+        channels, spatial = self._split(input_shape)
+        axis = 1 if self.channels_first else -1
+        if channels is None:
+            raise ValueError(
+                f"{self._who()} needs the channel axis ({axis}, data_format="
+                f"{self.data_format!r}) of its input to be known, received input with shape "
+                f"{input_shape}"
+            )
+        if self.built and channels != self._input_channels:
+            other = "channels_last" if self.channels_first else "channels_first"
+            raise ValueError(
+                f"Input of {self._who()} is incompatible with the layer: expected axis {axis} "
+                f"(the channels, data_format={self.data_format!r}) of the input shape to have "
+                f"value {self._input_channels}, received input with shape {input_shape}; "
+                f"for {other} data, use data_format={other!r}"
+            )
+        self._check_channels(channels, input_shape)
+        self._check_spatial(spatial, input_shape)
+
+    def _check_channels(self, channels, input_shape) -> None:
+        """Refuse a channel count the layer cannot split (groups)."""
+
+    def _check_spatial(self, spatial, input_shape) -> None:
+        """Refuse an input whose (padded) spatial axes are smaller than the window."""
+        for axis, (size, k, s, d) in enumerate(
+            zip(spatial, self.kernel_size, self.strides, self.dilation_rate, strict=True)
+        ):
+            if size is not None and windows.conv_output_length(size, k, s, d, self.padding) < 1:
+                raise ValueError(
+                    f"{self._who()}: the kernel (size {self.kernel_size}, dilation_rate "
+                    f"{self.dilation_rate}, spanning {windows.span(k, d)} entries on spatial "
+                    f"axis {axis}) is larger than the input with padding={self.padding!r}: "
+                    f"received input with shape {input_shape}, whose spatial axis {axis} has "
+                    f"{size} entries"
+                )
+
+    def compute_output_shape(self, input_shape):
+        channels, spatial = self._split(input_shape)
+        return self._join(
+            input_shape[0], self._output_channels(channels), self._output_spatial(spatial)
+        )
+
+    def _output_spatial(self, spatial) -> tuple:
+        return tuple(
+            windows.conv_output_length(n, k, s, d, self.padding)
+            for n, k, s, d in zip(
+                spatial, self.kernel_size, self.strides, self.dilation_rate, strict=True
+            )
+        )
+
+    def _windows(self, spatial) -> windows.Windows:
+        return windows.conv_windows(
+            spatial, self.kernel_size, self.strides, self.dilation_rate, self.padding
+        )
+
+    # --- building ---------------------------------------------------------------------
+    def build(self, input_shape):
+        self.check_input_shape(input_shape)
+        channels, _ = self._split(input_shape)
+        self._input_channels = int(channels)
+        self._build_weights(self._input_channels)
+        if self.use_bias:
+            self.bias = self.add_weight(
+                (self._output_channels(self._input_channels),),
+                self.bias_initializer,
+                "bias",
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        super().build(input_shape)
+
+    # --- the two passes ---------------------------------------------------------------
+    def _to_channels_last(self, x: np.ndarray) -> np.ndarray:
+        return np.moveaxis(x, 1, -1) if self.channels_first else x
+
+    def _from_channels_last(self, x: np.ndarray) -> np.ndarray:
+        return np.moveaxis(x, -1, 1) if self.channels_first else x
+
+    def forward(self, x, training=False):
+        dtype = self._weights[0].value.dtype
+        if x.dtype != dtype:
+            x = x.astype(dtype)
+        x_last = self._to_channels_last(x)
+        pre_activation, linear_saved = self._linear_forward(x_last)
+        if self.bias is not None:
+            pre_activation += self.bias
+        pre_activation = self._from_channels_last(pre_activation)
+        output = self.activation(pre_activation)
+        return output, (linear_saved, pre_activation, output)
+
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        _, pre_activation, output = saved
+        grad_wrt_pre = self.activation.backward(pre_activation, output, grad_wrt_output)
+        return self.backward_from_pre_activation(saved, grad_wrt_pre, input_gradient)
+
+    def backward_from_pre_activation(self, saved, grad_wrt_pre, input_gradient=True):
+        """The linear part of the backward pass, given the slope at ``z + bias``."""
+        linear_saved = saved[0]
+        grad_last = self._to_channels_last(grad_wrt_pre)
+        channels = grad_last.shape[-1]
+        grad_matrix = np.ascontiguousarray(grad_last).reshape(-1, channels)
+        grad_wrt_input, weight_grads = self._linear_backward(
+            linear_saved, grad_matrix, input_gradient
+        )
+        if self.bias is not None:
+            weight_grads["bias"] = grad_matrix.sum(axis=0)
+        if grad_wrt_input is not None:
+            grad_wrt_input = self._from_channels_last(grad_wrt_input)
+        return grad_wrt_input, weight_grads
+
+    # --- each layer's own part --------------------------------------------------------
+    def _output_channels(self, input_channels):
+        raise NotImplementedError
+
+    def _build_weights(self, input_channels: int) -> None:
+        raise NotImplementedError
+
+    def _linear_forward(self, x_last):
+        """``(z, saved)``: the convolution of the channels-last input, channels-last."""
+        raise NotImplementedError
+
+    def _linear_backward(self, saved, grad_matrix, input_gradient):
+        """``(slope at the channels-last input or None, {weight: slope})``."""
+        raise NotImplementedError
+
+    # --- configuration ----------------------------------------------------------------
+    def _window_config(self) -> dict:
+        return {
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+        }
+
+    def _bias_config(self) -> dict:
+        return {
+            "activation": activations_module.serialize(self.activation),
+            "use_bias": self.use_bias,
+        }
+
+    @classmethod
+    def from_config(cls, config_):
+        config_ = dict(config_)
+        config_["activation"] = activations_module.deserialize(config_.get("activation"))
+        return cls(**config_)
+
+
+# --- the products: one per group ------------------------------------------------------
+def _grouped(kernel: np.ndarray, groups: int) -> np.ndarray:
+    """A kernel ``(*taps, channels / groups, filters)`` as ``(groups, taps *
+    channels / groups, filters / groups)`` (a view when ``groups`` is 1)."""
+    rows = kernel.size // kernel.shape[-1]
+    return kernel.reshape(rows, groups, kernel.shape[-1] // groups).transpose(1, 0, 2)
+
+
+def _convolve(cols: np.ndarray, kernel: np.ndarray, groups: int) -> np.ndarray:
+    """``(rows, filters)``: each group's windows times its part of the kernel."""
+    if groups == 1:
+        return cols[0] @ kernel.reshape(-1, kernel.shape[-1])
+    products = np.matmul(cols, _grouped(kernel, groups))
+    return products.transpose(1, 0, 2).reshape(cols.shape[1], -1)
+
+
+def _convolve_backward(cols, kernel, groups, grad_matrix, input_gradient):
+    """``(slope at the windows or None, slope at the kernel)`` given the slope
+    ``grad_matrix`` ``(rows, filters)`` at the product."""
+    if groups == 1:
+        flat_kernel = kernel.reshape(-1, kernel.shape[-1])
+        grad_kernel = (cols[0].T @ grad_matrix).reshape(kernel.shape)
+        grad_cols = (grad_matrix @ flat_kernel.T)[None] if input_gradient else None
+        return grad_cols, grad_kernel
+    grad_groups = grad_matrix.reshape(len(grad_matrix), groups, -1).transpose(1, 0, 2)
+    grad_kernel = np.matmul(cols.transpose(0, 2, 1), grad_groups)
+    grad_kernel = grad_kernel.transpose(1, 0, 2).reshape(kernel.shape)
+    grad_cols = None
+    if input_gradient:
+        grad_cols = np.matmul(grad_groups, _grouped(kernel, groups).transpose(0, 2, 1))
+    return grad_cols, grad_kernel
+
+
+def _windowed_forward(x_last, geometry, kernel, groups):
+    """Pad, copy the windows, multiply: ``(z, cols)`` with ``z`` channels-last."""
+    cols = windows.im2col(windows.pad(x_last, geometry.pads), geometry, groups)
+    z = _convolve(cols, kernel, groups)
+    return z.reshape(len(x_last), *geometry.output_size, z.shape[-1]), cols
+
+
+def _windowed_backward(saved, grad_matrix, kernel, groups, input_gradient):
+    """The slope at the channels-last input (or None) and at the kernel."""
+    cols, geometry, batch = saved
+    grad_cols, grad_kernel = _convolve_backward(cols, kernel, groups, grad_matrix, input_gradient)
+    if grad_cols is None:
+        return None, grad_kernel
+    canvas = windows.col2im(grad_cols, geometry, batch)
+    return windows.crop(canvas, geometry.pads), grad_kernel
+
+
+class _Conv(_Convolution):
+    """Conv1D and Conv2D: ``filters`` kernels of ``in_channels / groups`` channels."""
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            bias_initializer,
+            bias_regularizer,
+            bias_constraint,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+        self.filters = check_positive_int(filters, f"{self._who()}: filters")
+        self.groups = check_positive_int(groups, f"{self._who()}: groups")
+        if self.filters % self.groups:
+            raise ValueError(
+                f"{self._who()}: filters must be divisible by groups, received "
+                f"filters={self.filters} and groups={self.groups}"
+            )
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+
+    def _check_channels(self, channels, input_shape):
+        if channels % self.groups:
+            raise ValueError(
+                f"{self._who()}: the input's channels must be divisible by groups="
+                f"{self.groups}, received input with shape {input_shape} ({channels} channels, "
+                f"data_format={self.data_format!r})"
+            )
+
+    def _output_channels(self, input_channels):
+        return self.filters
+
+    def _build_weights(self, input_channels):
+        self.kernel = self.add_weight(
+            (*self.kernel_size, input_channels // self.groups, self.filters),
+            self.kernel_initializer,
+            "kernel",
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+
+    def _linear_forward(self, x_last):
+        geometry = self._windows(x_last.shape[1:-1])
+        z, cols = _windowed_forward(x_last, geometry, self.kernel, self.groups)
+        return z, (cols, geometry, len(x_last))
+
+    def _linear_backward(self, saved, grad_matrix, input_gradient):
+        grad_input, grad_kernel = _windowed_backward(
+            saved, grad_matrix, self.kernel, self.groups, input_gradient
+        )
+        return grad_input, {"kernel": grad_kernel}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            **self._window_config(),
+            "groups": self.groups,
+            **self._bias_config(),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+
+@LAYERS.register("Conv1D", "Convolution1D")
+class Conv1D(_Conv):
+    """A 1D convolution (over time steps): ``y = activation(conv(x, kernel) + bias)``.
+
+    Input ``(batch, steps, channels)`` (``(batch, channels, steps)`` with
+    ``data_format='channels_first'``); kernel ``(kernel_size, channels /
+    groups, filters)``. See the module's description for the padding
+    arithmetic and the backward pass.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an integer or a tuple of one integer: the window's taps.
+        strides: Defaults to 1. Not above 1 together with ``dilation_rate``.
+        padding: ``'valid'`` (default), ``'same'`` or ``'causal'``.
+        data_format: ``'channels_last'`` (default, also for None) or ``'channels_first'``.
+        dilation_rate: steps between taps. Defaults to 1.
+        groups: channels and filters split into this many independent
+            convolutions. Both must be divisible by it. Defaults to 1.
+        activation: name or Activation; None means linear.
+        use_bias: Defaults to True.
+        kernel_initializer: Defaults to ``'glorot_uniform'``.
+        bias_initializer: Defaults to ``'zeros'``.
+        kernel_regularizer, bias_regularizer: a penalty on the weight, or None.
+        activity_regularizer: a penalty on the output, per sample (see ``Layer``).
+        kernel_constraint, bias_constraint: applied after each optimizer step, or None.
+    """
+
+    rank = 1
+    paddings = ("valid", "same", "causal")
+
+
+@LAYERS.register("Conv2D", "Convolution2D")
+class Conv2D(_Conv):
+    """A 2D convolution (over images): ``y = activation(conv(x, kernel) + bias)``.
+
+    Input ``(batch, height, width, channels)`` (``(batch, channels, height,
+    width)`` with ``data_format='channels_first'``); kernel ``(kernel_h,
+    kernel_w, channels / groups, filters)``. See the module's description for
+    the padding arithmetic and the backward pass.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an integer or a tuple of two: the window's height and width.
+        strides: an integer or a tuple of two. Defaults to 1. Not above 1
+            together with ``dilation_rate``.
+        padding: ``'valid'`` (default) or ``'same'``.
+        data_format: ``'channels_last'`` (default, also for None) or ``'channels_first'``.
+        dilation_rate: an integer or a tuple of two: steps between taps. Defaults to 1.
+        groups: channels and filters split into this many independent
+            convolutions. Both must be divisible by it. Defaults to 1.
+        activation: name or Activation; None means linear.
+        use_bias: Defaults to True.
+        kernel_initializer: Defaults to ``'glorot_uniform'``.
+        bias_initializer: Defaults to ``'zeros'``.
+        kernel_regularizer, bias_regularizer: a penalty on the weight, or None.
+        activity_regularizer: a penalty on the output, per sample (see ``Layer``).
+        kernel_constraint, bias_constraint: applied after each optimizer step, or None.
+    """
+
+    rank = 2
+
+
+class _Depthwise(_Convolution):
+    """The depthwise part shared by DepthwiseConv2D and SeparableConv2D: each
+    channel convolved with its own ``depth_multiplier`` kernels, output channel
+    ``c * depth_multiplier + m`` (a grouped convolution, one group per channel)."""
+
+    refuses_strided_dilation = False
+
+    def _init_depthwise(self, depth_multiplier, initializer, regularizer, constraint):
+        self.depth_multiplier = check_positive_int(
+            depth_multiplier, f"{self._who()}: depth_multiplier"
+        )
+        self.depthwise_initializer = initializers.get(initializer)
+        self.depthwise_regularizer = regularizers.get(regularizer)
+        self.depthwise_constraint = constraints.get(constraint)
+
+    def _add_depthwise_kernel(self, input_channels, name):
+        return self.add_weight(
+            (*self.kernel_size, input_channels, self.depth_multiplier),
+            self.depthwise_initializer,
+            name,
+            regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint,
+        )
+
+    def _depthwise_forward(self, x_last, kernel):
+        """``(z, saved)``: z ``(rows, channels * depth_multiplier)``."""
+        geometry = self._windows(x_last.shape[1:-1])
+        channels = x_last.shape[-1]
+        flat_kernel = kernel.reshape(*self.kernel_size, 1, channels * self.depth_multiplier)
+        z, cols = _windowed_forward(x_last, geometry, flat_kernel, channels)
+        return z, (cols, geometry, len(x_last))
+
+    def _depthwise_backward(self, saved, grad_matrix, kernel, input_gradient):
+        channels = kernel.shape[-2]
+        flat_kernel = kernel.reshape(*self.kernel_size, 1, channels * self.depth_multiplier)
+        grad_input, grad_kernel = _windowed_backward(
+            saved, grad_matrix, flat_kernel, channels, input_gradient
+        )
+        return grad_input, grad_kernel.reshape(kernel.shape)
+
+    def _depthwise_config(self) -> dict:
+        return {
+            "depth_multiplier": self.depth_multiplier,
+            **self._window_config(),
+        }
+
+
+@LAYERS.register("DepthwiseConv2D")
+class DepthwiseConv2D(_Depthwise):
+    """A depthwise 2D convolution: each input channel convolved with its own
+    ``depth_multiplier`` kernels; output channel ``c * depth_multiplier + m``
+    is channel ``c`` convolved with ``kernel[:, :, c, m]``, plus the bias.
+
+    The kernel is named ``kernel``, of shape ``(kernel_h, kernel_w, channels,
+    depth_multiplier)``; the bias has ``channels * depth_multiplier`` entries.
+
+    Args:
+        kernel_size: an integer or a tuple of two.
+        strides: an integer or a tuple of two. Defaults to 1.
+        padding: ``'valid'`` (default) or ``'same'``.
+        depth_multiplier: kernels per input channel. Defaults to 1.
+        data_format: ``'channels_last'`` (default, also for None) or ``'channels_first'``.
+        dilation_rate: an integer or a tuple of two. Defaults to 1.
+        activation: name or Activation; None means linear.
+        use_bias: Defaults to True.
+        depthwise_initializer: Defaults to ``'glorot_uniform'``.
+        bias_initializer: Defaults to ``'zeros'``.
+        depthwise_regularizer, bias_regularizer: a penalty on the weight, or None.
+        activity_regularizer: a penalty on the output, per sample (see ``Layer``).
+        depthwise_constraint, bias_constraint: applied after each optimizer step, or None.
+    """
+
+    rank = 2
+
+    def __init__(
+        self,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        depth_multiplier=1,
+        data_format=None,
+        dilation_rate=(1, 1),
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        depthwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            bias_initializer,
+            bias_regularizer,
+            bias_constraint,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+        self._init_depthwise(
+            depth_multiplier, depthwise_initializer, depthwise_regularizer, depthwise_constraint
+        )
+
+    def _output_channels(self, input_channels):
+        return None if input_channels is None else input_channels * self.depth_multiplier
+
+    def _build_weights(self, input_channels):
+        self.kernel = self._add_depthwise_kernel(input_channels, "kernel")
+
+    def _linear_forward(self, x_last):
+        return self._depthwise_forward(x_last, self.kernel)
+
+    def _linear_backward(self, saved, grad_matrix, input_gradient):
+        grad_input, grad_kernel = self._depthwise_backward(
+            saved, grad_matrix, self.kernel, input_gradient
+        )
+        return grad_input, {"kernel": grad_kernel}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            **self._depthwise_config(),
+            **self._bias_config(),
+            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+
+@LAYERS.register("SeparableConv2D", "SeparableConvolution2D")
+class SeparableConv2D(_Depthwise):
+    """A depthwise-separable 2D convolution: a depthwise convolution (each
+    channel with its own ``depth_multiplier`` kernels), then a 1x1 convolution
+    mixing the ``channels * depth_multiplier`` results into ``filters``:
+    ``y = activation(pointwise(depthwise(x)) + bias)``.
+
+    Backward: the 1x1 convolution is one product (``d pointwise = d^T g``,
+    slope at the depthwise output ``g pointwise^T``), then the depthwise
+    backward pass. Weights, in Keras's order: ``depthwise_kernel``
+    ``(kernel_h, kernel_w, channels, depth_multiplier)``, ``pointwise_kernel``
+    ``(1, 1, channels * depth_multiplier, filters)``, ``bias`` ``(filters,)``.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an integer or a tuple of two (the depthwise kernel's).
+        strides: an integer or a tuple of two. Defaults to 1.
+        padding: ``'valid'`` (default) or ``'same'``.
+        data_format: ``'channels_last'`` (default, also for None) or ``'channels_first'``.
+        dilation_rate: an integer or a tuple of two. Defaults to 1.
+        depth_multiplier: depthwise kernels per input channel. Defaults to 1.
+        activation: name or Activation; None means linear.
+        use_bias: Defaults to True.
+        depthwise_initializer, pointwise_initializer: Default to ``'glorot_uniform'``.
+        bias_initializer: Defaults to ``'zeros'``.
+        depthwise_regularizer, pointwise_regularizer, bias_regularizer: or None.
+        activity_regularizer: a penalty on the output, per sample (see ``Layer``).
+        depthwise_constraint, pointwise_constraint, bias_constraint: or None.
+    """
+
+    rank = 2
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        data_format=None,
+        dilation_rate=(1, 1),
+        depth_multiplier=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        pointwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        depthwise_regularizer=None,
+        pointwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        pointwise_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            bias_initializer,
+            bias_regularizer,
+            bias_constraint,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+        self.filters = check_positive_int(filters, f"{self._who()}: filters")
+        self._init_depthwise(
+            depth_multiplier, depthwise_initializer, depthwise_regularizer, depthwise_constraint
+        )
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
+
+    def _output_channels(self, input_channels):
+        return self.filters
+
+    def _build_weights(self, input_channels):
+        self.depthwise_kernel = self._add_depthwise_kernel(input_channels, "depthwise_kernel")
+        self.pointwise_kernel = self.add_weight(
+            (*(1,) * self.rank, input_channels * self.depth_multiplier, self.filters),
+            self.pointwise_initializer,
+            "pointwise_kernel",
+            regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint,
+        )
+
+    def _flat_pointwise(self) -> np.ndarray:
+        return self.pointwise_kernel.reshape(-1, self.filters)
+
+    def _linear_forward(self, x_last):
+        depthwise, depthwise_saved = self._depthwise_forward(x_last, self.depthwise_kernel)
+        middle = depthwise.reshape(-1, depthwise.shape[-1])
+        z = middle @ self._flat_pointwise()
+        return z.reshape(*depthwise.shape[:-1], self.filters), (depthwise_saved, middle)
+
+    def _linear_backward(self, saved, grad_matrix, input_gradient):
+        depthwise_saved, middle = saved
+        grad_pointwise = (middle.T @ grad_matrix).reshape(self.pointwise_kernel.shape)
+        grad_middle = grad_matrix @ self._flat_pointwise().T
+        grad_input, grad_depthwise = self._depthwise_backward(
+            depthwise_saved, grad_middle, self.depthwise_kernel, input_gradient
+        )
+        return grad_input, {"depthwise_kernel": grad_depthwise, "pointwise_kernel": grad_pointwise}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "depth_multiplier": self.depth_multiplier,
+            "filters": self.filters,
+            **self._window_config(),
+            **self._bias_config(),
+            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+            "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+            "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+
+@LAYERS.register("Conv2DTranspose", "Convolution2DTranspose")
+class Conv2DTranspose(_Convolution):
+    """A transposed 2D convolution (sometimes called deconvolution): the
+    adjoint of a convolution, mapping a convolution's output shape back to its
+    input shape. Each input position scatters ``kernel[:, :, :, c]`` times its
+    channel ``c`` onto a window of the output; overlapping windows add up.
+
+    Output size per spatial axis of ``n`` entries (``s_k`` the kernel's span):
+    ``'valid'``: ``(n - 1) * stride + s_k + output_padding``, with
+    ``output_padding`` ``max(s_k, stride) - s_k`` when None; ``'same'``:
+    ``n * stride`` when ``output_padding`` is None, else
+    ``(n - 1) * stride + s_k % 2 + output_padding`` (Keras 3's arithmetic).
+
+    Forward: one product ``x (rows, channels) @ kernel^T``, then ``col2im``
+    adds each row's window onto the output. Backward: ``im2col`` of the slope
+    at the output gives ``G``; ``d kernel = x^T G`` and ``dx = G kernel``.
+    The kernel has Keras's shape ``(kernel_h, kernel_w, filters, channels)``.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an integer or a tuple of two.
+        strides: an integer or a tuple of two. Defaults to 1. Not above 1
+            together with ``dilation_rate``.
+        padding: ``'valid'`` (default) or ``'same'``.
+        output_padding: an integer or a tuple of two, each less than its
+            stride: entries added after the output along each axis; None
+            (default) infers the size as above.
+        data_format: ``'channels_last'`` (default, also for None) or ``'channels_first'``.
+        dilation_rate: an integer or a tuple of two. Defaults to 1.
+        activation: name or Activation; None means linear.
+        use_bias: Defaults to True.
+        kernel_initializer: Defaults to ``'glorot_uniform'``.
+        bias_initializer: Defaults to ``'zeros'``.
+        kernel_regularizer, bias_regularizer: a penalty on the weight, or None.
+        activity_regularizer: a penalty on the output, per sample (see ``Layer``).
+        kernel_constraint, bias_constraint: applied after each optimizer step, or None.
+    """
+
+    rank = 2
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        output_padding=None,
+        data_format=None,
+        dilation_rate=(1, 1),
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            bias_initializer,
+            bias_regularizer,
+            bias_constraint,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+        self.filters = check_positive_int(filters, f"{self._who()}: filters")
+        self.output_padding = None
+        if output_padding is not None:
+            self.output_padding = self._spatial_tuple(output_padding, "output_padding", minimum=0)
+            for axis, (extra, stride) in enumerate(
+                zip(self.output_padding, self.strides, strict=True)
+            ):
+                if extra >= stride:
+                    raise ValueError(
+                        f"{self._who()}: output_padding must be less than strides on every "
+                        f"axis, received output_padding={self.output_padding} and "
+                        f"strides={self.strides} (axis {axis})"
+                    )
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+
+    def _output_channels(self, input_channels):
+        return self.filters
+
+    def _output_spatial(self, spatial):
+        extras = self.output_padding or (None,) * self.rank
+        return tuple(
+            windows.transpose_output_length(n, k, s, d, self.padding, extra)
+            for n, k, s, d, extra in zip(
+                spatial, self.kernel_size, self.strides, self.dilation_rate, extras, strict=True
+            )
+        )
+
+    def _check_spatial(self, spatial, input_shape):
+        """Every input size gives an output; nothing to refuse."""
+
+    def _windows(self, spatial):
+        return windows.transpose_windows(
+            spatial,
+            self.kernel_size,
+            self.strides,
+            self.dilation_rate,
+            self.padding,
+            self.output_padding,
+        )
+
+    def _build_weights(self, input_channels):
+        self.kernel = self.add_weight(
+            (*self.kernel_size, self.filters, input_channels),
+            self.kernel_initializer,
+            "kernel",
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+
+    def _flat_kernel(self) -> np.ndarray:
+        """``(taps * filters, channels)``: row ``(t, f)`` is ``kernel[t, f, :]``."""
+        return self.kernel.reshape(-1, self.kernel.shape[-1])
+
+    def _linear_forward(self, x_last):
+        geometry = self._windows(x_last.shape[1:-1])
+        rows = x_last.reshape(-1, x_last.shape[-1])
+        scattered = rows @ self._flat_kernel().T
+        canvas = windows.col2im(scattered[None], geometry, len(x_last))
+        z = np.ascontiguousarray(windows.crop(canvas, geometry.pads))
+        return z, (rows, geometry)
+
+    def _linear_backward(self, saved, grad_matrix, input_gradient):
+        rows, geometry = saved
+        batch = len(rows) // math.prod(geometry.output_size)
+        grad_z = grad_matrix.reshape(batch, *geometry.input_size, self.filters)
+        grad_windows = windows.im2col(windows.pad(grad_z, geometry.pads), geometry)[0]
+        grad_kernel = (rows.T @ grad_windows).T.reshape(self.kernel.shape)
+        grad_input = None
+        if input_gradient:
+            grad_input = (grad_windows @ self._flat_kernel()).reshape(
+                batch, *geometry.output_size, self.kernel.shape[-1]
+            )
+        return grad_input, {"kernel": grad_kernel}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "output_padding": self.output_padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            **self._bias_config(),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+
+Convolution1D = Conv1D
+Convolution2D = Conv2D
+Convolution2DTranspose = Conv2DTranspose
+SeparableConvolution2D = SeparableConv2D

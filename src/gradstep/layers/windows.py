@@ -1,0 +1,266 @@
+"""Sliding windows over the spatial axes of a batch: the padding arithmetic of
+Keras 3's convolutions, and the two data movements every convolution is made
+of, ``im2col`` (copy each window into a row) and ``col2im`` (add each row back
+where its window lies).
+
+Arrays here are channels-last, ``(batch, *spatial, channels)``; a layer with
+``data_format='channels_first'`` hands a transposed view. Along one spatial
+axis, a kernel of ``k`` taps dilated by ``d`` spans ``(k - 1) d + 1`` entries;
+window ``o`` starts at ``o * stride`` on the padded axis (the *canvas*), and
+its tap ``t`` reads entry ``o * stride + t * d``.
+
+    >>> geometry = conv_windows((5,), (3,), (2,), (1,), "same")
+    >>> geometry.pads, geometry.output_size
+    (((1, 1),), (3,))
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+#: The paddings of Keras 3's convolutions ('causal' only for Conv1D).
+PADDINGS = ("valid", "same", "causal")
+
+
+def span(kernel: int, dilation: int) -> int:
+    """Entries one window covers along an axis: ``(kernel - 1) * dilation + 1``."""
+    return (kernel - 1) * dilation + 1
+
+
+def conv_output_length(size, kernel: int, stride: int, dilation: int, padding: str):
+    """Windows along an axis of ``size`` entries (None for an unknown size).
+
+    ``'valid'``: ``floor((size - span) / stride) + 1``, which is zero or less
+    when the window does not fit; ``'same'`` and ``'causal'``:
+    ``ceil(size / stride)``.
+    """
+    if size is None:
+        return None
+    if padding == "valid":
+        return (size - span(kernel, dilation)) // stride + 1
+    return (size - 1) // stride + 1
+
+
+def conv_padding(size: int, kernel: int, stride: int, dilation: int, padding: str):
+    """``(before, after)``: the zeros a convolution adds around an axis.
+
+    ``'same'`` adds what the last window needs beyond the input,
+    ``max((out - 1) * stride + span - size, 0)``, half before (rounded down)
+    and the rest after, as XLA and TensorFlow do; ``'causal'`` adds
+    ``span - 1`` before, so that output ``t`` sees inputs up to ``t`` only.
+    """
+    if padding == "valid":
+        return (0, 0)
+    if padding == "causal":
+        return (span(kernel, dilation) - 1, 0)
+    out = conv_output_length(size, kernel, stride, dilation, padding)
+    total = max((out - 1) * stride + span(kernel, dilation) - size, 0)
+    return (total // 2, total - total // 2)
+
+
+def transpose_output_length(
+    size, kernel: int, stride: int, dilation: int, padding: str, output_padding
+):
+    """The length of a transposed convolution's output (Keras 3's arithmetic).
+
+    ``'valid'``: ``(size - 1) * stride + span + output_padding``, with
+    ``output_padding`` ``max(span, stride) - span`` by default; ``'same'``:
+    ``size * stride`` by default, else
+    ``(size - 1) * stride + span % 2 + output_padding``.
+    """
+    if size is None:
+        return None
+    extent = span(kernel, dilation)
+    if padding == "valid":
+        extra = max(extent, stride) - extent if output_padding is None else output_padding
+        return (size - 1) * stride + extent + extra
+    if output_padding is None:
+        return size * stride
+    return (size - 1) * stride + extent % 2 + output_padding
+
+
+def transpose_crop(kernel: int, stride: int, dilation: int, padding: str, output_padding) -> int:
+    """Where a transposed convolution's output starts on its canvas: the
+    scattered windows cover ``(size - 1) * stride + span`` entries, and the
+    output leaves out the first ``span - 1 - left`` of them, with ``left`` the
+    padding JAX's ``conv_transpose`` receives from Keras 3."""
+    extent = span(kernel, dilation)
+    if padding == "valid":
+        return 0
+    if output_padding is None:
+        total = stride + extent - 2
+    else:
+        total = extent + extent % 2 - 2 + output_padding
+    left = min(total // 2 + total % 2, extent - 1)
+    return extent - 1 - left
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Where a convolution's windows lie along each spatial axis.
+
+    Attributes:
+        kernel: taps per axis.
+        strides: steps between windows per axis.
+        dilations: steps between taps per axis.
+        pads: ``(before, after)`` zeros per axis: the canvas is the input
+            with these added.
+        input_size: the input's spatial shape.
+        output_size: windows per axis.
+    """
+
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    input_size: tuple[int, ...]
+    output_size: tuple[int, ...]
+
+    @property
+    def canvas_size(self) -> tuple[int, ...]:
+        return tuple(n + a + b for n, (a, b) in zip(self.input_size, self.pads, strict=True))
+
+    @property
+    def taps(self) -> int:
+        return math.prod(self.kernel)
+
+    def offsets(self):
+        """Each tap's index per axis, in the kernel's (row-major) order."""
+        return itertools.product(*(range(k) for k in self.kernel))
+
+    def tap_slices(self, tap) -> tuple[slice, ...]:
+        """The canvas entries tap ``tap`` reads for every window, per axis."""
+        return tuple(
+            slice(t * d, t * d + (o - 1) * s + 1, s)
+            for t, d, s, o in zip(tap, self.dilations, self.strides, self.output_size, strict=True)
+        )
+
+
+def conv_windows(input_size, kernel, strides, dilations, padding: str) -> Windows:
+    """The windows of a convolution over an input of spatial shape ``input_size``."""
+    args = list(zip(input_size, kernel, strides, dilations, strict=True))
+    return Windows(
+        tuple(kernel),
+        tuple(strides),
+        tuple(dilations),
+        tuple(conv_padding(n, k, s, d, padding) for n, k, s, d in args),
+        tuple(input_size),
+        tuple(conv_output_length(n, k, s, d, padding) for n, k, s, d in args),
+    )
+
+
+def transpose_windows(
+    input_size, kernel, strides, dilations, padding: str, output_padding
+) -> Windows:
+    """The windows of a transposed convolution whose input has spatial shape
+    ``input_size``: one window per input entry, scattered onto a canvas of
+    which the output is a slice. A transposed convolution is the adjoint of
+    the convolution with these windows (its output being that convolution's
+    input), so the two share ``im2col`` and ``col2im`` with roles swapped."""
+    pads, output_size = [], []
+    for i, (n, k, s, d) in enumerate(zip(input_size, kernel, strides, dilations, strict=True)):
+        extra = None if output_padding is None else output_padding[i]
+        length = transpose_output_length(n, k, s, d, padding, extra)
+        before = transpose_crop(k, s, d, padding, extra)
+        covered = (n - 1) * s + span(k, d)
+        pads.append((before, max(covered - before - length, 0)))
+        output_size.append(length)
+    return Windows(
+        kernel=tuple(kernel),
+        strides=tuple(strides),
+        dilations=tuple(dilations),
+        pads=tuple(pads),
+        input_size=tuple(output_size),  # the convolution's input is this layer's output
+        output_size=tuple(input_size),  # one window per entry of this layer's input
+    )
+
+
+def pad(x: np.ndarray, pads) -> np.ndarray:
+    """``x`` (channels-last) with zeros around its spatial axes: a new
+    C-contiguous array, or ``x`` itself when there is nothing to add."""
+    if not any(a or b for a, b in pads):
+        return x
+    canvas_shape = (
+        x.shape[0],
+        *(n + a + b for n, (a, b) in zip(x.shape[1:-1], pads, strict=True)),
+        x.shape[-1],
+    )
+    canvas = np.zeros(canvas_shape, dtype=x.dtype)
+    canvas[_interior(pads, x.shape[1:-1])] = x
+    return canvas
+
+
+def crop(canvas: np.ndarray, pads) -> np.ndarray:
+    """The inverse of ``pad``: a view of the canvas without the padding."""
+    if not any(a or b for a, b in pads):
+        return canvas
+    return canvas[_interior(pads, np.subtract(canvas.shape[1:-1], [a + b for a, b in pads]))]
+
+
+def _interior(pads, size):
+    return (slice(None), *(slice(a, a + n) for (a, _), n in zip(pads, size, strict=True)))
+
+
+def window_view(canvas: np.ndarray, geometry: Windows) -> np.ndarray:
+    """A view ``(batch, *windows, *kernel, channels)`` of the canvas: entry
+    ``[n, o..., t..., c]`` is ``canvas[n, o * stride + t * dilation, c]``
+    (no copy; overlapping windows share memory)."""
+    batch_stride, *axis_strides, channel_stride = canvas.strides
+    return as_strided(
+        canvas,
+        (canvas.shape[0], *geometry.output_size, *geometry.kernel, canvas.shape[-1]),
+        (
+            batch_stride,
+            *(a * s for a, s in zip(axis_strides, geometry.strides, strict=True)),
+            *(a * d for a, d in zip(axis_strides, geometry.dilations, strict=True)),
+            channel_stride,
+        ),
+        writeable=False,
+    )
+
+
+def im2col(canvas: np.ndarray, geometry: Windows, groups: int = 1) -> np.ndarray:
+    """Every window of the (padded) canvas as a row: ``(groups, batch *
+    windows, taps * channels / groups)``, C-contiguous, rows in (batch,
+    window) order and columns in (tap, channel) order, the kernel's own
+    order, so that one matrix product per group convolves.
+
+    The copy runs one tap at a time: a block of whole windows per tap moves
+    far faster than NumPy's element-wise walk over a 6-axis strided view when
+    channels are few (one, for the first layer on images).
+    """
+    batch, channels = canvas.shape[0], canvas.shape[-1]
+    width = channels // groups
+    rows = batch * math.prod(geometry.output_size)
+    cols = np.empty((groups, batch, *geometry.output_size, geometry.taps, width), canvas.dtype)
+    for index, tap in enumerate(geometry.offsets()):
+        block = canvas[(slice(None), *geometry.tap_slices(tap))]
+        if groups == 1:
+            cols[0, ..., index, :] = block
+        else:
+            grouped = block.reshape(*block.shape[:-1], groups, width)
+            cols[..., index, :] = np.moveaxis(grouped, -2, 0)
+    return cols.reshape(groups, rows, geometry.taps * width)
+
+
+def col2im(cols: np.ndarray, geometry: Windows, batch: int) -> np.ndarray:
+    """The adjoint of ``im2col``: a zero canvas ``(batch, *canvas, channels)``
+    to which each row of ``cols`` (as ``im2col`` laid them out) is added back
+    where its window lies. Overlapping windows add up."""
+    groups, _, columns = cols.shape
+    width = columns // geometry.taps
+    blocks = cols.reshape(groups, batch, *geometry.output_size, geometry.taps, width)
+    canvas = np.zeros((batch, *geometry.canvas_size, groups * width), dtype=cols.dtype)
+    for index, tap in enumerate(geometry.offsets()):
+        target = canvas[(slice(None), *geometry.tap_slices(tap))]
+        if groups == 1:
+            target += blocks[0, ..., index, :]
+        else:
+            grouped = target.reshape(*target.shape[:-1], groups, width)
+            grouped += np.moveaxis(blocks[..., index, :], 0, -2)
+    return canvas
