@@ -61,6 +61,7 @@ import numpy as np
 
 from gradstep import activations as activations_module
 from gradstep import constraints, initializers, regularizers
+from gradstep.kernels import windows as window_kernels
 from gradstep.layers import windows
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.validation import check_positive_int, is_int
@@ -262,30 +263,44 @@ class _Convolution(Layer):
         dtype = self._weights[0].value.dtype
         if x.dtype != dtype:
             x = x.astype(dtype)
-        x_last = self._to_channels_last(x)
-        pre_activation, linear_saved = self._linear_forward(x_last)
+        pre_activation, linear_saved = self._linear_forward(self._to_channels_last(x))
+        pre_activation = np.ascontiguousarray(pre_activation)  # changed in place below
+        if self._fuses_relu():
+            # relu(z + bias) in one pass, in place: ReLU's slope needs only the
+            # output's sign, so the pre-activation need not be kept.
+            window_kernels.bias_relu(_as_matrix(pre_activation), self.bias)
+            output = self._from_channels_last(pre_activation)
+            return output, (linear_saved, output, output, pre_activation)
         if self.bias is not None:
             pre_activation += self.bias
         pre_activation = self._from_channels_last(pre_activation)
         output = self.activation(pre_activation)
-        return output, (linear_saved, pre_activation, output)
+        return output, (linear_saved, pre_activation, output, None)
+
+    def _fuses_relu(self) -> bool:
+        return type(self.activation) is activations_module.ReLU and self.bias is not None
 
     def backward(self, saved, grad_wrt_output, input_gradient=True):
-        _, pre_activation, output = saved
+        linear_saved, pre_activation, output, relu_output = saved
+        if relu_output is not None:
+            grad_matrix = _as_matrix(self._to_channels_last(grad_wrt_output))
+            grad_matrix, bias_grad = window_kernels.relu_slope(grad_matrix, _as_matrix(relu_output))
+            return self._backward_linear(linear_saved, grad_matrix, bias_grad, input_gradient)
         grad_wrt_pre = self.activation.backward(pre_activation, output, grad_wrt_output)
         return self.backward_from_pre_activation(saved, grad_wrt_pre, input_gradient)
 
     def backward_from_pre_activation(self, saved, grad_wrt_pre, input_gradient=True):
         """The linear part of the backward pass, given the slope at ``z + bias``."""
-        linear_saved = saved[0]
-        grad_last = self._to_channels_last(grad_wrt_pre)
-        channels = grad_last.shape[-1]
-        grad_matrix = np.ascontiguousarray(grad_last).reshape(-1, channels)
+        grad_matrix = _as_matrix(self._to_channels_last(grad_wrt_pre))
+        bias_grad = grad_matrix.sum(axis=0) if self.bias is not None else None
+        return self._backward_linear(saved[0], grad_matrix, bias_grad, input_gradient)
+
+    def _backward_linear(self, linear_saved, grad_matrix, bias_grad, input_gradient):
         grad_wrt_input, weight_grads = self._linear_backward(
             linear_saved, grad_matrix, input_gradient
         )
         if self.bias is not None:
-            weight_grads["bias"] = grad_matrix.sum(axis=0)
+            weight_grads["bias"] = bias_grad
         if grad_wrt_input is not None:
             grad_wrt_input = self._from_channels_last(grad_wrt_input)
         return grad_wrt_input, weight_grads
@@ -328,6 +343,12 @@ class _Convolution(Layer):
         return cls(**config_)
 
 
+def _as_matrix(array: np.ndarray) -> np.ndarray:
+    """A channels-last array as a C-contiguous ``(positions, channels)`` matrix
+    (a view when it is C-contiguous already)."""
+    return np.ascontiguousarray(array).reshape(-1, array.shape[-1])
+
+
 # --- the products: one per group ------------------------------------------------------
 def _grouped(kernel: np.ndarray, groups: int) -> np.ndarray:
     """A kernel ``(*taps, channels / groups, filters)`` as ``(groups, taps *
@@ -341,7 +362,7 @@ def _convolve(cols: np.ndarray, kernel: np.ndarray, groups: int) -> np.ndarray:
     if groups == 1:
         return cols[0] @ kernel.reshape(-1, kernel.shape[-1])
     products = np.matmul(cols, _grouped(kernel, groups))
-    return products.transpose(1, 0, 2).reshape(cols.shape[1], -1)
+    return np.ascontiguousarray(products.transpose(1, 0, 2)).reshape(cols.shape[1], -1)
 
 
 def _convolve_backward(cols, kernel, groups, grad_matrix, input_gradient):

@@ -16,12 +16,12 @@ its tap ``t`` reads entry ``o * stride + t * d``.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+
+from gradstep.kernels import windows as window_kernels
 
 #: The paddings of Keras 3's convolutions ('causal' only for Conv1D).
 PADDINGS = ("valid", "same", "causal")
@@ -129,17 +129,6 @@ class Windows:
     def taps(self) -> int:
         return math.prod(self.kernel)
 
-    def offsets(self):
-        """Each tap's index per axis, in the kernel's (row-major) order."""
-        return itertools.product(*(range(k) for k in self.kernel))
-
-    def tap_slices(self, tap) -> tuple[slice, ...]:
-        """The canvas entries tap ``tap`` reads for every window, per axis."""
-        return tuple(
-            slice(t * d, t * d + (o - 1) * s + 1, s)
-            for t, d, s, o in zip(tap, self.dilations, self.strides, self.output_size, strict=True)
-        )
-
 
 def conv_windows(input_size, kernel, strides, dilations, padding: str) -> Windows:
     """The windows of a convolution over an input of spatial shape ``input_size``."""
@@ -206,61 +195,28 @@ def _interior(pads, size):
     return (slice(None), *(slice(a, a + n) for (a, _), n in zip(pads, size, strict=True)))
 
 
-def window_view(canvas: np.ndarray, geometry: Windows) -> np.ndarray:
-    """A view ``(batch, *windows, *kernel, channels)`` of the canvas: entry
-    ``[n, o..., t..., c]`` is ``canvas[n, o * stride + t * dilation, c]``
-    (no copy; overlapping windows share memory)."""
-    batch_stride, *axis_strides, channel_stride = canvas.strides
-    return as_strided(
-        canvas,
-        (canvas.shape[0], *geometry.output_size, *geometry.kernel, canvas.shape[-1]),
-        (
-            batch_stride,
-            *(a * s for a, s in zip(axis_strides, geometry.strides, strict=True)),
-            *(a * d for a, d in zip(axis_strides, geometry.dilations, strict=True)),
-            channel_stride,
-        ),
-        writeable=False,
-    )
-
-
 def im2col(canvas: np.ndarray, geometry: Windows, groups: int = 1) -> np.ndarray:
     """Every window of the (padded) canvas as a row: ``(groups, batch *
     windows, taps * channels / groups)``, C-contiguous, rows in (batch,
     window) order and columns in (tap, channel) order, the kernel's own
-    order, so that one matrix product per group convolves.
-
-    The copy runs one tap at a time: a block of whole windows per tap moves
-    far faster than NumPy's element-wise walk over a 6-axis strided view when
-    channels are few (one, for the first layer on images).
-    """
+    order, so that one matrix product per group convolves. (The copy is
+    ``gradstep.kernels.windows.im2col``: fused, or one tap at a time.)"""
     batch, channels = canvas.shape[0], canvas.shape[-1]
     width = channels // groups
-    rows = batch * math.prod(geometry.output_size)
-    cols = np.empty((groups, batch, *geometry.output_size, geometry.taps, width), canvas.dtype)
-    for index, tap in enumerate(geometry.offsets()):
-        block = canvas[(slice(None), *geometry.tap_slices(tap))]
-        if groups == 1:
-            cols[0, ..., index, :] = block
-        else:
-            grouped = block.reshape(*block.shape[:-1], groups, width)
-            cols[..., index, :] = np.moveaxis(grouped, -2, 0)
-    return cols.reshape(groups, rows, geometry.taps * width)
+    cols = np.empty(
+        (groups, batch, *geometry.output_size, *geometry.kernel, width), dtype=canvas.dtype
+    )
+    window_kernels.im2col(canvas, cols, geometry.strides, geometry.dilations)
+    return cols.reshape(groups, batch * math.prod(geometry.output_size), -1)
 
 
 def col2im(cols: np.ndarray, geometry: Windows, batch: int) -> np.ndarray:
     """The adjoint of ``im2col``: a zero canvas ``(batch, *canvas, channels)``
     to which each row of ``cols`` (as ``im2col`` laid them out) is added back
-    where its window lies. Overlapping windows add up."""
-    groups, _, columns = cols.shape
-    width = columns // geometry.taps
-    blocks = cols.reshape(groups, batch, *geometry.output_size, geometry.taps, width)
+    where its window lies. Overlapping windows add up, tap after tap."""
+    groups = cols.shape[0]
+    width = cols.shape[-1] // geometry.taps
+    blocks = cols.reshape(groups, batch, *geometry.output_size, *geometry.kernel, width)
     canvas = np.zeros((batch, *geometry.canvas_size, groups * width), dtype=cols.dtype)
-    for index, tap in enumerate(geometry.offsets()):
-        target = canvas[(slice(None), *geometry.tap_slices(tap))]
-        if groups == 1:
-            target += blocks[0, ..., index, :]
-        else:
-            grouped = target.reshape(*target.shape[:-1], groups, width)
-            grouped += np.moveaxis(blocks[..., index, :], 0, -2)
+    window_kernels.col2im(blocks, canvas, geometry.strides, geometry.dilations)
     return canvas

@@ -1,0 +1,372 @@
+"""Benchmark convnet training steps in gradstep against PyTorch (eager, CPU).
+
+Models (--models, comma separated):
+  mnist   keras.io's "Simple MNIST convnet": Input 28x28x1, Conv2D 32 3x3
+          relu, MaxPooling2D 2, Conv2D 64 3x3 relu, MaxPooling2D 2, Flatten,
+          Dropout 0.5, Dense 10 softmax; batch 128
+  digits  a convnet for 8x8 digits: Input 8x8x1, Conv2D 16 3x3 relu
+          padding same, MaxPooling2D 2, Conv2D 32 3x3 relu, Flatten, Dense 10
+          softmax; batch 32
+
+Both train with Adam (learning rate 1e-3, epsilon 1e-7) on sparse
+categorical cross-entropy, on synthetic data (uniform pixels in [0, 1),
+random labels): --steps batches, one epoch, no shuffling. gradstep trains
+with ``model.fit`` (channels-last, as Keras); PyTorch with the usual eager
+loop (zero_grad, forward, CrossEntropyLoss on logits, backward, step) on
+channels-first tensors, its native layout, with its default thread count.
+
+Timing: the two take turns, round after round (--repeats rounds), each
+round training a freshly built model, after a short pause (see
+bench_optimizers.settle) and one untimed warm-up run of each (numba compiles
+gradstep's kernels, PyTorch makes its first calls). Reported: the median
+over rounds of the time per training step, and the median of the per-round
+ratios gradstep / PyTorch (below 1: gradstep is faster).
+
+Memory (--memory): each framework trains the model in a fresh subprocess:
+one warm-up step, then the peak resident memory is reset (Linux's
+/proc/self/clear_refs), one more step runs, and the growth of the peak over
+the resident memory before that step is reported (VmHWM - VmRSS), with the
+ratio gradstep / PyTorch.
+
+Run (PyTorch from the benchmark virtualenv):
+    PYTHONPATH=src /tmp/bench/bin/python benchmarks/bench_convnet.py
+    PYTHONPATH=src /tmp/bench/bin/python benchmarks/bench_convnet.py \\
+        --models mnist --steps 20 --repeats 7 --memory
+"""
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from bench_optimizers import settle
+
+LEARNING_RATE = 1e-3
+EPSILON = 1e-7
+MODELS = {
+    "mnist": {"input": (28, 28, 1), "batch": 128, "steps": 20},
+    "digits": {"input": (8, 8, 1), "batch": 32, "steps": 60},
+}
+FRAMEWORKS = ("gradstep", "pytorch")
+
+
+class Skip(Exception):
+    """Raised when a framework cannot be benchmarked here."""
+
+
+def synthetic_data(model_name, steps, seed=0):
+    spec = MODELS[model_name]
+    rng = np.random.default_rng(seed)
+    count = spec["batch"] * steps
+    x = rng.random((count, *spec["input"]), dtype=np.float32)
+    y = rng.integers(0, 10, size=count).astype(np.int64)
+    return x, y
+
+
+# ---------------------------------------------------------------- gradstep
+
+
+def gradstep_pooling():
+    """gradstep's MaxPooling2D, or a stand-in while gradstep has none."""
+    from gradstep import layers
+
+    return getattr(layers, "MaxPooling2D", None) or stand_in_max_pooling()
+
+
+def stand_in_max_pooling():
+    """A 2x2 max pooling (stride 2, 'valid', channels-last) for the benchmark
+    only, until gradstep's own MaxPooling2D (layers/pooling.py) is merged."""
+    from gradstep.layers.base import Layer
+
+    class StandInMaxPooling2D(Layer):
+        def __init__(self, pool_size=2, **kwargs):
+            super().__init__(**kwargs)
+            self.pool = pool_size
+
+        def compute_output_shape(self, shape):
+            return (shape[0], shape[1] // self.pool, shape[2] // self.pool, shape[3])
+
+        def forward(self, x, training=False):
+            n, h, w, c = x.shape
+            p = self.pool
+            blocks = x[:, : h // p * p, : w // p * p].reshape(n, h // p, p, w // p, p, c)
+            out = blocks.max(axis=(2, 4))
+            winners = blocks == out[:, :, None, :, None]
+            return out, (winners, x.shape)
+
+        def backward(self, saved, grad, input_gradient=True):
+            winners, shape = saved
+            if not input_gradient:
+                return None, {}
+            n, h, w, c = shape
+            p = self.pool
+            dx = np.zeros(shape, grad.dtype)
+            blocks = dx[:, : h // p * p, : w // p * p].reshape(winners.shape)
+            np.multiply(winners, grad[:, :, None, :, None], out=blocks)
+            return dx, {}
+
+    return StandInMaxPooling2D
+
+
+def gradstep_model(model_name, seed):
+    import gradstep
+    from gradstep import layers
+
+    gradstep.utils.set_random_seed(seed)
+    pooling = gradstep_pooling()
+    spec = MODELS[model_name]
+    if model_name == "mnist":
+        stack = [
+            layers.Conv2D(32, 3, activation="relu"),
+            pooling(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            pooling(2),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    else:
+        stack = [
+            layers.Conv2D(16, 3, activation="relu", padding="same"),
+            pooling(2),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.Flatten(),
+            layers.Dense(10, activation="softmax"),
+        ]
+    model = gradstep.Sequential([gradstep.Input(shape=spec["input"]), *stack])
+    model.compile(
+        optimizer=gradstep.optimizers.Adam(learning_rate=LEARNING_RATE, epsilon=EPSILON),
+        loss="sparse_categorical_crossentropy",
+    )
+    return model
+
+
+def gradstep_trainer(model_name, data, seed):
+    """A function that trains a fresh model on ``data`` (one epoch)."""
+    try:
+        model = gradstep_model(model_name, seed)
+    except ImportError as exc:
+        raise Skip(f"gradstep is not importable ({exc})") from exc
+    x, y = data
+    batch = MODELS[model_name]["batch"]
+    return lambda: model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+
+
+# ---------------------------------------------------------------- pytorch
+
+
+def import_torch():
+    try:
+        import torch
+    except ImportError as exc:
+        raise Skip(f"torch is not importable ({exc})") from exc
+    return torch
+
+
+def torch_model(torch, model_name):
+    nn = torch.nn
+    if model_name == "mnist":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Dropout(0.5),
+            nn.Linear(1600, 10),
+        )
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(32 * 2 * 2, 10),
+    )
+
+
+def pytorch_trainer(model_name, data, seed):
+    torch = import_torch()
+    torch.manual_seed(seed)
+    model = torch_model(torch, model_name)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, eps=EPSILON)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x = torch.from_numpy(np.ascontiguousarray(data[0].transpose(0, 3, 1, 2)))
+    y = torch.from_numpy(data[1])
+    batch = MODELS[model_name]["batch"]
+
+    def train():
+        model.train()
+        for start in range(0, len(x), batch):
+            optimizer.zero_grad()
+            loss = loss_fn(model(x[start : start + batch]), y[start : start + batch])
+            loss.backward()
+            optimizer.step()
+
+    return train
+
+
+TRAINERS = {"gradstep": gradstep_trainer, "pytorch": pytorch_trainer}
+
+
+def label(name):
+    if name == "pytorch":
+        torch = import_torch()
+        return f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    import gradstep
+    from gradstep import kernels
+
+    return f"gradstep {gradstep.__version__} (kernels {kernels.backend()})"
+
+
+# ---------------------------------------------------------------- timing
+
+
+def timed(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def benchmark(model_name, names, steps, repeats):
+    """Per framework that runs: the seconds per step of each round."""
+    data = synthetic_data(model_name, steps)
+    warm = synthetic_data(model_name, 2)
+    rounds = {}
+    for name in names:
+        try:
+            TRAINERS[name](model_name, warm, seed=0)()
+        except Skip as exc:
+            print(f"skipping {name}: {exc}", flush=True)
+            continue
+        rounds[name] = []
+    for repeat in range(repeats):
+        for name in rounds:
+            train = TRAINERS[name](model_name, data, seed=repeat)
+            gc.collect()
+            settle()
+            per_step = timed(train) / steps
+            rounds[name].append(per_step)
+            print(
+                f"  {model_name} round {repeat + 1}/{repeats} {name}: {per_step * 1e3:.1f} ms/step",
+                flush=True,
+            )
+    return rounds
+
+
+def report(model_name, rounds, steps, repeats):
+    spec = MODELS[model_name]
+    print(
+        f"\n{model_name} convnet, batch {spec['batch']}, {steps} steps per round, "
+        f"median of {repeats} interleaved rounds"
+    )
+    print(f"{'framework':<10} {'ms/step':>8} {'min':>8}  version")
+    for name, times in rounds.items():
+        print(
+            f"{name:<10} {statistics.median(times) * 1e3:>8.1f} {min(times) * 1e3:>8.1f}  "
+            f"{label(name)}"
+        )
+    if len(rounds) == 2:
+        ratios = [a / b for a, b in zip(rounds["gradstep"], rounds["pytorch"], strict=True)]
+        print(
+            f"gradstep/pytorch {statistics.median(ratios):.2f}x "
+            f"(rounds {min(ratios):.2f}-{max(ratios):.2f})"
+        )
+
+
+# ---------------------------------------------------------------- memory
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def memory_child(name, model_name):
+    """In a fresh process: the growth of peak RSS over one training step (KiB)."""
+    data = synthetic_data(model_name, 1)
+    train = TRAINERS[name](model_name, data, seed=0)
+    train()  # warm-up: first calls, compiled kernels, optimizer slots
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # resets VmHWM to the current RSS
+    before = _status_kib("VmRSS")
+    train()
+    peak = _status_kib("VmHWM")
+    print(json.dumps({"before_kib": before, "peak_kib": peak, "growth_kib": peak - before}))
+
+
+def measure_memory(model_name, names, repeats=3):
+    growth = {}
+    for name in names:
+        samples = []
+        for _ in range(repeats):
+            command = [sys.executable, os.path.abspath(__file__), "--memory-child", name]
+            command += ["--models", model_name]
+            result = subprocess.run(command, capture_output=True, text=True, env=os.environ)
+            if result.returncode != 0:
+                print(f"skipping {name} memory: {result.stderr.strip().splitlines()[-1:]}")
+                break
+            samples.append(json.loads(result.stdout.strip().splitlines()[-1]))
+        if samples:
+            growth[name] = statistics.median(s["growth_kib"] for s in samples) / 1024
+            before = statistics.median(s["before_kib"] for s in samples) / 1024
+            print(
+                f"{model_name} {name:<9} one training step: peak RSS +{growth[name]:.1f} MiB "
+                f"(over {before:.0f} MiB resident before it; median of {len(samples)} processes)"
+            )
+    if len(growth) == 2:
+        print(f"memory gradstep/pytorch {growth['gradstep'] / growth['pytorch']:.2f}x")
+
+
+# ---------------------------------------------------------------- driver
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="mnist,digits")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    parser.add_argument("--steps", type=int, default=None, help="batches per round")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--memory", action="store_true", help="also measure peak memory")
+    parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    args.frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    for value, allowed in ((args.models, MODELS), (args.frameworks, FRAMEWORKS)):
+        unknown = sorted(set(value) - set(allowed))
+        if unknown:
+            parser.error(f"unknown: {', '.join(unknown)}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.memory_child:
+        memory_child(args.memory_child, args.models[0])
+        return
+    for model_name in args.models:
+        steps = args.steps or MODELS[model_name]["steps"]
+        rounds = benchmark(model_name, args.frameworks, steps, args.repeats)
+        if rounds:
+            report(model_name, rounds, steps, args.repeats)
+    if args.memory:
+        print()
+        for model_name in args.models:
+            measure_memory(model_name, args.frameworks)
+
+
+if __name__ == "__main__":
+    main()
