@@ -52,7 +52,10 @@ CASES = [
     },
     {
         "name": "batch_norm_no_center_no_scale",
-        "layers": [("Dense", {"units": 3}), ("BatchNormalization", {"center": False, "scale": False})],
+        "layers": [
+            ("Dense", {"units": 3}),
+            ("BatchNormalization", {"center": False, "scale": False}),
+        ],
         "input_shape": (4,),
     },
     {
