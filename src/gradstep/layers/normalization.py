@@ -126,12 +126,12 @@ class _AffineNormalization(Layer):
         if not self.built:
             return
         expected = tuple(self.input_shape)
-        sizes_match = all(input_shape[a] == expected[a] for a in axes)
-        if len(input_shape) != len(expected) or not sizes_match:
+        if len(input_shape) != len(expected) or any(input_shape[a] != expected[a] for a in axes):
             raise ValueError(
                 f"Input of {self._label} is incompatible with the layer: it was built for "
-                f"inputs of shape {expected} (normalized axes {list(axes)}), received input "
-                f"with shape {tuple(input_shape)}"
+                f"inputs of shape {expected} (the rank and the size of axis "
+                f"{axes[0] if len(axes) == 1 else axes} must match), received input with "
+                f"shape {tuple(input_shape)}"
             )
 
     def compute_output_shape(self, input_shape):
