@@ -9,7 +9,7 @@ import pytest
 
 import gradstep
 from gradstep import layers
-from gradstep.testing import check_layer_gradients
+from gradstep.testing import check_layer_gradients, check_model_gradients
 
 RNG = np.random.default_rng(0)
 
@@ -200,6 +200,20 @@ def mlp(**batch_norm_arguments):
 
 X = np.random.default_rng(2).normal(size=(16, 4)).astype(np.float32)
 Y = np.random.default_rng(3).normal(size=(16, 1)).astype(np.float32)
+
+
+def test_a_model_of_the_three_passes_check_model_gradients():
+    """The chain through all three in training mode, regularizers included;
+    ``Model.gradients`` moves no statistic, so each difference sees the same ones."""
+    inputs = layers.Input((3, 4), dtype="float64")
+    hidden = layers.Dense(6, activation="tanh", dtype="float64")(inputs)
+    hidden = layers.BatchNormalization(axis=1, gamma_regularizer="l2", dtype="float64")(hidden)
+    hidden = layers.GroupNormalization(groups=3, dtype="float64")(hidden)
+    hidden = layers.LayerNormalization(axis=[1, 2], beta_regularizer="l1", dtype="float64")(hidden)
+    model = gradstep.Model(inputs, layers.Dense(2, dtype="float64")(layers.Flatten()(hidden)))
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(5).normal(size=(5, 3, 4))
+    check_model_gradients(model, x, np.random.default_rng(6).normal(size=(5, 2)))
 
 
 def test_predict_after_fit_uses_the_moving_statistics():
