@@ -1,6 +1,8 @@
 """Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten),
-``merging`` (Add, Concatenate, ...) and ``regularization`` (Dropout,
-ActivityRegularization); ``base`` holds the contract every layer follows."""
+``merging`` (Add, Concatenate, ...), ``normalization`` (BatchNormalization,
+LayerNormalization, GroupNormalization) and ``regularization`` (Dropout and
+its spatial and Gaussian kin, ActivityRegularization); ``base`` holds the
+contract every layer follows."""
 
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.layers.core import Activation, Dense, Flatten, Input, InputLayer
@@ -20,7 +22,20 @@ from gradstep.layers.merging import (
     multiply,
     subtract,
 )
-from gradstep.layers.regularization import ActivityRegularization, Dropout
+from gradstep.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+)
+from gradstep.layers.regularization import (
+    ActivityRegularization,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
 
 __all__ = [
     "LAYERS",
@@ -28,16 +43,24 @@ __all__ = [
     "ActivityRegularization",
     "Add",
     "Average",
+    "BatchNormalization",
     "Concatenate",
     "Dense",
     "Dropout",
     "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
+    "GroupNormalization",
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
     "Maximum",
     "Minimum",
     "Multiply",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
     "Subtract",
     "add",
     "average",
