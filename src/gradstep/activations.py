@@ -119,7 +119,8 @@ class Softmax(Activation):
         return y * (grad_wrt_output - weighted)
 
     def get_config(self):
-        return {"axis": self.axis}
+        # Over the last axis it is Keras's 'softmax', and a layer's config says just that.
+        return {} if self.axis == -1 else {"axis": self.axis}
 
 
 @ACTIVATIONS.register("leaky_relu")

@@ -129,8 +129,7 @@ CONV2D = [
         "layers": [
             ("Conv2D", {"filters": 4, "kernel_size": 3, "activation": "relu"}),
             ("Conv2D", {"filters": 3, "kernel_size": 2, "strides": 2, "activation": "relu"}),
-            ("Flatten", {}),
-            ("Dense", {"units": 5, "activation": "softmax"}),
+            ("Dense", {"units": 5, "activation": "softmax"}),  # on each position
         ],
         "input_shape": (7, 7, 1),
         "loss": "categorical_crossentropy",

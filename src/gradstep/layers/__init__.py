@@ -1,8 +1,9 @@
 """Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten),
 ``convolutional`` (Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D,
-Conv2DTranspose), ``merging`` (Add, Concatenate, ...) and ``regularization``
-(Dropout, ActivityRegularization); ``base`` holds the contract every layer
-follows."""
+Conv2DTranspose), ``merging`` (Add, Concatenate, ...), ``normalization``
+(BatchNormalization, LayerNormalization, GroupNormalization) and
+``regularization`` (Dropout and its spatial and Gaussian kin,
+ActivityRegularization); ``base`` holds the contract every layer follows."""
 
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.layers.convolutional import (
@@ -33,7 +34,20 @@ from gradstep.layers.merging import (
     multiply,
     subtract,
 )
-from gradstep.layers.regularization import ActivityRegularization, Dropout
+from gradstep.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+)
+from gradstep.layers.regularization import (
+    ActivityRegularization,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
 
 __all__ = [
     "LAYERS",
@@ -41,6 +55,7 @@ __all__ = [
     "ActivityRegularization",
     "Add",
     "Average",
+    "BatchNormalization",
     "Concatenate",
     "Conv1D",
     "Conv2D",
@@ -52,14 +67,21 @@ __all__ = [
     "DepthwiseConv2D",
     "Dropout",
     "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
+    "GroupNormalization",
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
     "Maximum",
     "Minimum",
     "Multiply",
     "SeparableConv2D",
     "SeparableConvolution2D",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
     "Subtract",
     "add",
     "average",
