@@ -2,9 +2,7 @@
 
 ``im2col`` copies every window of a (padded, channels-last) canvas into a
 row; ``col2im`` adds rows back onto a canvas; ``bias_relu`` and
-``relu_slope`` are the passes around a convolution with a ReLU:
-
-.. code-block:: text
+``relu_slope`` are the passes around a convolution with a ReLU::
 
     im2col:      cols[g, n, o, t, c] = canvas[n, o * stride + t * dilation, g * width + c]
     col2im:      canvas[n, o * stride + t * dilation, g * width + c] += cols[g, n, o, t, c],

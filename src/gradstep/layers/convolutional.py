@@ -5,9 +5,7 @@ A convolution slides a kernel over the spatial axes of its input and, at each
 window, takes the dot product of the window with the kernel (a
 cross-correlation, as in every deep learning library). With ``x`` the input,
 ``w`` the kernel of shape ``(*kernel_size, in_channels / groups, filters)``
-and ``o`` an output position,
-
-.. code-block:: text
+and ``o`` an output position::
 
     z[n, o, f] = sum over taps t and channels c of x[n, o * stride + t * dilation, c] w[t, c, f]
     y = activation(z + bias)
@@ -30,18 +28,20 @@ a channels-first input is read through a transposed view (no copy), and the
 output is handed back as a transposed view of the channels-last result.
 
 **How it is computed.** Forward copies every window of the padded input into
-a row (``im2col``: a ``(batch * windows, taps * channels)`` matrix, built one
-tap at a time from strided slices), and one matrix product with the kernel,
-reshaped to ``(taps * channels, filters)``, convolves the whole batch. With
-``g = dL/dz`` as a ``(batch * windows, filters)`` matrix, backward is two
-more products and the adjoint of the copy:
+a row (``im2col``: a ``(batch * windows, taps * channels)`` matrix), and one
+matrix product with the kernel, reshaped to ``(taps * channels, filters)``,
+convolves the whole batch. With ``g = dL/dz`` as a ``(batch * windows,
+filters)`` matrix, backward is two more products and the adjoint of the copy::
 
-.. code-block:: text
-
-    dL/dw    = im2col(x)^T  g                    (one product)
+    dL/dw    = im2col(x)^T g         (one product)
     dL/dbias = sum of g over batch and windows
-    dL/dx    = col2im(g w^T)                     (one product, then each row added back
-                                                  where its window lies, one tap at a time)
+    dL/dx    = col2im(g w^T)         (one product, then each row added back where its window lies)
+
+The copies (``gradstep.kernels.windows``) run as fused kernels when numba is
+installed, else as NumPy loops over the kernel's taps that give the same
+bits. With a ReLU, the bias and the activation take one pass over the
+product, in place (ReLU's slope needs only the sign of its output, so the
+pre-activation is not kept), and backward's ReLU slope and bias sum another.
 
 Groups split the channels and filters into ``groups`` blocks, each convolved
 by its own product (a stacked ``matmul``). ``DepthwiseConv2D`` is the grouped
@@ -50,7 +50,8 @@ convolution followed by a 1x1 convolution (one product); ``Conv2DTranspose``
 is the adjoint of a convolution: its forward pass is a convolution's input
 slope (a product, then ``col2im``) and its backward pass a convolution's
 forward pass (``im2col``, then products). Everything stays in the layer's
-dtype (float32 by default); the window copies live in ``gradstep.layers.windows``.
+dtype (float32 by default). The padding arithmetic and the windows' geometry
+are in ``gradstep.layers.windows``.
 """
 
 from __future__ import annotations
