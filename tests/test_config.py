@@ -77,3 +77,24 @@ def test_large_models_keep_blas_threads():
     model = models.Sequential([layers.Dense(1024, input_shape=(256,)), layers.Dense(1)])
     assert model.layers[0].kernel.size >= config.AUTO_THREADS_MIN_WEIGHTS
     assert _blas_threads_during_fit(model, np.zeros((4, 256)), np.zeros((4, 1))) == own
+
+
+@pytest.mark.requires("threadpoolctl", extra="main")
+def test_a_convolution_counts_its_kernel_once_per_position():
+    """The MNIST convnet's second convolution has an 18,432-entry kernel, met
+    at 121 positions of each sample: its products are large, and keep BLAS's
+    threads; the same kernel on a 3x3 input (one position) does not."""
+    import threadpoolctl
+
+    own = {
+        info["num_threads"]
+        for info in threadpoolctl.threadpool_info()
+        if info["user_api"] == "blas"
+    }
+    large = models.Sequential([layers.Input((13, 13, 32)), layers.Conv2D(64, 3)])
+    assert large.product_size() == 3 * 3 * 32 * 64 * 11 * 11 >= config.AUTO_THREADS_MIN_WEIGHTS
+    x = np.zeros((2, 13, 13, 32))
+    assert _blas_threads_during_fit(large, x, np.zeros((2, 11, 11, 64))) == own
+    small = models.Sequential([layers.Input((3, 3, 32)), layers.Conv2D(64, 3)])
+    assert small.product_size() == 3 * 3 * 32 * 64
+    assert _blas_threads_during_fit(small, x[:, :3, :3], np.zeros((2, 1, 1, 64))) == {1}

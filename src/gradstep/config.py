@@ -50,7 +50,8 @@ def _dtype_name(value, allowed) -> str:
 
 _BLAS_THREADS: int | str | None = "auto"
 
-# Weight matrices with fewer entries than this train faster on one BLAS thread.
+# Models whose matrix products are smaller than this (in weight entries per
+# sample, see Layer.product_size) train faster on one BLAS thread.
 AUTO_THREADS_MIN_WEIGHTS = 262_144
 
 
@@ -65,11 +66,13 @@ def set_blas_threads(value: int | str | None) -> None:
 
     ``'auto'`` (the default) uses one thread when the model's largest weight
     matrix has fewer than ``AUTO_THREADS_MIN_WEIGHTS`` (262,144) entries, and
-    BLAS's own thread count otherwise. Small models' matrices are too small for
-    threads to pay, and OpenBLAS's spinning threads slow such a step down
-    tenfold or more when another process holds a core; large ones (a 784x1024
-    layer) run faster on every core. Takes effect through ``threadpoolctl``
-    (installed with the ``main`` extra); without it, BLAS keeps its own setting.
+    BLAS's own thread count otherwise; a convolution's kernel counts once per
+    position it slides over (``Layer.product_size``). Small models' matrices
+    are too small for threads to pay, and OpenBLAS's spinning threads slow such
+    a step down tenfold or more when another process holds a core; large ones
+    (a 784x1024 layer, the MNIST convnet's second convolution) run faster on
+    every core. Takes effect through ``threadpoolctl`` (installed with the
+    ``main`` extra); without it, BLAS keeps its own setting.
     """
     global _BLAS_THREADS
     if value != "auto":
@@ -80,7 +83,8 @@ def set_blas_threads(value: int | str | None) -> None:
 
 def limit_blas_threads(largest_weights: int = 0):
     """A context manager applying ``blas_threads`` for a model whose largest
-    weight matrix has ``largest_weights`` entries (a no-op without threadpoolctl)."""
+    weight matrix has ``largest_weights`` entries, counted once per position
+    for a convolution (``Model.product_size``; a no-op without threadpoolctl)."""
     import contextlib
 
     threads = _BLAS_THREADS

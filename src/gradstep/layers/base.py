@@ -382,6 +382,14 @@ class Layer:
     def count_params(self) -> int:
         return int(sum(w.size for w in self.weights))
 
+    def product_size(self) -> int:
+        """How large the layer's matrix products are, per sample: the entries of
+        its largest weight (a Dense kernel meets each sample once). A layer that
+        applies a weight at many positions (a convolution) counts it once per
+        position. ``fit`` and ``predict`` weigh it to choose BLAS's threads
+        (``config.set_blas_threads``)."""
+        return max((w.value.size for w in self._weights), default=0)
+
     # --- configuration ----------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         """The constructor's arguments as plain data. ``dtype`` is the weights'

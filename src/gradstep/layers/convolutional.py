@@ -253,6 +253,13 @@ class _Convolution(Layer):
             )
         super().build(input_shape)
 
+    def product_size(self) -> int:
+        """The kernel (the largest weight) once per output position: the
+        products' size per sample (see ``Layer.product_size``)."""
+        _, spatial = self._split(self.output_shape or (None,) * (self.rank + 2))
+        positions = math.prod(1 if n is None else n for n in spatial)
+        return super().product_size() * positions
+
     # --- the two passes ---------------------------------------------------------------
     def _to_channels_last(self, x: np.ndarray) -> np.ndarray:
         return np.moveaxis(x, 1, -1) if self.channels_first else x
@@ -932,6 +939,11 @@ class Conv2DTranspose(_Convolution):
 
     def _check_spatial(self, spatial, input_shape):
         """Every input size gives an output; nothing to refuse."""
+
+    def product_size(self) -> int:
+        """The kernel once per input position: each scatters a window."""
+        _, spatial = self._split(self.input_shape or (None,) * (self.rank + 2))
+        return self.kernel.size * math.prod(1 if n is None else n for n in spatial)
 
     def _windows(self, spatial):
         return windows.transpose_windows(

@@ -52,7 +52,7 @@ def _with_limited_blas_threads(method):
 
     @functools.wraps(method)
     def limited(*args, **kwargs):
-        with config.limit_blas_threads(args[0]._largest_weights()), kernels.training_threads():
+        with config.limit_blas_threads(args[0].product_size()), kernels.training_threads():
             return method(*args, **kwargs)
 
     return limited
@@ -337,9 +337,10 @@ class Model(Layer):
             )
         return int(sum(w.size for w in self.weights))
 
-    def _largest_weights(self) -> int:
-        """Entries of the largest weight array (0 before the model is built)."""
-        return max((w.size for w in self.weights), default=0)
+    def product_size(self) -> int:
+        """The largest ``product_size`` of the model's layers (0 before the
+        model is built): what ``config.limit_blas_threads`` weighs."""
+        return max((layer.product_size() for layer in self.layers), default=0)
 
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
         """Print the classic Keras table of layers, output shapes and parameter counts."""
@@ -792,7 +793,7 @@ class Model(Layer):
         callback_list = self._callback_list(
             callbacks, None, verbose, steps=math.ceil(count / batch_size)
         )
-        with config.limit_blas_threads(self._largest_weights()):
+        with config.limit_blas_threads(self.product_size()):
             logs = self._evaluate_arrays(inputs, targets, weights, batch_size, callback_list)
         return self._returned(logs, return_dict)
 
@@ -831,7 +832,7 @@ class Model(Layer):
         callback_list.on_predict_begin()
         batches = []
         graph = self.graph(False)
-        with config.limit_blas_threads(self._largest_weights()):
+        with config.limit_blas_threads(self.product_size()):
             for step, start in enumerate(range(0, count, batch_size)):
                 callback_list.on_predict_batch_begin(step)
                 rows = slice(start, start + batch_size)
