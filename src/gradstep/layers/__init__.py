@@ -1,9 +1,11 @@
 """Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten),
-``merging`` (Add, Concatenate, ...) and ``regularization`` (Dropout,
-ActivityRegularization); ``base`` holds the contract every layer follows."""
+``embedding`` (Embedding), ``merging`` (Add, Concatenate, ...) and
+``regularization`` (Dropout, ActivityRegularization); ``base`` holds the
+contract every layer follows."""
 
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.layers.core import Activation, Dense, Flatten, Input, InputLayer
+from gradstep.layers.embedding import Embedding
 from gradstep.layers.merging import (
     Add,
     Average,
@@ -31,6 +33,7 @@ __all__ = [
     "Concatenate",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
     "Input",
     "InputLayer",

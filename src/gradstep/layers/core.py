@@ -112,6 +112,8 @@ class Dense(Layer):
         activity_regularizer: a penalty on the output, per sample (see ``Layer``).
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         units,
@@ -224,6 +226,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function: ``y = f(x)``; backward ``dx = g * f'(x)``."""
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations_module.get(activation)
@@ -251,7 +255,8 @@ class Activation(Layer):
 
 @LAYERS.register("Flatten")
 class Flatten(Layer):
-    """Reshapes each sample to one dimension: ``(n, 8, 8) -> (n, 64)``."""
+    """Reshapes each sample to one dimension: ``(n, 8, 8) -> (n, 64)``. It does
+    not support masking (as in Keras): a mask stops here, with a warning."""
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
