@@ -188,9 +188,9 @@ class _Extremum(Merge):
     computes them; on a tie the slope is split in half, as JAX and PyTorch do.
 
     Under masks (Keras's ``_apply_merge_op_and_or_mask``), at each pair a
-    masked entry of the new input takes the running value, and a masked
+    masked entry of the new input takes the running value, then a masked
     entry of the running value (while every input so far is masked) takes
-    the new input's; the slope follows those choices back.
+    the new input's (as just chosen); the slope follows those choices back.
     """
 
     _pick = staticmethod(np.maximum)
@@ -210,7 +210,9 @@ class _Extremum(Merge):
         for x, m in zip(inputs[1:], mask[1:], strict=True):
             kept = _spread_or_none(m, x)
             chosen_x = x if kept is None else np.where(kept, x, output)
-            chosen_running = output if output_kept is None else np.where(output_kept, output, x)
+            chosen_running = (
+                output if output_kept is None else np.where(output_kept, output, chosen_x)
+            )
             stages.append((kept, output_kept, chosen_x, chosen_running))
             both = kept is not None and output_kept is not None
             output_kept = np.logical_or(output_kept, kept) if both else None
