@@ -205,7 +205,9 @@ def test_a_graph_without_masks_tracks_none():
 def test_forward_carries_each_output_mask():
     tokens = _tokens()
     embedded = layers.Embedding(6, 3, mask_zero=True)(tokens)
-    graph = Graph([tokens], [layers.Dense(2)(embedded), layers.Dense(1)(layers.Embedding(6, 2)(tokens))])
+    graph = Graph(
+        [tokens], [layers.Dense(2)(embedded), layers.Dense(1)(layers.Embedding(6, 2)(tokens))]
+    )
     assert graph.carries_masks
     x = np.array([[1, 0, 2, 0, 5], [0, 0, 0, 0, 3]])
     _, saved = graph.forward([x], training=False)

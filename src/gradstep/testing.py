@@ -87,7 +87,10 @@ def check_layer_gradients(layer, x, seed=0, mask=None, **tolerances):
     ``forward_takes_mask``), the same for every pass."""
     listed = isinstance(x, list | tuple)
     integer = layer.integer_inputs
-    xs = [np.asarray(v) if integer else np.asarray(v, dtype=np.float64) for v in (x if listed else [x])]
+    xs = [
+        np.asarray(v) if integer else np.asarray(v, dtype=np.float64)
+        for v in (x if listed else [x])
+    ]
     if not layer.built:
         shapes = [(None,) + v.shape[1:] for v in xs]
         layer.build_once(shapes if listed else shapes[0])

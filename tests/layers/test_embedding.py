@@ -276,7 +276,9 @@ def test_saving_round_trip_keeps_predictions_and_the_mask(tmp_path):
     model.fit(tokens, y, epochs=2, verbose=0)
     model.save(tmp_path / "text.keras")
     loaded = gradstep.models.load_model(tmp_path / "text.keras")
-    np.testing.assert_array_equal(loaded.predict(tokens, verbose=0), model.predict(tokens, verbose=0))
+    np.testing.assert_array_equal(
+        loaded.predict(tokens, verbose=0), model.predict(tokens, verbose=0)
+    )
     assert loaded.get_layer("words").mask_zero
     assert loaded.evaluate(tokens, y, verbose=0) == model.evaluate(tokens, y, verbose=0)
 

@@ -58,7 +58,9 @@ def test_sample_weights_multiply_the_mask_as_in_keras(shape):
     loss, mae = model.evaluate(TOKENS, y, sample_weight=weights, verbose=0)
     kept = MASK * (MASK.size / MASK.sum()) * weights
     assert loss == pytest.approx((squared * kept).sum() / squared.size, rel=1e-6)
-    assert mae == pytest.approx((absolute * MASK * weights).sum() / (MASK * weights).sum(), rel=1e-6)
+    assert mae == pytest.approx(
+        (absolute * MASK * weights).sum() / (MASK * weights).sum(), rel=1e-6
+    )
 
 
 def test_masked_positions_get_no_slope_and_their_targets_do_not_matter():

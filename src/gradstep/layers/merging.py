@@ -236,7 +236,6 @@ class _Extremum(Merge):
         slopes[0] = grad
         return [_unbroadcast(s, x.shape) for s, x in zip(slopes, inputs, strict=True)], {}
 
-
     def _backward_masked(self, saved, grad):
         """Back through each pair: the pick (ties split in half), then the two
         ``where`` choices, from the last input to the first."""
