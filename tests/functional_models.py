@@ -75,3 +75,39 @@ def long_names_and_a_flatten_called_twice(keras):
     joined = layers.Concatenate(name="concatenate")([flatten(images), flatten(vectors)])
     outputs = layers.Dense(1, name="a_dense_layer_with_a_long_name")(joined)
     return keras.Model([images, vectors], outputs, name="wrapped")
+
+
+def mnist_convnet(keras):
+    """keras.io's "Simple MNIST convnet", with its layers named."""
+    layers = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1), name="image"),
+            layers.Conv2D(32, kernel_size=(3, 3), activation="relu", name="conv2d"),
+            layers.MaxPooling2D(pool_size=(2, 2), name="max_pooling2d"),
+            layers.Conv2D(64, kernel_size=(3, 3), activation="relu", name="conv2d_1"),
+            layers.MaxPooling2D(pool_size=(2, 2), name="max_pooling2d_1"),
+            layers.Flatten(name="flatten"),
+            layers.Dropout(0.5, name="dropout"),
+            layers.Dense(10, activation="softmax", name="dense"),
+        ],
+        name="mnist_convnet",
+    )
+
+
+def batchnorm_mlp(keras):
+    """A multilayer perceptron with batch normalization between its layers."""
+    layers = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input(shape=(64,), name="pixels"),
+            layers.Dense(128, use_bias=False, name="dense"),
+            layers.BatchNormalization(name="batch_normalization"),
+            layers.Activation("relu", name="relu"),
+            layers.Dense(64, use_bias=False, name="dense_1"),
+            layers.BatchNormalization(name="batch_normalization_1"),
+            layers.Activation("relu", name="relu_1"),
+            layers.Dense(10, activation="softmax", name="dense_2"),
+        ],
+        name="batchnorm_mlp",
+    )

@@ -174,3 +174,31 @@ def test_mnist_missing_or_corrupt_files(tmp_path):
     bad.write_bytes(b"PK\x03\x04")
     with pytest.raises(ValueError, match="not an IDX file"):
         datasets.read_idx(bad)
+
+
+def test_keras_style_load_data_gives_the_raw_bytes(tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=5, dtype=np.uint8)
+    arrays = dict(x_train=images, y_train=labels, x_test=images[:2], y_test=labels[:2])
+    np.savez(tmp_path / "mine.npz", **arrays)
+    (x_train, y_train), (x_test, _) = datasets.mnist.load_data(tmp_path / "mine.npz")
+    assert x_train.dtype == np.uint8 and y_train.dtype == np.uint8  # as Keras's
+    np.testing.assert_array_equal(x_train, images)
+    assert x_test.shape == (2, 28, 28)
+    # Keras's own download, found where Keras keeps it; GRADSTEP_DATA comes first.
+    keras_cache = tmp_path / "keras"
+    keras_cache.mkdir()
+    np.savez(keras_cache / "mnist.npz", **arrays)
+    np.savez(keras_cache / "fashion_mnist.npz", **arrays)
+    monkeypatch.setattr("gradstep.datasets.images._KERAS_CACHE", keras_cache)
+    monkeypatch.setenv("GRADSTEP_DATA", str(tmp_path / "nothing-here"))
+    np.testing.assert_array_equal(datasets.mnist.load_data()[0][0], images)
+    np.testing.assert_array_equal(datasets.fashion_mnist.load_data()[1][1], labels[:2])
+    np.testing.assert_allclose(datasets.load_mnist()[0][0], images / 255.0, rtol=1e-6)
+
+
+def test_a_npz_without_the_four_arrays_is_refused(tmp_path):
+    np.savez(tmp_path / "half.npz", x_train=np.zeros((1, 28, 28), np.uint8))
+    with pytest.raises(ValueError, match=r"missing arrays \['y_train', 'x_test', 'y_test'\]"):
+        datasets.mnist.load_data(tmp_path / "half.npz")

@@ -250,3 +250,33 @@ def test_masks_in_eager_calls_only_for_layers_that_take_them():
     x = np.array([[2.0, 3.0], [4.0, 5.0]])
     out = layers.Multiply()([x, x], mask=[np.array([True, False]), None])
     np.testing.assert_array_equal(out, [[4.0, 9.0], [4.0, 5.0]])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.LayerNormalization(),
+        lambda: layers.GroupNormalization(groups=1),
+        lambda: layers.BatchNormalization(),
+        lambda: layers.GaussianNoise(0.1),
+        lambda: layers.GaussianDropout(0.1),
+        lambda: layers.SpatialDropout1D(0.1),
+    ],
+)
+def test_the_normalization_and_noise_layers_pass_masks_as_in_keras(make):
+    layer = make()
+    tensor = layer(layers.Embedding(6, 4, mask_zero=True)(_tokens()))
+    assert layer.supports_masking and tensor.mask_shape == (1, 5)
+
+
+def test_batch_normalization_refuses_a_masked_batch_in_training():
+    """Keras takes the moments over the unmasked steps; gradstep says it does not."""
+    tokens = _tokens()
+    normalized = layers.BatchNormalization(name="bn")(
+        layers.Embedding(6, 4, mask_zero=True)(tokens)
+    )
+    model = keras.Model(tokens, normalized)
+    x = np.array([[1, 0, 2, 0, 5]])
+    assert model.predict(x, verbose=0).shape == (1, 5, 4)  # inference: moving statistics
+    with pytest.raises(ValueError, match="'bn' received a masked input in training"):
+        model(x, training=True)

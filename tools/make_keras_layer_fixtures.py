@@ -3,8 +3,9 @@ tests/fixtures/layers/<family>.json.
 
 For each case (see tests/layer_cases/__init__.py) this builds Input -> the
 case's layers in Keras, with Keras's own initial weights (seeded), and records:
-the data, the initial weights (all of them, in ``get_weights`` order), the
-output in inference mode (``predict``), the output of one training-mode call
+the data, the initial weights (all of them, in ``get_weights`` order), each
+layer's ``get_config()`` once built, the output in inference mode
+(``predict``), the output of one training-mode call
 (``model(x, training=True)``; skipped for a case with ``train: False``), and
 after ``steps`` steps of training (``fit`` with the whole batch, no shuffling)
 the weights, the loss history and ``evaluate``. gradstep's test starts from
@@ -34,11 +35,15 @@ import layer_cases  # noqa: E402  (the cases the test uses too)
 
 
 def plain(value):
-    """Arrays as nested lists: floats rounded to float32, integers as they are."""
+    """Arrays as nested lists: integers as they are, floats rounded to float32
+    and written with the fewest digits that read back as the same float32
+    (at most 9 significant digits: half the size of a float64's 17)."""
     array = np.asarray(value)
     if array.dtype.kind in "iu":
         return array.tolist()
-    return array.astype(np.float32).tolist()
+    singles = array.astype(np.float32)
+    shortest = [float(str(number)) for number in singles.ravel()]
+    return np.array(shortest, dtype=object).reshape(singles.shape).tolist()
 
 
 def record(case: dict) -> dict:
@@ -54,6 +59,10 @@ def record(case: dict) -> dict:
         "y": plain(y),
         "initial_weights": [plain(w) for w in initial],
         "predict": plain(model.predict(x, verbose=0)),
+        "configs": [
+            json.loads(json.dumps(model.get_layer(f"layer_{index}").get_config()))
+            for index in range(len(case["layers"]))
+        ],
     }
     if case["train"]:
         result["training_output"] = plain(model(x, training=True))

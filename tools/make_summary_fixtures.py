@@ -24,7 +24,13 @@ import functional_models  # noqa: E402  (the builders the tests use too)
 keras = tf.keras
 
 
-CASES = ["two_inputs_shared_residual", "a_chain", "long_names_and_a_flatten_called_twice"]
+CASES = [
+    "two_inputs_shared_residual",
+    "a_chain",
+    "long_names_and_a_flatten_called_twice",
+    "mnist_convnet",
+    "batchnorm_mlp",
+]
 
 
 def main():

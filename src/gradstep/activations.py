@@ -119,7 +119,8 @@ class Softmax(Activation):
         return y * (grad_wrt_output - weighted)
 
     def get_config(self):
-        return {"axis": self.axis}
+        # The default axis serializes as plain 'softmax', as Keras writes it.
+        return {} if self.axis == -1 else {"axis": self.axis}
 
 
 @ACTIVATIONS.register("leaky_relu")

@@ -1,7 +1,8 @@
 """Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten),
-``embedding`` (Embedding), ``merging`` (Add, Concatenate, ...) and
-``regularization`` (Dropout, ActivityRegularization); ``base`` holds the
-contract every layer follows."""
+``embedding`` (Embedding), ``merging`` (Add, Concatenate, ...),
+``normalization`` (BatchNormalization, LayerNormalization, GroupNormalization)
+and ``regularization`` (Dropout and its spatial and Gaussian kin,
+ActivityRegularization); ``base`` holds the contract every layer follows."""
 
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.layers.core import Activation, Dense, Flatten, Input, InputLayer
@@ -22,7 +23,20 @@ from gradstep.layers.merging import (
     multiply,
     subtract,
 )
-from gradstep.layers.regularization import ActivityRegularization, Dropout
+from gradstep.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+)
+from gradstep.layers.regularization import (
+    ActivityRegularization,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
 
 __all__ = [
     "LAYERS",
@@ -30,17 +44,25 @@ __all__ = [
     "ActivityRegularization",
     "Add",
     "Average",
+    "BatchNormalization",
     "Concatenate",
     "Dense",
     "Dropout",
     "Embedding",
     "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
+    "GroupNormalization",
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
     "Maximum",
     "Minimum",
     "Multiply",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
     "Subtract",
     "add",
     "average",

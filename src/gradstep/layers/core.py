@@ -255,8 +255,7 @@ class Activation(Layer):
 
 @LAYERS.register("Flatten")
 class Flatten(Layer):
-    """Reshapes each sample to one dimension: ``(n, 8, 8) -> (n, 64)``. It does
-    not support masking (as in Keras): a mask stops here, with a warning."""
+    """Reshapes each sample to one dimension: ``(n, 8, 8) -> (n, 64)``."""
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]

@@ -20,12 +20,17 @@ in ``Dataset.classes``). The built-in sets and the split need scikit-learn
 from __future__ import annotations
 
 import csv
-import gzip
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+# Keras's per-data-set modules (``keras.datasets.mnist.load_data()``), and the image files.
+from gradstep.datasets import fashion_mnist as fashion_mnist
+from gradstep.datasets import mnist as mnist
+from gradstep.datasets.images import read_idx as read_idx
+from gradstep.datasets.images import read_images
 
 TEST_SIZE = 0.2
 SPLIT_SEED = 0
@@ -257,85 +262,27 @@ def _split_arrays(x, y, task, test_size, seed) -> Dataset:
 
 
 # --- MNIST-style images ------------------------------------------------------------
-_IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
-
-
 def load_mnist(path=None):
     """MNIST from files you have: a folder with the four standard IDX files
-    (optionally ``.gz``) or a Keras-style ``mnist.npz``. Default folder:
-    ``$GRADSTEP_DATA/mnist`` or ``~/.gradstep/datasets/mnist``. Pixels are
-    divided by 255; images keep their 28x28 shape."""
-    return _load_images("mnist", path)
+    (optionally ``.gz``) or a Keras-style ``mnist.npz``. Default: the folder
+    ``$GRADSTEP_DATA/mnist`` or ``~/.gradstep/datasets/mnist``, else the
+    ``~/.keras/datasets/mnist.npz`` that Keras downloads. Pixels are divided
+    by 255 (float32); images keep their 28x28 shape. (``datasets.mnist.load_data()``
+    gives the raw bytes, as Keras's does.)"""
+    return _scaled(read_images("mnist", path))
 
 
 def load_fashion_mnist(path=None):
     """Fashion-MNIST from files you have, as :func:`load_mnist`
     (default folder ``.../fashion_mnist``)."""
-    return _load_images("fashion_mnist", path)
+    return _scaled(read_images("fashion_mnist", path))
 
 
-def _load_images(name, path):
-    location = Path(path) if path is not None else _cache_folder() / name
-    if location.is_file() and location.suffix == ".npz":
-        with np.load(location, allow_pickle=False) as arrays:
-            parts = {key: arrays[key] for key in _IDX_FILES}
-    elif location.is_dir():
-        parts = {key: read_idx(_find_idx(location, file)) for key, file in _IDX_FILES.items()}
-    else:
-        raise ValueError(
-            f"No {name} files at {str(location)!r}: expected a folder with "
-            f"{', '.join(_IDX_FILES.values())} (or .gz), or a .npz with x_train, y_train, "
-            "x_test, y_test. gradstep does not download data sets."
-        )
+def _scaled(splits):
+    (x_train, y_train), (x_test, y_test) = splits
     return (
-        (parts["x_train"].astype(np.float32) / 255.0, parts["y_train"].astype(np.int64)),
-        (parts["x_test"].astype(np.float32) / 255.0, parts["y_test"].astype(np.int64)),
-    )
-
-
-def _cache_folder() -> Path:
-    return Path(os.environ.get("GRADSTEP_DATA", Path.home() / ".gradstep" / "datasets"))
-
-
-def _find_idx(folder: Path, stem: str) -> Path:
-    for candidate in (folder / stem, folder / f"{stem}.gz"):
-        if candidate.exists():
-            return candidate
-    raise ValueError(f"{folder}: missing {stem} (or {stem}.gz)")
-
-
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-def read_idx(path) -> np.ndarray:
-    """Read an IDX file (the MNIST format), gzipped or not, with its header checked."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        data = handle.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise ValueError(f"{path.name} is not an IDX file (bad magic number)")
-    dims = data[3]
-    header_size = 4 + 4 * dims
-    if len(data) < header_size:
-        raise ValueError(f"{path.name}: truncated IDX header")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
-    dtype = np.dtype(_IDX_TYPES[data[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(data) - header_size != expected:
-        raise ValueError(
-            f"{path.name}: header says shape {shape} ({expected} bytes of data), "
-            f"file holds {len(data) - header_size}"
-        )
-    return (
-        np.frombuffer(data, dtype=dtype, offset=header_size)
-        .reshape(shape)
-        .astype(dtype.newbyteorder("="))
+        (x_train.astype(np.float32) / 255.0, y_train.astype(np.int64)),
+        (x_test.astype(np.float32) / 255.0, y_test.astype(np.int64)),
     )
 
 
