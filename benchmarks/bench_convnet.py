@@ -13,14 +13,21 @@ categorical cross-entropy, on synthetic data (uniform pixels in [0, 1),
 random labels): --steps batches, one epoch, no shuffling. gradstep trains
 with ``model.fit`` (channels-last, as Keras); PyTorch with the usual eager
 loop (zero_grad, forward, CrossEntropyLoss on logits, backward, step) on
-channels-first tensors, its native layout, with its default thread count.
+channels-first tensors, its native layout, with its default thread count
+("pytorch") and on one thread ("pytorch-1thread"). gradstep's BLAS threads
+follow its 'auto' rule (config.set_blas_threads): every core for the MNIST
+convnet, whose second convolution's products are large, one for the digits
+convnet; "gradstep-1thread" holds BLAS to one thread.
 
 Timing: the two take turns, round after round (--repeats rounds), each
 round training a freshly built model, after a short pause (see
 bench_optimizers.settle) and one untimed warm-up run of each (numba compiles
 gradstep's kernels, PyTorch makes its first calls). Reported: the median
 over rounds of the time per training step, and the median of the per-round
-ratios gradstep / PyTorch (below 1: gradstep is faster).
+ratios gradstep / PyTorch (below 1: gradstep is faster). On a machine where
+other processes hold cores, PyTorch's and OpenBLAS's threads wait for each
+other (every parallel region ends at a barrier) and multithreaded timings
+swing widely; the one-thread figures are the steadier comparison there.
 
 Memory (--memory): each framework trains the model in a fresh subprocess:
 one warm-up step, then the peak resident memory is reset (Linux's
@@ -53,7 +60,7 @@ MODELS = {
     "mnist": {"input": (28, 28, 1), "batch": 128, "steps": 20},
     "digits": {"input": (8, 8, 1), "batch": 32, "steps": 60},
 }
-FRAMEWORKS = ("gradstep", "pytorch")
+FRAMEWORKS = ("gradstep", "gradstep-1thread", "pytorch", "pytorch-1thread")
 
 
 class Skip(Exception):
@@ -81,34 +88,41 @@ def gradstep_pooling():
 
 def stand_in_max_pooling():
     """A 2x2 max pooling (stride 2, 'valid', channels-last) for the benchmark
-    only, until gradstep's own MaxPooling2D (layers/pooling.py) is merged."""
+    only, until gradstep's own MaxPooling2D (layers/pooling.py) is merged: the
+    maximum of the four strided corners, the slope routed to the first corner
+    that holds it."""
     from gradstep.layers.base import Layer
+
+    corners = [(0, 0), (0, 1), (1, 0), (1, 1)]
 
     class StandInMaxPooling2D(Layer):
         def __init__(self, pool_size=2, **kwargs):
             super().__init__(**kwargs)
-            self.pool = pool_size
 
         def compute_output_shape(self, shape):
-            return (shape[0], shape[1] // self.pool, shape[2] // self.pool, shape[3])
+            return (shape[0], shape[1] // 2, shape[2] // 2, shape[3])
+
+        @staticmethod
+        def _corner(x, i, j):
+            h, w = x.shape[1] // 2 * 2, x.shape[2] // 2 * 2
+            return x[:, i:h:2, j:w:2]
 
         def forward(self, x, training=False):
-            n, h, w, c = x.shape
-            p = self.pool
-            blocks = x[:, : h // p * p, : w // p * p].reshape(n, h // p, p, w // p, p, c)
-            out = blocks.max(axis=(2, 4))
-            winners = blocks == out[:, :, None, :, None]
-            return out, (winners, x.shape)
+            out = np.maximum(self._corner(x, 0, 0), self._corner(x, 0, 1))
+            np.maximum(out, self._corner(x, 1, 0), out=out)
+            np.maximum(out, self._corner(x, 1, 1), out=out)
+            return out, (x, out)
 
         def backward(self, saved, grad, input_gradient=True):
-            winners, shape = saved
+            x, out = saved
             if not input_gradient:
                 return None, {}
-            n, h, w, c = shape
-            p = self.pool
-            dx = np.zeros(shape, grad.dtype)
-            blocks = dx[:, : h // p * p, : w // p * p].reshape(winners.shape)
-            np.multiply(winners, grad[:, :, None, :, None], out=blocks)
+            dx = np.zeros(x.shape, x.dtype)
+            left = grad.copy()
+            for i, j in corners:
+                hit = np.equal(self._corner(x, i, j), out)
+                np.multiply(left, hit, out=self._corner(dx, i, j))
+                np.multiply(left, np.logical_not(hit, out=hit), out=left)
             return dx, {}
 
     return StandInMaxPooling2D
@@ -147,15 +161,29 @@ def gradstep_model(model_name, seed):
     return model
 
 
-def gradstep_trainer(model_name, data, seed):
+def gradstep_trainer(model_name, data, seed, blas_threads="auto"):
     """A function that trains a fresh model on ``data`` (one epoch)."""
     try:
+        from gradstep import config
+
         model = gradstep_model(model_name, seed)
     except ImportError as exc:
         raise Skip(f"gradstep is not importable ({exc})") from exc
     x, y = data
     batch = MODELS[model_name]["batch"]
-    return lambda: model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+
+    def train():
+        config.set_blas_threads(blas_threads)
+        try:
+            model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+        finally:
+            config.set_blas_threads("auto")
+
+    return train
+
+
+def gradstep_1thread_trainer(model_name, data, seed):
+    return gradstep_trainer(model_name, data, seed, blas_threads=1)
 
 
 # ---------------------------------------------------------------- pytorch
@@ -194,7 +222,7 @@ def torch_model(torch, model_name):
     )
 
 
-def pytorch_trainer(model_name, data, seed):
+def pytorch_trainer(model_name, data, seed, threads=None):
     torch = import_torch()
     torch.manual_seed(seed)
     model = torch_model(torch, model_name)
@@ -205,27 +233,45 @@ def pytorch_trainer(model_name, data, seed):
     batch = MODELS[model_name]["batch"]
 
     def train():
-        model.train()
-        for start in range(0, len(x), batch):
-            optimizer.zero_grad()
-            loss = loss_fn(model(x[start : start + batch]), y[start : start + batch])
-            loss.backward()
-            optimizer.step()
+        previous = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        try:
+            model.train()
+            for start in range(0, len(x), batch):
+                optimizer.zero_grad()
+                loss = loss_fn(model(x[start : start + batch]), y[start : start + batch])
+                loss.backward()
+                optimizer.step()
+        finally:
+            torch.set_num_threads(previous)
 
     return train
 
 
-TRAINERS = {"gradstep": gradstep_trainer, "pytorch": pytorch_trainer}
+def pytorch_1thread_trainer(model_name, data, seed):
+    return pytorch_trainer(model_name, data, seed, threads=1)
+
+
+TRAINERS = {
+    "gradstep": gradstep_trainer,
+    "gradstep-1thread": gradstep_1thread_trainer,
+    "pytorch": pytorch_trainer,
+    "pytorch-1thread": pytorch_1thread_trainer,
+}
 
 
 def label(name):
-    if name == "pytorch":
+    if name.startswith("pytorch"):
         torch = import_torch()
-        return f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+        threads = 1 if name == "pytorch-1thread" else torch.get_num_threads()
+        return f"torch {torch.__version__} ({threads} thread{'s' if threads > 1 else ''})"
     import gradstep
     from gradstep import kernels
 
-    return f"gradstep {gradstep.__version__} (kernels {kernels.backend()})"
+    numba = "numba" if kernels.use_numba() else "numpy twins"
+    threads = "1" if name == "gradstep-1thread" else "'auto'"
+    return f"gradstep {gradstep.__version__} (kernels: {numba}; BLAS threads {threads})"
 
 
 # ---------------------------------------------------------------- timing
@@ -269,18 +315,20 @@ def report(model_name, rounds, steps, repeats):
         f"\n{model_name} convnet, batch {spec['batch']}, {steps} steps per round, "
         f"median of {repeats} interleaved rounds"
     )
-    print(f"{'framework':<10} {'ms/step':>8} {'min':>8}  version")
+    print(f"{'framework':<17} {'ms/step':>8} {'min':>8}  version")
     for name, times in rounds.items():
         print(
-            f"{name:<10} {statistics.median(times) * 1e3:>8.1f} {min(times) * 1e3:>8.1f}  "
+            f"{name:<17} {statistics.median(times) * 1e3:>8.1f} {min(times) * 1e3:>8.1f}  "
             f"{label(name)}"
         )
-    if len(rounds) == 2:
-        ratios = [a / b for a, b in zip(rounds["gradstep"], rounds["pytorch"], strict=True)]
-        print(
-            f"gradstep/pytorch {statistics.median(ratios):.2f}x "
-            f"(rounds {min(ratios):.2f}-{max(ratios):.2f})"
-        )
+    pairs = [("gradstep", "pytorch"), ("gradstep-1thread", "pytorch-1thread")]
+    for mine, peer in pairs:
+        if mine in rounds and peer in rounds:
+            ratios = [a / b for a, b in zip(rounds[mine], rounds[peer], strict=True)]
+            print(
+                f"{mine}/{peer:<16} {statistics.median(ratios):.2f}x "
+                f"(rounds {min(ratios):.2f}-{max(ratios):.2f})"
+            )
 
 
 # ---------------------------------------------------------------- memory
@@ -327,8 +375,11 @@ def measure_memory(model_name, names, repeats=3):
                 f"{model_name} {name:<9} one training step: peak RSS +{growth[name]:.1f} MiB "
                 f"(over {before:.0f} MiB resident before it; median of {len(samples)} processes)"
             )
-    if len(growth) == 2:
-        print(f"memory gradstep/pytorch {growth['gradstep'] / growth['pytorch']:.2f}x")
+    if "gradstep" in growth and "pytorch" in growth:
+        if growth["pytorch"] >= 1:
+            print(f"memory gradstep/pytorch {growth['gradstep'] / growth['pytorch']:.2f}x")
+        else:
+            print("memory gradstep/pytorch: no ratio, PyTorch's growth is below 1 MiB")
 
 
 # ---------------------------------------------------------------- driver
@@ -365,7 +416,7 @@ def main(argv=None):
     if args.memory:
         print()
         for model_name in args.models:
-            measure_memory(model_name, args.frameworks)
+            measure_memory(model_name, [f for f in args.frameworks if "1thread" not in f])
 
 
 if __name__ == "__main__":

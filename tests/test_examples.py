@@ -99,6 +99,13 @@ def _check_sklearn_grid_search(out: str, folder: Path) -> None:
     assert float(_found(r"^test accuracy ([0-9.]+)$", out)[1]) >= 0.9
 
 
+def _check_text_classifier(out: str, folder: Path) -> None:
+    """The topic is always decidable from the words (accuracy 1 is reachable,
+    guessing gives 1/3); the model reaches 1.0 from the second epoch on, and
+    0.95 leaves room for a different BLAS's round-off."""
+    assert float(_found(r"^test accuracy ([0-9.]+)$", out)[1]) >= 0.95
+
+
 CHECKS = {
     "binary_class_weights": _check_binary_class_weights,
     "digits_classification": _check_digits_classification,
@@ -106,6 +113,7 @@ CHECKS = {
     "optimizer_comparison": _check_optimizer_comparison,
     "regression_huber": _check_regression_huber,
     "sklearn_grid_search": _check_sklearn_grid_search,
+    "text_classifier": _check_text_classifier,
 }
 
 

@@ -152,3 +152,131 @@ def test_a_layer_called_on_the_wrong_width_or_rank_names_the_layer_and_the_shape
         dense(keras.Input(shape=(4,)))
     with pytest.raises(ValueError, match=r"layer 'flat' needs inputs of rank 2 .* shape \(None,\)"):
         layers.Dense(2, name="flat")(SymbolicTensor((None,), "float32"))
+
+
+# --- masks (Keras's) ---------------------------------------------------------------------
+def _tokens():
+    return keras.Input(shape=(5,), dtype="int32")
+
+
+def test_symbolic_masks_start_at_embedding_and_pass_through_the_layers_that_support_them():
+    tokens = _tokens()
+    embedded = layers.Embedding(6, 3, mask_zero=True)(tokens)
+    assert tokens.mask_shape is None and embedded.mask_shape == (1, 5)
+    tensor = embedded
+    for layer in [
+        layers.Dense(4),
+        layers.Activation("relu"),
+        layers.Dropout(0.5),
+        layers.ActivityRegularization(l2=0.1),
+    ]:
+        tensor = layer(tensor)
+        assert layer.supports_masking and tensor.mask_shape == (1, 5)
+    assert layers.Embedding(6, 3)(tokens).mask_shape is None
+
+
+def test_a_layer_without_masking_stops_the_mask_with_keras_warning():
+    embedded = layers.Embedding(6, 3, mask_zero=True)(_tokens())
+    with pytest.warns(UserWarning, match="Layer 'flat' \\(of type Flatten\\) was passed an input"):
+        flat = layers.Flatten(name="flat")(embedded)
+    assert flat.mask_shape is None
+
+
+def test_merges_pass_a_mask_when_every_input_has_one_and_concatenate_when_any_has():
+    tokens = _tokens()
+    masked = [layers.Embedding(6, 3, mask_zero=True)(tokens) for _ in range(2)]
+    plain = layers.Embedding(6, 3)(tokens)
+    for merge in (layers.Add, layers.Multiply, layers.Maximum, layers.Average):
+        assert merge()(masked).mask_shape == (1, 5)
+        assert merge()([masked[0], plain]).mask_shape is None
+    assert layers.Concatenate()([masked[0], plain]).mask_shape == (1, 5)
+    assert layers.Concatenate(axis=1)(masked).mask_shape == (1, 10)
+    assert layers.Concatenate()([plain, plain]).mask_shape is None
+
+
+def test_a_graph_without_masks_tracks_none():
+    inputs = keras.Input(shape=(3,))
+    graph = Graph([inputs], [layers.Dense(2)(layers.Dense(4)(inputs))])
+    assert not graph.carries_masks
+    _, saved = graph.forward([np.ones((2, 3), dtype=np.float32)], training=True)
+    assert saved.output_masks is None
+
+
+def test_forward_carries_each_output_mask():
+    tokens = _tokens()
+    embedded = layers.Embedding(6, 3, mask_zero=True)(tokens)
+    graph = Graph(
+        [tokens], [layers.Dense(2)(embedded), layers.Dense(1)(layers.Embedding(6, 2)(tokens))]
+    )
+    assert graph.carries_masks
+    x = np.array([[1, 0, 2, 0, 5], [0, 0, 0, 0, 3]])
+    _, saved = graph.forward([x], training=False)
+    np.testing.assert_array_equal(saved.output_masks[0], x != 0)
+    assert saved.output_masks[1] is None
+
+
+def test_a_model_used_as_a_layer_passes_its_mask_out_when_it_runs():
+    """As Keras's functional model: no symbolic mask, but a mask on its output at run time."""
+    inner_tokens = _tokens()
+    inner = keras.Model(inner_tokens, layers.Embedding(6, 3, mask_zero=True)(inner_tokens))
+    tokens = _tokens()
+    outer_tensor = inner(tokens)
+    assert outer_tensor.mask_shape is None
+    graph = Graph([tokens], [layers.Dense(2)(outer_tensor)])
+    assert graph.carries_masks
+    x = np.array([[1, 0, 2, 0, 5]])
+    _, saved = graph.forward([x], training=True)
+    np.testing.assert_array_equal(saved.output_masks[0], x != 0)
+
+
+def test_masks_reach_a_model_used_as_a_layer():
+    """A masked tensor into a model used as a layer: its graph runs with the mask."""
+    inner_inputs = keras.Input(shape=(5, 3))
+    inner = keras.Model(inner_inputs, layers.Dense(2)(inner_inputs))
+    tokens = _tokens()
+    with pytest.warns(UserWarning, match="does not support masking"):  # Keras warns too
+        outputs = inner(layers.Embedding(6, 3, mask_zero=True)(tokens))
+    graph = Graph([tokens], [outputs])
+    x = np.array([[1, 0, 2, 0, 5]])
+    _, saved = graph.forward([x], training=False)
+    np.testing.assert_array_equal(saved.output_masks[0], x != 0)
+
+
+def test_masks_in_eager_calls_only_for_layers_that_take_them():
+    with pytest.raises(TypeError, match="Dense 'd' takes no mask"):
+        layers.Dense(2, name="d")(np.ones((1, 3)), mask=np.ones((1,), dtype=bool))
+    with pytest.raises(TypeError, match="in a graph, masks come from the layer that makes them"):
+        layers.Multiply()([_tokens(), _tokens()], mask=[None, None])
+    x = np.array([[2.0, 3.0], [4.0, 5.0]])
+    out = layers.Multiply()([x, x], mask=[np.array([True, False]), None])
+    np.testing.assert_array_equal(out, [[4.0, 9.0], [4.0, 5.0]])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.LayerNormalization(),
+        lambda: layers.GroupNormalization(groups=1),
+        lambda: layers.BatchNormalization(),
+        lambda: layers.GaussianNoise(0.1),
+        lambda: layers.GaussianDropout(0.1),
+        lambda: layers.SpatialDropout1D(0.1),
+    ],
+)
+def test_the_normalization_and_noise_layers_pass_masks_as_in_keras(make):
+    layer = make()
+    tensor = layer(layers.Embedding(6, 4, mask_zero=True)(_tokens()))
+    assert layer.supports_masking and tensor.mask_shape == (1, 5)
+
+
+def test_batch_normalization_refuses_a_masked_batch_in_training():
+    """Keras takes the moments over the unmasked steps; gradstep says it does not."""
+    tokens = _tokens()
+    normalized = layers.BatchNormalization(name="bn")(
+        layers.Embedding(6, 4, mask_zero=True)(tokens)
+    )
+    model = keras.Model(tokens, normalized)
+    x = np.array([[1, 0, 2, 0, 5]])
+    assert model.predict(x, verbose=0).shape == (1, 5, 4)  # inference: moving statistics
+    with pytest.raises(ValueError, match="'bn' received a masked input in training"):
+        model(x, training=True)

@@ -71,13 +71,18 @@ def record(case: dict) -> dict:
             result["training_output"] = training_output
         model.set_weights(initial)  # the call may have moved statistics
         class_name, config = case["optimizer"]
-        model.compile(optimizer=getattr(keras.optimizers, class_name)(**config), loss=case["loss"])
+        model.compile(
+            optimizer=getattr(keras.optimizers, class_name)(**config),
+            loss=case["loss"],
+            metrics=case["metrics"],
+        )
         history = model.fit(
             x, y, batch_size=case["batch"], epochs=case["steps"], shuffle=False, verbose=0
         )
         result["loss"] = [float(v) for v in history.history["loss"]]
         result["weights"] = [plain(w) for w in model.get_weights()]
-        result["evaluate"] = float(model.evaluate(x, y, batch_size=case["batch"], verbose=0))
+        evaluated = model.evaluate(x, y, batch_size=case["batch"], verbose=0)
+        result["evaluate"] = plain(evaluated) if case["metrics"] else float(evaluated)
     return result
 
 

@@ -119,7 +119,7 @@ class Softmax(Activation):
         return y * (grad_wrt_output - weighted)
 
     def get_config(self):
-        # Over the last axis it is Keras's 'softmax', and a layer's config says just that.
+        # The default axis serializes as plain 'softmax', as Keras writes it.
         return {} if self.axis == -1 else {"axis": self.axis}
 
 

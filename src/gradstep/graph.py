@@ -16,11 +16,21 @@ depends on (Keras's order: by depth, then by first use), and runs them:
 
 Every value is a plain NumPy array; the plan runs over numbered slots, one
 per tensor, so that a step costs a list lookup rather than a search.
+
+Masks (Keras's): a layer such as ``Embedding(mask_zero=True)`` gives its
+output a mask, a boolean array over its leading axes (``tokens != 0``), and
+each layer that ``supports_masking`` passes it on through ``compute_mask``;
+the mask of an output then leaves its masked positions out of the loss and
+the metrics. Which tensors carry a mask is known when the graph is built (a
+``SymbolicTensor``'s ``mask_shape``, found by ``compute_mask`` on
+placeholders, as Keras finds its symbolic masks); a graph in which none does
+runs exactly as it would without masks.
 """
 
 from __future__ import annotations
 
 import collections
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -38,6 +48,9 @@ class SymbolicTensor:
         self.dtype = dtype
         self.node = node
         self.name = name or (node.layer.name if node is not None else "tensor")
+        #: The shape of the mask the tensor will carry (unknown sizes as 1), or
+        #: None when it carries none: Keras's symbolic ``_keras_mask``.
+        self.mask_shape: tuple | None = None
 
     @property
     def ndim(self) -> int:
@@ -112,7 +125,36 @@ def call_symbolic(layer, inputs, training: bool | None) -> SymbolicTensor:
     node = Node(layer, inputs, training)
     output_shape = layer.compute_output_shape(shapes)
     node.output = SymbolicTensor(output_shape, layer.dtype or config.floatx(), node)
+    node.output.mask_shape = _symbolic_mask_shape(layer, inputs)
     return node.output
+
+
+def _symbolic_mask_shape(layer, inputs) -> tuple | None:
+    """The shape of the mask ``layer``'s output will carry, or None: its
+    ``compute_mask`` on zero placeholders of the inputs' and their masks'
+    shapes (unknown sizes as 1). A layer that does not support masking stops
+    a mask, with Keras's warning."""
+    tensors = inputs if isinstance(inputs, list) else [inputs]
+    if not layer.supports_masking:
+        if any(t.mask_shape is not None for t in tensors):
+            warnings.warn(
+                f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input "
+                "with a mask attached to it. However, this layer does not support masking and "
+                "will therefore destroy the mask information. Downstream layers will not see "
+                "the mask.",
+                stacklevel=4,
+            )
+        return None
+    values = [_placeholder(t.shape, t.dtype) for t in tensors]
+    masks = [None if t.mask_shape is None else _placeholder(t.mask_shape, bool) for t in tensors]
+    listed = isinstance(inputs, list)
+    mask = layer.compute_mask(values if listed else values[0], masks if listed else masks[0])
+    return None if mask is None else tuple(np.shape(mask))
+
+
+def _placeholder(shape, dtype) -> np.ndarray:
+    """Zeros of ``shape`` (unknown sizes as 1), without allocating them."""
+    return np.broadcast_to(np.zeros((), dtype=dtype), tuple(1 if d is None else d for d in shape))
 
 
 class _Step(NamedTuple):
@@ -135,6 +177,7 @@ class Saved(NamedTuple):
     penalty: float  # the activity regularizers' penalties on this pass, summed
     penalty_slopes: list  # (slot, slope of that penalty at the tensor in the slot)
     state_updates: list  # (weight, new value): moving statistics to assign after the step
+    output_masks: list | None = None  # each output's mask (None: unmasked); None: no masks
 
 
 class Graph:
@@ -159,6 +202,13 @@ class Graph:
         _check_computable(self.inputs, self.nodes)
         _check_unique_names(self.layers)
         self._compile_steps()
+        #: Whether some tensor of the graph carries a mask, so that ``forward``
+        #: tracks masks (a model used as a layer may make them inside).
+        self.carries_masks = any(
+            node.output.mask_shape is not None
+            or (node.layer.holds_layers and node.layer.carries_masks)
+            for node in self.nodes
+        )
 
     def _compile_steps(self) -> None:
         slot_of: dict[int, int] = {id(t): i for i, t in enumerate(self.inputs)}
@@ -185,14 +235,22 @@ class Graph:
         self.output_slots = [slot_of[id(t)] for t in self.outputs]
 
     # --- running ----------------------------------------------------------------------
-    def forward(self, arrays: list[np.ndarray], training: bool) -> tuple[list, Saved]:
+    def forward(
+        self, arrays: list[np.ndarray], training: bool, masks: list | None = None
+    ) -> tuple[list, Saved]:
         """The outputs for ``arrays`` (one per input), and what ``backward``
         needs (``Saved``): each step's ``saved``, and the penalty of the
         layers' activity regularizers with its slopes. In training, also the
         new values of moving statistics, which the caller assigns (after the
-        optimizer step, or never for ``Model.gradients``)."""
+        optimizer step, or never for ``Model.gradients``). When masks flow
+        (the graph ``carries_masks``, or ``masks`` gives the inputs' masks, for
+        a model used as a layer), also each output's mask."""
         values: list[Any] = [None] * self.slot_count
         values[: len(arrays)] = arrays
+        carried = None
+        if self.carries_masks or (masks is not None and any(m is not None for m in masks)):
+            carried = [None] * self.slot_count
+            carried[: len(arrays)] = masks or [None] * len(arrays)
         saved = []
         penalty, penalty_slopes, state_updates = 0.0, [], []
         for step in self.steps:
@@ -201,7 +259,10 @@ class Graph:
             else:
                 inputs = values[step.input_slots[0]]
             mode = training if step.training is None else step.training
-            output, step_saved = step.layer.forward(inputs, training=mode)
+            if carried is None:
+                output, step_saved = step.layer.forward(inputs, training=mode)
+            else:
+                output, step_saved = _forward_masked(step, inputs, mode, carried)
             values[step.output_slot] = output
             saved.append(step_saved)
             regularizer = step.layer.activity_regularizer
@@ -214,7 +275,8 @@ class Graph:
             if mode and step.layer.updates_state:
                 state_updates.extend(step.layer.state_updates(step_saved))
         outputs = [values[slot] for slot in self.output_slots]
-        return outputs, Saved(saved, penalty, penalty_slopes, state_updates)
+        output_masks = None if carried is None else [carried[slot] for slot in self.output_slots]
+        return outputs, Saved(saved, penalty, penalty_slopes, state_updates, output_masks)
 
     def backward(self, saved, output_grads, fused_steps=frozenset(), input_gradients=False):
         """The chain rule from the outputs back to the inputs.
@@ -269,6 +331,23 @@ class Graph:
 
     def step_index(self, node: Node) -> int:
         return next(i for i, step in enumerate(self.steps) if step.node is node)
+
+
+def _forward_masked(step: _Step, inputs, mode: bool, masks: list):
+    """A step's forward pass when masks flow: the input's mask goes to a layer
+    whose ``forward_takes_mask``, and the output's mask into ``masks``."""
+    if step.listed:
+        mask = [masks[slot] for slot in step.input_slots]
+        present = any(m is not None for m in mask)
+    else:
+        mask = masks[step.input_slots[0]]
+        present = mask is not None
+    if present and step.layer.forward_takes_mask:
+        output, saved = step.layer.forward(inputs, training=mode, mask=mask)
+    else:
+        output, saved = step.layer.forward(inputs, training=mode)
+    masks[step.output_slot] = step.layer.output_mask(inputs, mask, saved)
+    return output, saved
 
 
 def _activity_penalty(regularizer, output: np.ndarray) -> tuple[float, np.ndarray]:

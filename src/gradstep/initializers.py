@@ -138,6 +138,9 @@ HeNormal = _scaling("HeNormal", 2.0, "fan_in", "truncated_normal")
 LecunUniform = _scaling("LecunUniform", 1.0, "fan_in", "uniform")
 LecunNormal = _scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
 INITIALIZERS.add("variance_scaling", VarianceScaling)
+# Keras's short aliases (Embedding's default is 'uniform').
+INITIALIZERS.add("uniform", RandomUniform)
+INITIALIZERS.add("normal", RandomNormal)
 
 
 def _fans(shape) -> tuple[float, float]:

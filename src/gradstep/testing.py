@@ -76,28 +76,38 @@ def check_activation_gradients(activation, x, seed=0, **tolerances):
     return check_gradients(value, slope, x, label=f"activation {activation.name}", **tolerances)
 
 
-def check_layer_gradients(layer, x, seed=0, **tolerances):
+def check_layer_gradients(layer, x, seed=0, mask=None, **tolerances):
     """Check a float64 layer's input slope(s) and every weight's slope, in
     training mode; ``x`` is an array, or a list of arrays for a layer that
     takes several (``Add``, ``Concatenate``). The layer's generator is
     reseeded before each pass so that a random layer (dropout) draws the
-    same mask every time."""
+    same mask every time. A layer with ``integer_inputs`` (``Embedding``)
+    has no slope at its input (token indices): only its weights are checked,
+    and ``x`` is passed as it is. ``mask`` goes to ``forward`` (a layer whose
+    ``forward_takes_mask``), the same for every pass."""
     listed = isinstance(x, list | tuple)
-    xs = [np.asarray(v, dtype=np.float64) for v in (x if listed else [x])]
+    integer = layer.integer_inputs
+    xs = [
+        np.asarray(v) if integer else np.asarray(v, dtype=np.float64)
+        for v in (x if listed else [x])
+    ]
     if not layer.built:
         shapes = [(None,) + v.shape[1:] for v in xs]
         layer.build_once(shapes if listed else shapes[0])
+    masked = {} if mask is None else {"mask": mask}
 
     def forward(points):
         layer.rng = np.random.default_rng(seed)
-        return layer.forward(list(points) if listed else points[0], training=True)
+        return layer.forward(list(points) if listed else points[0], training=True, **masked)
 
     output, saved = forward(xs)
     upstream = np.random.default_rng(seed).normal(size=output.shape)
-    grad_inputs, weight_grads = layer.backward(saved, upstream)
+    grad_inputs, weight_grads = layer.backward(saved, upstream, input_gradient=not integer)
     grad_inputs = grad_inputs if listed else [grad_inputs]
-    errors = []
+    errors = [0.0]
     for position, (point, grad_input) in enumerate(zip(xs, grad_inputs, strict=True)):
+        if integer:
+            break
 
         def loss_at_input(values, position=position):
             points = [values if i == position else v for i, v in enumerate(xs)]

@@ -7,13 +7,19 @@ same initial weights and data. A case:
 
     name:         unique within its family
     layers:       [(class name, config), ...]: the model is Input -> these layers
+    branches:     optional [[(class name, config), ...], ...]: chains of layers
+                  that each take the Input, joined by ``merge`` (class name,
+                  config) before ``layers``.
     input_shape:  one sample's shape
     batch:        samples (also the batch size: one step per epoch). Default 4.
     steps:        training steps (SGD unless ``optimizer``). Default 3.
     optimizer:    (class name, config). Default ("SGD", {"learning_rate": 0.1}).
-    loss:         Default "mse", against targets of the output's shape.
-    targets:      "normal" (default) or "one_hot" (one class per position along
-                  the output's last axis, for a cross-entropy loss).
+    loss:         Default "mse", against normal targets of the output's shape.
+    targets:      "normal" (default), or {"classes": n}: integer labels in [0, n)
+                  of the output's shape without its last axis (for a sparse
+                  cross-entropy).
+    metrics:      compiled with the loss (e.g. ["mae"]); then ``evaluate`` is
+                  the list [loss, *metrics]. Default none.
     inputs:       "normal" (default), "positive", or {"tokens": vocabulary size}
                   (integers in [0, size), for Embedding).
     input_dtype:  the Input's dtype. Default "float32" ("int32" for tokens).
@@ -31,8 +37,9 @@ DEFAULTS = {
     "steps": 3,
     "optimizer": ("SGD", {"learning_rate": 0.1}),
     "loss": "mse",
-    "targets": "normal",
     "inputs": "normal",
+    "targets": "normal",
+    "metrics": None,
     "train": True,
     "seed": 0,
 }
@@ -60,19 +67,29 @@ def inputs_for(case: dict, numpy):
 
 def targets_for(case: dict, output_shape, numpy):
     rng = numpy.random.default_rng(case["seed"] + 1)
-    shape = (case["batch"], *output_shape[1:])
-    if case.get("targets", "normal") == "one_hot":
-        classes = rng.integers(0, shape[-1], size=shape[:-1])
-        return numpy.eye(shape[-1], dtype="float32")[classes]
-    return rng.normal(size=shape).astype("float32")
+    if isinstance(case["targets"], dict):
+        shape = (case["batch"], *output_shape[1:-1])
+        return rng.integers(0, case["targets"]["classes"], size=shape).astype("float32")
+    return rng.normal(size=(case["batch"], *output_shape[1:])).astype("float32")
 
 
 def build(case: dict, library):
-    """Input -> the case's layers, as a functional model of ``library``
-    (``keras`` or ``gradstep``)."""
+    """Input -> the case's branches and merge, if any -> its layers, as a
+    functional model of ``library`` (``keras`` or ``gradstep``)."""
     inputs = library.Input(shape=tuple(case["input_shape"]), dtype=case["input_dtype"])
     tensor = inputs
-    for index, (class_name, config) in enumerate(case["layers"]):
-        layer = getattr(library.layers, class_name)(**config, name=f"layer_{index}")
-        tensor = layer(tensor)
+    if "branches" in case:
+        ends = [
+            _chain(inputs, branch, f"branch_{number}_", library)
+            for number, branch in enumerate(case["branches"])
+        ]
+        class_name, config = case["merge"]
+        tensor = getattr(library.layers, class_name)(**config, name="merge")(ends)
+    tensor = _chain(tensor, case["layers"], "layer_", library)
     return library.Model(inputs, tensor)
+
+
+def _chain(tensor, layers, prefix: str, library):
+    for index, (class_name, config) in enumerate(layers):
+        tensor = getattr(library.layers, class_name)(**config, name=f"{prefix}{index}")(tensor)
+    return tensor

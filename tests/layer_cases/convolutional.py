@@ -120,8 +120,8 @@ CONV2D = [
         "Conv2D",
         {"filters": 4, "kernel_size": 3, "padding": "same", "activation": "softmax"},
         (4, 4, 2),
-        loss="categorical_crossentropy",
-        targets="one_hot",
+        loss="sparse_categorical_crossentropy",
+        targets={"classes": 4},
         optimizer=ADAM,
     ),
     {
@@ -132,8 +132,8 @@ CONV2D = [
             ("Dense", {"units": 5, "activation": "softmax"}),  # on each position
         ],
         "input_shape": (7, 7, 1),
-        "loss": "categorical_crossentropy",
-        "targets": "one_hot",
+        "loss": "sparse_categorical_crossentropy",
+        "targets": {"classes": 5},
         "optimizer": ADAM,
         "steps": 4,
     },

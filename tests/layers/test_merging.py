@@ -83,3 +83,46 @@ def test_mismatched_inputs_are_refused_naming_the_layer_and_the_shapes(make, sha
     tensors = [Input(shape=shape[1:]) for shape in shapes]
     with pytest.raises(ValueError, match=message):
         make(name="merge_under_test")(tensors)
+
+
+# --- under masks (Keras's): the goldens are tests/layer_cases/masking.py ------------------
+def _masked_inputs(count, seed=0):
+    rng = np.random.default_rng(seed)
+    xs = [rng.normal(size=(3, 4, 2)) for _ in range(count)]
+    masks = [rng.random((3, 4)) < 0.6 for _ in range(count)]
+    return xs, masks
+
+
+@pytest.mark.parametrize("name", ["Multiply", "Maximum", "Minimum"])
+@pytest.mark.parametrize("unmasked", [None, 0, 1])
+def test_masked_values_pass_central_differences(name, unmasked):
+    xs, masks = _masked_inputs(3, seed=len(name))
+    if unmasked is not None:
+        masks[unmasked] = None
+    check_layer_gradients(getattr(layers, name)(dtype="float64"), xs, mask=masks)
+
+
+def test_multiply_counts_a_masked_entry_as_one_and_zeroes_where_all_are_masked():
+    x, y = np.full((1, 3, 1), 2.0), np.full((1, 3, 1), 5.0)
+    both = [np.array([[True, False, False]]), np.array([[False, True, False]])]
+    np.testing.assert_array_equal(layers.Multiply()([x, y], mask=both)[0, :, 0], [2, 5, 0])
+    one = [np.array([[True, False, False]]), None]
+    np.testing.assert_array_equal(layers.Multiply()([x, y], mask=one)[0, :, 0], [10, 5, 5])
+
+
+def test_maximum_takes_the_other_input_where_one_is_masked():
+    x, y = np.full((1, 3, 1), 2.0), np.full((1, 3, 1), -1.0)
+    masks = [np.array([[True, False, False]]), np.array([[True, True, False]])]
+    np.testing.assert_array_equal(layers.Maximum()([x, y], mask=masks)[0, :, 0], [2, -1, 2])
+    np.testing.assert_array_equal(layers.Minimum()([x, y], mask=masks)[0, :, 0], [-1, -1, 2])
+
+
+def test_merge_masks_follow_keras():
+    a, b = np.array([[True, False, False]]), np.array([[False, True, False]])
+    np.testing.assert_array_equal(layers.Add().compute_mask(None, [a, b]), [[True, True, False]])
+    assert layers.Add().compute_mask(None, [a, None]) is None
+    assert layers.Add().compute_mask(None, None) is None
+    x = [np.zeros((1, 3, 2)), np.zeros((1, 3, 4))]
+    np.testing.assert_array_equal(layers.Concatenate().compute_mask(x, [a, None]), [[True] * 3])
+    joined = layers.Concatenate(axis=1).compute_mask([x[0], x[0]], [a, b])
+    np.testing.assert_array_equal(joined, [[True, False, False, False, True, False]])

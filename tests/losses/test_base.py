@@ -219,3 +219,44 @@ def test_fit_and_evaluate_weigh_the_loss_like_keras():
         twin.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
         runs.append(twin.fit(x, y, epochs=2, batch_size=4, verbose=0, **kwargs).history["loss"])
     np.testing.assert_allclose(runs[0], runs[1])
+
+
+# --- an output's mask (Keras's y_pred._keras_mask) ----------------------------------------
+MASK_Y_TRUE = np.zeros((2, 3, 1))
+MASK_Y_PRED = np.arange(1.0, 7.0).reshape(2, 3, 1)  # squared errors 1, 4, ..., 36
+OUTPUT_MASK = np.array([[True, False, True], [False, False, True]])  # keeps 1, 9, 36
+
+
+@pytest.mark.parametrize(
+    ("reduction", "expected"),
+    [
+        ("sum_over_batch_size", (1 + 9 + 36) / 3),
+        ("mean", (1 + 9 + 36) / 3),
+        ("sum", 1 + 9 + 36),
+        ("mean_with_sample_weight", (1 + 9 + 36) / 3),
+    ],
+)
+def test_an_output_mask_leaves_its_entries_out_as_keras(reduction, expected):
+    loss = losses.MeanSquaredError(reduction=reduction)
+    value = loss(MASK_Y_TRUE, MASK_Y_PRED, mask=OUTPUT_MASK)
+    assert float(value) == pytest.approx(expected)
+    value_too, slope = loss.value_and_gradient(MASK_Y_TRUE, MASK_Y_PRED, mask=OUTPUT_MASK)
+    assert float(value_too) == pytest.approx(expected)
+    assert np.all(slope[~OUTPUT_MASK] == 0) and np.all(slope[OUTPUT_MASK] != 0)
+
+
+def test_an_output_mask_combines_with_the_loss_own_mask():
+    """Keras's in_mask & out_mask: ignore_class and the output's mask both apply."""
+    loss = losses.SparseCategoricalCrossentropy(ignore_class=2)
+    labels = np.array([[0, 2, 1], [1, 1, 2]])
+    probabilities = np.full((2, 3, 3), 1 / 3)
+    probabilities[0, 0] = [0.5, 0.25, 0.25]
+    mask = np.array([[True, True, False], [True, False, True]])
+    kept = (labels != 2) & mask  # (0, 0) and (1, 0)
+    expected = (-np.log(0.5) - np.log(1 / 3)) / kept.sum()
+    assert float(loss(labels, probabilities, mask=mask)) == pytest.approx(expected)
+
+
+def test_an_output_mask_that_does_not_fit_names_both_shapes():
+    with pytest.raises(ValueError, match=r"mask of shape \(4,\) does not match .* \(2, 3\)"):
+        losses.MeanSquaredError()(MASK_Y_TRUE, MASK_Y_PRED, mask=np.ones(4, dtype=bool))

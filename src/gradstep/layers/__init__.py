@@ -1,8 +1,8 @@
 """Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten),
 ``convolutional`` (Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D,
-Conv2DTranspose), ``merging`` (Add, Concatenate, ...), ``normalization``
-(BatchNormalization, LayerNormalization, GroupNormalization) and
-``regularization`` (Dropout and its spatial and Gaussian kin,
+Conv2DTranspose), ``embedding`` (Embedding), ``merging`` (Add, Concatenate,
+...), ``normalization`` (BatchNormalization, LayerNormalization,
+GroupNormalization) and ``regularization`` (Dropout and its spatial and Gaussian kin,
 ActivityRegularization); ``base`` holds the contract every layer follows."""
 
 from gradstep.layers.base import LAYERS, Layer
@@ -18,6 +18,7 @@ from gradstep.layers.convolutional import (
     SeparableConvolution2D,
 )
 from gradstep.layers.core import Activation, Dense, Flatten, Input, InputLayer
+from gradstep.layers.embedding import Embedding
 from gradstep.layers.merging import (
     Add,
     Average,
@@ -66,6 +67,7 @@ __all__ = [
     "Dense",
     "DepthwiseConv2D",
     "Dropout",
+    "Embedding",
     "Flatten",
     "GaussianDropout",
     "GaussianNoise",

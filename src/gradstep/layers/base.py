@@ -109,6 +109,16 @@ class Layer:
     #: eager call does not cast them to floats, and a Sequential model that
     #: starts with it gets an integer Input.
     integer_inputs = False
+    #: Keras's ``supports_masking``: whether the mask of the layer's input (an
+    #: ``Embedding(mask_zero=True)``'s ``tokens != 0``) goes on to its output,
+    #: through ``compute_mask``. A layer that does not support masking stops
+    #: the mask there, and the graph warns when it is built, as Keras does.
+    supports_masking = False
+    #: Whether ``forward`` takes the input's mask, ``forward(x, training,
+    #: mask=...)`` (a list of masks, None where unmasked, for a layer called on
+    #: a list), because masked positions change its output (an average over
+    #: the unmasked steps). It is passed only when some input carries a mask.
+    forward_takes_mask = False
 
     def __init__(
         self,
@@ -227,6 +237,21 @@ class Layer:
         loss fused with it, e.g. softmax + cross-entropy: ``p - y``)."""
         raise NotImplementedError(f"{type(self).__name__} has no activation to fuse with a loss")
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's ``compute_mask``: the mask of the output for ``inputs`` whose
+        mask is ``mask`` (None: unmasked; a list for a layer called on a list).
+        Masks are boolean arrays over the leading axes of a tensor (batch,
+        steps), True where a value counts. Called only for a layer that
+        ``supports_masking``; this default passes the input's mask on."""
+        return mask
+
+    def output_mask(self, inputs, mask, saved):
+        """The mask of the output of the forward pass that returned ``saved``
+        (what the graph records): ``compute_mask`` for a layer that supports
+        masking, else None, the mask stops here. A model used as a layer
+        gives its own graph's output mask instead."""
+        return self.compute_mask(inputs, mask) if self.supports_masking else None
+
     def state_updates(self, saved) -> list[tuple[np.ndarray, np.ndarray]]:
         """For a layer that ``updates_state``: ``(weight, new value)`` pairs
         that the training-mode forward pass which returned ``saved`` computed.
@@ -240,9 +265,11 @@ class Layer:
         graph applies a layer's own ``activity_regularizer`` itself.)"""
         return 0.0
 
-    def __call__(self, inputs, training=None, **kwargs):
+    def __call__(self, inputs, training=None, mask=None, **kwargs):
         """On symbolic tensors (from ``Input``): record the call in the graph
-        and return the symbolic output. On arrays: the output."""
+        and return the symbolic output. On arrays: the output; ``mask`` (a
+        boolean array, for a layer whose ``forward_takes_mask``) says which
+        steps count, as Keras's ``layer(x, mask=...)``."""
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__} {self.name!r} was called with unexpected keyword "
@@ -250,13 +277,25 @@ class Layer:
             )
         from gradstep import graph
 
+        if mask is not None and not self.forward_takes_mask:
+            raise TypeError(
+                f"{type(self).__name__} {self.name!r} takes no mask (masks reach the layers "
+                "that use them through a model's graph), received mask="
+                f"{type(mask).__name__}"
+            )
         if graph.is_symbolic(inputs):
+            if mask is not None:
+                raise TypeError(
+                    f"{type(self).__name__} {self.name!r}: in a graph, masks come from the "
+                    "layer that makes them (Embedding(mask_zero=True)); call it without mask="
+                )
             return graph.call_symbolic(self, inputs, training)
         inputs = self._as_arrays(inputs)
         shapes = _shapes_of(inputs)
         self.build_once(_with_unknown_batch(shapes))
         self.check_input_shape(shapes)
-        output, saved = self.forward(inputs, training=bool(training))
+        masked = {} if mask is None else {"mask": _as_masks(mask)}
+        output, saved = self.forward(inputs, training=bool(training), **masked)
         if training and self.updates_state:
             assign_state_updates(self.state_updates(saved))
         return output
@@ -414,6 +453,13 @@ def assign_state_updates(updates) -> None:
     """Copy each new value into its weight, in place."""
     for weight, value in updates:
         weight[...] = value
+
+
+def _as_masks(mask):
+    """An eager call's mask as a boolean array (a list of them, None kept)."""
+    if isinstance(mask, list | tuple):
+        return [None if m is None else np.asarray(m, dtype=bool) for m in mask]
+    return np.asarray(mask, dtype=bool)
 
 
 def _shapes_of(inputs):

@@ -112,6 +112,8 @@ class Dense(Layer):
         activity_regularizer: a penalty on the output, per sample (see ``Layer``).
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         units,
@@ -223,6 +225,8 @@ class Dense(Layer):
 @LAYERS.register("Activation")
 class Activation(Layer):
     """Applies an activation function: ``y = f(x)``; backward ``dx = g * f'(x)``."""
+
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

@@ -223,6 +223,8 @@ class BatchNormalization(_AffineNormalization):
     """
 
     updates_state = True
+    supports_masking = True
+    forward_takes_mask = True
 
     def __init__(
         self,
@@ -341,9 +343,17 @@ class BatchNormalization(_AffineNormalization):
         return values.reshape(shape)
 
     # --- the two passes ---------------------------------------------------------------
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
         x = self._cast(x)
         from_batch = bool(training) and self.trainable
+        if from_batch and mask is not None:
+            # Keras takes the batch's moments over the unmasked steps only.
+            raise ValueError(
+                f"BatchNormalization layer {self.name!r} received a masked input in training "
+                "(from Embedding(mask_zero=True)); Keras would take the batch's mean and "
+                "variance over the unmasked steps, which gradstep does not do yet. Put it "
+                "where no mask reaches it, or use LayerNormalization"
+            )
         renorm = updates = None
         if from_batch:
             axes = self._reduction_axes(x.ndim)
@@ -477,6 +487,8 @@ class LayerNormalization(_AffineNormalization):
         beta_initializer, gamma_initializer, beta_regularizer,
         gamma_regularizer, beta_constraint, gamma_constraint: as Dense's.
     """
+
+    supports_masking = True
 
     def __init__(
         self,
@@ -614,6 +626,8 @@ class GroupNormalization(_AffineNormalization):
         beta_initializer, gamma_initializer, beta_regularizer,
         gamma_regularizer, beta_constraint, gamma_constraint: as Dense's.
     """
+
+    supports_masking = True
 
     def __init__(
         self,

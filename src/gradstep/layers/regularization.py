@@ -33,6 +33,7 @@ class Dropout(Layer):
     """
 
     draws_noise = True
+    supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -183,6 +184,7 @@ class GaussianNoise(Layer):
     """
 
     draws_noise = True
+    supports_masking = True
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -217,6 +219,7 @@ class GaussianDropout(Layer):
     """
 
     draws_noise = True
+    supports_masking = True
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -248,6 +251,8 @@ class ActivityRegularization(Layer):
         l1: Defaults to 0.0.
         l2: Defaults to 0.0.
     """
+
+    supports_masking = True
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         self.l1 = float(check_real(l1, "l1", low=0))

@@ -139,10 +139,13 @@ class Loss:
         return match_rank(y_true, y_pred), y_pred
 
     # --- shared by every loss ---------------------------------------------------------
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true, y_pred, sample_weight=None, *, mask=None):
+        """The reduced loss. ``mask``: which entries of ``y_pred`` count (over
+        its leading axes; Keras reads it from ``y_pred``'s ``_keras_mask``), as
+        the model passes an output's mask (``Embedding(mask_zero=True)``)."""
         y_true, y_pred = self.prepare(y_true, y_pred)
         per_sample = self.call(y_true, y_pred)
-        return self._reduce(per_sample, self._weights(y_true, per_sample, sample_weight))
+        return self._reduce(per_sample, self._weights(y_true, per_sample, sample_weight, mask))
 
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
         """Slope of ``self(y_true, y_pred, sample_weight)`` with respect to ``y_pred``
@@ -150,13 +153,13 @@ class Loss:
         return self.value_and_gradient(y_true, y_pred, sample_weight)[1]
 
     def value_and_gradient(
-        self, y_true, y_pred, sample_weight=None, *, fused=False, targets_checked=False
+        self, y_true, y_pred, sample_weight=None, *, fused=False, targets_checked=False, mask=None
     ):
         """The reduced loss and its slope, preparing the targets once.
 
         With ``fused=True``, ``y_pred`` is the output of ``fused_activation``
         and the slope is with respect to that activation's input. With
-        ``targets_checked=True``, see ``prepare``.
+        ``targets_checked=True``, see ``prepare``. ``mask``: see ``__call__``.
         """
         if fused and self.fused_activation is None:
             raise ValueError(
@@ -164,7 +167,7 @@ class Loss:
             )
         y_true, y_pred = self.prepare(y_true, y_pred, targets_checked=targets_checked)
         per_sample = self.call(y_true, y_pred)
-        weights = self._weights(y_true, per_sample, sample_weight)
+        weights = self._weights(y_true, per_sample, sample_weight, mask)
         value = self._reduce(per_sample, weights)
         upstream = self._upstream(per_sample, weights)
         if fused:
@@ -174,10 +177,15 @@ class Loss:
         return value, self._finish(slope, y_pred)
 
     # --- weights and reduction (Keras's reduce_weighted_values) ------------------------
-    def _weights(self, y_true, per_sample, sample_weight) -> np.ndarray | None:
-        """``sample_weight`` aligned with the per-sample losses, times the mask."""
+    def _weights(self, y_true, per_sample, sample_weight, output_mask=None) -> np.ndarray | None:
+        """``sample_weight`` aligned with the per-sample losses, times the mask:
+        the loss's own (``mask``) and the output's, both (Keras's ``in_mask &
+        out_mask``)."""
         weights = None if sample_weight is None else _sample_weight(sample_weight, per_sample)
         mask = self.mask(y_true, per_sample)
+        if output_mask is not None:
+            output_mask = _output_mask(output_mask, per_sample)
+            mask = output_mask if mask is None else mask & output_mask
         if mask is None:
             return weights
         mask = mask.astype(per_sample.dtype)
@@ -329,6 +337,17 @@ def _sample_weight(sample_weight, per_sample: np.ndarray):
             f"shape {per_sample.shape}"
         ) from None
     return weights
+
+
+def _output_mask(mask, per_sample: np.ndarray) -> np.ndarray:
+    """An output's mask aligned with the per-sample losses, as a sample weight is."""
+    try:
+        return _sample_weight(mask, per_sample).astype(bool)
+    except ValueError:
+        raise ValueError(
+            f"the output's mask of shape {np.shape(mask)} does not match the per-sample losses "
+            f"of shape {np.shape(per_sample)}"
+        ) from None
 
 
 def _per_sample(loss: Loss, y_true, y_pred) -> np.ndarray:

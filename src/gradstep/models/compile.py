@@ -14,11 +14,18 @@ several outputs a list with one entry (a metric or a list of metrics) per
 output, or a dict by output name. Their logs are named
 ``<output name>_<metric>`` when there are several outputs, and each output's
 own loss is logged as ``<output name>_loss``.
+
+An output that carries a mask (Keras's: from ``Embedding(mask_zero=True)``
+through the layers that pass it on) counts only its unmasked positions, in
+its loss (the mean over them, as Keras's ``apply_mask``) and in its metrics
+(as a weight of 0 or 1, times the sample weights of a weighted metric).
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from gradstep import losses as losses_module
 from gradstep import metrics as metrics_module
@@ -193,11 +200,12 @@ class CompiledLoss:
         )
         self.tracks_outputs = len(self.entries) > 1
 
-    def value_and_slopes(self, targets, outputs, sample_weights):
+    def value_and_slopes(self, targets, outputs, sample_weights, masks=None):
         """The total loss, the slope at each output (None for one without a
         loss; at the activation's input for a fused output), and each
         output's own loss. ``targets`` passed the losses' checks before
-        training, so they are not checked again per batch."""
+        training, so they are not checked again per batch. ``masks``: each
+        output's mask (None: unmasked), or None when no output has one."""
         slopes = [None] * len(outputs)
         values = []
         total = 0.0
@@ -208,6 +216,7 @@ class CompiledLoss:
                 sample_weights[entry.index],
                 fused=entry.fused_step is not None,
                 targets_checked=True,
+                mask=None if masks is None else masks[entry.index],
             )
             value = float(value)
             if entry.weight is not None:
@@ -220,11 +229,16 @@ class CompiledLoss:
             total = value_weighted if len(values) == 1 else total + value_weighted
         return total, slopes, values
 
-    def values(self, targets, outputs, sample_weights):
+    def values(self, targets, outputs, sample_weights, masks=None):
         """The total loss and each output's own loss (no slopes)."""
         values = [
             float(
-                entry.loss(targets[entry.index], outputs[entry.index], sample_weights[entry.index])
+                entry.loss(
+                    targets[entry.index],
+                    outputs[entry.index],
+                    sample_weights[entry.index],
+                    mask=None if masks is None else masks[entry.index],
+                )
             )
             for entry in self.entries
         ]
@@ -300,11 +314,13 @@ class CompiledMetrics:
             names.append(name)
         return names
 
-    def update(self, targets, outputs, sample_weights) -> None:
+    def update(self, targets, outputs, sample_weights, masks=None) -> None:
         if self.objects is None:
             self.build(targets, outputs)
         for index, weighted, metric in self.objects:
             weights = sample_weights[index] if weighted else None
+            if masks is not None and masks[index] is not None:
+                weights = masked_weights(weights, masks[index])
             metric.update_state(targets[index], outputs[index], weights)
 
     def reset(self) -> None:
@@ -313,6 +329,27 @@ class CompiledMetrics:
 
     def results(self) -> dict[str, float]:
         return {name: metric.result() for name, metric in self._named} if self.objects else {}
+
+
+def masked_weights(sample_weight, mask):
+    """A metric's weights for an output with ``mask``: 1 where it counts, 0
+    where masked, times ``sample_weight`` (Keras's ``apply_mask`` with the
+    ``'sum'`` reduction; a trailing axis of 1 squeezed or added first)."""
+    mask = np.asarray(mask, dtype=np.float64)
+    if sample_weight is None:
+        return mask
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if mask.ndim == weights.ndim + 1 and mask.shape[-1] == 1:
+        if weights.ndim == 1:
+            weights = weights[:, None]
+        else:
+            mask = mask[..., 0]
+    elif weights.ndim == mask.ndim + 1 and weights.shape[-1] == 1:
+        if mask.ndim == 1:
+            mask = mask[:, None]
+        else:
+            weights = weights[..., 0]
+    return weights * mask
 
 
 def _check_weight(weight):

@@ -549,18 +549,21 @@ class Model(Layer):
 
     def _loss_and_gradients(self, inputs, targets, sample_weights):
         """Forward in training mode, the loss, and the chain rule back to the
-        weights: ``(loss, triples, outputs, each output's loss, state updates)``. Runs once
-        the inputs and targets are prepared (which compiles the losses)."""
+        weights: ``(loss, triples, outputs, each output's loss, state updates,
+        the outputs' masks)``. Runs once the inputs and targets are prepared
+        (which compiles the losses)."""
         graph, compiled_loss = self._graphs[True], self._compiled[0]
         outputs, saved = graph.forward(inputs, training=True)
-        loss, slopes, per_output = compiled_loss.value_and_slopes(targets, outputs, sample_weights)
+        loss, slopes, per_output = compiled_loss.value_and_slopes(
+            targets, outputs, sample_weights, saved.output_masks
+        )
         _, weight_grads = graph.backward(saved, slopes, compiled_loss.fused_steps)
         trained = self._weights_to_train()
         loss += saved.penalty + _add_weight_penalties(trained.regularized, weight_grads)
         gradients = [
             WeightGradient(path, weight, weight_grads.get(path)) for path, weight in trained.named
         ]
-        return loss, gradients, outputs, per_output, saved.state_updates
+        return loss, gradients, outputs, per_output, saved.state_updates, saved.output_masks
 
     def _train_step(self, inputs, targets, sample_weights, check_finite=False) -> str | None:
         """Forward, loss, backward, optimizer step, through the optimizer's
@@ -574,11 +577,11 @@ class Model(Layer):
         first_pass = []
 
         def closure():
-            loss, gradients, outputs, per_output, state_updates = self._loss_and_gradients(
+            loss, gradients, outputs, per_output, state_updates, masks = self._loss_and_gradients(
                 inputs, targets, sample_weights
             )
             if not first_pass:
-                first_pass.append((outputs, loss, per_output, state_updates))
+                first_pass.append((outputs, loss, per_output, state_updates, masks))
                 problem = _non_finite(loss, gradients) if check_finite else None
                 if problem is not None:
                     raise _NonFinite(problem)
@@ -589,20 +592,21 @@ class Model(Layer):
             self.optimizer.step(closure)
         except _NonFinite as non_finite:
             problem = str(non_finite)
-        outputs, loss, per_output, state_updates = first_pass[0]
+        outputs, loss, per_output, state_updates, masks = first_pass[0]
         if problem is None:
             for weight, constraint in self._weights_to_train().constrained:
                 weight[...] = constraint(weight)
             assign_state_updates(state_updates)
-        self._update_metrics(targets, outputs, sample_weights, loss, per_output)
+        self._update_metrics(targets, outputs, sample_weights, loss, per_output, masks)
         return problem
 
     def _test_step(self, inputs, targets, sample_weights) -> None:
         compiled_loss, _ = self._compiled_for_outputs()
         outputs, saved = self.graph(False).forward(inputs, training=False)
-        loss, per_output = compiled_loss.values(targets, outputs, sample_weights)
+        masks = saved.output_masks
+        loss, per_output = compiled_loss.values(targets, outputs, sample_weights, masks)
         loss += saved.penalty + _add_weight_penalties(self._weights_to_train().regularized)
-        self._update_metrics(targets, outputs, sample_weights, loss, per_output)
+        self._update_metrics(targets, outputs, sample_weights, loss, per_output, masks)
 
     def _weights_to_train(self) -> _TrainedWeights:
         """The weights the optimizer updates, with their regularizers and
@@ -618,14 +622,14 @@ class Model(Layer):
             )
         return self._trained_weights
 
-    def _update_metrics(self, targets, outputs, sample_weights, loss, per_output) -> None:
+    def _update_metrics(self, targets, outputs, sample_weights, loss, per_output, masks) -> None:
         batch_size = len(outputs[0])
         self._loss_tracker.update_state(loss, sample_weight=batch_size)
         compiled_loss, compiled_metrics = self._compiled
         if compiled_loss.tracks_outputs:
             for tracker, value in zip(self._output_loss_trackers, per_output, strict=True):
                 tracker.update_state(value, sample_weight=batch_size)
-        compiled_metrics.update(targets, outputs, sample_weights)
+        compiled_metrics.update(targets, outputs, sample_weights, masks)
 
     def _reset_metrics(self) -> None:
         self._loss_tracker = metrics_module.Mean("loss")
@@ -898,10 +902,25 @@ class Model(Layer):
                 f"{expected[0] if len(expected) == 1 else expected}, received {input_shape}"
             )
 
-    def forward(self, inputs, training=False):
+    #: A model used as a layer takes its inputs' masks into its graph, and its
+    #: output carries its graph's output mask, as Keras's functional model
+    #: does when it runs (its symbolic output has no mask, here as in Keras).
+    forward_takes_mask = True
+
+    @property
+    def carries_masks(self) -> bool:
+        """Whether a tensor of the model's graph carries a mask."""
+        return any(graph.carries_masks for graph in self._graphs.values())
+
+    def forward(self, inputs, training=False, mask=None):
         arrays = inputs if isinstance(inputs, list) else [inputs]
-        outputs, saved = self.graph(training).forward(arrays, training)
+        masks = None if mask is None else (mask if isinstance(mask, list) else [mask])
+        outputs, saved = self.graph(training).forward(arrays, training, masks)
         return outputs[0], (training, saved, isinstance(inputs, list))
+
+    def output_mask(self, inputs, mask, saved):
+        masks = saved[1].output_masks
+        return None if masks is None else masks[0]
 
     def activity_penalty(self, saved) -> float:
         return saved[1].penalty
