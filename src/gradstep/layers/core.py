@@ -105,11 +105,15 @@ class Dense(Layer):
         use_bias: whether to add a bias. Defaults to True.
         kernel_initializer: Defaults to ``'glorot_uniform'``.
         bias_initializer: Defaults to ``'zeros'``.
-        kernel_regularizer, bias_regularizer: a penalty on the weight added to
-            the loss (``'l1'``, ``'l2'``, ``regularizers.L1L2(...)``), or None.
-        kernel_constraint, bias_constraint: applied to the weight after each
-            optimizer step (``constraints.MaxNorm(3)``), or None.
-        activity_regularizer: a penalty on the output, per sample (see ``Layer``).
+        kernel_regularizer: a penalty on the kernel added to the loss
+            (``'l1'``, ``'l2'``, ``regularizers.L1L2(...)``), or None.
+        bias_regularizer: the same for the bias.
+        kernel_constraint: applied to the kernel after each optimizer step
+            (``constraints.MaxNorm(3)``), or None.
+        bias_constraint: the same for the bias.
+
+    It also takes ``Layer``'s arguments, among them ``activity_regularizer``:
+    a penalty on the output, per sample.
     """
 
     supports_masking = True
