@@ -86,6 +86,20 @@ def test_a_model_with_pooling_passes_central_differences():
     check_model_gradients(model, rng.normal(size=(3, 5, 4, 2)), rng.normal(size=(3, 2)))
 
 
+def test_a_pooling_node_called_in_inference_mode_still_passes_slopes_back():
+    """``layer(x, training=False)`` inside a model: its forward keeps the input,
+    and backward finds each window's maximum again."""
+    gradstep.utils.set_random_seed(0)
+    inputs = layers.Input(shape=(4, 6, 2), dtype="float64")
+    hidden = layers.Dense(3, dtype="float64")(inputs)
+    pooled = layers.MaxPooling2D(3, 2, "same")(hidden, training=False)
+    outputs = layers.Dense(1, dtype="float64")(layers.Flatten()(pooled))
+    model = gradstep.Model(inputs, outputs)
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(2)
+    check_model_gradients(model, rng.normal(size=(3, 4, 6, 2)), rng.normal(size=(3, 1)))
+
+
 # --- the window arithmetic against a plain loop over windows ----------------------------
 def _loop_pooling(x, pool, strides, padding, mode):
     """One window at a time (channels_last, 2 spatial axes): the output, and

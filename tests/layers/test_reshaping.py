@@ -8,7 +8,7 @@ import pytest
 import gradstep
 from gradstep import layers, models
 from gradstep.layers.reshaping import resize_weights
-from gradstep.testing import check_layer_gradients
+from gradstep.testing import check_layer_gradients, check_model_gradients
 
 CF = "channels_first"
 
@@ -52,6 +52,27 @@ def _normal(*shape, seed=0):
 def test_slopes_pass_central_differences(layer, input_shape):
     layer.dtype = "float64"
     check_layer_gradients(layer, _normal(*input_shape))
+
+
+def test_a_model_of_reshaping_layers_passes_central_differences():
+    gradstep.utils.set_random_seed(0)
+    model = gradstep.Sequential(
+        [
+            layers.Input(shape=(6,), dtype="float64"),
+            layers.Dense(6, activation="tanh", dtype="float64"),
+            layers.Reshape((2, 3, 1)),
+            layers.UpSampling2D((2, 1), interpolation="bilinear"),
+            layers.ZeroPadding2D(((0, 1), (1, 0))),
+            layers.Cropping2D(((1, 0), (0, 1))),
+            layers.Permute((2, 1, 3)),
+            layers.Flatten(data_format=CF),
+            layers.RepeatVector(2),
+            layers.Dense(1, dtype="float64"),
+        ]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(1)
+    check_model_gradients(model, rng.normal(size=(3, 6)), rng.normal(size=(3, 2, 1)))
 
 
 # --- what each layer computes ---------------------------------------------------------
