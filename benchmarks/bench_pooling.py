@@ -4,7 +4,8 @@ The two inputs are the pooling layers' of the MNIST convnet (Conv2D(32) ->
 MaxPooling2D -> Conv2D(64) -> MaxPooling2D) at batch 128: (128, 26, 26, 32)
 and (128, 11, 11, 64), float32, ReLU outputs (so windows hold ties at 0),
 2x2 windows with stride 2. gradstep runs channels_last as Keras does;
-PyTorch runs the same sizes in its own default layout (N, C, H, W).
+PyTorch runs the same sizes in its own default layout (N, C, H, W), and in
+its channels_last memory format.
 
 One timed call is a training pass: the forward pass in training mode and the
 backward pass of an upstream slope (``layer.forward`` + ``layer.backward``
@@ -17,8 +18,9 @@ each keeps for its backward pass: gradstep one byte per output (the position
 of each window's maximum), PyTorch an int64 index per output and the input.
 
 Contenders (--contenders, comma separated): gradstep, pytorch (PyTorch's
-default thread count), pytorch-1thread. gradstep's pooling is NumPy, one
-thread.
+default thread count), pytorch-1thread, pytorch-nhwc (default threads, the
+input in torch.channels_last memory format, gradstep's layout). gradstep's
+pooling is NumPy, one thread.
 
 Run (PyTorch installed for its rows; gradstep from the repository):
     PYTHONPATH=src python benchmarks/bench_pooling.py
@@ -34,7 +36,7 @@ import numpy as np
 from bench_optimizers import settle
 
 SHAPES = [(128, 26, 26, 32), (128, 11, 11, 64)]
-ALL_CONTENDERS = ("gradstep", "pytorch", "pytorch-1thread")
+ALL_CONTENDERS = ("gradstep", "pytorch", "pytorch-1thread", "pytorch-nhwc")
 
 
 def relu_inputs(shape, seed=0):
@@ -59,12 +61,14 @@ def gradstep_pass(shape):
     return run, saved.argmax.nbytes
 
 
-def torch_pass(shape, threads=None):
+def torch_pass(shape, threads=None, channels_last=False):
     import torch
 
-    n, h, w, c = shape
     x, rng = relu_inputs(shape)
-    inputs = torch.tensor(np.ascontiguousarray(x.transpose(0, 3, 1, 2)), requires_grad=True)
+    inputs = torch.tensor(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    if channels_last:  # gradstep's layout in memory, for PyTorch's NHWC kernels
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    inputs.requires_grad_()
     output = torch.nn.functional.max_pool2d(inputs, 2)
     upstream = torch.tensor(rng.normal(size=tuple(output.shape)).astype(np.float32))
     indices = output.grad_fn._saved_result1  # the indices; autograd also keeps the input
@@ -89,6 +93,8 @@ def make_contender(name, shape):
         return gradstep_pass(shape)
     if name == "pytorch":
         return torch_pass(shape)
+    if name == "pytorch-nhwc":
+        return torch_pass(shape, channels_last=True)
     return torch_pass(shape, threads=1)
 
 
