@@ -18,6 +18,20 @@ def test_bad_floatx():
         config.set_floatx("int8")
 
 
+def test_image_data_format_is_the_default_data_format():
+    assert config.image_data_format() == "channels_last"
+    try:
+        config.set_image_data_format("Channels_First")
+        assert config.image_data_format() == "channels_first"
+        assert layers.MaxPooling2D().data_format == "channels_first"
+        assert layers.Flatten(data_format="channels_last").data_format == "channels_last"
+    finally:
+        config.set_image_data_format("channels_last")
+    assert layers.Flatten().data_format == "channels_last"
+    with pytest.raises(ValueError, match="data_format must be 'channels_last' or 'channels_first'"):
+        config.set_image_data_format("NHWC")
+
+
 def test_blas_threads_setting():
     assert config.blas_threads() == "auto"
     try:

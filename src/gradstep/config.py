@@ -1,4 +1,5 @@
-"""Process-wide defaults, under Keras's names: the default float type."""
+"""Process-wide defaults, under Keras's names: the default float type and the
+image data format."""
 
 from __future__ import annotations
 
@@ -18,6 +19,35 @@ def set_floatx(value: str) -> None:
     """Set the default weight dtype: ``'float32'`` or ``'float64'``."""
     global _FLOATX
     _FLOATX = standardize_dtype(value)
+
+
+_IMAGE_DATA_FORMAT = "channels_last"
+IMAGE_DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def image_data_format() -> str:
+    """Where spatial layers find the channels when their ``data_format`` is
+    None: ``'channels_last'`` (``(batch, height, width, channels)``) unless changed."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(value: str) -> None:
+    """Set the default ``data_format``: ``'channels_last'`` or ``'channels_first'``."""
+    global _IMAGE_DATA_FORMAT
+    _IMAGE_DATA_FORMAT = standardize_data_format(value)
+
+
+def standardize_data_format(value) -> str:
+    """``data_format`` as Keras reads it: None means ``image_data_format()``;
+    otherwise ``'channels_last'`` or ``'channels_first'``, in any case."""
+    if value is None:
+        return _IMAGE_DATA_FORMAT
+    name = str(value).lower()
+    if name not in IMAGE_DATA_FORMATS:
+        raise ValueError(
+            f"data_format must be 'channels_last' or 'channels_first', received {value!r}"
+        )
+    return name
 
 
 FLOAT_DTYPES = ("float16", "float32", "float64")

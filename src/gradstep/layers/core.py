@@ -105,11 +105,15 @@ class Dense(Layer):
         use_bias: whether to add a bias. Defaults to True.
         kernel_initializer: Defaults to ``'glorot_uniform'``.
         bias_initializer: Defaults to ``'zeros'``.
-        kernel_regularizer, bias_regularizer: a penalty on the weight added to
-            the loss (``'l1'``, ``'l2'``, ``regularizers.L1L2(...)``), or None.
-        kernel_constraint, bias_constraint: applied to the weight after each
-            optimizer step (``constraints.MaxNorm(3)``), or None.
-        activity_regularizer: a penalty on the output, per sample (see ``Layer``).
+        kernel_regularizer: a penalty on the kernel added to the loss
+            (``'l1'``, ``'l2'``, ``regularizers.L1L2(...)``), or None.
+        bias_regularizer: the same for the bias.
+        kernel_constraint: applied to the kernel after each optimizer step
+            (``constraints.MaxNorm(3)``), or None.
+        bias_constraint: the same for the bias.
+
+    It also takes ``Layer``'s arguments, among them ``activity_regularizer``:
+    a penalty on the output, per sample.
     """
 
     supports_masking = True
@@ -255,15 +259,45 @@ class Activation(Layer):
 
 @LAYERS.register("Flatten")
 class Flatten(Layer):
-    """Reshapes each sample to one dimension: ``(n, 8, 8) -> (n, 64)``."""
+    """Reshapes each sample to one dimension: ``(n, 8, 8) -> (n, 64)``.
+
+    With ``data_format='channels_first'`` the channels axis moves last first,
+    as in Keras, so that ``(n, c, h, w)`` flattens in the order of
+    ``(n, h, w, c)``: a model gives the same vector in either layout.
+    Backward reshapes (and moves back) the slope.
+
+    Args:
+        data_format: ``'channels_last'`` or ``'channels_first'``; None means
+            ``config.image_data_format()`` (``'channels_last'``).
+    """
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        try:
+            self.data_format = config.standardize_data_format(data_format)
+        except ValueError as error:
+            raise ValueError(f"Flatten: {error}") from None
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
         size = None if any(d is None for d in rest) else int(np.prod(rest))
         return (input_shape[0], size)
 
+    def _channels_last_axes(self, ndim: int):
+        """The transposition that moves the channels last, or None."""
+        if self.data_format == "channels_first" and ndim > 2:
+            return (0, *range(2, ndim), 1)
+        return None
+
     def forward(self, x, training=False):
-        return x.reshape(x.shape[0], -1), x.shape
+        axes = self._channels_last_axes(x.ndim)
+        moved = x if axes is None else np.transpose(x, axes)
+        return moved.reshape(x.shape[0], -1), (moved.shape, axes)
 
     def backward(self, saved, grad_wrt_output, input_gradient=True):
-        return grad_wrt_output.reshape(saved), {}
+        moved_shape, axes = saved
+        grad = grad_wrt_output.reshape(moved_shape)
+        return (grad if axes is None else np.transpose(grad, np.argsort(axes))), {}
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}

@@ -46,9 +46,10 @@ class Embedding(Layer):
             ``input_dim`` counts it: the vocabulary size + 1).
         weights: an initial table of shape ``(input_dim, output_dim)`` (or a
             list holding it); the layer is built with it at once.
-        lora_rank, lora_alpha, quantization_config: Keras's LoRA and
-            quantization, which gradstep does not have: only None is accepted.
-        input_length: deprecated in Keras 3, which ignores it with a warning; so does gradstep.
+
+    Keras's ``lora_rank``, ``lora_alpha`` and ``quantization_config`` (LoRA and
+    quantization, which gradstep does not have) accept only None; its
+    deprecated ``input_length`` is ignored with Keras's warning.
     """
 
     integer_inputs = True

@@ -207,11 +207,16 @@ class BatchNormalization(_AffineNormalization):
             convolution. Defaults to ``-1``.
         momentum: of the moving averages, in [0, 1]. Defaults to 0.99.
         epsilon: added to the variance. Defaults to 0.001.
-        center, scale: whether to learn ``beta`` and ``gamma``.
-        beta_initializer, gamma_initializer, moving_mean_initializer,
-        moving_variance_initializer: Default to zeros, ones, zeros, ones.
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint:
-            as Dense's for its weights.
+        center: whether to learn ``beta``, added after normalizing. Defaults to True.
+        scale: whether to learn ``gamma``, multiplied after normalizing. Defaults to True.
+        beta_initializer: Defaults to ``'zeros'``.
+        gamma_initializer: Defaults to ``'ones'``.
+        moving_mean_initializer: Defaults to ``'zeros'``.
+        moving_variance_initializer: Defaults to ``'ones'``.
+        beta_regularizer: a penalty on ``beta`` (as Dense's on its weights), or None.
+        gamma_regularizer: a penalty on ``gamma``, or None.
+        beta_constraint: applied to ``beta`` after each step, or None.
+        gamma_constraint: applied to ``gamma`` after each step, or None.
         synchronized: must be False (there is one device).
         renorm: batch renormalization (Ioffe, 2017). Defaults to False.
         renorm_clipping: ``{"rmax": ..., "rmin": ..., "dmax": ...}`` (each optional).
@@ -482,10 +487,15 @@ class LayerNormalization(_AffineNormalization):
         axis: an integer or a list of integers: the axes to normalize over,
             which ``gamma`` and ``beta`` span. Defaults to ``-1``.
         epsilon: added to the variance. Defaults to 0.001.
-        center, scale: whether to learn ``beta`` and ``gamma``.
+        center: whether to learn ``beta``, added after normalizing. Defaults to True.
+        scale: whether to learn ``gamma``, multiplied after normalizing. Defaults to True.
         rms_scaling: see above. Defaults to False.
-        beta_initializer, gamma_initializer, beta_regularizer,
-        gamma_regularizer, beta_constraint, gamma_constraint: as Dense's.
+        beta_initializer: Defaults to ``'zeros'``.
+        gamma_initializer: Defaults to ``'ones'``.
+        beta_regularizer: a penalty on ``beta`` (as Dense's on its weights), or None.
+        gamma_regularizer: a penalty on ``gamma``, or None.
+        beta_constraint: applied to ``beta`` after each step, or None.
+        gamma_constraint: applied to ``gamma`` after each step, or None.
     """
 
     supports_masking = True
@@ -622,9 +632,14 @@ class GroupNormalization(_AffineNormalization):
         groups: a positive integer dividing the channels, or -1. Defaults to 32.
         axis: the channel axis (an integer). Defaults to ``-1``.
         epsilon: added to the variance. Defaults to 0.001.
-        center, scale: whether to learn ``beta`` and ``gamma``.
-        beta_initializer, gamma_initializer, beta_regularizer,
-        gamma_regularizer, beta_constraint, gamma_constraint: as Dense's.
+        center: whether to learn ``beta``, added after normalizing. Defaults to True.
+        scale: whether to learn ``gamma``, multiplied after normalizing. Defaults to True.
+        beta_initializer: Defaults to ``'zeros'``.
+        gamma_initializer: Defaults to ``'ones'``.
+        beta_regularizer: a penalty on ``beta`` (as Dense's on its weights), or None.
+        gamma_regularizer: a penalty on ``gamma``, or None.
+        beta_constraint: applied to ``beta`` after each step, or None.
+        gamma_constraint: applied to ``gamma`` after each step, or None.
     """
 
     supports_masking = True
