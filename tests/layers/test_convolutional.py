@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import gradstep
-from gradstep import kernels, layers, models
+from gradstep import config, kernels, layers, models
 from gradstep.layers import windows
 from gradstep.testing import check_layer_gradients, check_model_gradients
 
@@ -541,7 +541,10 @@ def test_bad_input_shapes(layer, shape, message):
             lambda: layers.Conv2D(4, 3, padding="causal"),
             r"padding must be one of \('valid', 'same'\)",
         ),  # fmt: skip
-        (lambda: layers.Conv2D(4, 3, data_format="NHWC"), r"data_format must be one of"),
+        (
+            lambda: layers.Conv2D(4, 3, data_format="NHWC"),
+            r"data_format must be .channels_last. or",
+        ),
         (
             lambda: layers.Conv2D(4, 3, strides=2, dilation_rate=2),
             r"strides > 1 is not supported together with dilation_rate > 1",
@@ -592,3 +595,14 @@ def test_depthwise_accepts_strides_with_dilation_as_keras_does():
 def test_padding_arithmetic(size, kernel, stride, dilation, padding, pads, length):
     assert windows.conv_padding(size, kernel, stride, dilation, padding) == pads
     assert windows.conv_output_length(size, kernel, stride, dilation, padding) == length
+
+
+def test_data_format_none_follows_the_image_data_format():
+    config.set_image_data_format("channels_first")
+    try:
+        layer = layers.Conv2D(2, 3)
+    finally:
+        config.set_image_data_format("channels_last")
+    assert layer.data_format == "channels_first"
+    assert layer(np.zeros((1, 3, 5, 5))).shape == (1, 2, 3, 3)
+    assert layers.Conv2D(2, 3).data_format == "channels_last"

@@ -63,11 +63,10 @@ import numpy as np
 from gradstep import activations as activations_module
 from gradstep import constraints, initializers, regularizers
 from gradstep.kernels import windows as window_kernels
-from gradstep.layers import windows
+from gradstep.layers import spatial, windows
 from gradstep.layers.base import LAYERS, Layer
-from gradstep.validation import check_positive_int, is_int
+from gradstep.validation import check_positive_int
 
-DATA_FORMATS = ("channels_last", "channels_first")
 _AXIS_NAMES = {1: ("steps",), 2: ("height", "width")}
 
 
@@ -102,7 +101,7 @@ class _Convolution(Layer):
         self.strides = self._spatial_tuple(strides, "strides")
         self.dilation_rate = self._spatial_tuple(dilation_rate, "dilation_rate")
         self.padding = self._check_padding(padding)
-        self.data_format = self._check_data_format(data_format)
+        self.data_format = spatial.data_format_of(data_format, self._who())
         self.activation = activations_module.get(activation)
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -120,37 +119,15 @@ class _Convolution(Layer):
     def _who(self) -> str:
         return f"{type(self).__name__} layer {self.name!r}"
 
-    def _spatial_tuple(self, value, argument: str, minimum: int = 1) -> tuple[int, ...]:
+    def _spatial_tuple(self, value, argument: str, allow_zero: bool = False) -> tuple[int, ...]:
         """Keras's ``standardize_tuple``: an integer, or ``rank`` integers."""
-        values = (value,) * self.rank if is_int(value) else value
-        if (
-            isinstance(values, list | tuple)
-            and len(values) == self.rank
-            and all(is_int(v) and v >= minimum for v in values)
-        ):
-            return tuple(int(v) for v in values)
-        kind = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(
-            f"{self._who()}: {argument} must be a {kind} integer or a tuple of {self.rank} "
-            f"{kind} integers, received {value!r}"
-        )
+        return spatial.standardize_tuple(value, self.rank, argument, self._who(), allow_zero)
 
     def _check_padding(self, padding) -> str:
         lowered = padding.lower() if isinstance(padding, str) else padding
         if lowered not in self.paddings:
             raise ValueError(
                 f"{self._who()}: padding must be one of {self.paddings}, received {padding!r}"
-            )
-        return lowered
-
-    def _check_data_format(self, data_format) -> str:
-        if data_format is None:
-            return "channels_last"
-        lowered = data_format.lower() if isinstance(data_format, str) else data_format
-        if lowered not in DATA_FORMATS:
-            raise ValueError(
-                f"{self._who()}: data_format must be one of {DATA_FORMATS} (or None, "
-                f"'channels_last'), received {data_format!r}"
             )
         return lowered
 
@@ -517,7 +494,9 @@ class Conv1D(_Conv):
         kernel_size: an integer or a tuple of one integer: the window's taps.
         strides: Defaults to 1. Not above 1 together with ``dilation_rate``.
         padding: ``'valid'`` (default), ``'same'`` or ``'causal'``.
-        data_format: ``'channels_last'`` (default, also for None) or ``'channels_first'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None (the
+            default) means ``config.image_data_format()``, ``'channels_last'``
+            unless changed.
         dilation_rate: steps between taps. Defaults to 1.
         groups: channels and filters split into this many independent
             convolutions. Both must be divisible by it. Defaults to 1.
@@ -525,9 +504,11 @@ class Conv1D(_Conv):
         use_bias: Defaults to True.
         kernel_initializer: Defaults to ``'glorot_uniform'``.
         bias_initializer: Defaults to ``'zeros'``.
-        kernel_regularizer, bias_regularizer: a penalty on the weight, or None.
+        kernel_regularizer: a penalty on the kernel added to the loss, or None.
+        bias_regularizer: a penalty on the bias, or None.
         activity_regularizer: a penalty on the output, per sample (see ``Layer``).
-        kernel_constraint, bias_constraint: applied after each optimizer step, or None.
+        kernel_constraint: applied to the kernel after each optimizer step, or None.
+        bias_constraint: applied to the bias after each optimizer step, or None.
     """
 
     rank = 1
@@ -549,7 +530,9 @@ class Conv2D(_Conv):
         strides: an integer or a tuple of two. Defaults to 1. Not above 1
             together with ``dilation_rate``.
         padding: ``'valid'`` (default) or ``'same'``.
-        data_format: ``'channels_last'`` (default, also for None) or ``'channels_first'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None (the
+            default) means ``config.image_data_format()``, ``'channels_last'``
+            unless changed.
         dilation_rate: an integer or a tuple of two: steps between taps. Defaults to 1.
         groups: channels and filters split into this many independent
             convolutions. Both must be divisible by it. Defaults to 1.
@@ -557,9 +540,11 @@ class Conv2D(_Conv):
         use_bias: Defaults to True.
         kernel_initializer: Defaults to ``'glorot_uniform'``.
         bias_initializer: Defaults to ``'zeros'``.
-        kernel_regularizer, bias_regularizer: a penalty on the weight, or None.
+        kernel_regularizer: a penalty on the kernel added to the loss, or None.
+        bias_regularizer: a penalty on the bias, or None.
         activity_regularizer: a penalty on the output, per sample (see ``Layer``).
-        kernel_constraint, bias_constraint: applied after each optimizer step, or None.
+        kernel_constraint: applied to the kernel after each optimizer step, or None.
+        bias_constraint: applied to the bias after each optimizer step, or None.
     """
 
     rank = 2
@@ -626,15 +611,20 @@ class DepthwiseConv2D(_Depthwise):
         strides: an integer or a tuple of two. Defaults to 1.
         padding: ``'valid'`` (default) or ``'same'``.
         depth_multiplier: kernels per input channel. Defaults to 1.
-        data_format: ``'channels_last'`` (default, also for None) or ``'channels_first'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None (the
+            default) means ``config.image_data_format()``, ``'channels_last'``
+            unless changed.
         dilation_rate: an integer or a tuple of two. Defaults to 1.
         activation: name or Activation; None means linear.
         use_bias: Defaults to True.
         depthwise_initializer: Defaults to ``'glorot_uniform'``.
         bias_initializer: Defaults to ``'zeros'``.
-        depthwise_regularizer, bias_regularizer: a penalty on the weight, or None.
+        depthwise_regularizer: a penalty on the depthwise kernel, or None.
+        bias_regularizer: a penalty on the bias, or None.
         activity_regularizer: a penalty on the output, per sample (see ``Layer``).
-        depthwise_constraint, bias_constraint: applied after each optimizer step, or None.
+        depthwise_constraint: applied to the depthwise kernel after each
+            optimizer step, or None.
+        bias_constraint: applied to the bias after each optimizer step, or None.
     """
 
     rank = 2
@@ -724,16 +714,25 @@ class SeparableConv2D(_Depthwise):
         kernel_size: an integer or a tuple of two (the depthwise kernel's).
         strides: an integer or a tuple of two. Defaults to 1.
         padding: ``'valid'`` (default) or ``'same'``.
-        data_format: ``'channels_last'`` (default, also for None) or ``'channels_first'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None (the
+            default) means ``config.image_data_format()``, ``'channels_last'``
+            unless changed.
         dilation_rate: an integer or a tuple of two. Defaults to 1.
         depth_multiplier: depthwise kernels per input channel. Defaults to 1.
         activation: name or Activation; None means linear.
         use_bias: Defaults to True.
-        depthwise_initializer, pointwise_initializer: Default to ``'glorot_uniform'``.
+        depthwise_initializer: Defaults to ``'glorot_uniform'``.
+        pointwise_initializer: Defaults to ``'glorot_uniform'``.
         bias_initializer: Defaults to ``'zeros'``.
-        depthwise_regularizer, pointwise_regularizer, bias_regularizer: or None.
+        depthwise_regularizer: a penalty on the depthwise kernel, or None.
+        pointwise_regularizer: a penalty on the pointwise kernel, or None.
+        bias_regularizer: a penalty on the bias, or None.
         activity_regularizer: a penalty on the output, per sample (see ``Layer``).
-        depthwise_constraint, pointwise_constraint, bias_constraint: or None.
+        depthwise_constraint: applied to the depthwise kernel after each
+            optimizer step, or None.
+        pointwise_constraint: applied to the pointwise kernel after each
+            optimizer step, or None.
+        bias_constraint: applied to the bias after each optimizer step, or None.
     """
 
     rank = 2
@@ -861,15 +860,19 @@ class Conv2DTranspose(_Convolution):
         output_padding: an integer or a tuple of two, each less than its
             stride: entries added after the output along each axis; None
             (default) infers the size as above.
-        data_format: ``'channels_last'`` (default, also for None) or ``'channels_first'``.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None (the
+            default) means ``config.image_data_format()``, ``'channels_last'``
+            unless changed.
         dilation_rate: an integer or a tuple of two. Defaults to 1.
         activation: name or Activation; None means linear.
         use_bias: Defaults to True.
         kernel_initializer: Defaults to ``'glorot_uniform'``.
         bias_initializer: Defaults to ``'zeros'``.
-        kernel_regularizer, bias_regularizer: a penalty on the weight, or None.
+        kernel_regularizer: a penalty on the kernel added to the loss, or None.
+        bias_regularizer: a penalty on the bias, or None.
         activity_regularizer: a penalty on the output, per sample (see ``Layer``).
-        kernel_constraint, bias_constraint: applied after each optimizer step, or None.
+        kernel_constraint: applied to the kernel after each optimizer step, or None.
+        bias_constraint: applied to the bias after each optimizer step, or None.
     """
 
     rank = 2
@@ -911,7 +914,9 @@ class Conv2DTranspose(_Convolution):
         self.filters = check_positive_int(filters, f"{self._who()}: filters")
         self.output_padding = None
         if output_padding is not None:
-            self.output_padding = self._spatial_tuple(output_padding, "output_padding", minimum=0)
+            self.output_padding = self._spatial_tuple(
+                output_padding, "output_padding", allow_zero=True
+            )
             for axis, (extra, stride) in enumerate(
                 zip(self.output_padding, self.strides, strict=True)
             ):

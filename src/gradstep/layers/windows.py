@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradstep.kernels import windows as window_kernels
+from gradstep.layers import spatial
 
 #: The paddings of Keras 3's convolutions ('causal' only for Conv1D).
 PADDINGS = ("valid", "same", "causal")
@@ -37,13 +38,11 @@ def conv_output_length(size, kernel: int, stride: int, dilation: int, padding: s
 
     ``'valid'``: ``floor((size - span) / stride) + 1``, which is zero or less
     when the window does not fit; ``'same'`` and ``'causal'``:
-    ``ceil(size / stride)``.
+    ``ceil(size / stride)`` (``spatial.window_outputs`` with the window's span).
     """
-    if size is None:
-        return None
-    if padding == "valid":
-        return (size - span(kernel, dilation)) // stride + 1
-    return (size - 1) // stride + 1
+    return spatial.window_outputs(
+        size, span(kernel, dilation), stride, "valid" if padding == "valid" else "same"
+    )
 
 
 def conv_padding(size: int, kernel: int, stride: int, dilation: int, padding: str):
@@ -51,16 +50,15 @@ def conv_padding(size: int, kernel: int, stride: int, dilation: int, padding: st
 
     ``'same'`` adds what the last window needs beyond the input,
     ``max((out - 1) * stride + span - size, 0)``, half before (rounded down)
-    and the rest after, as XLA and TensorFlow do; ``'causal'`` adds
-    ``span - 1`` before, so that output ``t`` sees inputs up to ``t`` only.
+    and the rest after, as XLA and TensorFlow do (``spatial.same_padding``);
+    ``'causal'`` adds ``span - 1`` before, so that output ``t`` sees inputs up
+    to ``t`` only.
     """
     if padding == "valid":
         return (0, 0)
     if padding == "causal":
         return (span(kernel, dilation) - 1, 0)
-    out = conv_output_length(size, kernel, stride, dilation, padding)
-    total = max((out - 1) * stride + span(kernel, dilation) - size, 0)
-    return (total // 2, total - total // 2)
+    return spatial.same_padding(size, span(kernel, dilation), stride)
 
 
 def transpose_output_length(
