@@ -79,61 +79,12 @@ def synthetic_data(model_name, steps, seed=0):
 # ---------------------------------------------------------------- gradstep
 
 
-def gradstep_pooling():
-    """gradstep's MaxPooling2D, or a stand-in while gradstep has none."""
-    from gradstep import layers
-
-    return getattr(layers, "MaxPooling2D", None) or stand_in_max_pooling()
-
-
-def stand_in_max_pooling():
-    """A 2x2 max pooling (stride 2, 'valid', channels-last) for the benchmark
-    only, until gradstep's own MaxPooling2D (layers/pooling.py) is merged: the
-    maximum of the four strided corners, the slope routed to the first corner
-    that holds it."""
-    from gradstep.layers.base import Layer
-
-    corners = [(0, 0), (0, 1), (1, 0), (1, 1)]
-
-    class StandInMaxPooling2D(Layer):
-        def __init__(self, pool_size=2, **kwargs):
-            super().__init__(**kwargs)
-
-        def compute_output_shape(self, shape):
-            return (shape[0], shape[1] // 2, shape[2] // 2, shape[3])
-
-        @staticmethod
-        def _corner(x, i, j):
-            h, w = x.shape[1] // 2 * 2, x.shape[2] // 2 * 2
-            return x[:, i:h:2, j:w:2]
-
-        def forward(self, x, training=False):
-            out = np.maximum(self._corner(x, 0, 0), self._corner(x, 0, 1))
-            np.maximum(out, self._corner(x, 1, 0), out=out)
-            np.maximum(out, self._corner(x, 1, 1), out=out)
-            return out, (x, out)
-
-        def backward(self, saved, grad, input_gradient=True):
-            x, out = saved
-            if not input_gradient:
-                return None, {}
-            dx = np.zeros(x.shape, x.dtype)
-            left = grad.copy()
-            for i, j in corners:
-                hit = np.equal(self._corner(x, i, j), out)
-                np.multiply(left, hit, out=self._corner(dx, i, j))
-                np.multiply(left, np.logical_not(hit, out=hit), out=left)
-            return dx, {}
-
-    return StandInMaxPooling2D
-
-
 def gradstep_model(model_name, seed):
     import gradstep
     from gradstep import layers
 
     gradstep.utils.set_random_seed(seed)
-    pooling = gradstep_pooling()
+    pooling = layers.MaxPooling2D
     spec = MODELS[model_name]
     if model_name == "mnist":
         stack = [
