@@ -280,3 +280,17 @@ def test_batch_normalization_refuses_a_masked_batch_in_training():
     assert model.predict(x, verbose=0).shape == (1, 5, 4)  # inference: moving statistics
     with pytest.raises(ValueError, match="'bn' received a masked input in training"):
         model(x, training=True)
+
+
+def test_backward_lets_go_of_each_step_saved_values_once_used():
+    """As autograd frees what a node saved, so that a step's memory peaks at the
+    first layers' backward pass rather than at everything the forward pass kept."""
+    inputs = keras.Input(shape=(3,))
+    hidden = layers.Dense(4, activation="relu")(inputs)
+    outputs = layers.Dense(2)(layers.Dropout(0.5)(hidden))
+    graph = Graph([inputs], [outputs])
+    output, saved = graph.forward([np.ones((2, 3), dtype=np.float32)], training=True)
+    assert all(step is not None for step in saved.steps)
+    _, weight_grads = graph.backward(saved, [np.ones_like(output[0])])
+    assert all(step is None for step in saved.steps)
+    assert len(weight_grads) == 4

@@ -294,26 +294,34 @@ class Graph:
             ``(input_grads, weight_grads)``: the slope at each input (None
             unless ``input_gradients``), and a dict from each weight's path
             (``"dense/kernel"``) to its slope, summed over the layer's uses.
+
+        The pass consumes ``saved``: each step's saved values, and the slope
+        at its output, are let go as soon as the step is done (as autograd
+        frees what a node saved), so that memory peaks at the first layers'
+        backward rather than at the sum of everything a forward pass kept.
+        A ``Saved`` therefore serves one backward pass.
         """
         grads: list[Any] = [None] * self.slot_count
         for slot, grad in zip(self.output_slots, output_grads, strict=True):
             _accumulate(grads, slot, grad)
         for slot, slope in saved.penalty_slopes:
             _accumulate(grads, slot, slope)
-        saved = saved.steps
+        steps_saved = saved.steps
         weight_grads: dict[str, np.ndarray] = {}
         for index in range(len(self.steps) - 1, -1, -1):
             step = self.steps[index]
-            grad = grads[step.output_slot]
+            grad, grads[step.output_slot] = grads[step.output_slot], None
+            step_saved, steps_saved[index] = steps_saved[index], None
             if grad is None:
                 continue  # nothing downstream of this node has a loss
             wants_input = step.feeds_on_nodes or input_gradients
             if index in fused_steps:
                 input_grad, own = step.layer.backward_from_pre_activation(
-                    saved[index], grad, wants_input
+                    step_saved, grad, wants_input
                 )
             else:
-                input_grad, own = step.layer.backward(saved[index], grad, wants_input)
+                input_grad, own = step.layer.backward(step_saved, grad, wants_input)
+            del step_saved, grad
             if wants_input:
                 input_grad = input_grad if step.listed else [input_grad]
                 for slot, slope in zip(step.input_slots, input_grad, strict=True):
