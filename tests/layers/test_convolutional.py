@@ -372,6 +372,17 @@ def test_float32_stays_float32(backend, layer):
     }
 
 
+def test_float16_stays_float16():
+    """The fused kernels have no float16; the NumPy twins run instead."""
+    layer = layers.Conv2D(8, 3, padding="same", groups=2, activation="relu", dtype="float16")
+    layer.build((None, 5, 5, 8))
+    x = np.random.default_rng(0).normal(size=(2, 5, 5, 8)).astype(np.float16)
+    output, saved = layer.forward(x, training=True)
+    grad_input, grads = layer.backward(saved, np.ones_like(output))
+    assert output.dtype == grad_input.dtype == np.float16
+    assert {g.dtype for g in grads.values()} == {np.dtype(np.float16)}
+
+
 # --- in a model -----------------------------------------------------------------------
 def test_softmax_fuses_with_cross_entropy_in_a_convolution():
     """A convolution with a softmax output hands the loss's p - y slope to

@@ -48,8 +48,17 @@ def _taps(cols, rank):
     return itertools.product(*(range(k) for k in cols.shape[2 + rank : 2 + 2 * rank]))
 
 
+#: The dtypes the kernels are compiled for (numba has no float16).
+FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _fused(cols, strides) -> bool:
-    return kernels.use_numba() and len(strides) <= 2 and cols.shape[-1] >= MIN_FUSED_WIDTH
+    return (
+        kernels.use_numba()
+        and len(strides) <= 2
+        and cols.shape[-1] >= MIN_FUSED_WIDTH
+        and cols.dtype in FUSED_DTYPES
+    )
 
 
 def _as_2d(canvas, cols, strides, dilations):
@@ -115,7 +124,7 @@ def col2im_numpy(cols, canvas, strides, dilations) -> None:
 
 def bias_relu(z: np.ndarray, bias: np.ndarray) -> None:
     """``z = max(z + bias, 0)`` in place, ``z`` a C-contiguous ``(rows, channels)``."""
-    if kernels.fusable(z, bias):
+    if z.dtype in FUSED_DTYPES and kernels.fusable(z, bias):
         kernels.compiled("bias_relu", _compile_bias_relu)(z, bias, z.dtype.type(0))
         return
     bias_relu_numpy(z, bias)
@@ -129,7 +138,7 @@ def bias_relu_numpy(z, bias) -> None:
 def relu_slope(grad: np.ndarray, output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(dz, dbias)``: the slope at a ReLU's input, ``grad * (output > 0)``,
     and its sum over rows; C-contiguous ``(rows, channels)`` arrays."""
-    if kernels.fusable(grad, output):
+    if grad.dtype in FUSED_DTYPES and kernels.fusable(grad, output):
         slope = np.empty_like(grad)
         bias_slope = np.empty(grad.shape[-1], grad.dtype)
         one, zero = grad.dtype.type(1), grad.dtype.type(0)
