@@ -101,8 +101,12 @@ def _check_sklearn_grid_search(out: str, folder: Path) -> None:
 
 def _check_text_classifier(out: str, folder: Path) -> None:
     """The topic is always decidable from the words (accuracy 1 is reachable,
-    guessing gives 1/3); the model reaches 1.0 from the second epoch on, and
-    0.95 leaves room for a different BLAS's round-off."""
+    guessing gives 1/3); the masked model reaches a training accuracy of 1.0
+    in its fourth epoch of six (for model seeds 0 to 4, and Keras 3 on the same
+    program too), and 0.95 leaves room for a different BLAS's round-off.
+    Without the mask the program learns as well (a linear rule on the mean
+    over a document's words is also one on its padded mean), so no
+    comparison is asked for."""
     assert float(_found(r"^test accuracy ([0-9.]+)$", out)[1]) >= 0.95
 
 

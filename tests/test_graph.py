@@ -1,6 +1,8 @@
 """The graph: symbolic tensors and nodes, the order the nodes run in, and the
 chain rule's sums where a tensor or a layer is used more than once."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -269,17 +271,55 @@ def test_the_normalization_and_noise_layers_pass_masks_as_in_keras(make):
     assert layer.supports_masking and tensor.mask_shape == (1, 5)
 
 
-def test_batch_normalization_refuses_a_masked_batch_in_training():
-    """Keras takes the moments over the unmasked steps; gradstep says it does not."""
+def test_batch_normalization_in_training_takes_the_moments_of_the_unmasked_steps():
+    """Keras 3's masked moments; in inference, the moving statistics whatever the mask."""
     tokens = _tokens()
-    normalized = layers.BatchNormalization(name="bn")(
-        layers.Embedding(6, 4, mask_zero=True)(tokens)
-    )
+    embedding = layers.Embedding(6, 4, mask_zero=True)
+    normalized = layers.BatchNormalization(name="bn", epsilon=0.01)(embedding(tokens))
     model = keras.Model(tokens, normalized)
-    x = np.array([[1, 0, 2, 0, 5]])
-    assert model.predict(x, verbose=0).shape == (1, 5, 4)  # inference: moving statistics
-    with pytest.raises(ValueError, match="'bn' received a masked input in training"):
-        model(x, training=True)
+    x = np.array([[1, 0, 2, 0, 5], [3, 3, 0, 0, 0]])
+    assert model.predict(x, verbose=0).shape == (2, 5, 4)  # inference: moving statistics
+    vectors = embedding.embeddings[x].astype(np.float64)
+    kept = vectors[x != 0]
+    mean, variance = kept.mean(axis=0), kept.var(axis=0)
+    expected = (vectors - mean) / np.sqrt(variance + 0.01)
+    np.testing.assert_allclose(model(x, training=True), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("make", "input_shape"),
+    [
+        (lambda: layers.GlobalMaxPooling1D(), (5,)),
+        (lambda: layers.MaxPooling1D(2), (5,)),
+        (lambda: layers.AveragePooling1D(2), (5,)),
+        (lambda: layers.GlobalAveragePooling2D(), (4, 4)),
+        (lambda: layers.GlobalMaxPooling2D(), (4, 4)),
+        (lambda: layers.MaxPooling2D(), (4, 4)),
+        (lambda: layers.AveragePooling2D(2), (4, 4)),
+        (lambda: layers.Reshape((3, 5)), (5,)),
+        (lambda: layers.Permute((2, 1)), (5,)),
+        (lambda: layers.ZeroPadding1D(1), (5,)),
+        (lambda: layers.Cropping1D(1), (5,)),
+        (lambda: layers.UpSampling1D(2), (5,)),
+        (lambda: layers.RepeatVector(2), ()),
+    ],
+)
+def test_pooling_and_reshaping_layers_drop_the_mask_with_keras_warning(make, input_shape):
+    """Keras 3.15 gives each of these supports_masking=False (checked on JAX)."""
+    layer = make()
+    embedded = layers.Embedding(6, 3, mask_zero=True)(keras.Input(input_shape, dtype="int32"))
+    assert embedded.mask_shape is not None
+    with pytest.warns(UserWarning, match="does not support masking and will therefore destroy"):
+        tensor = layer(embedded)
+    assert not layer.supports_masking and tensor.mask_shape is None
+
+
+def test_global_average_pooling_1d_takes_the_mask_and_stops_it_without_warning():
+    layer = layers.GlobalAveragePooling1D()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tensor = layer(layers.Embedding(6, 3, mask_zero=True)(_tokens()))
+    assert layer.supports_masking and layer.forward_takes_mask and tensor.mask_shape is None
 
 
 def test_backward_lets_go_of_each_step_saved_values_once_used():

@@ -50,18 +50,14 @@ def close(got, want, what: str) -> None:
 #: Keys of Keras's configs that gradstep's layers do not write: gradstep has
 #: no quantized layers.
 KERAS_ONLY_KEYS = {"quantization_config"}
-#: Keys a layer does not write yet, left out only while it does not: Flatten's
-#: data_format comes with the pooling layers (branch i15-pool); then drop this.
-NOT_YET_WRITTEN = {"Flatten": {"data_format"}}
 
 
-def same_config(got: dict, want: dict, what: str, class_name: str = "") -> None:
+def same_config(got: dict, want: dict, what: str) -> None:
     """gradstep's config ``got`` against Keras's ``want``: the same keys; the
     dtype's name where gradstep's is set (a layer without weights leaves it
     None); for a serialized object (initializer, regularizer, constraint),
     its class, and the config entries both write; every other value equal."""
-    pending = NOT_YET_WRITTEN.get(class_name, set()) - set(got)
-    want = {k: v for k, v in want.items() if k not in KERAS_ONLY_KEYS | pending}
+    want = {k: v for k, v in want.items() if k not in KERAS_ONLY_KEYS}
     assert set(got) == set(want), f"{what}: config keys {sorted(got)} != Keras's {sorted(want)}"
     for key, value in want.items():
         mine = got[key]
@@ -115,8 +111,7 @@ def test_layer_matches_keras(case, golden):
     close(model.predict(x, verbose=0), golden["predict"], "inference output")
     for index, want in enumerate(golden.get("configs", [])):
         layer = model.get_layer(f"layer_{index}")
-        kind = type(layer).__name__
-        same_config(layer.get_config(), want, f"layer_{index} ({kind})", kind)
+        same_config(layer.get_config(), want, f"layer_{index} ({type(layer).__name__})")
     if not case["train"]:
         return
     training_output = golden.get("training_output", golden["predict"])  # left out when equal

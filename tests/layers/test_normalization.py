@@ -83,6 +83,102 @@ def test_batch_renorm_slopes_hold_its_corrections_constant(arguments):
     check_layer_gradients(layer, x)
 
 
+# Masked batches (Keras 3's masked moments): the mask spans the input's axes
+# but the last, and is broadcast over the last.
+MASKED_SETTINGS = [
+    ({}, (3, 5, 4)),
+    ({}, (6, 3)),  # a mask over samples
+    ({"axis": 1}, (2, 3, 4, 2)),  # the mask is broadcast over the last axis, not the features
+    ({"axis": -2, "epsilon": 0.1}, (2, 3, 4)),
+    ({"center": False}, (3, 4, 2)),
+    ({"scale": False}, (3, 4, 2)),
+    ({"center": False, "scale": False}, (2, 5, 3)),
+]
+
+
+def random_mask(shape, seed=0):
+    """A mask over ``shape`` without its last axis, about half of it kept."""
+    return np.random.default_rng(seed).random(shape[:-1]) > 0.5
+
+
+@pytest.mark.parametrize(("arguments", "shape"), MASKED_SETTINGS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_batch_norm_slopes_through_the_masked_moments(arguments, shape, seed):
+    layer = randomized(layers.BatchNormalization(dtype="float64", **arguments), shape)
+    check_layer_gradients(layer, normal(*shape), mask=random_mask(shape, seed))
+
+
+def test_masked_slopes_hold_keras_fuzz_exactly_far_from_zero():
+    """Keras divides by the count + 1e-7, so the deviations' masked sum is
+    ``mean * 1e-7``, not 0: far from zero its slope through the mean shows
+    (about 1e-5 here) and the backward pass keeps it."""
+    shape = (3, 4, 2)
+    layer = randomized(layers.BatchNormalization(dtype="float64"), shape)
+    x = np.random.default_rng(2).normal(size=shape) * 0.5 + 50
+    check_layer_gradients(layer, x, mask=random_mask(shape), atol=1e-7)
+
+
+def test_a_batch_norm_batch_with_every_entry_masked_has_moments_zero_and_slopes():
+    shape = (3, 4, 2)
+    layer = randomized(layers.BatchNormalization(momentum=0.5, dtype="float64"), shape)
+    x, nothing = normal(*shape), np.zeros(shape[:-1], dtype=bool)
+    output, saved = layer.forward(x, training=True, mask=nothing)
+    expected = layer.gamma * x / np.sqrt(0.001) + layer.beta
+    np.testing.assert_allclose(output, expected, rtol=1e-12)
+    (_, new_mean), (_, new_variance) = layer.state_updates(saved)
+    np.testing.assert_allclose(new_mean, 0.5 * layer.moving_mean, rtol=1e-12)
+    np.testing.assert_allclose(new_variance, 0.5 * layer.moving_variance, rtol=1e-12)
+    check_layer_gradients(layer, x, mask=nothing)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"renorm": True, "renorm_clipping": {"rmax": 1.2, "rmin": 0.9, "dmax": 0.3}},
+        {"renorm": True, "center": False, "axis": 1},
+    ],
+)
+def test_batch_renorm_masked_slopes_hold_its_corrections_constant(arguments):
+    shape = (5, 3, 2)
+    layer = randomized(layers.BatchNormalization(dtype="float64", **arguments), shape)
+    x, mask = normal(*shape), random_mask(shape)
+    mean, variance, _ = layer._masked_moments(x, mask)
+    corrections, _ = layer._renorm_corrections(mean, variance)
+    layer._renorm_corrections = lambda mean, variance: (corrections, [])
+    check_layer_gradients(layer, x, mask=mask)
+
+
+def test_batch_norm_masked_formulas_and_moving_statistics():
+    """The moments of the kept entries (divided by their count + 1e-7, as
+    Keras); every entry normalized with them; inference ignores the mask."""
+    layer = randomized(layers.BatchNormalization(momentum=0.75, dtype="float64"), (3, 4, 2))
+    x, mask = normal(3, 4, 2), random_mask((3, 4, 2))
+    kept = x[mask]
+    count = len(kept) + 1e-7
+    mean = kept.sum(axis=0) / count
+    variance = ((kept - mean) ** 2).sum(axis=0) / count
+    moving_mean, moving_variance = layer.moving_mean.copy(), layer.moving_variance.copy()
+    output, saved = layer.forward(x, training=True, mask=mask)
+    expected = layer.gamma * (x - mean) / np.sqrt(variance + 0.001) + layer.beta
+    np.testing.assert_allclose(output, expected, rtol=1e-12, atol=1e-12)
+    (_, new_mean), (_, new_variance) = layer.state_updates(saved)
+    np.testing.assert_allclose(new_mean, 0.75 * moving_mean + 0.25 * mean, rtol=1e-12)
+    np.testing.assert_allclose(new_variance, 0.75 * moving_variance + 0.25 * variance, rtol=1e-12)
+    inference, _ = layer.forward(x, training=False, mask=mask)
+    np.testing.assert_array_equal(inference, layer.forward(x, training=False)[0])
+
+
+def test_a_mask_that_does_not_fit_batch_norm_is_refused_in_any_mode():
+    """Keras's rule: the mask has one dimension less than the inputs."""
+    layer = layers.BatchNormalization(name="bn")
+    x = np.ones((2, 3, 4), dtype=np.float32)
+    for training in (True, False):
+        with pytest.raises(ValueError, match=r"'bn' needs a mask with one dimension less"):
+            layer(x, training=training, mask=np.ones((2,), dtype=bool))
+    with pytest.raises(ValueError, match=r"of shape \(2, 3\) .* received a mask of shape \(2, 4\)"):
+        layer(x, training=True, mask=np.ones((2, 4), dtype=bool))
+
+
 @pytest.mark.parametrize(
     ("arguments", "shape"),
     [

@@ -245,6 +245,81 @@ def test_global_max_pooling_splits_the_slope_between_ties_as_jax():
     np.testing.assert_array_equal(layer.backward(saved, np.array([[4.0]]))[0].ravel(), [0, 2, 2, 0])
 
 
+# --- masks (Keras 3: only GlobalAveragePooling1D takes one) -----------------------------
+def _steps_mask(batch, steps, seed=0):
+    """A random mask with at least one kept step per sample."""
+    mask = np.random.default_rng(seed).random((batch, steps)) > 0.5
+    mask[:, seed % steps] = True
+    return mask
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_masked_global_average_slopes_pass_central_differences(data_format, keepdims, seed):
+    layer = layers.GlobalAveragePooling1D(data_format, keepdims, dtype="float64")
+    x = _sample(1, data_format, spatial=(6,), batch=3, seed=seed)
+    steps = x.shape[1 if data_format == "channels_last" else 2]
+    check_layer_gradients(layer, x, mask=_steps_mask(3, steps, seed))
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+def test_masked_global_average_is_the_mean_over_the_unmasked_steps(data_format):
+    """``sum_s m x / sum_s m``; a masked step's value is never read (NaN there
+    stays out, as Keras's ``where`` keeps it out); its slope is 0."""
+    x = _sample(1, "channels_last", spatial=(5,), batch=3)
+    mask = np.array([[1, 0, 1, 1, 0], [0, 0, 0, 1, 0], [1, 1, 1, 1, 1]], dtype=bool)
+    x[~mask] = np.nan
+    expected = np.stack([row[kept].mean(axis=0) for row, kept in zip(x, mask, strict=True)])
+    if data_format == "channels_first":
+        x = x.transpose(0, 2, 1)
+    layer = layers.GlobalAveragePooling1D(data_format)
+    output, saved = layer.forward(x, mask=mask)
+    np.testing.assert_allclose(output, expected, rtol=1e-15)
+    slope = layer.backward(saved, np.ones_like(output))[0]
+    if data_format == "channels_first":
+        slope = slope.transpose(0, 2, 1)
+    share = mask[..., None] / mask.sum(axis=1)[:, None, None]
+    np.testing.assert_allclose(slope, np.broadcast_to(share, slope.shape), rtol=1e-15)
+    np.testing.assert_allclose(layer(x, mask=mask), output, rtol=1e-6)  # float32 eager call
+
+
+def test_a_sample_with_every_step_masked_is_refused_not_nan():
+    """Keras returns NaN for it (0 / 0); gradstep names the sample."""
+    layer = layers.GlobalAveragePooling1D(name="gap")
+    mask = np.array([[True, False], [False, False], [False, False]])
+    with pytest.raises(ValueError, match=r"'gap': every step of sample 1 is masked .* 2 have no"):
+        layer(np.ones((3, 2, 4)), mask=mask)
+
+
+def test_a_mask_of_the_wrong_shape_is_refused():
+    layer = layers.GlobalAveragePooling1D("channels_first", name="gap")
+    expected = r"'gap' needs a mask of shape \(batch, steps\) = \(2, 4\)"
+    with pytest.raises(ValueError, match=expected):
+        layer(np.ones((2, 3, 4)), mask=np.ones((2, 3), dtype=bool))
+
+
+def test_a_mask_stops_at_global_average_pooling_and_reaches_it_in_a_model():
+    """Embedding(mask_zero) -> GlobalAveragePooling1D -> Dense, in float64:
+    the prediction is the mean of the kept tokens' vectors, and the padding
+    row of the table gets no slope."""
+    gradstep.utils.set_random_seed(0)
+    embedding = layers.Embedding(6, 3, mask_zero=True, dtype="float64")
+    dense = layers.Dense(2, dtype="float64")
+    model = gradstep.Sequential(
+        [layers.Input(shape=(5,), dtype="int32"), embedding, layers.GlobalAveragePooling1D(), dense]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    tokens = np.array([[1, 2, 0, 0, 3], [0, 0, 4, 5, 0], [5, 5, 5, 5, 5]])
+    vectors = embedding.embeddings[tokens]
+    mean = np.stack([v[t != 0].mean(axis=0) for v, t in zip(vectors, tokens, strict=True)])
+    np.testing.assert_allclose(model.predict(tokens, verbose=0), dense.forward(mean)[0])
+    y = np.random.default_rng(0).normal(size=(3, 2))
+    check_model_gradients(model, tokens, y)
+    _, gradients = model.gradients(tokens, y)
+    assert np.all(gradients[0][2][0] == 0)
+
+
 # --- shapes -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("layer", "input_shape", "output_shape"),

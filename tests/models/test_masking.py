@@ -140,3 +140,26 @@ def test_without_mask_zero_every_position_counts():
     y = _targets()
     squared = ((model.predict(TOKENS, verbose=0) - y) ** 2).mean(axis=-1)
     assert model.evaluate(TOKENS, y, verbose=0) == pytest.approx(squared.mean(), rel=1e-6)
+
+
+def test_masked_batch_norm_and_global_average_pass_central_differences():
+    """Embedding(mask_zero) -> BatchNormalization (moments of the unmasked
+    steps) -> GlobalAveragePooling1D (their mean) -> Dense, in float64."""
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input(shape=(5,), dtype="int32")
+    embedded = layers.Embedding(8, 3, mask_zero=True, dtype="float64")(tokens)
+    normalized = layers.BatchNormalization(dtype="float64")(embedded)
+    pooled = layers.GlobalAveragePooling1D()(normalized)
+    model = keras.Model(tokens, layers.Dense(2, dtype="float64")(pooled))
+    model.compile(optimizer="sgd", loss="mse")
+    assert check_model_gradients(model, TOKENS, _targets((3, 2))) < 1e-6
+
+
+def test_global_average_refuses_a_document_of_padding_only():
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input(shape=(5,), dtype="int32")
+    embedded = layers.Embedding(8, 3, mask_zero=True)(tokens)
+    model = keras.Model(tokens, layers.GlobalAveragePooling1D(name="mean")(embedded))
+    padding_only = np.array([[1, 2, 0, 0, 0], [0, 0, 0, 0, 0]])
+    with pytest.raises(ValueError, match="'mean': every step of sample 1 is masked"):
+        model.predict(padding_only, verbose=0)

@@ -22,12 +22,15 @@ shared across; when the statistics come from ``x`` itself the input gets
 
 the slope through the mean and the variance included; when they are fixed
 (BatchNormalization in inference) simply ``dx = g * gamma * s``.
+BatchNormalization given a mask in training takes its moments over the
+unmasked entries (``standardize_masked`` has the slope).
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,6 +45,29 @@ def standardize(x_hat_slope, x_hat, inv, axes):
     mean_slope = x_hat_slope.mean(axis=axes, keepdims=True)
     mean_product = (x_hat_slope * x_hat).mean(axis=axes, keepdims=True)
     return inv * (x_hat_slope - mean_slope - x_hat * mean_product)
+
+
+def standardize_masked(x_hat_slope, x_hat, inv, axes, moments):
+    """``standardize`` for BatchNormalization's masked moments (Keras 3's
+    ``_moments`` with a mask): with ``w`` the mask (1 kept, 0 masked),
+    ``W = sum(w)`` and ``n = W + e`` (Keras divides by ``W + epsilon()``,
+    ``e = 1e-7``, so that a feature with no kept entry has moments 0),
+
+        mean = sum(w x) / n,      var = sum(w (x - mean)^2) / n,
+
+    and, ``G = sum(g')`` and ``P = sum(g' x_hat)`` over every entry (the
+    masked ones are normalized too, with the same statistics),
+
+        dx = inv * (g' - w / n * (G + x_hat P - inv P mean e / n)).
+
+    The last term is there because ``sum(w (x - mean)) = mean e``, not 0:
+    the variance's slope through the mean, ``-2 mean e / n``. It is of order
+    ``e / n`` of the others, but it makes the slope exact."""
+    total_slope = x_hat_slope.sum(axis=axes, keepdims=True)
+    total_product = (x_hat_slope * x_hat).sum(axis=axes, keepdims=True)
+    count, spare = moments.count, moments.spare
+    through_mean = total_slope - inv * total_product * moments.mean * spare / count
+    return inv * (x_hat_slope - moments.weights / count * (through_mean + x_hat * total_product))
 
 
 def _rsqrt(variance, epsilon):
@@ -169,6 +195,19 @@ class _SqrtOf(initializers.Initializer):
         return np.sqrt(self.inner(shape, dtype=dtype, rng=rng))
 
 
+#: Keras's ``backend.epsilon()``: added to the kept entries' count of masked moments.
+_FUZZ = 1e-7
+
+
+class _MaskedMoments(NamedTuple):
+    """What the backward pass needs of masked moments (see ``standardize_masked``)."""
+
+    weights: np.ndarray  # the mask as 0 and 1, broadcastable against the input
+    count: np.ndarray  # n = W + 1e-7 per feature, shaped like the input's rank
+    spare: np.ndarray  # n - W (0 in float32 once W > 1: the sum rounds)
+    mean: np.ndarray  # per feature, shaped like ``count``
+
+
 @dataclass
 class _BatchStatistics:
     """What a BatchNormalization forward pass keeps for backward and for the
@@ -181,6 +220,7 @@ class _BatchStatistics:
     from_batch: bool
     renorm: tuple | None = None  # (r, d): batch renormalization's corrections
     updates: list | None = None  # (weight, new value) for the moving statistics
+    masked: _MaskedMoments | None = None  # the batch's moments came from a mask
 
 
 @LAYERS.register("BatchNormalization")
@@ -201,6 +241,16 @@ class BatchNormalization(_AffineNormalization):
     With ``renorm``, ``y = gamma * (x_hat * r + d) + beta`` where
     ``r = stddev / renorm_stddev`` and ``d = (mean - renorm_mean) / renorm_stddev``
     (clipped by ``renorm_clipping``) are constants to the backward pass.
+
+    With a mask (an ``Embedding(mask_zero=True)`` before it, or ``layer(x,
+    mask=...)``: a boolean per position of the input without its last axis),
+    the training pass takes the batch's moments over the unmasked entries
+    only, as Keras 3 does: ``mean = sum(m x) / n`` and ``var = sum(m (x -
+    mean)^2) / n`` with ``n = sum(m) + 1e-7`` (Keras's ``epsilon()``, which
+    gives a batch with every entry masked the moments 0, as in Keras). Every
+    entry, masked or not, is normalized with them; the moving statistics move
+    toward them; the backward pass is ``standardize_masked``'s. In inference
+    the mask changes nothing. The mask passes on to the next layer.
 
     Args:
         axis: the feature axis (an integer), e.g. ``1`` after a channels-first
@@ -350,19 +400,16 @@ class BatchNormalization(_AffineNormalization):
     # --- the two passes ---------------------------------------------------------------
     def forward(self, x, training=False, mask=None):
         x = self._cast(x)
+        if mask is not None:
+            mask = self._checked_mask(x, mask)
         from_batch = bool(training) and self.trainable
-        if from_batch and mask is not None:
-            # Keras takes the batch's moments over the unmasked steps only.
-            raise ValueError(
-                f"BatchNormalization layer {self.name!r} received a masked input in training "
-                "(from Embedding(mask_zero=True)); Keras would take the batch's mean and "
-                "variance over the unmasked steps, which gradstep does not do yet. Put it "
-                "where no mask reaches it, or use LayerNormalization"
-            )
-        renorm = updates = None
+        renorm = updates = masked = None
         if from_batch:
-            axes = self._reduction_axes(x.ndim)
-            mean, variance = x.mean(axis=axes), x.var(axis=axes)
+            if mask is None:
+                axes = self._reduction_axes(x.ndim)
+                mean, variance = x.mean(axis=axes), x.var(axis=axes)
+            else:
+                mean, variance, masked = self._masked_moments(x, mask)
             if self.renorm:
                 renorm, updates = self._renorm_corrections(mean, variance)
             else:
@@ -382,7 +429,35 @@ class BatchNormalization(_AffineNormalization):
         if beta is not None:
             shift = shift + beta
         output = x * self._per_feature(scaled_inv, x.ndim) + self._per_feature(shift, x.ndim)
-        return output, _BatchStatistics(x, mean, inv, from_batch, renorm, updates)
+        return output, _BatchStatistics(x, mean, inv, from_batch, renorm, updates, masked)
+
+    def _checked_mask(self, x, mask) -> np.ndarray:
+        """The mask as booleans, one per position of the input without its last
+        axis (Keras's rule: the mask is broadcast over the last axis)."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != x.shape[:-1]:
+            raise ValueError(
+                f"{self._label} needs a mask with one dimension less than its inputs, of "
+                f"shape {x.shape[:-1]} for inputs of shape {x.shape}, received a mask of "
+                f"shape {mask.shape}"
+            )
+        return mask
+
+    def _masked_moments(self, x, mask):
+        """The mean and variance over the unmasked entries, as Keras 3's
+        ``_moments`` computes them (see ``standardize_masked``), and what the
+        backward pass needs of them."""
+        rank, kind = x.ndim, x.dtype.type
+        axes = self._reduction_axes(rank)
+        kept = np.expand_dims(mask, -1)
+        weights = np.broadcast_to(kept, x.shape)
+        kept_count = weights.sum(axis=axes, keepdims=True, dtype=x.dtype)
+        count = kept_count + kind(_FUZZ)
+        mean = np.where(kept, x, 0).sum(axis=axes, keepdims=True) / count
+        deviation = np.where(kept, x - mean, 0)
+        variance = (deviation * deviation).sum(axis=axes, keepdims=True) / count
+        moments = _MaskedMoments(kept.astype(x.dtype), count, count - kept_count, mean)
+        return mean.reshape(-1), variance.reshape(-1), moments
 
     @staticmethod
     def _moved(moving, statistic, momentum):
@@ -452,6 +527,8 @@ class BatchNormalization(_AffineNormalization):
             grad_wrt_output if gamma is None else grad_wrt_output * self._per_feature(gamma, rank)
         )
         inv = self._per_feature(saved.inv, rank)
+        if saved.masked is not None:
+            return standardize_masked(x_hat_slope, x_hat, inv, axes, saved.masked), weight_grads
         if saved.from_batch:
             return standardize(x_hat_slope, x_hat, inv, axes), weight_grads
         return x_hat_slope * inv, weight_grads

@@ -19,6 +19,10 @@ reached by a reshape to ``(n, h / p, p, w / p, p, c)`` and a reduction over
 the window axes; NumPy reduces such short strided axes slowly, and the
 position of each maximum would need a transposed copy: measured at the
 MNIST convnet's sizes, that is several times slower.)
+
+Masks, as in Keras 3: ``GlobalAveragePooling1D`` averages over the unmasked
+steps only and stops the mask; every other pooling layer does not support
+masking, so a mask reaching it is dropped with Keras's warning.
 """
 
 from __future__ import annotations
@@ -521,6 +525,15 @@ class GlobalAveragePooling1D(_GlobalAveragePooling):
     ``(batch, steps, features) -> (batch, features)``,
     ``y[b, c] = sum_s x[b, s, c] / S``. Backward: ``dx[b, s, c] = g[b, c] / S``.
 
+    With a mask (an ``Embedding(mask_zero=True)`` before it, or
+    ``layer(x, mask=...)``), the mean over the unmasked steps only, as in
+    Keras 3: ``y[b, c] = sum_s m[b, s] x[b, s, c] / n[b]`` with ``n[b] =
+    sum_s m[b, s]`` (the values at masked steps are never read, so even a
+    NaN there does not count). Backward: ``dx[b, s, c] = g[b, c] m[b, s] /
+    n[b]``, zero at the masked steps. The mask stops here (the output has
+    none). A sample whose steps are all masked has no mean (Keras returns NaN
+    for it): it raises a ValueError naming the sample.
+
     Args:
         data_format: ``'channels_last'`` ``(batch, steps, features)`` or
             ``'channels_first'`` ``(batch, features, steps)``; None means
@@ -529,6 +542,62 @@ class GlobalAveragePooling1D(_GlobalAveragePooling):
     """
 
     rank = 1
+    supports_masking = True
+    forward_takes_mask = True
+
+    def compute_mask(self, inputs, mask=None):
+        """None: the steps are averaged away, and the mask with them (Keras's)."""
+        return None
+
+    def forward(self, x, training=False, mask=None):
+        if mask is None:
+            return super().forward(x, training)
+        kept = self._kept_steps(x, mask)
+        counts = np.sum(kept, axis=self._axes, keepdims=True, dtype=x.dtype)
+        empty = np.flatnonzero(counts == 0)
+        if empty.size:
+            raise ValueError(
+                f"GlobalAveragePooling1D layer {self.name!r}: every step of sample "
+                f"{int(empty[0])} is masked (of the batch's {len(x)} samples, {empty.size} "
+                "have no unmasked step), so it has no mean over its unmasked steps (Keras "
+                "would return NaN); give each sample at least one unmasked step (a token "
+                "other than 0)"
+            )
+        totals = np.sum(np.where(kept, x, 0), axis=self._axes, keepdims=True)
+        output = totals / counts
+        if not self.keepdims:
+            output = np.squeeze(output, self._axes)
+        return output, _MaskedMean(x.shape, kept, counts)
+
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        if not isinstance(saved, _MaskedMean):
+            return super().backward(saved, grad_wrt_output, input_gradient)
+        if not input_gradient:
+            return None, {}
+        if not self.keepdims:
+            grad_wrt_output = np.expand_dims(grad_wrt_output, self._axes)
+        return (grad_wrt_output / saved.counts) * saved.kept, {}
+
+    def _kept_steps(self, x, mask) -> np.ndarray:
+        """The mask as booleans shaped to broadcast against ``x``: ``(batch,
+        steps, 1)``, or ``(batch, 1, steps)`` for channels_first."""
+        mask = np.asarray(mask, dtype=bool)
+        steps = x.shape[self._axes[0]]
+        if mask.shape != (len(x), steps):
+            raise ValueError(
+                f"GlobalAveragePooling1D layer {self.name!r} needs a mask of shape "
+                f"(batch, steps) = {(len(x), steps)} for inputs of shape {x.shape} "
+                f"({self.data_format}), received a mask of shape {mask.shape}"
+            )
+        return np.expand_dims(mask, 2 if self.data_format == "channels_last" else 1)
+
+
+class _MaskedMean(NamedTuple):
+    """What a masked GlobalAveragePooling1D pass keeps for backward."""
+
+    input_shape: tuple
+    kept: np.ndarray  # the mask, broadcastable against the input
+    counts: np.ndarray  # the unmasked steps of each sample, (batch, 1, 1)
 
 
 @LAYERS.register("GlobalAveragePooling2D")
