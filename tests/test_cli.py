@@ -19,6 +19,28 @@ def test_train_reference_model_reaches_97_percent(capsys):
     assert float(last_line.split()[2]) >= 0.97
 
 
+def test_train_convnet_reaches_97_percent_on_digits(capsys):
+    """`gradstep train --model convnet`: digits' 64 pixels as 8x8 images, two
+    convolution blocks (as examples/digits_convnet.py, which gets the same
+    numbers), at least 0.97 test accuracy."""
+    assert cli.main(["train", "--model", "convnet", "--verbose", "0"]) == 0
+    out = capsys.readouterr().out
+    for row in ("(Reshape)", "(None, 8, 8, 1)", "(Conv2D)", "max_pooling2d", "(None, 2, 2, 64)"):
+        assert row in out
+    assert "Total params: 21386 (83.54 KB)" in out
+    last_line = out.strip().splitlines()[-1]
+    assert (
+        float(re.fullmatch(r"test accuracy: ([0-9.]+) - test loss: [0-9.]+", last_line)[1]) >= 0.97
+    )
+
+
+def test_convnet_needs_images(capsys):
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["train", "--model", "convnet", "--dataset", "iris"])
+    assert raised.value.code == 2
+    assert "--model convnet needs images" in capsys.readouterr().err
+
+
 def test_no_command_means_train(capsys):
     assert cli.main(["--epochs", "1", "--verbose", "0", "--hidden-units", "8"]) == 0
     assert "test accuracy" in capsys.readouterr().out

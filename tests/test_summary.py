@@ -86,9 +86,11 @@ def test_functional_summary_is_tf_keras_table_byte_for_byte(name, capsys):
     assert capsys.readouterr().out == expected
 
 
-def test_the_mnist_convnet_summary_is_tf_keras_table_byte_for_byte(capsys):
-    """keras.io's MNIST convnet (Conv2D, MaxPooling2D): TF-Keras's table,
-    type names cut to the column as it cuts them."""
-    expected = (Path(__file__).parent / "fixtures" / "summaries" / "mnist_convnet.txt").read_text()
-    functional_models.mnist_convnet(gradstep).summary()
+@pytest.mark.parametrize("name", ["mnist_convnet", "batchnorm_mlp"])
+def test_layer_models_summary_is_tf_keras_table_byte_for_byte(name, capsys):
+    """keras.io's MNIST convnet (Conv2D, MaxPooling2D, type names cut to the
+    column as TF-Keras cuts them) and an MLP with BatchNormalization (its
+    moving statistics counted as non-trainable parameters): TF-Keras's tables."""
+    expected = (Path(__file__).parent / "fixtures" / "summaries" / f"{name}.txt").read_text()
+    getattr(functional_models, name)(gradstep).summary()
     assert capsys.readouterr().out == expected
