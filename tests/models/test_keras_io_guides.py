@@ -211,3 +211,121 @@ def test_a_subclassed_mlp_is_built_by_its_first_call(tmp_path, monkeypatch):
         monkeypatch,
     )
     assert found["_"].shape == (1, 10) and found["mlp"].count_params() == 32 * 64 + 64 + 650
+
+
+def test_the_convolutional_autoencoder_of_nested_models_trains(tmp_path, monkeypatch):
+    """"All models are callable, just like layers": an encoder (Conv2D,
+    MaxPooling2D, GlobalMaxPooling2D) and a decoder (Reshape, Conv2DTranspose,
+    UpSampling2D) chained as layers of an autoencoder; the guide's parameter
+    counts, which Keras 3 gives too (18672, 9569, 28241)."""
+    found = run(
+        """
+        encoder_input = keras.Input(shape=(28, 28, 1), name="original_img")
+        x = layers.Conv2D(16, 3, activation="relu")(encoder_input)
+        x = layers.Conv2D(32, 3, activation="relu")(x)
+        x = layers.MaxPooling2D(3)(x)
+        x = layers.Conv2D(32, 3, activation="relu")(x)
+        x = layers.Conv2D(16, 3, activation="relu")(x)
+        encoder_output = layers.GlobalMaxPooling2D()(x)
+
+        encoder = keras.Model(encoder_input, encoder_output, name="encoder")
+        encoder.summary()
+
+        decoder_input = keras.Input(shape=(16,), name="encoded_img")
+        x = layers.Reshape((4, 4, 1))(decoder_input)
+        x = layers.Conv2DTranspose(16, 3, activation="relu")(x)
+        x = layers.Conv2DTranspose(32, 3, activation="relu")(x)
+        x = layers.UpSampling2D(3)(x)
+        x = layers.Conv2DTranspose(16, 3, activation="relu")(x)
+        decoder_output = layers.Conv2DTranspose(1, 3, activation="relu")(x)
+
+        decoder = keras.Model(decoder_input, decoder_output, name="decoder")
+        decoder.summary()
+
+        autoencoder_input = keras.Input(shape=(28, 28, 1), name="img")
+        encoded_img = encoder(autoencoder_input)
+        decoded_img = decoder(encoded_img)
+        autoencoder = keras.Model(autoencoder_input, decoded_img, name="autoencoder")
+        autoencoder.summary()
+
+        keras.utils.set_random_seed(0)
+        images = np.random.default_rng(0).random((64, 28, 28, 1)).astype("float32")
+        autoencoder.compile(optimizer="adam", loss="mse")
+        history = autoencoder.fit(images, images, batch_size=16, epochs=3, verbose=0)
+        """,
+        tmp_path,
+        monkeypatch,
+    )
+    counts = [found[name].count_params() for name in ("encoder", "decoder", "autoencoder")]
+    assert counts == [18672, 9569, 28241]
+    assert found["autoencoder"].output.shape == (None, 28, 28, 1)
+    losses = found["history"].history["loss"]
+    assert losses[-1] < losses[0]
+
+
+def test_the_toy_resnet_trains_on_cifar_shaped_data(tmp_path, monkeypatch, capsys):
+    """"A toy ResNet model": Conv2D with 'same' padding, residual adds,
+    GlobalAveragePooling2D, Dropout; 223,242 parameters as the guide (and
+    Keras 3) counts them. CIFAR10 is 200 random images of its shape here."""
+    found = run(
+        """
+        inputs = keras.Input(shape=(32, 32, 3), name="img")
+        x = layers.Conv2D(32, 3, activation="relu")(inputs)
+        x = layers.Conv2D(64, 3, activation="relu")(x)
+        block_1_output = layers.MaxPooling2D(3)(x)
+
+        x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_1_output)
+        x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+        block_2_output = layers.add([x, block_1_output])
+
+        x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_2_output)
+        x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+        block_3_output = layers.add([x, block_2_output])
+
+        x = layers.Conv2D(64, 3, activation="relu")(block_3_output)
+        x = layers.GlobalAveragePooling2D()(x)
+        x = layers.Dense(256, activation="relu")(x)
+        x = layers.Dropout(0.5)(x)
+        outputs = layers.Dense(10)(x)
+
+        model = keras.Model(inputs, outputs, name="toy_resnet")
+        model.summary()
+
+        rng = np.random.default_rng(0)
+        x_train = rng.integers(0, 256, size=(200, 32, 32, 3)).astype("float32") / 255.0
+        y_train = keras.utils.to_categorical(rng.integers(0, 10, size=200), 10)
+
+        model.compile(
+            optimizer=keras.optimizers.RMSprop(1e-3),
+            loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+            metrics=["acc"],
+        )
+        history = model.fit(x_train, y_train, batch_size=64, epochs=1, validation_split=0.2)
+        """,
+        tmp_path,
+        monkeypatch,
+    )
+    out = capsys.readouterr().out
+    assert "Total params: 223242 (872.04 KB)" in out
+    assert "Connected to" in out and "add (Add)" in out  # a branched model's table
+    assert sorted(found["history"].history) == ["acc", "learning_rate", "loss", "val_acc", "val_loss"]
+
+
+def test_a_shared_embedding_encodes_two_text_inputs(tmp_path, monkeypatch):
+    """"Shared layers": one Embedding called on two int32 inputs of any length."""
+    found = run(
+        """
+        shared_embedding = layers.Embedding(1000, 128)
+        text_input_a = keras.Input(shape=(None,), dtype="int32")
+        text_input_b = keras.Input(shape=(None,), dtype="int32")
+        encoded_input_a = shared_embedding(text_input_a)
+        encoded_input_b = shared_embedding(text_input_b)
+        model = keras.Model([text_input_a, text_input_b], [encoded_input_a, encoded_input_b])
+        a, b = model.predict([np.array([[1, 2, 3]]), np.array([[3, 2, 1]])], verbose=0)
+        """,
+        tmp_path,
+        monkeypatch,
+    )
+    assert found["encoded_input_a"].shape == (None, None, 128)
+    np.testing.assert_array_equal(found["a"][0, ::-1], found["b"][0])
+    assert found["model"].count_params() == 128000
