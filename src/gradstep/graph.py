@@ -270,8 +270,7 @@ class Graph:
                 value, slope = _activity_penalty(regularizer, output)
                 penalty += value
                 penalty_slopes.append((step.output_slot, slope))
-            if step.layer.holds_layers:
-                penalty += step.layer.activity_penalty(step_saved)
+            penalty += step.layer.activity_penalty(step_saved)
             if mode and step.layer.updates_state:
                 state_updates.extend(step.layer.state_updates(step_saved))
         outputs = [values[slot] for slot in self.output_slots]
