@@ -64,6 +64,12 @@ class SymbolicTensor:
     def __repr__(self) -> str:
         return f"<SymbolicTensor shape={self.shape} dtype={self.dtype} name={self.name!r}>"
 
+    def __bool__(self):
+        raise TypeError(
+            f"{self!r} is symbolic: it has no truth value while a model is built; branch "
+            "with ops.where or ops.cond on values"
+        )
+
     def __array__(self, *args, **kwargs):
         raise TypeError(
             f"{self!r} is symbolic: it stands for the arrays a model will receive, and has no "
