@@ -11,9 +11,9 @@ import pathlib
 
 import numpy as np
 import pytest
-import subclassing_models
 
 import gradstep as keras
+import subclassing_models
 
 FIXTURE = json.loads(
     (pathlib.Path(__file__).parent.parent / "fixtures" / "keras_subclassing.json").read_text()
