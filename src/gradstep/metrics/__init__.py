@@ -226,7 +226,7 @@ def get(identifier: Any, loss=None, y_true_shape=None, y_pred_shape=None) -> Met
             return _ACCURACY_CLASSES[fn](name=identifier)
         return lookup(identifier)(name=identifier)
     if callable(identifier):
-        return MeanMetricWrapper(identifier)
+        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
     raise TypeError(
         f"each metric must be a name such as 'accuracy' or a function, received {identifier!r} "
         "(a gradstep.metrics.Metric object or class is accepted too)"

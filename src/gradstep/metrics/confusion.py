@@ -466,7 +466,8 @@ class AUC(Metric):
         super().__init__(name=name, dtype=dtype)
         self.multi_label = multi_label
         self.num_labels = num_labels
-        self.label_weights = None if label_weights is None else np.asarray(label_weights, dtype=np.float64)
+        # In the metric's dtype, as Keras keeps them (and reports them in get_config).
+        self.label_weights = None if label_weights is None else np.asarray(label_weights, dtype=self.dtype)
         self._from_logits = from_logits
         self._built = False
         if multi_label:

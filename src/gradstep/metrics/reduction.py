@@ -116,7 +116,8 @@ class MeanMetricWrapper(Mean):
 
     Args:
         fn: the function.
-        name: the metric's name (default: the function's ``__name__``).
+        name: the metric's name (default ``'mean_metric_wrapper'``; ``compile``
+            names it after the function).
         dtype: the metric's dtype (default ``'float32'``).
         **kwargs: passed on to ``fn``.
     """
@@ -124,7 +125,7 @@ class MeanMetricWrapper(Mean):
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         if not callable(fn):
             raise TypeError(f"MeanMetricWrapper fn must be a function, received {fn!r}")
-        super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
+        super().__init__(name=name, dtype=dtype)
         self.fn = fn
         self.fn_kwargs = kwargs
 
@@ -143,6 +144,8 @@ class MeanMetricWrapper(Mean):
     def from_config(cls, config):
         from gradstep.metrics import functions_by_name
 
+        if cls is not MeanMetricWrapper:  # a subclass: its own arguments
+            return cls(**config)
         config = dict(config)
         fn = config.pop("fn", None)
         if isinstance(fn, str):
