@@ -48,7 +48,7 @@ from gradstep.metrics.confusion import (
 )
 from gradstep.metrics.f_score import F1Score, FBetaScore
 from gradstep.metrics.hinge import CategoricalHinge, Hinge, SquaredHinge
-from gradstep.metrics.iou import IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU
+from gradstep.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from gradstep.metrics.probabilistic import (
     BinaryCrossentropy,
     CategoricalCrossentropy,

@@ -110,7 +110,10 @@ class Variable(NDArrayOperatorsMixin):
         return bool(self._value)
 
     def __repr__(self) -> str:
-        return f"<Variable path={self.name}, shape={self.shape}, dtype={self.dtype}, value={self._value}>"
+        return (
+            f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, "
+            f"value={self._value}>"
+        )
 
 
 def _dtype_name(dtype) -> str:
@@ -124,7 +127,9 @@ def _dtype_name(dtype) -> str:
     try:
         return str(np.dtype(dtype))
     except TypeError:
-        raise ValueError(f"dtype must be a NumPy dtype name such as 'float32', received {dtype!r}")
+        raise ValueError(
+            f"dtype must be a NumPy dtype name such as 'float32', received {dtype!r}"
+        ) from None
 
 
 class Metric:
@@ -173,7 +178,9 @@ class Metric:
         self._check_super_called()
         shape = _variable_shape(shape, self)
         dtype = _dtype_name(dtype or self._dtype)
-        if isinstance(initializer, str | dict) or isinstance(initializer, initializers_module.Initializer):
+        if isinstance(initializer, str | dict) or isinstance(
+            initializer, initializers_module.Initializer
+        ):
             value = initializers_module.get(initializer)(shape, dtype=dtype)
         elif callable(initializer):
             value = np.asarray(initializer(shape, dtype=dtype), dtype=dtype)
@@ -280,7 +287,11 @@ def as_float(values, metric: Metric, argument: str) -> np.ndarray:
 
 def check_unit_interval(value, metric_class: str, argument: str) -> None:
     """A ValueError unless ``value`` is a number in [0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not 0 <= value <= 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | np.number)
+        or not 0 <= value <= 1
+    ):
         raise ValueError(
             f"{metric_class}: argument `{argument}` must be in the range [0, 1]. "
             f"Received: {argument}={value!r}"

@@ -27,7 +27,9 @@ _KINDS = ("tp", "fp", "tn", "fn")
 def _divide_no_nan(numerator, denominator):
     numerator, denominator = np.asarray(numerator), np.asarray(denominator)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator == 0, 0.0, numerator / np.where(denominator == 0, 1, denominator))
+        return np.where(
+            denominator == 0, 0.0, numerator / np.where(denominator == 0, 1, denominator)
+        )
 
 
 def parse_thresholds(thresholds, default: float, metric_class: str) -> list[float]:
@@ -195,11 +197,19 @@ class _PrecisionRecallBase(Metric):
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         metric_class = type(self).__name__
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-            raise ValueError(f"{metric_class}: argument `top_k` must be an integer >= 1. Received: top_k={top_k!r}")
-        if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, int) or class_id < 0):
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
+        ):
             raise ValueError(
-                f"{metric_class}: argument `class_id` must be an integer >= 0. Received: class_id={class_id!r}"
+                f"{metric_class}: argument `top_k` must be an integer >= 1. "
+                f"Received: top_k={top_k!r}"
+            )
+        if class_id is not None and (
+            isinstance(class_id, bool) or not isinstance(class_id, int) or class_id < 0
+        ):
+            raise ValueError(
+                f"{metric_class}: argument `class_id` must be an integer >= 0. "
+                f"Received: class_id={class_id!r}"
             )
         self.init_thresholds = thresholds
         self.top_k = top_k
@@ -214,8 +224,14 @@ class _PrecisionRecallBase(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         counts = confusion_counts(
-            self, y_true, y_pred, self.thresholds, self._kinds, sample_weight,
-            top_k=self.top_k, class_id=self.class_id,
+            self,
+            y_true,
+            y_pred,
+            self.thresholds,
+            self._kinds,
+            sample_weight,
+            top_k=self.top_k,
+            class_id=self.class_id,
         )
         for kind in self._kinds:
             getattr(self, self._variable_names[kind]).assign_add(counts[kind])
@@ -261,7 +277,11 @@ class SensitivitySpecificityBase(Metric):
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or num_thresholds <= 0:
+        if (
+            isinstance(num_thresholds, bool)
+            or not isinstance(num_thresholds, int)
+            or num_thresholds <= 0
+        ):
             raise ValueError(
                 f"{type(self).__name__}: argument `num_thresholds` must be an integer > 0. "
                 f"Received: num_thresholds={num_thresholds!r}"
@@ -371,7 +391,11 @@ class PrecisionAtRecall(SensitivitySpecificityBase):
         return self._max_where("recall", "precision")
 
     def get_config(self):
-        return {**super().get_config(), "num_thresholds": self.num_thresholds, "recall": self.recall}
+        return {
+            **super().get_config(),
+            "num_thresholds": self.num_thresholds,
+            "recall": self.recall,
+        }
 
 
 class RecallAtPrecision(SensitivitySpecificityBase):
@@ -453,7 +477,11 @@ class AUC(Metric):
             inner = sorted(parse_thresholds(thresholds, 0.5, "AUC"))
             self.num_thresholds = len(inner) + 2
         else:
-            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or num_thresholds <= 1:
+            if (
+                isinstance(num_thresholds, bool)
+                or not isinstance(num_thresholds, int)
+                or num_thresholds <= 1
+            ):
                 raise ValueError(
                     "AUC: argument `num_thresholds` must be an integer > 1. "
                     f"Received: num_thresholds={num_thresholds!r}"
@@ -467,7 +495,9 @@ class AUC(Metric):
         self.multi_label = multi_label
         self.num_labels = num_labels
         # In the metric's dtype, as Keras keeps them (and reports them in get_config).
-        self.label_weights = None if label_weights is None else np.asarray(label_weights, dtype=self.dtype)
+        self.label_weights = (
+            None if label_weights is None else np.asarray(label_weights, dtype=self.dtype)
+        )
         self._from_logits = from_logits
         self._built = False
         if multi_label:
@@ -526,19 +556,25 @@ class AUC(Metric):
         by_label = np.sum(by_threshold, axis=0)
         if self.label_weights is None:
             return float(np.mean(by_label))
-        return float(_divide_no_nan(np.sum(by_label * self.label_weights), np.sum(self.label_weights)))
+        return float(
+            _divide_no_nan(np.sum(by_label * self.label_weights), np.sum(self.label_weights))
+        )
 
     def interpolate_pr_auc(self) -> float:
         """Davis and Goadrich's interpolated area under the precision-recall curve."""
         n = self.num_thresholds
-        tp, fp, fn = (v.numpy() for v in (self.true_positives, self.false_positives, self.false_negatives))
+        tp, fp, fn = (
+            v.numpy() for v in (self.true_positives, self.false_positives, self.false_negatives)
+        )
         dtp = tp[: n - 1] - tp[1:]
         p = tp + fp
         dp = p[: n - 1] - p[1:]
         prec_slope = _divide_no_nan(dtp, np.maximum(dp, 0))
         intercept = tp[1:] - prec_slope * p[1:]
         both_positive = (p[: n - 1] > 0) & (p[1:] > 0)
-        safe_p_ratio = np.where(both_positive, _divide_no_nan(p[: n - 1], np.maximum(p[1:], 0)), 1.0)
+        safe_p_ratio = np.where(
+            both_positive, _divide_no_nan(p[: n - 1], np.maximum(p[1:], 0)), 1.0
+        )
         with np.errstate(divide="ignore"):
             log_ratio = np.log(safe_p_ratio)
         increments = _divide_no_nan(

@@ -72,7 +72,12 @@ class FBetaScore(Metric):
                 f"and y_true.shape={y_true_shape}."
             )
         shape = () if self.average == "micro" else (y_pred_shape[-1],)
-        for name in ("true_positives", "false_positives", "false_negatives", "intermediate_weights"):
+        for name in (
+            "true_positives",
+            "false_positives",
+            "false_negatives",
+            "intermediate_weights",
+        ):
             setattr(self, name, self.add_variable(shape, "zeros", STATE_DTYPE, name=name))
         self._classes = y_pred_shape[-1]
         self._built = True
@@ -109,7 +114,11 @@ class FBetaScore(Metric):
     def result(self):
         if not self._built:
             return 0.0
-        tp, fp, fn = self.true_positives.numpy(), self.false_positives.numpy(), self.false_negatives.numpy()
+        tp, fp, fn = (
+            self.true_positives.numpy(),
+            self.false_positives.numpy(),
+            self.false_negatives.numpy(),
+        )
         precision = tp / (tp + fp + _EPSILON)
         recall = tp / (tp + fn + _EPSILON)
         beta2 = self.beta**2

@@ -113,7 +113,11 @@ class IoU(_IoUBase):
             axis=axis,
         )
         target_class_ids = list(target_class_ids)
-        if not target_class_ids or max(target_class_ids) >= num_classes or min(target_class_ids) < 0:
+        if (
+            not target_class_ids
+            or max(target_class_ids) >= num_classes
+            or min(target_class_ids) < 0
+        ):
             raise ValueError(
                 f"{type(self).__name__}: target_class_ids {target_class_ids} must be class ids "
                 f"in the range [0, {num_classes})."

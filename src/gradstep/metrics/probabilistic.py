@@ -30,7 +30,9 @@ class Poisson(MeanMetricWrapper):
 class BinaryCrossentropy(MeanMetricWrapper):
     """The running mean of the binary cross-entropy of each sample."""
 
-    def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0):
+    def __init__(
+        self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0
+    ):
         super().__init__(
             losses.binary_crossentropy,
             name=name,
@@ -54,7 +56,12 @@ class CategoricalCrossentropy(MeanMetricWrapper):
     """The running mean of the categorical cross-entropy of each sample."""
 
     def __init__(
-        self, name="categorical_crossentropy", dtype=None, from_logits=False, label_smoothing=0, axis=-1
+        self,
+        name="categorical_crossentropy",
+        dtype=None,
+        from_logits=False,
+        label_smoothing=0,
+        axis=-1,
     ):
         super().__init__(
             losses.categorical_crossentropy,

@@ -105,7 +105,11 @@ class R2Score(Metric):
                 f"R2Score: invalid value for argument `class_aggregation`. Expected one of "
                 f"{valid}. Received: class_aggregation={class_aggregation!r}"
             )
-        if isinstance(num_regressors, bool) or not isinstance(num_regressors, int) or num_regressors < 0:
+        if (
+            isinstance(num_regressors, bool)
+            or not isinstance(num_regressors, int)
+            or num_regressors < 0
+        ):
             raise ValueError(
                 "R2Score: invalid value for argument `num_regressors`. Expected an integer >= 0. "
                 f"Received: num_regressors={num_regressors!r}"
@@ -141,7 +145,9 @@ class R2Score(Metric):
                 f"(batch_size, {self.sum.shape[0]}), received y_true {y_true.shape}, "
                 f"y_pred {y_pred.shape}"
             )
-        weights = np.ones(()) if sample_weight is None else as_float(sample_weight, self, "sample_weight")
+        weights = (
+            np.ones(()) if sample_weight is None else as_float(sample_weight, self, "sample_weight")
+        )
         if weights.ndim == 1:
             weights = weights[:, None]
         weights = np.broadcast_to(weights, y_true.shape)
