@@ -56,7 +56,7 @@ from gradstep.metrics.probabilistic import (
     Poisson,
     SparseCategoricalCrossentropy,
 )
-from gradstep.metrics.reduction import Mean, MeanMetricWrapper, Sum
+from gradstep.metrics.reduction import FUNCTIONS, Mean, MeanMetricWrapper, Sum
 from gradstep.metrics.regression import (
     CosineSimilarity,
     LogCoshError,
@@ -136,42 +136,38 @@ _ACCURACY_CLASSES = {
     sparse_categorical_accuracy: SparseCategoricalAccuracy,
 }
 
-#: The per-sample functions a ``MeanMetricWrapper`` config may name.
-_FUNCTIONS = {
-    fn.__name__: fn
-    for fn in (
-        accuracy,
-        binary_accuracy,
-        categorical_accuracy,
-        sparse_categorical_accuracy,
-        top_k_categorical_accuracy,
-        sparse_top_k_categorical_accuracy,
-        cosine_similarity,
-        losses.mean_squared_error,
-        losses.mean_absolute_error,
-        losses.mean_absolute_percentage_error,
-        losses.mean_squared_logarithmic_error,
-        losses.log_cosh,
-        losses.kl_divergence,
-        losses.poisson,
-        losses.binary_crossentropy,
-        losses.categorical_crossentropy,
-        losses.sparse_categorical_crossentropy,
-        losses.hinge,
-        losses.squared_hinge,
-        losses.categorical_hinge,
-    )
-}
-
-
-def functions_by_name(name: str):
-    """A built-in per-sample metric function by its ``__name__``."""
-    if name not in _FUNCTIONS:
-        raise ValueError(
-            f"Unknown metric function {name!r}; a function of your own comes back through "
-            "custom_objects"
+FUNCTIONS.update(
+    {
+        fn.__name__: fn
+        for fn in (
+            accuracy,
+            binary_accuracy,
+            categorical_accuracy,
+            sparse_categorical_accuracy,
+            top_k_categorical_accuracy,
+            sparse_top_k_categorical_accuracy,
+            cosine_similarity,
+            losses.mean_squared_error,
+            losses.mean_absolute_error,
+            losses.mean_absolute_percentage_error,
+            losses.mean_squared_logarithmic_error,
+            losses.log_cosh,
+            losses.kl_divergence,
+            losses.poisson,
+            losses.binary_crossentropy,
+            losses.categorical_crossentropy,
+            losses.sparse_categorical_crossentropy,
+            losses.hinge,
+            losses.squared_hinge,
+            losses.categorical_hinge,
         )
-    return _FUNCTIONS[name]
+    }
+)
+
+
+def is_builtin_function(fn) -> bool:
+    """Whether ``fn`` is one of the per-sample functions a saved file names."""
+    return FUNCTIONS.get(getattr(fn, "__name__", None)) is fn
 
 
 def accuracy_for(loss: losses.Loss | None, y_true_shape: tuple, y_pred_shape: tuple):
@@ -309,6 +305,7 @@ __all__ = [
     "cosine_similarity",
     "deserialize",
     "get",
+    "is_builtin_function",
     "lookup",
     "names",
     "serialize",

@@ -17,6 +17,10 @@ from gradstep.metrics.base import Metric
 #: many batches without round-off and still agrees with Keras to float32 precision).
 STATE_DTYPE = "float64"
 
+#: The built-in per-sample functions a ``MeanMetricWrapper`` config may name
+#: (filled by ``gradstep.metrics``).
+FUNCTIONS: dict = {}
+
 
 def _squeeze_or_expand(values: np.ndarray, weights: np.ndarray):
     """Keras's ``squeeze_or_expand_to_same_rank`` of a trailing axis of 1."""
@@ -142,12 +146,15 @@ class MeanMetricWrapper(Mean):
 
     @classmethod
     def from_config(cls, config):
-        from gradstep.metrics import functions_by_name
-
         if cls is not MeanMetricWrapper:  # a subclass: its own arguments
             return cls(**config)
         config = dict(config)
         fn = config.pop("fn", None)
         if isinstance(fn, str):
-            fn = functions_by_name(fn)
+            if fn not in FUNCTIONS:
+                raise ValueError(
+                    f"Unknown metric function {fn!r}; a function of your own comes back "
+                    "through custom_objects"
+                )
+            fn = FUNCTIONS[fn]
         return cls(fn, **config)

@@ -133,7 +133,7 @@ class CompileSettings:
                 custom[type(loss).__name__] = type(loss)
         for metric in _flat(self.metrics) + _flat(self.weighted_metrics):
             if isinstance(metric, metrics_module.MeanMetricWrapper):
-                if getattr(metric.fn, "__name__", None) not in metrics_module._FUNCTIONS:
+                if not metrics_module.is_builtin_function(metric.fn):
                     custom[getattr(metric.fn, "__name__", "")] = metric.fn
             elif isinstance(metric, metrics_module.Metric) or (
                 isinstance(metric, type) and issubclass(metric, metrics_module.Metric)
