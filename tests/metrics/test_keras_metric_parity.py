@@ -67,11 +67,13 @@ def test_config_and_variables_match_keras(case):
     assert [list(v.shape) for v in metric.variables] == case["variable_shapes"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+# MeanMetricWrapper's config names its function: its round trip is in test_reduction.
+CONFIGURABLE = [c for c in CASES if c["class"] != "MeanMetricWrapper"]
+
+
+@pytest.mark.parametrize("case", CONFIGURABLE, ids=[_case_id(c) for c in CONFIGURABLE])
 def test_from_config_gives_the_same_metric(case):
     metric = _make(case)
-    if case["class"] == "MeanMetricWrapper":
-        pytest.skip("MeanMetricWrapper's config names its function (tested in test_reduction)")
     clone = type(metric).from_config(metric.get_config())
     for batch in case["batches"]:
         _update(metric, batch)
