@@ -1,7 +1,8 @@
 """Keras parity for Keras's extension points: a layer written with ``build``,
 ``add_weight``, ``call`` (``ops``), a sublayer and ``add_loss``; a subclassed
 ``Model`` with ``ops`` in its ``call``; a ``Loss`` subclass written with
-``ops``; a ``Metric`` subclass with ``add_variable``. The same code (tests/subclassing_models.py) runs on Keras in
+``ops``; a ``Metric`` subclass with ``add_variable``. The same code
+(tests/subclassing_models.py) runs on Keras in
 tools/make_keras_subclassing_fixtures.py; here it runs on gradstep from the
 same initial weights and must end at Keras's weights, losses and predictions
 to float32 round-off."""
