@@ -1036,6 +1036,16 @@ class Model(Layer):
 
         saving.load_weights(self, filepath)
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture as Keras's JSON (``serialize_keras_object`` of the
+        model); ``models.model_from_json`` builds it again. ``kwargs`` go to
+        ``json.dumps``."""
+        import json
+
+        from gradstep.serialization import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
 
 # --- helpers -----------------------------------------------------------------------------
 class _TrainedWeights(NamedTuple):
