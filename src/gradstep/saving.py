@@ -88,10 +88,18 @@ def save_model(model, filepath, overwrite: bool = True, weights_only: bool = Fal
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
-    """Keras's ``save_weights``: the same file as ``save_model`` (the weights,
-    and the optimizer and generator states needed to resume training), for
-    ``load_weights`` into a model of the same architecture, which may be one
-    that ``load_model`` could not rebuild (a subclassed model)."""
+    """Keras's ``save_weights``. A ``*.weights.h5`` name writes Keras 3's HDF5
+    layout (the weights only; Keras's ``load_weights`` reads it; needs h5py,
+    see ``gradstep.h5_weights``). Any other name writes the same file as
+    ``save_model`` (the weights, and the optimizer and generator states needed
+    to resume training), for ``load_weights`` into a model of the same
+    architecture, which may be one that ``load_model`` could not rebuild (a
+    subclassed model)."""
+    from gradstep import h5_weights
+
+    if h5_weights.is_h5_weights_path(filepath):
+        h5_weights.save_weights(model, filepath, overwrite)
+        return
     save_model(model, filepath, overwrite, weights_only=True)
 
 
@@ -101,7 +109,8 @@ def _save_path(filepath, overwrite: bool) -> Path:
     path = Path(filepath)
     if not path.name.endswith(EXTENSIONS):
         hint = (
-            " gradstep writes safetensors, not HDF5: name it e.g. 'model.weights.safetensors'."
+            " gradstep writes safetensors: name it e.g. 'model.keras'; only save_weights writes "
+            "HDF5, to a name ending in '.weights.h5'."
             if path.suffix in (".h5", ".hdf5")
             else ""
         )
@@ -296,7 +305,13 @@ def load_weights(model, filepath) -> None:
     the same optimizer class, and the random generators' states.
 
     Everything is checked first: on any error the model is left unchanged.
+    A ``*.weights.h5`` file (Keras 3's, or gradstep's) gives the weights only.
     """
+    from gradstep import h5_weights
+
+    if h5_weights.is_h5_weights_path(filepath):
+        h5_weights.load_weights(model, filepath)
+        return
     contents = _read(filepath)
     if not model.built:
         shape = contents.model_config["config"].get("build_input_shape")
