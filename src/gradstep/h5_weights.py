@@ -44,17 +44,21 @@ def to_snake_case(name: str) -> str:
 def keras_layout(model, prefix: str = "") -> list[tuple[str, str, list[np.ndarray]]]:
     """``(group path, name attribute, weights)`` of each ``vars`` group that
     Keras writes for ``model``, in Keras's order."""
-    from gradstep.models.model import Model
-
     entries = [(f"{prefix}vars", model.name, [])]
     used: dict[str, int] = {}
     for layer in model.layers:
         group = f"{prefix}layers/{_unique(to_snake_case(type(layer).__name__), used)}"
-        if isinstance(layer, Model):
+        if _is_model(layer):
             entries += keras_layout(layer, f"{group}/")
         else:
             entries.append((f"{group}/vars", layer.name, list(layer.weights)))
     return entries
+
+
+def _is_model(layer) -> bool:
+    """A model used as a layer (its layers get groups of their own); by its
+    ``get_layer``, so that this module does not import the models package."""
+    return callable(getattr(layer, "get_layer", None))
 
 
 def _unique(name: str, used: dict[str, int]) -> str:
