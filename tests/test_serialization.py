@@ -23,7 +23,7 @@ class Shift(Layer):
         self.offset = offset
 
     def build(self, input_shape):
-        self.shift = self.add_weight((input_shape[-1],), "random_normal", "shift")
+        self.shift = self.add_weight((input_shape[-1],), "random_normal", name="shift")
         super().build(input_shape)
 
     def forward(self, x, training=False):
