@@ -733,8 +733,12 @@ def swapaxes(x, axis1, axis2):
 def moveaxis(x, source, destination):
     """``x`` with axes moved from ``source`` to ``destination``."""
     ndim = np.ndim(unwrap(lift(x)))
-    order = np.moveaxis(np.arange(ndim), source, destination)
-    return transpose(x, [int(i) for i in order])
+    sources = [a % ndim for a in np.atleast_1d(source).tolist()]
+    destinations = [a % ndim for a in np.atleast_1d(destination).tolist()]
+    order = [a for a in range(ndim) if a not in sources]
+    for place, axis in sorted(zip(destinations, sources, strict=True)):
+        order.insert(place, axis)
+    return transpose(x, order)
 
 
 @op
