@@ -106,22 +106,25 @@ def glu(x, axis=-1):
 
 @op
 def sparsemax(x, axis=-1):
-    """The Euclidean projection of ``x`` onto the simplex along ``axis``:
-    ``max(x - tau, 0)`` with ``tau`` chosen so that the result sums to 1."""
+    """Keras's sparsemax: ``max(x - tau, 0)`` along ``axis``.
+
+    With ``z`` the entries sorted in decreasing order, ``c`` their running
+    sums and the support ``z_j - (c_j - 1) / j > 0`` of size ``k``, Keras
+    computes ``tau = (sum of c_j over the support - 1) / k``. (The textbook
+    threshold is ``(c_k - 1) / k``; Keras's sums the running sums, and
+    gradstep gives Keras's numbers.)
+    """
     values = _value(x)
-    ordered = -np.sort(-values, axis=axis)
-    running = np.cumsum(ordered, axis=axis)
+    ordered = knp.negative(knp.sort(knp.negative(x), axis=axis))
+    running = knp.cumsum(ordered, axis=axis)
     ranks_shape = [1] * values.ndim
     ranks_shape[axis] = -1
-    ranks = np.arange(1, values.shape[axis] + 1).reshape(ranks_shape)
-    support = ordered - (running - 1) / ranks > 0
-    k = np.sum(support, axis=axis, keepdims=True)
-    # tau = (sum of the entries in the support - 1) / k, differentiable in x.
-    in_support = values >= np.take_along_axis(ordered, k - 1, axis=axis)
-    tau = knp.divide(
-        knp.subtract(knp.sum(knp.where(in_support, x, 0.0), axis=axis, keepdims=True), 1.0),
-        k.astype(values.dtype),
-    )
+    ranks = np.arange(1, values.shape[axis] + 1).reshape(ranks_shape).astype(values.dtype)
+    running_values = _value(running)
+    support = _value(ordered) - (running_values - 1) / ranks > 0
+    k = np.sum(support, axis=axis, keepdims=True).astype(values.dtype)
+    kept = knp.sum(knp.where(support, running, 0.0), axis=axis, keepdims=True)
+    tau = knp.divide(knp.subtract(kept, 1.0), k)
     return knp.maximum(knp.subtract(x, tau), 0.0)
 
 
