@@ -63,7 +63,7 @@ norm = linalg.norm
 # Ops made under another name (``amax = op(lambda ...)``) are found by their exported name
 # when a saved model's OpLayer is loaded.
 for _name in __all__:
-    if globals()[_name] in _symbolic.OPS.values():
+    if getattr(globals()[_name], "is_op", False):
         _symbolic.OPS[_name] = globals()[_name]
 _symbolic.OPS.pop("<lambda>", None)
 
