@@ -285,7 +285,11 @@ CASES = [
         [r(1, 2, 5, 5), r(2, 2, 2, 2)],
     ),
     ("conv groups", lambda x, k: ops.conv(x, k), [r(1, 4, 4), r(2, 2, 4)]),
-    ("depthwise_conv", lambda x, k: ops.depthwise_conv(x, k, 1, "same"), [r(1, 3, 3, 2), r(2, 2, 2, 2)]),
+    (
+        "depthwise_conv",
+        lambda x, k: ops.depthwise_conv(x, k, 1, "same"),
+        [r(1, 3, 3, 2), r(2, 2, 2, 2)],
+    ),
     (
         "separable_conv",
         lambda x, d, p: ops.separable_conv(x, d, p, 2, "same"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.ops.op_cases import CASES
 
 from gradstep.ops import value_and_gradients
-from tests.ops.op_cases import CASES
 
 
 def _numerical(function, arguments, index, upstream, step=1e-6):
@@ -30,4 +30,6 @@ def test_slope_matches_central_differences(name, function, arguments):
     assert np.asarray(value).dtype == np.float64, name
     for index, slope in enumerate(slopes):
         expected = _numerical(function, arguments, index, upstream)
-        np.testing.assert_allclose(slope, expected, rtol=1e-5, atol=1e-7, err_msg=f"{name} arg {index}")
+        np.testing.assert_allclose(
+            slope, expected, rtol=1e-5, atol=1e-7, err_msg=f"{name} arg {index}"
+        )

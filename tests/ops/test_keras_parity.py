@@ -9,9 +9,9 @@ import pathlib
 
 import numpy as np
 import pytest
+from tests.ops.parity_cases import PARITY_CASES
 
 from gradstep import ops
-from tests.ops.parity_cases import PARITY_CASES
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
 KERAS_NAMES = json.loads((FIXTURES / "keras_ops.json").read_text())["ops"]
@@ -41,7 +41,9 @@ def _compare(name, ours, theirs):
     assert (ours.dtype.kind == "f") == (kind == "f"), f"{name}: {ours.dtype} vs {theirs['dtype']}"
     # float32 inputs: Keras (JAX/XLA) and NumPy sum in different orders; the
     # linear-algebra cases have condition numbers of a few tens.
-    np.testing.assert_allclose(ours.astype(np.float64), expected, rtol=2e-5, atol=2e-5, err_msg=name)
+    np.testing.assert_allclose(
+        ours.astype(np.float64), expected, rtol=2e-5, atol=2e-5, err_msg=name
+    )
 
 
 @pytest.mark.parametrize("name, call", PARITY_CASES, ids=[c[0] for c in PARITY_CASES])
@@ -54,3 +56,9 @@ def test_forward_matches_keras(name, call):
 def test_parity_case_names_are_unique():
     names = [name for name, _ in PARITY_CASES]
     assert len(names) == len(set(names))
+
+
+def test_compatibility_page_lists_every_left_out_op_with_its_reason():
+    page = (FIXTURES.parent.parent / "docs" / "keras-compatibility.md").read_text()
+    for name, reason in ops.KERAS_OPS_LEFT_OUT.items():
+        assert f"| `{name}` | {reason} |" in page, name

@@ -51,4 +51,6 @@ def test_alias_ops_load_from_a_saved_model(tmp_path):
     path = tmp_path / "alias.keras"
     model.save(path)
     x = np.ones((2, 3), "float32")
-    np.testing.assert_allclose(keras.models.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0))
+    np.testing.assert_allclose(
+        keras.models.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0)
+    )

@@ -14,15 +14,22 @@ KERAS_OPS_LEFT_OUT: dict[str, str] = {
         "rgb_to_grayscale, ...) is not ported yet; gradstep's image preprocessing layers "
         "are a separate issue"
     ),
-    "ctc_loss": "connectionist temporal classification needs a dynamic-programming kernel not written yet",
-    "ctc_decode": "connectionist temporal classification decoding (greedy/beam search) is not written yet",
+    "ctc_loss": (
+        "connectionist temporal classification needs a dynamic-programming kernel not written yet"
+    ),
+    "ctc_decode": (
+        "connectionist temporal classification decoding (greedy/beam search) is not written yet"
+    ),
     "custom_gradient": (
         "a user-defined slope needs a hook into the tape that gradstep does not expose; "
         "write the op with gradstep.ops.Primitive(name, forward, vjp) instead"
     ),
     "jvp": "forward-mode differentiation: gradstep's tape is reverse-mode only",
     "eig": "eigenvectors of non-symmetric matrices are complex; " + _COMPLEX,
-    "lu_factor": "a pivoted LU factorization needs SciPy's LAPACK wrapper; gradstep's core imports only NumPy",
+    "lu_factor": (
+        "a pivoted LU factorization needs SciPy's LAPACK wrapper; "
+        "gradstep's core imports only NumPy"
+    ),
     "polar": _COMPLEX,
     "view_as_complex": _COMPLEX,
     "view_as_real": _COMPLEX,

@@ -172,7 +172,8 @@ def solve(a, b):
 
 @op
 def solve_triangular(a, b, lower=False):
-    """``X`` with ``a @ X = b`` for a triangular ``a`` (only its ``lower`` or upper triangle is read)."""
+    """``X`` with ``a @ X = b`` for a triangular ``a`` (only its ``lower`` or
+    upper triangle is read)."""
     return _solve_triangular(knp._array(a), knp._array(b), lower=lower)
 
 
