@@ -91,7 +91,12 @@ class Registry:
             raise ValueError(self._unknown_message(name, argument)) from None
 
     def _unknown_message(self, name: str, argument: str | None) -> str:
-        close = difflib.get_close_matches(name.lower(), self._entries, n=3, cutoff=0.6)
+        # One spelling per name: 'he_normal' and 'henormal' (from HeNormal) are one.
+        close, seen = [], set()
+        for match in difflib.get_close_matches(name.lower(), self._entries, n=12, cutoff=0.6):
+            if match.lower().replace("_", "") not in seen and len(close) < 3:
+                seen.add(match.lower().replace("_", ""))
+                close.append(match)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         label = argument or self.kind
         return (
