@@ -3,6 +3,8 @@ image data format."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from gradstep.validation import check_int
@@ -111,15 +113,38 @@ def set_blas_threads(value: int | str | None) -> None:
     _BLAS_THREADS = value
 
 
+#: The BLAS threads in effect inside ``limit_blas_threads`` (None: BLAS's own
+#: count), or ``_UNLIMITED`` outside it.
+_UNLIMITED = "unlimited"
+_THREADS_IN_EFFECT: int | str | None = _UNLIMITED
+
+
+def blas_threads_in_effect() -> int | None:
+    """The BLAS thread count the running ``fit``, ``evaluate`` or ``predict``
+    allows (``limit_blas_threads``): a number, or None when BLAS keeps its own
+    (or outside them). The layers' kernels (``kernels.layer_threads``) follow it."""
+    return None if _THREADS_IN_EFFECT == _UNLIMITED else _THREADS_IN_EFFECT
+
+
+@contextlib.contextmanager
 def limit_blas_threads(largest_weights: int = 0):
     """A context manager applying ``blas_threads`` for a model whose largest
     weight matrix has ``largest_weights`` entries, counted once per position
-    for a convolution (``Model.product_size``; a no-op without threadpoolctl)."""
-    import contextlib
-
+    for a convolution (``Model.product_size``; BLAS is left alone without
+    threadpoolctl, though ``blas_threads_in_effect`` still tells the count)."""
+    global _THREADS_IN_EFFECT
     threads = _BLAS_THREADS
     if threads == "auto":
         threads = 1 if largest_weights < AUTO_THREADS_MIN_WEIGHTS else None
+    previous, _THREADS_IN_EFFECT = _THREADS_IN_EFFECT, threads
+    try:
+        with _threadpool_limits(threads):
+            yield
+    finally:
+        _THREADS_IN_EFFECT = previous
+
+
+def _threadpool_limits(threads: int | None):
     if threads is None:
         return contextlib.nullcontext()
     try:
