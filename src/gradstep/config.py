@@ -4,6 +4,7 @@ image data format."""
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -142,6 +143,53 @@ def limit_blas_threads(largest_weights: int = 0):
             yield
     finally:
         _THREADS_IN_EFFECT = previous
+
+
+#: A matrix product whose result has fewer entries than this, or that takes
+#: fewer multiply-adds than ``SERIAL_PRODUCT_MAX_WORK``, runs on one BLAS
+#: thread even where the model's products use several (``product_threads``).
+SERIAL_PRODUCT_MAX_ENTRIES = 4096
+SERIAL_PRODUCT_MAX_WORK = 1 << 25
+
+
+def product_threads(left: np.ndarray, right: np.ndarray):
+    """A context manager for the matrix product ``left @ right`` (``left``
+    of any rank, ``right`` a matrix): one BLAS thread when the product is small
+    (``SERIAL_PRODUCT_MAX_ENTRIES``, ``SERIAL_PRODUCT_MAX_WORK``) and ``fit``,
+    ``evaluate`` or ``predict`` lets BLAS use several; otherwise no change.
+
+    A second thread costs a meeting at a barrier after every block of the
+    sum: for a long sum into a small matrix (a first convolution's kernel
+    slope, 9 x 32 entries, each a sum over 86,528 positions) hundreds of
+    them. A product of fewer than 2**25 multiply-adds (a first convolution
+    on grey images; a Dense layer of 10 units) takes a millisecond or two on
+    one thread, and a second saves at most half of it. But when another
+    process holds a core, every meeting waits for it to be scheduled: such
+    a product then took 48 ms instead of 1.4 (median, MNIST's first
+    convolution on a 2-core machine running other jobs). One thread gives
+    the same bits (each entry's sum is unchanged)."""
+    inner, columns = right.shape
+    rows = left.size // inner
+    threads = blas_threads_in_effect()
+    parallel = _THREADS_IN_EFFECT != _UNLIMITED and threads != 1
+    small = rows * columns < SERIAL_PRODUCT_MAX_ENTRIES or (
+        rows * inner * columns < SERIAL_PRODUCT_MAX_WORK
+    )
+    controller = _blas_controller() if parallel and small else None
+    if controller is None:
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries (None without
+    threadpoolctl), made once: switching its limit then costs microseconds."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
 
 
 def _threadpool_limits(threads: int | None):
