@@ -137,7 +137,9 @@ def test_small_products_run_on_one_blas_thread_where_fit_allows_several():
         assert numpy_blas_threads() == own
     config.set_blas_threads(2)
     try:
+        assert config.blas_threads_in_effect() is None  # outside fit
         with config.limit_blas_threads():
+            assert config.blas_threads_in_effect() == 2
             for small in (long_sum_into_9x32, few_multiply_adds):
                 with config.product_threads(*small):
                     assert numpy_blas_threads() == {1}

@@ -123,7 +123,7 @@ _THREADS_IN_EFFECT: int | str | None = _UNLIMITED
 def blas_threads_in_effect() -> int | None:
     """The BLAS thread count the running ``fit``, ``evaluate`` or ``predict``
     allows (``limit_blas_threads``): a number, or None when BLAS keeps its own
-    (or outside them). The layers' kernels (``kernels.layer_threads``) follow it."""
+    (or outside them)."""
     return None if _THREADS_IN_EFFECT == _UNLIMITED else _THREADS_IN_EFFECT
 
 

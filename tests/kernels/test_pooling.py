@@ -92,21 +92,3 @@ def test_threads_split_the_batch_without_changing_a_bit():
             kernels.set_threads("auto")
     for split, whole in zip(*results, strict=True):
         np.testing.assert_array_equal(split, whole)
-
-
-def test_layer_threads_follow_the_blas_threads_fit_allows():
-    from gradstep import config
-
-    assert kernels.layer_threads() == kernels.available_cores()
-    config.set_blas_threads(1)
-    try:
-        with config.limit_blas_threads(10**9):
-            assert config.blas_threads_in_effect() == 1
-            assert kernels.layer_threads() == 1
-        assert config.blas_threads_in_effect() is None
-        kernels.set_threads(2)
-        with config.limit_blas_threads(10**9):
-            assert kernels.layer_threads() == 2  # a count set explicitly holds
-    finally:
-        config.set_blas_threads("auto")
-        kernels.set_threads("auto")

@@ -111,33 +111,15 @@ def training_threads():
         _TRAINING_LOOPS -= 1
 
 
-def layer_threads() -> int:
-    """The number of threads a layer's kernel (``windows``, ``pooling``)
-    splits a large batch over: ``set_threads``'s count when one is set;
-    otherwise, with ``'auto'``, the BLAS threads in effect
-    (``config.blas_threads_in_effect``: one while ``fit`` holds BLAS to one
-    thread, as ``config.set_blas_threads(1)`` or a small model does), and
-    every core when BLAS keeps its own count. Unlike the optimizer's kernels,
-    a layer's run between matrix products as large as theirs, where a second
-    thread pays as it does for BLAS."""
-    if _THREADS != "auto":
-        return _THREADS
-    from gradstep import config
-
-    limit = config.blas_threads_in_effect()
-    cores = available_cores()
-    return cores if limit is None else min(limit, cores)
-
-
 def split_batch(kernel: Callable, arrays, scalars) -> None:
     """Run ``kernel(*arrays, *scalars)``, the arrays' first (batch) axis split
-    into contiguous parts, one per ``layer_threads()`` thread, when the
-    largest array has at least ``PARALLEL_MIN_SIZE`` entries (the kernel
-    releases the GIL, and the samples are independent, so the numbers do not
-    depend on the split)."""
+    into contiguous parts, one per ``threads()`` thread (one inside ``fit``
+    unless ``set_threads`` says otherwise), when the largest array has at
+    least ``PARALLEL_MIN_SIZE`` entries (the kernel releases the GIL, and the
+    samples are independent, so the numbers do not depend on the split)."""
     batch = len(arrays[0])
     large = max(array.size for array in arrays) >= PARALLEL_MIN_SIZE
-    count = min(layer_threads(), batch) if large else 1
+    count = min(threads(), batch) if large else 1
     if count <= 1:
         kernel(*arrays, *scalars)
         return

@@ -21,8 +21,9 @@ give the same bits (tests/kernels/test_pooling.py). The product by 0 or 1
 keeps what NumPy's ``g * routed`` gives for an infinite slope (NaN).
 
 Inputs of rank 1 are seen as rank 2 with a height of one entry. The
-kernels run on float32 and float64 (numba has no float16), each call on
-``kernels.layer_threads()`` threads, the batch split between them.
+kernels run on float32 and float64 (numba has no float16); a large batch is
+split between ``kernels.threads()`` threads (one inside ``fit`` unless
+``kernels.set_threads`` says otherwise).
 """
 
 from __future__ import annotations
