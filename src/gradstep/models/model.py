@@ -150,15 +150,27 @@ class Model(Layer):
         return list(self.__dict__.get("_tracked_layers", []))
 
     def get_layer(self, name=None, index=None) -> Layer:
-        """A layer by ``name``, or by ``index`` in ``layers``, as Keras's."""
+        """A layer by ``name``, or by ``index`` in ``layers``, with Keras's errors."""
+        if index is not None and name is not None:
+            raise ValueError(
+                f"Provide only a layer name or a layer index. Received: index={index}, name={name}."
+            )
         if index is not None:
+            if len(self.layers) <= index:
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(self.layers)} layers."
+                )
             return self.layers[index]
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(
-            f"No such layer: {name!r}. Existing layers are: {[layer.name for layer in self.layers]}"
-        )
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: "
+                f"{[layer.name for layer in self.layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
     def call(self, inputs, training=None):
         """A subclass wires its layers here: the outputs for ``inputs``."""
@@ -1028,6 +1040,16 @@ class Model(Layer):
         from gradstep import saving
 
         saving.load_weights(self, filepath)
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as Keras's JSON (``serialize_keras_object`` of the
+        model); ``models.model_from_json`` builds it again. ``kwargs`` go to
+        ``json.dumps``."""
+        import json
+
+        from gradstep.serialization import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
 
 
 # --- helpers -----------------------------------------------------------------------------
