@@ -133,7 +133,10 @@ def _contents(model, weights_only: bool) -> tuple[dict[str, np.ndarray], dict[st
         _check_optimizer_state_fits(model)
         for name, value in model.optimizer.get_state().items():
             arrays[f"optimizer/{name}"] = value
-    model_config = {"class_name": type(model).__name__, "config": model.get_config()}
+    model_config = {"class_name": type(model).__name__, "config": _model_config(model)}
+    build_config = model.get_build_config()
+    if build_config is not None:
+        model_config["build_config"] = build_config
     if not weights_only:
         _check_configs_resolve(model_config, compile_config, model.custom_objects())
     metadata = {
@@ -145,6 +148,13 @@ def _contents(model, weights_only: bool) -> tuple[dict[str, np.ndarray], dict[st
         "training_state": _to_json(model.get_training_state(), "the training state"),
     }
     return arrays, metadata
+
+
+def _model_config(model) -> dict[str, Any]:
+    try:
+        return model.get_config()
+    except NotImplementedError as error:
+        raise ValueError(f"This model cannot be saved: {error}") from None
 
 
 def _check_configs_resolve(model_config, compile_config, custom_objects) -> None:
@@ -166,9 +176,10 @@ def _check_configs_resolve(model_config, compile_config, custom_objects) -> None
     except (TypeError, ValueError, KeyError, NotImplementedError) as error:
         raise ValueError(
             f"This model cannot be saved: its configuration would not load back ({error}). "
-            "Only registered (built-in) layers, models, activations, initializers, losses and "
-            "optimizers can be saved; a subclassed model can save_weights() and come back "
-            "with load_weights() into a new instance of its class."
+            "Classes of your own (layers, models, losses) are saved by name: register them "
+            "with saving.register_keras_serializable(), or save within "
+            "saving.custom_object_scope(); save_weights() and load_weights() into a new "
+            "instance need neither."
         ) from error
 
 
@@ -369,9 +380,12 @@ def model_from_config(config: dict[str, Any], seed=None, arrays=None):
 
     cls = LAYERS.lookup_class(config["class_name"])
     if arrays is None:
-        return cls.from_config(config["config"], seed=seed)
-    with checking_new_weights(_declared_weight_check(config, arrays)):
-        return cls.from_config(config["config"], seed=seed)
+        model = cls.from_config(config["config"], seed=seed)
+    else:
+        with checking_new_weights(_declared_weight_check(config, arrays)):
+            model = cls.from_config(config["config"], seed=seed)
+    model.build_from_config(config.get("build_config"))  # a subclassed model's trace
+    return model
 
 
 def model_from_json(json_string: str, custom_objects=None):
