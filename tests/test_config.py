@@ -112,3 +112,39 @@ def test_a_convolution_counts_its_kernel_once_per_position():
     small = models.Sequential([layers.Input((3, 3, 32)), layers.Conv2D(64, 3)])
     assert small.product_size() == 3 * 3 * 32 * 64
     assert _blas_threads_during_fit(small, x[:, :3, :3], np.zeros((2, 1, 1, 64))) == {1}
+
+
+@pytest.mark.requires("threadpoolctl", extra="main")
+def test_small_products_run_on_one_blas_thread_where_fit_allows_several():
+    import threadpoolctl
+
+    # the BLAS libraries loaded when gradstep first limits one (numba may load
+    # scipy's OpenBLAS later, which gradstep never calls)
+    limited = {info["filepath"] for info in config._blas_controller().info()}
+
+    def numpy_blas_threads():
+        return {
+            info["num_threads"]
+            for info in threadpoolctl.threadpool_info()
+            if info["user_api"] == "blas" and info["filepath"] in limited
+        }
+
+    own = numpy_blas_threads()
+    long_sum_into_9x32 = np.zeros((9, 86528)), np.zeros((86528, 32))
+    few_multiply_adds = np.zeros((86528, 9)), np.zeros((9, 32))
+    large = np.zeros((15488, 288)), np.zeros((288, 64))
+    with config.product_threads(*long_sum_into_9x32):  # outside fit: no change
+        assert numpy_blas_threads() == own
+    config.set_blas_threads(2)
+    try:
+        assert config.blas_threads_in_effect() is None  # outside fit
+        with config.limit_blas_threads():
+            assert config.blas_threads_in_effect() == 2
+            for small in (long_sum_into_9x32, few_multiply_adds):
+                with config.product_threads(*small):
+                    assert numpy_blas_threads() == {1}
+            with config.product_threads(*large):
+                assert numpy_blas_threads() == {2}
+            assert numpy_blas_threads() == {2}
+    finally:
+        config.set_blas_threads("auto")

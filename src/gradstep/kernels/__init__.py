@@ -111,6 +111,27 @@ def training_threads():
         _TRAINING_LOOPS -= 1
 
 
+def split_batch(kernel: Callable, arrays, scalars) -> None:
+    """Run ``kernel(*arrays, *scalars)``, the arrays' first (batch) axis split
+    into contiguous parts, one per ``threads()`` thread (one inside ``fit``
+    unless ``set_threads`` says otherwise), when the largest array has at
+    least ``PARALLEL_MIN_SIZE`` entries (the kernel releases the GIL, and the
+    samples are independent, so the numbers do not depend on the split)."""
+    batch = len(arrays[0])
+    large = max(array.size for array in arrays) >= PARALLEL_MIN_SIZE
+    count = min(threads(), batch) if large else 1
+    if count <= 1:
+        kernel(*arrays, *scalars)
+        return
+    pool = _thread_pool(count - 1)
+    bounds = [batch * part // count for part in range(count + 1)]
+    parts = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    others = [pool.submit(kernel, *[a[part] for a in arrays], *scalars) for part in parts[1:]]
+    kernel(*[a[parts[0]] for a in arrays], *scalars)
+    for future in others:
+        future.result()
+
+
 def available_cores() -> int:
     """The cores this process may run on (its CPU affinity where the OS has one)."""
     import os

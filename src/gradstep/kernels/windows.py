@@ -31,7 +31,7 @@ import itertools
 
 import numpy as np
 
-from gradstep import kernels
+from gradstep import kernels, scratch
 
 #: Channels per group from which the window kernels run (see above).
 MIN_FUSED_WIDTH = 3
@@ -139,7 +139,7 @@ def relu_slope(grad: np.ndarray, output: np.ndarray) -> tuple[np.ndarray, np.nda
     """``(dz, dbias)``: the slope at a ReLU's input, ``grad * (output > 0)``,
     and its sum over rows; C-contiguous ``(rows, channels)`` arrays."""
     if grad.dtype in FUSED_DTYPES and kernels.fusable(grad, output):
-        slope = np.empty_like(grad)
+        slope = scratch.empty(grad.shape, grad.dtype)
         bias_slope = np.empty(grad.shape[-1], grad.dtype)
         one, zero = grad.dtype.type(1), grad.dtype.type(0)
         kernel = kernels.compiled("relu_slope", _compile_relu_slope)
@@ -149,7 +149,7 @@ def relu_slope(grad: np.ndarray, output: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def relu_slope_numpy(grad, output):
-    slope = grad * (output > 0)
+    slope = np.multiply(grad, output > 0, out=scratch.empty(grad.shape, grad.dtype))
     return slope, slope.sum(axis=0)
 
 

@@ -61,7 +61,7 @@ import math
 import numpy as np
 
 from gradstep import activations as activations_module
-from gradstep import constraints, initializers, regularizers
+from gradstep import config, constraints, initializers, regularizers, scratch
 from gradstep.kernels import windows as window_kernels
 from gradstep.layers import spatial, windows
 from gradstep.layers.base import LAYERS, Layer
@@ -345,7 +345,10 @@ def _grouped(kernel: np.ndarray, groups: int) -> np.ndarray:
 def _convolve(cols: np.ndarray, kernel: np.ndarray, groups: int) -> np.ndarray:
     """``(rows, filters)``: each group's windows times its part of the kernel."""
     if groups == 1:
-        return cols[0] @ kernel.reshape(-1, kernel.shape[-1])
+        flat_kernel = kernel.reshape(-1, kernel.shape[-1])
+        product = scratch.empty((cols.shape[1], kernel.shape[-1]), np.result_type(cols, kernel))
+        with config.product_threads(cols[0], flat_kernel):
+            return np.matmul(cols[0], flat_kernel, out=product)
     products = np.matmul(cols, _grouped(kernel, groups))
     return np.ascontiguousarray(products.transpose(1, 0, 2)).reshape(cols.shape[1], -1)
 
@@ -355,8 +358,14 @@ def _convolve_backward(cols, kernel, groups, grad_matrix, input_gradient):
     ``grad_matrix`` ``(rows, filters)`` at the product."""
     if groups == 1:
         flat_kernel = kernel.reshape(-1, kernel.shape[-1])
-        grad_kernel = (cols[0].T @ grad_matrix).reshape(kernel.shape)
-        grad_cols = (grad_matrix @ flat_kernel.T)[None] if input_gradient else None
+        with config.product_threads(cols[0].T, grad_matrix):
+            grad_kernel = (cols[0].T @ grad_matrix).reshape(kernel.shape)
+        grad_cols = None
+        if input_gradient:
+            dtype = np.result_type(grad_matrix, flat_kernel)
+            grad_cols = scratch.empty((1, len(grad_matrix), len(flat_kernel)), dtype)
+            with config.product_threads(grad_matrix, flat_kernel.T):
+                np.matmul(grad_matrix, flat_kernel.T, out=grad_cols[0])
         return grad_cols, grad_kernel
     grad_groups = grad_matrix.reshape(len(grad_matrix), groups, -1).transpose(1, 0, 2)
     grad_kernel = np.matmul(cols.transpose(0, 2, 1), grad_groups)

@@ -189,7 +189,8 @@ class Dense(Layer):
     def forward(self, x, training=False):
         if x.dtype != self.kernel.dtype:
             x = x.astype(self.kernel.dtype)
-        pre_activation = x @ self.kernel
+        with config.product_threads(x, self.kernel):
+            pre_activation = x @ self.kernel
         if self.bias is not None:
             pre_activation += self.bias
         output = self.activation(pre_activation)
@@ -205,10 +206,14 @@ class Dense(Layer):
         x = saved[0]
         flat_x = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
         flat_grad = grad_wrt_pre.reshape(-1, self.units) if grad_wrt_pre.ndim > 2 else grad_wrt_pre
-        weight_grads = {"kernel": flat_x.T @ flat_grad}
+        with config.product_threads(flat_x.T, flat_grad):
+            weight_grads = {"kernel": flat_x.T @ flat_grad}
         if self.bias is not None:
             weight_grads["bias"] = flat_grad.sum(axis=0)
-        grad_wrt_input = grad_wrt_pre @ self.kernel.T if input_gradient else None
+        grad_wrt_input = None
+        if input_gradient:
+            with config.product_threads(grad_wrt_pre, self.kernel.T):
+                grad_wrt_input = grad_wrt_pre @ self.kernel.T
         return grad_wrt_input, weight_grads
 
     def get_config(self):

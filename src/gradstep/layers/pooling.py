@@ -33,6 +33,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from gradstep import scratch
+from gradstep.kernels import pooling as pool_kernels
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.layers.spatial import (
     data_format_of,
@@ -71,15 +73,18 @@ class _Windows(NamedTuple):
     #: every input entry lies in exactly one window (disjoint windows that
     #: leave nothing out): backward writes every entry of its slope.
     tiles_input: bool
+    #: the padding before each spatial axis ('same'), for the fused kernels.
+    before: tuple[int, ...]
 
 
 @functools.lru_cache(maxsize=128)
 def _windows(lengths, pool_size, strides, padding, axes, ndim) -> _Windows:
-    output_lengths, per_axis = [], []
+    output_lengths, per_axis, pads_before = [], [], []
     for length, size, stride in zip(lengths, pool_size, strides, strict=True):
         outputs = window_outputs(length, size, stride, padding)
         before = same_padding(length, size, stride)[0] if padding == "same" else 0
         output_lengths.append(outputs)
+        pads_before.append(before)
         per_axis.append([_axis_offset(i, length, outputs, stride, before) for i in range(size)])
     offsets = []
     for k, pairs in enumerate(_row_major(per_axis)):
@@ -100,7 +105,13 @@ def _windows(lengths, pool_size, strides, padding, axes, ndim) -> _Windows:
     disjoint = all(size <= stride for size, stride in zip(pool_size, strides, strict=True))
     covered = all(int(c.sum()) == length for c, length in zip(counts, lengths, strict=True))
     return _Windows(
-        tuple(output_lengths), offsets, counts, disjoint, first_covers_all, disjoint and covered
+        tuple(output_lengths),
+        offsets,
+        counts,
+        disjoint,
+        first_covers_all,
+        disjoint and covered,
+        tuple(pads_before),
     )
 
 
@@ -133,7 +144,7 @@ def _counts(pairs, outputs) -> np.ndarray:
 def _slope_buffer(input_shape, dtype, windows: _Windows) -> np.ndarray:
     """The array backward writes the input's slope into: zeros, unless every
     entry will be written."""
-    return (np.empty if windows.tiles_input else np.zeros)(input_shape, dtype=dtype)
+    return (scratch.empty if windows.tiles_input else scratch.zeros)(input_shape, dtype)
 
 
 class _Pooling(Layer):
@@ -243,6 +254,17 @@ class _MaxPooling(_Pooling):
         if argmax is None:
             argmax = self._max_and_argmax(saved.inputs, windows)[1]
         grad_input = _slope_buffer(saved.input_shape, grad_wrt_output.dtype, windows)
+        if pool_kernels.fused(grad_wrt_output):
+            pool_kernels.max_pool_backward(
+                self._channels_last(grad_wrt_output),
+                self._channels_last(argmax),
+                self._channels_last(grad_input),
+                self.pool_size,
+                self.strides,
+                windows.before,
+                windows.disjoint,
+            )
+            return grad_input, {}
         for k, output_index, input_index in windows.offsets:
             routed = np.equal(argmax[output_index], k)
             if windows.disjoint:
@@ -252,6 +274,8 @@ class _MaxPooling(_Pooling):
         return grad_input, {}
 
     def _max(self, x, windows):
+        if pool_kernels.fused(x):
+            return self._max_and_argmax(x, windows)[0]
         output = self._start(x, windows)
         for k, output_index, input_index in windows.offsets:
             if k or not windows.first_covers_all:
@@ -260,9 +284,19 @@ class _MaxPooling(_Pooling):
         return output
 
     def _max_and_argmax(self, x, windows):
+        index_dtype = np.min_scalar_type(math.prod(self.pool_size) - 1)
+        if pool_kernels.fused(x):
+            output_shape = self._output_shape(x.shape, windows)
+            output = scratch.empty(output_shape, x.dtype)
+            argmax = scratch.empty(output_shape, index_dtype)
+            last = self._channels_last
+            pool_kernels.max_pool(
+                last(x), last(output), last(argmax), self.pool_size, self.strides, windows.before
+            )
+            return output, argmax
         output = self._start(x, windows)
-        argmax = np.zeros(output.shape, dtype=np.min_scalar_type(math.prod(self.pool_size) - 1))
-        larger, scratch = np.empty(output.shape, dtype=bool), np.empty_like(argmax)
+        argmax = np.zeros(output.shape, dtype=index_dtype)
+        larger, spare = np.empty(output.shape, dtype=bool), np.empty_like(argmax)
         for k, output_index, input_index in windows.offsets:
             if k == 0 and windows.first_covers_all:
                 continue
@@ -273,9 +307,13 @@ class _MaxPooling(_Pooling):
             # it is also the largest index so far: a masked write of k is
             # max(argmax, k * is_larger), which runs far faster than np.copyto(where=).
             at = argmax[output_index]
-            marks = np.multiply(is_larger, argmax.dtype.type(k), out=scratch[output_index])
+            marks = np.multiply(is_larger, argmax.dtype.type(k), out=spare[output_index])
             np.maximum(at, marks, out=at)
         return output, argmax
+
+    def _channels_last(self, array):
+        """``array`` seen channels-last, as the fused kernels read it."""
+        return array if self.data_format == "channels_last" else np.moveaxis(array, 1, -1)
 
     def _start(self, x, windows):
         """The output before any offset is compared: the offset-0 entries when

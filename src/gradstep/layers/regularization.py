@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from gradstep import regularizers
+from gradstep import regularizers, scratch
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.validation import check_fraction, check_real
 
@@ -46,9 +46,12 @@ class Dropout(Layer):
     def forward(self, x, training=False):
         if not training or self.rate == 0:
             return x, None
-        keep = self._init_generator().random(self._mask_shape(x.shape)) >= self.rate
-        mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
-        return x * mask, mask
+        shape = self._mask_shape(x.shape)
+        draws = self._init_generator().random(shape, out=scratch.empty(shape, np.float64))
+        keep = draws >= self.rate
+        del draws
+        mask = np.divide(keep, x.dtype.type(1 - self.rate), out=scratch.empty(shape, x.dtype))
+        return _product(x, mask), mask
 
     def _mask_shape(self, input_shape) -> tuple:
         """The shape of the mask: ``noise_shape`` with None entries filled in."""
@@ -57,7 +60,7 @@ class Dropout(Layer):
         return tuple(input_shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
 
     def backward(self, mask, grad_wrt_output, input_gradient=True):
-        return (grad_wrt_output if mask is None else grad_wrt_output * mask), {}
+        return (grad_wrt_output if mask is None else _product(grad_wrt_output, mask)), {}
 
     def get_config(self):
         return {
@@ -66,6 +69,12 @@ class Dropout(Layer):
             "noise_shape": self.noise_shape,
             "seed": self.seed,
         }
+
+
+def _product(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``x * mask`` (the mask broadcast over x), in an array of ``scratch``."""
+    shape = np.broadcast_shapes(x.shape, mask.shape)
+    return np.multiply(x, mask, out=scratch.empty(shape, np.result_type(x, mask)))
 
 
 def _data_format(value, label: str) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradstep import scratch
 from gradstep.kernels import windows as window_kernels
 from gradstep.layers import spatial
 
@@ -177,7 +178,7 @@ def pad(x: np.ndarray, pads) -> np.ndarray:
         *(n + a + b for n, (a, b) in zip(x.shape[1:-1], pads, strict=True)),
         x.shape[-1],
     )
-    canvas = np.zeros(canvas_shape, dtype=x.dtype)
+    canvas = scratch.zeros(canvas_shape, x.dtype)
     canvas[_interior(pads, x.shape[1:-1])] = x
     return canvas
 
@@ -201,8 +202,8 @@ def im2col(canvas: np.ndarray, geometry: Windows, groups: int = 1) -> np.ndarray
     ``gradstep.kernels.windows.im2col``: fused, or one tap at a time.)"""
     batch, channels = canvas.shape[0], canvas.shape[-1]
     width = channels // groups
-    cols = np.empty(
-        (groups, batch, *geometry.output_size, *geometry.kernel, width), dtype=canvas.dtype
+    cols = scratch.empty(
+        (groups, batch, *geometry.output_size, *geometry.kernel, width), canvas.dtype
     )
     window_kernels.im2col(canvas, cols, geometry.strides, geometry.dilations)
     return cols.reshape(groups, batch * math.prod(geometry.output_size), -1)
@@ -215,6 +216,6 @@ def col2im(cols: np.ndarray, geometry: Windows, batch: int) -> np.ndarray:
     groups = cols.shape[0]
     width = cols.shape[-1] // geometry.taps
     blocks = cols.reshape(groups, batch, *geometry.output_size, *geometry.kernel, width)
-    canvas = np.zeros((batch, *geometry.canvas_size, groups * width), dtype=cols.dtype)
+    canvas = scratch.zeros((batch, *geometry.canvas_size, groups * width), cols.dtype)
     window_kernels.col2im(blocks, canvas, geometry.strides, geometry.dilations)
     return canvas

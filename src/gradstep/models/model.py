@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradstep import callbacks as callbacks_module
-from gradstep import config, kernels, optimizers, seeding
+from gradstep import config, kernels, optimizers, scratch, seeding
 from gradstep import metrics as metrics_module
 from gradstep.graph import Graph, SymbolicTensor
 from gradstep.layers.base import LAYERS, Layer, assign_state_updates, snake_case, unique_name
@@ -47,12 +47,17 @@ from gradstep.validation import (
 
 
 def _with_limited_blas_threads(method):
-    """Run ``method`` with BLAS limited to ``config.blas_threads()`` threads, and
-    the optimizer's kernels on the training loop's thread (``kernels.training_threads``)."""
+    """Run ``method`` with BLAS limited to ``config.blas_threads()`` threads, the
+    optimizer's kernels on the training loop's thread (``kernels.training_threads``),
+    and the layers' large temporaries reused from step to step (``scratch.reusing``)."""
 
     @functools.wraps(method)
     def limited(*args, **kwargs):
-        with config.limit_blas_threads(args[0].product_size()), kernels.training_threads():
+        with (
+            config.limit_blas_threads(args[0].product_size()),
+            kernels.training_threads(),
+            scratch.reusing(),
+        ):
             return method(*args, **kwargs)
 
     return limited
@@ -843,7 +848,7 @@ class Model(Layer):
         callback_list = self._callback_list(
             callbacks, None, verbose, steps=math.ceil(count / batch_size)
         )
-        with config.limit_blas_threads(self.product_size()):
+        with config.limit_blas_threads(self.product_size()), scratch.reusing():
             logs = self._evaluate_arrays(inputs, targets, weights, batch_size, callback_list)
         return self._returned(logs, return_dict)
 
@@ -882,7 +887,7 @@ class Model(Layer):
         callback_list.on_predict_begin()
         batches = []
         graph = self.graph(False)
-        with config.limit_blas_threads(self.product_size()):
+        with config.limit_blas_threads(self.product_size()), scratch.reusing():
             for step, start in enumerate(range(0, count, batch_size)):
                 callback_list.on_predict_batch_begin(step)
                 rows = slice(start, start + batch_size)
