@@ -125,3 +125,23 @@ def test_python_branching_on_a_traced_value_is_a_clear_error():
 
     with pytest.raises(TypeError, match="no truth value.*ops.where"):
         Branchy()(np.ones((2, 3)))
+
+
+def test_a_layer_called_in_call_without_training_takes_the_callers_mode():
+    """As Keras passes ``training`` down: the Dropout of a block trains with it."""
+
+    class Noisy(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dropout = layers.Dropout(0.5)
+
+        def call(self, inputs, training=None):
+            return self.dropout(inputs)
+
+    layer = Noisy()
+    layer.rng = np.random.default_rng(0)
+    x = np.ones((4, 50))
+    training_output, _ = layer.forward(x, training=True)
+    inference_output, _ = layer.forward(x, training=False)
+    assert (training_output == 0).any() and (training_output == 2).any()
+    np.testing.assert_array_equal(inference_output, x)

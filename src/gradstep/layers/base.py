@@ -64,6 +64,13 @@ _NEW_WEIGHT_CHECK: contextvars.ContextVar[Callable | None] = contextvars.Context
 )
 
 
+#: The ``training`` mode of the ``call`` running now: a layer called inside
+#: another's ``call`` without ``training=`` takes it, as Keras passes it down.
+_CALL_TRAINING: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "call_training", default=None
+)
+
+
 @contextlib.contextmanager
 def checking_new_weights(check: Callable[[Layer, str, tuple], None]):
     """Within it, every ``add_weight`` first calls ``check(layer, name, shape)``,
@@ -316,9 +323,13 @@ class Layer:
                 tape.watch(w)
             for sublayer in self._sublayers_in_order():
                 sublayer.rng = sublayer.rng or self.rng
-            output = self.call(
-                traced if listed else traced[0], **_call_options(self, training, mask)
-            )
+            mode = _CALL_TRAINING.set(bool(training))
+            try:
+                output = self.call(
+                    traced if listed else traced[0], **_call_options(self, training, mask)
+                )
+            finally:
+                _CALL_TRAINING.reset(mode)
         losses = self._call_losses
         self._call_losses = []
         return tape_module.unwrap(output), _Recorded(tape, traced, weights, output, losses, listed)
@@ -436,6 +447,8 @@ class Layer:
         from gradstep.ops import tape as tape_module
 
         tape = tape_module.active()
+        if training is None:
+            training = _CALL_TRAINING.get()
         listed = isinstance(inputs, list | tuple)
         given = list(inputs) if listed else [inputs]
         values = [self._as_array(tape_module.unwrap(x)) for x in given]
