@@ -233,6 +233,24 @@ class MultiHeadAttention(Layer):
             return self._with_scores(inputs, masks, training)
         return super().__call__(inputs, training=training, mask=masks)
 
+    #: The keyword arguments of its calls a saved graph may hold (besides ``training``).
+    call_keywords = ("key", "attention_mask", "use_causal_mask")
+
+    def call_arguments(self, tensors: list):
+        """A graph node's call as Keras writes it in a saved file: ``args``
+        ``[query, value]`` and ``kwargs`` with ``key``, ``attention_mask`` and
+        ``use_causal_mask`` when given."""
+        layout = self._layout or _CallLayout(False, False, False)
+        rest = list(tensors[2:])
+        kwargs = {}
+        if layout.key:
+            kwargs["key"] = rest.pop(0)
+        if layout.attention_mask:
+            kwargs["attention_mask"] = rest.pop(0)
+        if layout.causal:
+            kwargs["use_causal_mask"] = True
+        return tensors[:2], kwargs
+
     def _fix_layout(self, layout: _CallLayout) -> None:
         layout = layout._replace(causal=bool(layout.causal))
         if self._layout is not None and layout != self._layout:
