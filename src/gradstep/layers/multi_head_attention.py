@@ -163,8 +163,11 @@ class MultiHeadAttention(Layer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        super().__init__(**kwargs)
         label = f"MultiHeadAttention layer {self.name!r}"
+        if activity_regularizer is not None:
+            # Keras applies it to each of the four projections' outputs.
+            raise ValueError(f"{label}: activity_regularizer is not supported by gradstep")
         self.num_heads = _positive_int(num_heads, "num_heads", label)
         self.key_dim = _positive_int(key_dim, "key_dim", label)
         if value_dim is not None:
@@ -482,8 +485,12 @@ class MultiHeadAttention(Layer):
 
     # --- configuration ----------------------------------------------------------------
     def get_config(self):
+        config_ = super().get_config()
+        if self.built:
+            config_["dtype"] = self._query.kernel.dtype.name
         return {
-            **super().get_config(),
+            **config_,
+            "activity_regularizer": None,
             "num_heads": self.num_heads,
             "key_dim": self.key_dim,
             "value_dim": self.value_dim,
@@ -491,7 +498,7 @@ class MultiHeadAttention(Layer):
             "use_bias": self.use_bias,
             "use_gate": self.use_gate,
             "output_shape": self.output_shape_arg,
-            "attention_axes": self.attention_axes_arg,
+            "attention_axes": self.attention_axes if self.built else self.attention_axes_arg,
             "sliding_window": self.sliding_window,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
@@ -505,6 +512,8 @@ class MultiHeadAttention(Layer):
     @classmethod
     def from_config(cls, config_):
         config_ = dict(config_)
+        if config_.get("activity_regularizer") is None:
+            config_.pop("activity_regularizer", None)
         if config_.get("attention_axes") is not None:
             config_["attention_axes"] = tuple(config_["attention_axes"])
         return cls(**config_)
