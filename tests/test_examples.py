@@ -109,6 +109,15 @@ def _check_sklearn_grid_search(out: str, folder: Path) -> None:
     assert float(_found(r"^test accuracy ([0-9.]+)$", out)[1]) >= 0.9
 
 
+def _check_transformer_timeseries(out: str, folder: Path) -> None:
+    """Two frequencies of noisy sine waves: the tutorial's Transformer tells
+    them apart (test accuracy 1.0 for seed 0); 0.9 leaves room for round-off."""
+    first = float(_found(r"^first training loss ([0-9.]+)$", out)[1])
+    last = float(_found(r"^last training loss ([0-9.]+)$", out)[1])
+    assert last < first / 4
+    assert float(_found(r"^test accuracy ([0-9.]+)$", out)[1]) >= 0.9
+
+
 def _check_text_classifier(out: str, folder: Path) -> None:
     """The topic is always decidable from the words (accuracy 1 is reachable,
     guessing gives 1/3); the masked model reaches a training accuracy of 1.0
@@ -129,6 +138,7 @@ CHECKS = {
     "regression_huber": _check_regression_huber,
     "sklearn_grid_search": _check_sklearn_grid_search,
     "text_classifier": _check_text_classifier,
+    "transformer_timeseries": _check_transformer_timeseries,
 }
 
 

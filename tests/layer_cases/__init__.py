@@ -6,7 +6,9 @@ Each module here (one per layer family) holds ``CASES``: a list of dicts that
 same initial weights and data. A case:
 
     name:         unique within its family
-    layers:       [(class name, config), ...]: the model is Input -> these layers
+    layers:       [(class name, config), ...]: the model is Input -> these layers;
+                  an entry (class name, config, call keywords) is called on its
+                  input twice, ``layer(x, x, **keywords)`` (self-attention)
     branches:     optional [[(class name, config), ...], ...]: chains of layers
                   that each take the Input, joined by ``merge`` (class name,
                   config) before ``layers``.
@@ -90,6 +92,7 @@ def build(case: dict, library):
 
 
 def _chain(tensor, layers, prefix: str, library):
-    for index, (class_name, config) in enumerate(layers):
-        tensor = getattr(library.layers, class_name)(**config, name=f"{prefix}{index}")(tensor)
+    for index, (class_name, config, *call) in enumerate(layers):
+        layer = getattr(library.layers, class_name)(**config, name=f"{prefix}{index}")
+        tensor = layer(tensor, tensor, **call[0]) if call else layer(tensor)
     return tensor

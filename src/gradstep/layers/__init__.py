@@ -8,6 +8,7 @@ GlobalAveragePooling1D, ...) and ``reshaping`` (Reshape, Permute,
 ZeroPadding2D, UpSampling2D, ...); ``base`` holds the contract every layer
 follows, ``spatial`` what the layers over steps and pixels share."""
 
+from gradstep.layers.attention import AdditiveAttention, Attention
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.layers.convolutional import (
     Conv1D,
@@ -38,6 +39,7 @@ from gradstep.layers.merging import (
     multiply,
     subtract,
 )
+from gradstep.layers.multi_head_attention import MultiHeadAttention
 from gradstep.layers.normalization import (
     BatchNormalization,
     GroupNormalization,
@@ -87,6 +89,8 @@ __all__ = [
     "Activation",
     "ActivityRegularization",
     "Add",
+    "AdditiveAttention",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
@@ -127,6 +131,7 @@ __all__ = [
     "MaxPooling1D",
     "MaxPooling2D",
     "Maximum",
+    "MultiHeadAttention",
     "Minimum",
     "Multiply",
     "SeparableConv2D",

@@ -102,6 +102,10 @@ class Functional(Model):
                 [[argument(t) for t in inputs]] if isinstance(inputs, list) else [argument(inputs)]
             )
             kwargs = {} if node.training is None else {"training": node.training}
+            call_arguments = getattr(node.layer, "call_arguments", None)
+            if call_arguments is not None:  # a call with several tensors (MultiHeadAttention)
+                args, extra = call_arguments([argument(t) for t in node.input_tensors])
+                kwargs.update(extra)
             return {"args": args, "kwargs": kwargs}
 
         layers = []
@@ -252,11 +256,16 @@ def _resolve(node_data, created, layer_name: str):
 
     args = [tensor(value) for value in node_data["args"]]
     kwargs = node_data.get("kwargs", {})
-    if not isinstance(kwargs, dict) or set(kwargs) - {"training"}:
+    keywords = {"training", *getattr(created.get(layer_name), "call_keywords", ())}
+    if not isinstance(kwargs, dict) or set(kwargs) - keywords:
         raise ValueError(
             f"layer {layer_name!r}: an inbound node's kwargs may only hold 'training', "
             f"received {kwargs!r}"
         )
+    kwargs = {
+        key: tensor(value) if isinstance(value, dict) and "class_name" in value else value
+        for key, value in kwargs.items()
+    }
     return None if missing else (args, kwargs)
 
 

@@ -904,8 +904,9 @@ class Model(Layer):
 
     def __call__(self, inputs, training=None, **kwargs):
         from gradstep.graph import is_symbolic
+        from gradstep.layers.base import _is_traced
 
-        if is_symbolic(inputs):
+        if is_symbolic(inputs) or _is_traced(inputs):  # in a graph, or in a layer's call
             return super().__call__(inputs, training=training, **kwargs)
         if kwargs:
             raise TypeError(f"Model {self.name!r} was called with unexpected {sorted(kwargs)}")
