@@ -25,7 +25,7 @@ def test_siphash_reference_vector():
     assert siphash24(key, bytes(range(15))) == 0xA129CA6149BE45E5
 
 
-@pytest.mark.requires("farmhash", "test")
+@pytest.mark.requires("farmhash", extra="test")
 def test_fingerprint64_matches_farmhash_library_at_every_length_branch():
     import farmhash
 
