@@ -61,6 +61,13 @@ from gradstep.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from gradstep.layers.preprocessing_lookup import (
+    CategoryEncoding,
+    Discretization,
+    Hashing,
+    IntegerLookup,
+    StringLookup,
+)
 from gradstep.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -83,6 +90,11 @@ from gradstep.layers.reshaping import (
 )
 
 __all__ = [
+    "CategoryEncoding",
+    "Discretization",
+    "Hashing",
+    "IntegerLookup",
+    "StringLookup",
     "LAYERS",
     "Activation",
     "ActivityRegularization",
