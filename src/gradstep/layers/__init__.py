@@ -22,6 +22,12 @@ from gradstep.layers.convolutional import (
 )
 from gradstep.layers.core import Activation, Dense, Flatten, Input, InputLayer
 from gradstep.layers.embedding import Embedding
+from gradstep.layers.image_preprocessing import (
+    CenterCrop,
+    RandomContrast,
+    RandomFlip,
+    Resizing,
+)
 from gradstep.layers.merging import (
     Add,
     Average,
@@ -90,6 +96,10 @@ from gradstep.layers.reshaping import (
 )
 
 __all__ = [
+    "CenterCrop",
+    "RandomContrast",
+    "RandomFlip",
+    "Resizing",
     "CategoryEncoding",
     "Discretization",
     "Hashing",

@@ -53,7 +53,6 @@ def encode(indices: np.ndarray, output_mode: str, depth: int, dtype, layer: str,
     indices = np.asarray(indices)
     if indices.ndim == 0:
         indices = indices.reshape(1)
-    valid = indices >= 0
     if indices.size and (indices.min() < 0 or indices.max() >= depth):
         bad = indices[(indices < 0) | (indices >= depth)]
         raise ValueError(
@@ -62,7 +61,7 @@ def encode(indices: np.ndarray, output_mode: str, depth: int, dtype, layer: str,
         )
     if output_mode == "one_hot" and indices.ndim > 1 and indices.shape[-1] == 1:
         indices = indices.reshape(indices.shape[:-1])
-    one_hot = (indices[..., None] == np.arange(depth)) & valid[..., None]
+    one_hot = indices[..., None] == np.arange(depth)
     if output_mode == "one_hot":
         return one_hot.astype(dtype)
     axis = 1 if indices.ndim > 1 else 0
@@ -288,7 +287,9 @@ class CategoryEncoding(_IndexLayer):
                 "is not known beforehand, use the IntegerLookup layer instead"
             )
         if not is_int(num_tokens) or num_tokens < 1:
-            raise ValueError(f"{label}: num_tokens must be >= 1. Received: num_tokens={num_tokens!r}")
+            raise ValueError(
+                f"{label}: num_tokens must be >= 1. Received: num_tokens={num_tokens!r}"
+            )
         self.num_tokens = int(num_tokens)
         self.sparse = False
 
@@ -553,7 +554,9 @@ class _IndexLookup(_IndexLayer):
         self.pad_to_max_tokens = bool(pad_to_max_tokens)
         self.oov_method = oov_method
         self.salt = _salt(label, salt)
-        self.input_vocabulary = None if vocabulary is None else list(np.asarray(vocabulary).tolist())
+        self.input_vocabulary = (
+            None if vocabulary is None else list(np.asarray(vocabulary).tolist())
+        )
         self.input_idf_weights = (
             None if idf_weights is None else np.asarray(idf_weights, dtype=np.float64).tolist()
         )
@@ -619,7 +622,9 @@ class _IndexLookup(_IndexLayer):
             )
         tokens = list(self._token_array(vocabulary).tolist())
         if not tokens:
-            raise ValueError(f"{label}: cannot set an empty vocabulary. Received: vocabulary={vocabulary}")
+            raise ValueError(
+                f"{label}: cannot set an empty vocabulary. Received: vocabulary={vocabulary}"
+            )
         start = self._token_start_index()
         special = [self.mask_token] * self._oov_start_index() + [
             self.oov_token
@@ -740,10 +745,18 @@ class _IndexLookup(_IndexLayer):
             raise ValueError(f"{self._label()} has no vocabulary: call adapt() or set one")
         mode = "count" if self.output_mode == "tf_idf" else self.output_mode
         valid = indices >= 0  # the mask token encodes as zeros
-        output = encode(
-            np.where(valid, indices, 0), mode, self._depth(), config.floatx(), self._label(),
-            weights=None,
-        ) if valid.all() else self._encode_masked(indices, mode)
+        output = (
+            encode(
+                np.where(valid, indices, 0),
+                mode,
+                self._depth(),
+                config.floatx(),
+                self._label(),
+                weights=None,
+            )
+            if valid.all()
+            else self._encode_masked(indices, mode)
+        )
         if self.output_mode == "tf_idf":
             output = output * self.idf_weights
         return output, None
