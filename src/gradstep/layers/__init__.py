@@ -23,6 +23,12 @@ from gradstep.layers.convolutional import (
 )
 from gradstep.layers.core import Activation, Dense, Flatten, Input, InputLayer
 from gradstep.layers.embedding import Embedding
+from gradstep.layers.image_preprocessing import (
+    CenterCrop,
+    RandomContrast,
+    RandomFlip,
+    Resizing,
+)
 from gradstep.layers.merging import (
     Add,
     Average,
@@ -63,6 +69,13 @@ from gradstep.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from gradstep.layers.preprocessing_lookup import (
+    CategoryEncoding,
+    Discretization,
+    Hashing,
+    IntegerLookup,
+    StringLookup,
+)
 from gradstep.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -85,6 +98,15 @@ from gradstep.layers.reshaping import (
 )
 
 __all__ = [
+    "CenterCrop",
+    "RandomContrast",
+    "RandomFlip",
+    "Resizing",
+    "CategoryEncoding",
+    "Discretization",
+    "Hashing",
+    "IntegerLookup",
+    "StringLookup",
     "LAYERS",
     "Activation",
     "ActivityRegularization",

@@ -1,0 +1,443 @@
+"""Image preprocessing layers: Resizing and CenterCrop (deterministic), and the
+augmentation layers RandomFlip and RandomContrast (training only).
+
+Resizing is separable: with ``R_h`` the ``(out_h, in_h)`` matrix of
+interpolation weights along the height and ``R_w`` along the width, each
+channel of an image ``X`` becomes ``Y = R_h X R_w^T``; backward, the slope
+``G`` at ``Y`` gives ``dX = R_h^T G R_w``. Bilinear weights use half-pixel
+centers, ``s = (i + 0.5) * in / out - 0.5`` clamped to ``[0, in - 1]``,
+split between ``floor(s)`` and ``floor(s) + 1`` (JAX's
+``image.resize`` without antialiasing, which Keras 3 calls); nearest takes
+pixel ``floor((i + 0.5) * in / out)``.
+
+The random layers act only in training (``layer(x, training=True)`` or inside
+``fit``) and are the identity otherwise; they draw from the layer's generator
+(its own with ``seed``, else the model's dropout generator), so a model's seed
+reproduces a run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradstep import config
+from gradstep.layers.base import LAYERS, Layer
+from gradstep.validation import is_int, is_real
+
+
+def _data_format(label: str, value) -> str:
+    if value is None:
+        return (
+            config.image_data_format()
+            if hasattr(config, "image_data_format")
+            else ("channels_last")
+        )
+    if value not in ("channels_last", "channels_first"):
+        raise ValueError(
+            f"{label}: data_format must be 'channels_last' or 'channels_first', received {value!r}"
+        )
+    return value
+
+
+def _positive_int(label: str, argument: str, value) -> int:
+    if not is_int(value) or value <= 0:
+        raise ValueError(f"{label}: {argument} must be a positive integer, received {value!r}")
+    return int(value)
+
+
+def interpolation_matrix(size_in: int, size_out: int, interpolation: str) -> np.ndarray:
+    """The ``(size_out, size_in)`` weights of one axis's resize (see the module)."""
+    scale = size_in / size_out
+    rows = np.arange(size_out)
+    matrix = np.zeros((size_out, size_in))
+    if interpolation == "nearest":
+        source = np.minimum(np.floor((rows + 0.5) * scale).astype(int), size_in - 1)
+        matrix[rows, source] = 1.0
+        return matrix
+    position = np.clip((rows + 0.5) * scale - 0.5, 0, size_in - 1)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, size_in - 1)
+    fraction = position - low
+    np.add.at(matrix, (rows, low), 1.0 - fraction)
+    np.add.at(matrix, (rows, high), fraction)
+    return matrix
+
+
+class _ImageLayer(Layer):
+    """Shared by the image layers: images ``(batch, h, w, c)`` (or ``(batch, c,
+    h, w)`` channels-first), or one image without the batch axis."""
+
+    supports_masking = False
+
+    def _label(self) -> str:
+        return f"{type(self).__name__} layer {self.name!r}"
+
+    def check_input_shape(self, input_shape):
+        if isinstance(input_shape, list) or len(input_shape) not in (3, 4):
+            raise ValueError(
+                f"{self._label()} needs images of rank 3 (one image) or 4 (a batch), "
+                f"received input shape {input_shape}"
+            )
+
+    def _spatial_axes(self, rank: int) -> tuple[int, int]:
+        return (
+            (rank - 2, rank - 1) if self.data_format == "channels_first" else (rank - 3, rank - 2)
+        )
+
+
+def _apply_axis(array: np.ndarray, matrix: np.ndarray, axis: int) -> np.ndarray:
+    """``matrix`` applied along ``axis`` of ``array``."""
+    moved = np.moveaxis(array, axis, -1)
+    return np.moveaxis(moved @ matrix.T.astype(array.dtype, copy=False), -1, axis)
+
+
+@LAYERS.register("Resizing")
+class Resizing(_ImageLayer):
+    """Resize images to ``(height, width)``.
+
+    Args:
+        height, width: the output's size.
+        interpolation: ``'bilinear'`` (default) or ``'nearest'``.
+        crop_to_aspect_ratio: first crop the largest centered window of the
+            target's aspect ratio, so that the image is not distorted.
+        pad_to_aspect_ratio: first pad equally on both sides with
+            ``fill_value`` to the target's aspect ratio.
+        fill_mode: ``'constant'`` only (as Keras on JAX).
+        fill_value: the padding's value. Defaults to 0.
+        antialias: must be False (Keras's default; the antialiasing filter is
+            not written here).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+    """
+
+    def __init__(
+        self,
+        height,
+        width,
+        interpolation="bilinear",
+        crop_to_aspect_ratio=False,
+        pad_to_aspect_ratio=False,
+        fill_mode="constant",
+        fill_value=0.0,
+        antialias=False,
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        label = self._label()
+        self.height = _positive_int(label, "height", height)
+        self.width = _positive_int(label, "width", width)
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError(
+                f"{label}: interpolation must be 'bilinear' or 'nearest' (the ones written "
+                f"here), received {interpolation!r}"
+            )
+        if crop_to_aspect_ratio and pad_to_aspect_ratio:
+            raise ValueError(
+                f"{label}: only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be True"
+            )
+        if fill_mode != "constant":
+            raise ValueError(f"{label}: fill_mode must be 'constant', received {fill_mode!r}")
+        if antialias:
+            raise ValueError(f"{label}: antialias=True is not supported by gradstep")
+        if not is_real(fill_value):
+            raise ValueError(f"{label}: fill_value must be a number, received {fill_value!r}")
+        self.interpolation = interpolation
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
+        self.fill_mode = fill_mode
+        self.fill_value = float(fill_value)
+        self.antialias = False
+        self.data_format = _data_format(label, data_format)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        h_axis, w_axis = self._spatial_axes(len(shape))
+        shape[h_axis], shape[w_axis] = self.height, self.width
+        return tuple(shape)
+
+    def _window(self, height: int, width: int):
+        """``(top, left, crop_h, crop_w, pad_h, pad_w)`` of Keras's aspect-ratio step."""
+        th, tw = self.height, self.width
+        if self.crop_to_aspect_ratio:
+            crop_h = max(min(height, int(float(width * th) / tw)), 1)
+            crop_w = max(min(width, int(float(height * tw) / th)), 1)
+            return int((height - crop_h) / 2), int((width - crop_w) / 2), crop_h, crop_w, 0, 0
+        if self.pad_to_aspect_ratio:
+            pad_h = int((max(height, int(float(width * th) / tw)) - height) / 2)
+            pad_w = int((max(width, int(float(height * tw) / th)) - width) / 2)
+            return 0, 0, height, width, pad_h, pad_w
+        return 0, 0, height, width, 0, 0
+
+    def forward(self, x, training=False):
+        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(self.dtype or config.floatx())
+        images = x.astype(dtype, copy=False)
+        h_axis, w_axis = self._spatial_axes(images.ndim)
+        top, left, crop_h, crop_w, pad_h, pad_w = self._window(
+            images.shape[h_axis], images.shape[w_axis]
+        )
+        index = [slice(None)] * images.ndim
+        index[h_axis], index[w_axis] = slice(top, top + crop_h), slice(left, left + crop_w)
+        window = images[tuple(index)]
+        if pad_h or pad_w:
+            widths = [(0, 0)] * images.ndim
+            widths[h_axis], widths[w_axis] = (pad_h, pad_h), (pad_w, pad_w)
+            window = np.pad(window, widths, constant_values=self.fill_value)
+        rows = interpolation_matrix(window.shape[h_axis], self.height, self.interpolation)
+        columns = interpolation_matrix(window.shape[w_axis], self.width, self.interpolation)
+        output = _apply_axis(_apply_axis(window, rows, h_axis), columns, w_axis)
+        if x.dtype.kind in "iu":  # Keras rounds and saturates back to the input's integers
+            info = np.iinfo(x.dtype)
+            output = np.clip(np.round(output), info.min, info.max).astype(x.dtype)
+        saved = (x.shape, tuple(index), (pad_h, pad_w), rows, columns)
+        return output, saved
+
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        if not input_gradient:
+            return None, {}
+        shape, index, (pad_h, pad_w), rows, columns = saved
+        h_axis, w_axis = self._spatial_axes(len(shape))
+        grad = _apply_axis(_apply_axis(grad_wrt_output, rows.T, h_axis), columns.T, w_axis)
+        if pad_h or pad_w:
+            inner = [slice(None)] * len(shape)
+            inner[h_axis] = slice(pad_h, grad.shape[h_axis] - pad_h)
+            inner[w_axis] = slice(pad_w, grad.shape[w_axis] - pad_w)
+            grad = grad[tuple(inner)]
+        full = np.zeros(shape, dtype=grad_wrt_output.dtype)
+        full[index] = grad
+        return full, {}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "height": self.height,
+            "width": self.width,
+            "interpolation": self.interpolation,
+            "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+            "pad_to_aspect_ratio": self.pad_to_aspect_ratio,
+            "fill_mode": self.fill_mode,
+            "fill_value": self.fill_value,
+            "antialias": self.antialias,
+            "data_format": self.data_format,
+        }
+
+
+@LAYERS.register("CenterCrop")
+class CenterCrop(_ImageLayer):
+    """The centered ``(height, width)`` window of each image, starting at
+    ``((h - height) // 2, (w - width) // 2)``; an image smaller than the
+    target along an axis is instead resized to it (bilinear, after cropping
+    to the target's aspect ratio), as Keras does. Backward puts the slope
+    back into the window (zeros elsewhere), or through the resize.
+
+    Args:
+        height, width: the output's size.
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+    """
+
+    def __init__(self, height, width, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        label = self._label()
+        self.height = _positive_int(label, "height", height)
+        self.width = _positive_int(label, "width", width)
+        self.data_format = _data_format(label, data_format)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        h_axis, w_axis = self._spatial_axes(len(shape))
+        shape[h_axis], shape[w_axis] = self.height, self.width
+        return tuple(shape)
+
+    def _resizer(self) -> Resizing:
+        return Resizing(
+            self.height,
+            self.width,
+            crop_to_aspect_ratio=True,
+            data_format=self.data_format,
+            name=f"{self.name}_resize",
+        )
+
+    def forward(self, x, training=False):
+        h_axis, w_axis = self._spatial_axes(x.ndim)
+        height, width = x.shape[h_axis], x.shape[w_axis]
+        if height < self.height or width < self.width:
+            resizer = self._resizer()
+            output, saved = resizer.forward(x)
+            return output, ("resize", resizer, saved)
+        top, left = (height - self.height) // 2, (width - self.width) // 2
+        index = [slice(None)] * x.ndim
+        index[h_axis] = slice(top, top + self.height)
+        index[w_axis] = slice(left, left + self.width)
+        return x[tuple(index)], ("crop", x.shape, tuple(index))
+
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        if not input_gradient:
+            return None, {}
+        if saved[0] == "resize":
+            return saved[1].backward(saved[2], grad_wrt_output)
+        _, shape, index = saved
+        full = np.zeros(shape, dtype=grad_wrt_output.dtype)
+        full[index] = grad_wrt_output
+        return full, {}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "height": self.height,
+            "width": self.width,
+            "data_format": self.data_format,
+        }
+
+
+# --- augmentation ---------------------------------------------------------------------
+class _RandomImageLayer(_ImageLayer):
+    draws_noise = True
+
+    def _seeded(self, seed) -> None:
+        self.seed = seed
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+_FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+
+@LAYERS.register("RandomFlip")
+class RandomFlip(_RandomImageLayer):
+    """In training, flip each image left-right (``'horizontal'``), top-bottom
+    (``'vertical'``) or both, each with probability 1/2 drawn per image and
+    direction; backward flips the slope the same way. Identity in inference.
+
+    Args:
+        mode: ``'horizontal'``, ``'vertical'`` or ``'horizontal_and_vertical'`` (default).
+        seed: for the layer's own generator (else the model's).
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
+    """
+
+    def __init__(self, mode="horizontal_and_vertical", seed=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in _FLIP_MODES:
+            raise ValueError(
+                f"{self._label()}: mode must be one of {', '.join(map(repr, _FLIP_MODES))}, "
+                f"received {mode!r}"
+            )
+        self.mode = mode
+        self.data_format = _data_format(self._label(), data_format)
+        self._seeded(seed)
+
+    def forward(self, x, training=False):
+        if not training:
+            return x, None
+        batched = x if x.ndim == 4 else x[None]
+        h_axis, w_axis = self._spatial_axes(4)
+        generator = self._init_generator()
+        count = len(batched)
+        flip_h = (
+            generator.random(count) < 0.5 if "horizontal" in self.mode else np.zeros(count, bool)
+        )
+        flip_v = generator.random(count) < 0.5 if "vertical" in self.mode else np.zeros(count, bool)
+        output = self._flip(batched, flip_h, flip_v, h_axis, w_axis)
+        return (output if x.ndim == 4 else output[0]), (flip_h, flip_v, x.ndim)
+
+    @staticmethod
+    def _flip(images, flip_h, flip_v, h_axis, w_axis):
+        output = images.copy()
+        output[flip_h] = np.flip(output[flip_h], axis=w_axis)
+        output[flip_v] = np.flip(output[flip_v], axis=h_axis)
+        return output
+
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        if saved is None:
+            return grad_wrt_output, {}
+        flip_h, flip_v, rank = saved
+        batched = grad_wrt_output if rank == 4 else grad_wrt_output[None]
+        h_axis, w_axis = self._spatial_axes(4)
+        grad = self._flip(batched, flip_h, flip_v, h_axis, w_axis)
+        return (grad if rank == 4 else grad[0]), {}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "mode": self.mode,
+            "seed": self.seed,
+            "data_format": self.data_format,
+        }
+
+
+@LAYERS.register("RandomContrast")
+class RandomContrast(_RandomImageLayer):
+    """In training, scale each image's deviation from its per-channel mean by a
+    factor ``f`` drawn uniformly per image from ``[1 - lower, 1 + upper]``:
+    ``y = clip((x - m) * f + m, value_range)``, ``m`` the mean over height and
+    width. With ``y = f x + (1 - f) m``, backward is ``dx = f g + (1 - f)
+    mean(g)`` over each channel, ``g`` zero where the output was clipped.
+    Identity in inference.
+
+    Args:
+        factor: a number ``a`` in [0, 1] (the range ``[1 - a, 1 + a]``) or a
+            pair ``(lower, upper)``.
+        value_range: the ``(low, high)`` the output is clipped to. Defaults to (0, 255).
+        seed: for the layer's own generator.
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        label = self._label()
+        if is_real(factor):
+            lower, upper = float(factor), float(factor)
+        elif isinstance(factor, list | tuple) and len(factor) == 2 and all(map(is_real, factor)):
+            lower, upper = float(factor[0]), float(factor[1])
+        else:
+            raise ValueError(f"{label}: factor must be a number or a pair, received {factor!r}")
+        if not (0 <= lower <= 1 and 0 <= upper):
+            raise ValueError(
+                f"{label}: factor must give a range [1 - lower, 1 + upper] with lower in "
+                f"[0, 1] and upper >= 0, received factor={factor!r}"
+            )
+        if (
+            not isinstance(value_range, list | tuple)
+            or len(value_range) != 2
+            or not all(map(is_real, value_range))
+            or value_range[0] >= value_range[1]
+        ):
+            raise ValueError(
+                f"{label}: value_range must be a pair (low, high) with low < high, "
+                f"received {value_range!r}"
+            )
+        self.factor = factor
+        self.lower, self.upper = lower, upper
+        self.value_range = tuple(float(v) for v in value_range)
+        self.data_format = "channels_last"
+        self._seeded(seed)
+
+    def forward(self, x, training=False):
+        if not training:
+            return x, None
+        batched = x if x.ndim == 4 else x[None]
+        factors = self._init_generator().uniform(1 - self.lower, 1 + self.upper, len(batched))
+        factors = factors.astype(batched.dtype).reshape(-1, 1, 1, 1)
+        means = batched.mean(axis=(1, 2), keepdims=True)
+        unclipped = (batched - means) * factors + means
+        low, high = self.value_range
+        output = np.clip(unclipped, low, high)
+        inside = (unclipped >= low) & (unclipped <= high)
+        return (output if x.ndim == 4 else output[0]), (factors, inside, x.ndim)
+
+    def backward(self, saved, grad_wrt_output, input_gradient=True):
+        if saved is None:
+            return grad_wrt_output, {}
+        factors, inside, rank = saved
+        grad = (grad_wrt_output if rank == 4 else grad_wrt_output[None]) * inside
+        # y = f x + (1 - f) m(x): dx = f g + (1 - f) mean(g) over each channel.
+        grad = factors * grad + (1 - factors) * grad.mean(axis=(1, 2), keepdims=True)
+        return (grad if rank == 4 else grad[0]), {}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "factor": self.factor,
+            "value_range": list(self.value_range),
+            "seed": self.seed,
+        }
