@@ -22,6 +22,7 @@ from gradstep.layers.convolutional import (
 )
 from gradstep.layers.core import Activation, Dense, Flatten, Input, InputLayer
 from gradstep.layers.embedding import Embedding
+from gradstep.layers.masking import Masking
 from gradstep.layers.merging import (
     Add,
     Average,
@@ -61,6 +62,18 @@ from gradstep.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from gradstep.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    StackedRNNCells,
+    TimeDistributed,
+)
 from gradstep.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -83,6 +96,17 @@ from gradstep.layers.reshaping import (
 )
 
 __all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Bidirectional",
+    "GRUCell",
+    "LSTMCell",
+    "Masking",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "StackedRNNCells",
+    "TimeDistributed",
     "LAYERS",
     "Activation",
     "ActivityRegularization",
