@@ -75,6 +75,12 @@ class SimpleRNN(_CellLayer):
     cell_class = SimpleRNNCell
     cell_name = "simple_rnn_cell"
 
+    def get_config(self):
+        config = super().get_config()
+        del config["seed"]  # Keras's SimpleRNN writes no seed (its cell does)
+        return config
+
+
 
 @LAYERS.register("LSTM")
 class LSTM(_CellLayer):
