@@ -81,7 +81,7 @@ def _same_object(mine, want: dict, what: str) -> None:
         theirs = want["config"][key]
         if key == "dtype":  # Keras writes its dtype policy; the outer config's dtype is compared
             continue
-        if key == "name" and want.get("module") == "keras.layers":  # wrapped layer: per-process name
+        if key == "name" and want.get("module") == "keras.layers":  # a per-process name
             continue
         if isinstance(theirs, dict) and "class_name" in theirs and isinstance(config[key], dict):
             _same_object(config[key], theirs, f"{what}: {key}")  # a wrapped layer's config
