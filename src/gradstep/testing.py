@@ -101,7 +101,15 @@ def check_layer_gradients(layer, x, seed=0, mask=None, **tolerances):
         return layer.forward(list(points) if listed else points[0], training=True, **masked)
 
     output, saved = forward(xs)
-    upstream = np.random.default_rng(seed).normal(size=output.shape)
+    several = isinstance(output, list)  # a layer with several outputs (return_state)
+    draw = np.random.default_rng(seed).normal
+    upstream = [draw(size=o.shape) for o in output] if several else draw(size=output.shape)
+
+    def weighted(outputs) -> float:
+        if several:
+            return float(sum(np.sum(o * u) for o, u in zip(outputs, upstream, strict=True)))
+        return float(np.sum(outputs * upstream))
+
     grad_inputs, weight_grads = layer.backward(saved, upstream, input_gradient=not integer)
     grad_inputs = grad_inputs if listed else [grad_inputs]
     errors = [0.0]
@@ -111,7 +119,7 @@ def check_layer_gradients(layer, x, seed=0, mask=None, **tolerances):
 
         def loss_at_input(values, position=position):
             points = [values if i == position else v for i, v in enumerate(xs)]
-            return float(np.sum(forward(points)[0] * upstream))
+            return weighted(forward(points)[0])
 
         errors.append(
             assert_gradients_close(
@@ -126,7 +134,7 @@ def check_layer_gradients(layer, x, seed=0, mask=None, **tolerances):
 
         def loss_at_weight(values, weight=weight):
             weight[...] = values
-            return float(np.sum(forward(xs)[0] * upstream))
+            return weighted(forward(xs)[0])
 
         numeric = numerical_gradient(loss_at_weight, original)
         weight[...] = original

@@ -22,15 +22,19 @@ same initial weights and data. A case:
                   cross-entropy).
     metrics:      compiled with the loss (e.g. ["mae"]); then ``evaluate`` is
                   the list [loss, *metrics]. Default none.
-    inputs:       "normal" (default), "positive", or {"tokens": vocabulary size}
-                  (integers in [0, size), for Embedding).
+    inputs:       "normal" (default), "positive", {"tokens": vocabulary size}
+                  (integers in [0, size), for Embedding), or {"zeroed_steps":
+                  fraction}: normal sequences with that fraction of their
+                  steps set to zeros (for Masking).
     input_dtype:  the Input's dtype. Default "float32" ("int32" for tokens).
     train:        False for a layer whose training pass draws noise (Dropout):
                   only its inference output is compared. Default True.
     seed:         for the data and Keras's initial weights. Default 0.
 
 Keras's classes and configs are given by name, so a case reads the same in
-both libraries; regularizers and constraints are given as names or as
+both libraries; a wrapper's ``layer`` (and ``backward_layer``) is given as
+``{"class_name": ..., "config": ...}`` and built in each library;
+regularizers and constraints are given as names or as
 ``{"class_name": ..., "config": ...}`` dicts, which both libraries accept.
 """
 
@@ -50,7 +54,7 @@ DEFAULTS = {
 def complete(case: dict) -> dict:
     """The case with its defaults filled in."""
     case = {**DEFAULTS, **case}
-    tokens = isinstance(case["inputs"], dict)
+    tokens = isinstance(case["inputs"], dict) and "tokens" in case["inputs"]
     case.setdefault("input_dtype", "int32" if tokens else "float32")
     return case
 
@@ -59,6 +63,11 @@ def inputs_for(case: dict, numpy):
     """The case's input data (the same in both libraries: drawn with NumPy)."""
     rng = numpy.random.default_rng(case["seed"])
     shape = (case["batch"], *case["input_shape"])
+    if isinstance(case["inputs"], dict) and "zeroed_steps" in case["inputs"]:
+        values = rng.normal(size=shape)
+        zeroed = rng.random(shape[:2]) < case["inputs"]["zeroed_steps"]
+        values[zeroed] = 0.0
+        return values.astype(case["input_dtype"])
     if isinstance(case["inputs"], dict):
         return rng.integers(0, case["inputs"]["tokens"], size=shape).astype(case["input_dtype"])
     values = rng.normal(size=shape)
@@ -93,6 +102,15 @@ def build(case: dict, library):
 
 def _chain(tensor, layers, prefix: str, library):
     for index, (class_name, config, *call) in enumerate(layers):
+        config = {
+            key: _inner_layer(value, library) if key in ("layer", "backward_layer") else value
+            for key, value in config.items()
+        }
         layer = getattr(library.layers, class_name)(**config, name=f"{prefix}{index}")
         tensor = layer(tensor, tensor, **call[0]) if call else layer(tensor)
     return tensor
+
+
+def _inner_layer(spec: dict, library):
+    """A wrapped layer (Bidirectional's, TimeDistributed's) built in ``library``."""
+    return getattr(library.layers, spec["class_name"])(**spec["config"])

@@ -78,7 +78,15 @@ def _same_object(mine, want: dict, what: str) -> None:
         config = mine.get("config", {})
     assert snake_case(name) == snake_case(want["class_name"]), f"{what}: {mine!r} != {want!r}"
     for key in set(config) & set(want["config"]):
-        assert _equal(config[key], want["config"][key]), f"{what}: {mine!r} != {want!r}"
+        theirs = want["config"][key]
+        if key == "dtype":  # Keras writes its dtype policy; the outer config's dtype is compared
+            continue
+        if key == "name" and want.get("module") == "keras.layers":  # a per-process name
+            continue
+        if isinstance(theirs, dict) and "class_name" in theirs and isinstance(config[key], dict):
+            _same_object(config[key], theirs, f"{what}: {key}")  # a wrapped layer's config
+            continue
+        assert _equal(config[key], theirs), f"{what}: {mine!r} != {want!r}"
 
 
 def _plain(value):

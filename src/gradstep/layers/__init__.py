@@ -29,6 +29,7 @@ from gradstep.layers.image_preprocessing import (
     RandomFlip,
     Resizing,
 )
+from gradstep.layers.masking import Masking
 from gradstep.layers.merging import (
     Add,
     Average,
@@ -76,6 +77,18 @@ from gradstep.layers.preprocessing_lookup import (
     IntegerLookup,
     StringLookup,
 )
+from gradstep.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    StackedRNNCells,
+    TimeDistributed,
+)
 from gradstep.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -107,6 +120,17 @@ __all__ = [
     "Hashing",
     "IntegerLookup",
     "StringLookup",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Bidirectional",
+    "GRUCell",
+    "LSTMCell",
+    "Masking",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "StackedRNNCells",
+    "TimeDistributed",
     "LAYERS",
     "Activation",
     "ActivityRegularization",
