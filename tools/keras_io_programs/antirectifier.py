@@ -2,6 +2,7 @@
 # https://keras.io/examples/keras_recipes/antirectifier/
 # (keras-io examples/keras_recipes/antirectifier.py). Survey version:
 # synthetic MNIST-shaped vectors, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers, ops

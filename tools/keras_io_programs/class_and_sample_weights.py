@@ -4,6 +4,7 @@
 # sample_weight in fit, a learning-rate schedule object, and the built-in
 # callbacks EarlyStopping, ModelCheckpoint and LearningRateScheduler. Survey
 # version: synthetic MNIST-shaped data, one or two epochs.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers
@@ -34,9 +35,16 @@ def get_compiled_model():
 
 
 class_weight = {
-    0: 1.0, 1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0,
+    0: 1.0,
+    1: 1.0,
+    2: 1.0,
+    3: 1.0,
+    4: 1.0,
     5: 2.0,  # "5" twice as important
-    6: 1.0, 7: 1.0, 8: 1.0, 9: 1.0,
+    6: 1.0,
+    7: 1.0,
+    8: 1.0,
+    9: 1.0,
 }
 print("Fit with class weight")
 model = get_compiled_model()

@@ -4,6 +4,7 @@
 # objects, a loss function, a Loss subclass with ops, a Metric subclass
 # (CategoricalTruePositives) and a layer that adds a loss. Survey version:
 # synthetic MNIST-shaped data, one epoch each.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers, ops

@@ -2,7 +2,7 @@
 # https://keras.io/examples/vision/autoencoder/ (keras-io examples/vision/autoencoder.py,
 # its Keras 3 form with a Conv2DTranspose decoder). Survey version:
 # synthetic MNIST-shaped images, one epoch each, no plots.
-import keras
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import numpy as np
 from keras import layers
 from keras.models import Model

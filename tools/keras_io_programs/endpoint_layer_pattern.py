@@ -3,9 +3,9 @@
 # built-in training guide's LogisticEndpoint: a layer that takes targets
 # and logits, adds its loss with add_loss, and a model fitted on a dict of
 # inputs without y. Survey version: random data, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
-from keras import layers
 
 
 class LogisticEndpoint(keras.layers.Layer):

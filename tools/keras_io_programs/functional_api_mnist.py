@@ -2,6 +2,7 @@
 # (keras-io guides/functional_api.py): the MNIST MLP, trained, evaluated,
 # saved and loaded, and the encoder/decoder models used as layers. Survey
 # version: synthetic MNIST-shaped data, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers

@@ -3,6 +3,7 @@
 # inputs and outputs (Embedding, LSTM, concatenate), with per-output losses
 # and loss weights, given as lists and as dicts. Survey version: random
 # tokens and tags, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers

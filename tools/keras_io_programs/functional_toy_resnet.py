@@ -2,6 +2,7 @@
 # (keras-io guides/functional_api.py): the toy ResNet for CIFAR10 (Conv2D,
 # MaxPooling2D, add, GlobalAveragePooling2D, Dropout), and a shared
 # Embedding layer. Survey version: synthetic CIFAR10-shaped data, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers

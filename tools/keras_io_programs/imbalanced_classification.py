@@ -4,6 +4,7 @@
 # and Dropout classifier with the confusion-matrix metrics, Precision,
 # Recall, ModelCheckpoint and class_weight. Survey version: 29 normalized
 # random features and rare positives in place of the CSV file, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 

@@ -4,6 +4,7 @@
 # Sequential model, trained with ModelCheckpoint and EarlyStopping, saved and
 # reloaded; the same model written with the functional API and by
 # subclassing Model. Survey version: synthetic MNIST-shaped data, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 

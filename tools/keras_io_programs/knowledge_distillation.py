@@ -2,6 +2,7 @@
 # (keras-io examples/vision/knowledge_distillation.py, its Keras 3 form: a
 # Distiller model that overrides compile() and compute_loss()). Survey
 # version: synthetic MNIST-shaped data, one epoch each.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers, ops

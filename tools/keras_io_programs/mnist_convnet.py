@@ -1,6 +1,7 @@
 # keras.io: "Simple MNIST convnet", https://keras.io/examples/vision/mnist_convnet/
 # (keras-io examples/vision/mnist_convnet.py). Survey version: synthetic
 # MNIST-shaped data, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers

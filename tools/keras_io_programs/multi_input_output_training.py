@@ -5,6 +5,7 @@
 # GlobalMaxPooling1D, concatenate) and a score and a class output, compiled
 # with lists and dicts of losses, metrics and loss_weights. Survey version:
 # random data, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers

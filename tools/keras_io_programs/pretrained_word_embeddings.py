@@ -5,6 +5,7 @@
 # MaxPooling1D, GlobalMaxPooling1D, 20 newsgroups. Survey version: a random
 # matrix in place of GloVe and random tokens in place of TextVectorization
 # (vocabulary 20000, 200 tokens, 100 dimensions), one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers

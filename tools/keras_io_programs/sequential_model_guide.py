@@ -3,6 +3,7 @@
 # layers, weights created on first call, summary, feature extraction and
 # transfer learning with a Sequential model. Survey version: random inputs,
 # one epoch, no pretrained network.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers, ops

@@ -5,9 +5,10 @@
 # layer of the Euclidean distance in keras.ops, and a contrastive loss
 # written with keras.ops. Survey version: random pairs of MNIST-shaped
 # images, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import ops
 
 epochs = 1
 batch_size = 16

@@ -4,6 +4,7 @@
 # standardization by overriding Conv2D.convolution_op, and by overriding
 # call() with keras.ops; Rescaling(1/255) at the start. Survey version:
 # synthetic MNIST-shaped images, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers, ops
@@ -11,6 +12,8 @@ from keras import layers, ops
 
 class StandardizedConv2DWithOverride(layers.Conv2D):
     def convolution_op(self, inputs, kernel):
+        # Keras 3.15 passes the Variable, which JAX 0.8 refuses in moments(): its value.
+        kernel = ops.convert_to_tensor(kernel)
         mean, var = ops.moments(kernel, axes=[0, 1, 2], keepdims=True)
         return ops.conv(
             inputs,

@@ -4,9 +4,10 @@
 # layer with add_weight, non-trainable weights, deferred build, nested
 # layers, add_loss, get_config, training-mode calls. Survey version: random
 # inputs, one epoch of fit where the guide trains.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import ops
 
 
 class Linear(keras.layers.Layer):

@@ -4,6 +4,7 @@
 # end-to-end variational autoencoder (Sampling layer with keras.random, an
 # Encoder and a Decoder layer, a Model with add_loss), trained with fit.
 # Survey version: synthetic MNIST-shaped vectors, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers, ops

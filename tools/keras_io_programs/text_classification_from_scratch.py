@@ -4,6 +4,7 @@
 # convnet over token embeddings. Survey version: the TextVectorization
 # step is replaced by random token indices of its output shape
 # (max_features 20000, sequence_length 500), one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers

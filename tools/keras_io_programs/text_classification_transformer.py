@@ -5,6 +5,7 @@
 # LayerNormalization, Dropout) and a TokenAndPositionEmbedding layer built
 # with keras.ops. Survey version: random IMDB-shaped token sequences
 # (vocabulary 20000, 200 tokens), one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers, ops

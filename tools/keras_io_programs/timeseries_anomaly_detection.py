@@ -4,6 +4,7 @@
 # convolutional autoencoder of Conv1D and Conv1DTranspose with strides 2,
 # EarlyStopping, and the reconstruction error as the anomaly score. Survey
 # version: a synthetic NAB-like series, windows of 288 steps, one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers

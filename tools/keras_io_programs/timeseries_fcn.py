@@ -2,6 +2,7 @@
 # https://keras.io/examples/timeseries/timeseries_classification_from_scratch/
 # (keras-io examples/timeseries/timeseries_classification_from_scratch.py).
 # Survey version: synthetic series of FordA's shape (500 steps, 1 channel), one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 

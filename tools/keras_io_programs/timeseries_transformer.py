@@ -5,6 +5,7 @@
 # kernel-size-1 Conv1D, GlobalAveragePooling1D(data_format="channels_first").
 # Survey version: synthetic series of FordA's shape (500 steps, 1 channel),
 # one epoch.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 from keras import layers
@@ -30,8 +31,14 @@ def transformer_encoder(inputs, head_size, num_heads, ff_dim, dropout=0):
 
 
 def build_model(
-    input_shape, head_size, num_heads, ff_dim, num_transformer_blocks, mlp_units,
-    dropout=0, mlp_dropout=0,
+    input_shape,
+    head_size,
+    num_heads,
+    ff_dim,
+    num_transformer_blocks,
+    mlp_units,
+    dropout=0,
+    mlp_dropout=0,
 ):
     inputs = keras.Input(shape=input_shape)
     x = inputs

@@ -3,6 +3,7 @@
 # one that prints the loss and the MAE, early stopping at the least loss
 # with the best weights restored, and a learning-rate schedule set on the
 # optimizer. Survey version: synthetic MNIST-shaped data, few batches and epochs.
+# ruff: noqa  (keras.io's style is kept: legacy NumPy random, format(), ...)
 import keras
 import numpy as np
 
@@ -79,7 +80,9 @@ model.fit(
     validation_split=0.5,
     callbacks=[CustomCallback()],
 )
-res = model.evaluate(x_test[:128], y_test[:128], batch_size=128, verbose=0, callbacks=[CustomCallback()])
+res = model.evaluate(
+    x_test[:128], y_test[:128], batch_size=128, verbose=0, callbacks=[CustomCallback()]
+)
 res = model.predict(x_test[:128], batch_size=128, callbacks=[CustomCallback()])
 
 
@@ -92,8 +95,7 @@ class LossAndErrorPrintingCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         print(
-            "The average loss for epoch {} is {:7.2f} "
-            "and mean absolute error is {:7.2f}.".format(
+            "The average loss for epoch {} is {:7.2f} and mean absolute error is {:7.2f}.".format(
                 epoch, logs["loss"], logs["mean_absolute_error"]
             )
         )
