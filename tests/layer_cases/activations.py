@@ -1,6 +1,5 @@
-"""The activation layers (ReLU, LeakyReLU, ELU, Softmax, PReLU) and
-Rescaling, each after a Dense so that the training steps move weights
-through the layer's slope."""
+"""The activation layers (ReLU, LeakyReLU, ELU, Softmax, PReLU), each after
+a Dense so that the training steps move weights through the layer's slope."""
 
 DENSE = ("Dense", {"units": 4})
 RANDOM_ALPHA = "glorot_uniform"  # alphas of both signs, some large
@@ -77,21 +76,5 @@ CASES = [
         "name": "prelu_shared_int",
         "layers": [DENSE, ("PReLU", {"alpha_initializer": "ones", "shared_axes": 1})],
         "input_shape": (3, 2),
-    },
-    {
-        "name": "rescaling",
-        "layers": [("Rescaling", {"scale": 1.0 / 255}), DENSE],
-        "input_shape": (3,),
-        "inputs": "positive",
-    },
-    {
-        "name": "rescaling_offset_per_channel",
-        "layers": [("Rescaling", {"scale": [0.5, 2.0, -1.0], "offset": -1.0}), DENSE],
-        "input_shape": (2, 3),
-    },
-    {
-        "name": "rescaling_between_layers",
-        "layers": [DENSE, ("Rescaling", {"scale": 3.0, "offset": [0.5, 0.0, -0.5, 1.0]})],
-        "input_shape": (3,),
     },
 ]

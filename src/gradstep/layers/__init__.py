@@ -5,7 +5,8 @@
 ``normalization`` (BatchNormalization, LayerNormalization,
 GroupNormalization), ``regularization`` (Dropout and its spatial and Gaussian
 kin, ActivityRegularization), ``pooling`` (MaxPooling2D,
-GlobalAveragePooling1D, ...), ``preprocessing`` (Rescaling) and
+GlobalAveragePooling1D, ...), ``preprocessing`` (Rescaling,
+Normalization) and
 ``reshaping`` (Reshape, Permute, ZeroPadding2D, UpSampling2D, ...); ``base``
 holds the contract every layer follows, ``spatial`` what the layers over
 steps and pixels share."""
@@ -64,7 +65,7 @@ from gradstep.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from gradstep.layers.preprocessing import Rescaling
+from gradstep.layers.preprocessing import Normalization, Rescaling
 from gradstep.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -135,6 +136,7 @@ __all__ = [
     "Maximum",
     "Minimum",
     "Multiply",
+    "Normalization",
     "SeparableConv2D",
     "SeparableConvolution2D",
     "PReLU",
