@@ -18,17 +18,20 @@ from gradstep import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     regularizers,
     saving,
     utils,
 )
 from gradstep.layers import Input
+from gradstep.metrics import Metric
 from gradstep.models import Model, Sequential
 from gradstep.version import __version__ as __version__
 
 __all__ = [
     "Input",
+    "Metric",
     "Model",
     "Sequential",
     "activations",
@@ -42,6 +45,7 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "ops",
     "optimizers",
     "regularizers",
     "saving",

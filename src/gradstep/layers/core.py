@@ -35,6 +35,12 @@ class InputLayer(Layer):
         sparse=None,
     ):
         if batch_shape is not None:
+            if shape is not None:
+                raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+            if batch_size is not None:
+                raise ValueError(
+                    "You cannot pass both `batch_size` and `batch_shape` at the same time."
+                )
             shape, batch_size = tuple(batch_shape)[1:], tuple(batch_shape)[0]
         shape = shape if shape is not None else input_shape
         if shape is None:
@@ -147,7 +153,7 @@ class Dense(Layer):
         self.kernel = self.add_weight(
             (input_shape[-1], self.units),
             self.kernel_initializer,
-            "kernel",
+            name="kernel",
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
@@ -155,7 +161,7 @@ class Dense(Layer):
             self.add_weight(
                 (self.units,),
                 self.bias_initializer,
-                "bias",
+                name="bias",
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )
