@@ -348,7 +348,7 @@ class PReLU(Layer):
         self.alpha = self.add_weight(
             alpha_shape,
             self.alpha_initializer,
-            "alpha",
+            name="alpha",
             regularizer=self.alpha_regularizer,
             constraint=self.alpha_constraint,
         )

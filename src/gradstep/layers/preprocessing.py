@@ -218,11 +218,13 @@ class Normalization(Layer):
         )
         statistics_shape = tuple(input_shape[a] for a in self._keep_axis)
         if self.input_mean is None:
-            self.adapt_mean = self.add_weight(statistics_shape, "zeros", "mean", trainable=False)
-            self.adapt_variance = self.add_weight(
-                statistics_shape, "ones", "variance", trainable=False
+            self.adapt_mean = self.add_weight(
+                statistics_shape, "zeros", name="mean", trainable=False
             )
-            self.add_weight((), "zeros", "count", trainable=False)
+            self.adapt_variance = self.add_weight(
+                statistics_shape, "ones", name="variance", trainable=False
+            )
+            self.add_weight((), "zeros", name="count", trainable=False)
             # Keras's count is an integer (never moved by adapt, as in Keras).
             self._weights[-1].value = self.count = np.zeros((), dtype=np.int64)
         super().build(input_shape)
