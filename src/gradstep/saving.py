@@ -127,7 +127,9 @@ def _contents(model, weights_only: bool) -> tuple[dict[str, np.ndarray], dict[st
     arrays = {}
     for index, layer in enumerate(model.layers):
         for position, weight in enumerate(layer.weights):
-            arrays[f"layers/{index}/vars/{position}"] = np.ascontiguousarray(weight)
+            # ascontiguousarray makes a 0-d array 1-d: keep a scalar weight's shape ()
+            contiguous = np.ascontiguousarray(weight).reshape(np.shape(weight))
+            arrays[f"layers/{index}/vars/{position}"] = contiguous
     compile_config = model.get_compile_config()
     if compile_config is not None and model.optimizer.built:
         _check_optimizer_state_fits(model)

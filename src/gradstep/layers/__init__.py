@@ -1,13 +1,17 @@
 """Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten),
-``convolutional`` (Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D,
-Conv2DTranspose), ``embedding`` (Embedding), ``merging`` (Add, Concatenate,
-...), ``normalization`` (BatchNormalization, LayerNormalization,
+``activations`` (ReLU, LeakyReLU, ELU, Softmax, PReLU), ``convolutional``
+(Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose),
+``embedding`` (Embedding), ``merging`` (Add, Concatenate, ...),
+``normalization`` (BatchNormalization, LayerNormalization,
 GroupNormalization), ``regularization`` (Dropout and its spatial and Gaussian
 kin, ActivityRegularization), ``pooling`` (MaxPooling2D,
-GlobalAveragePooling1D, ...) and ``reshaping`` (Reshape, Permute,
-ZeroPadding2D, UpSampling2D, ...); ``base`` holds the contract every layer
-follows, ``spatial`` what the layers over steps and pixels share."""
+GlobalAveragePooling1D, ...), ``preprocessing`` (Rescaling,
+Normalization) and
+``reshaping`` (Reshape, Permute, ZeroPadding2D, UpSampling2D, ...); ``base``
+holds the contract every layer follows, ``spatial`` what the layers over
+steps and pixels share."""
 
+from gradstep.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from gradstep.layers.attention import AdditiveAttention, Attention
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.layers.convolutional import (
@@ -70,6 +74,7 @@ from gradstep.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from gradstep.layers.preprocessing import Normalization, Rescaling
 from gradstep.layers.preprocessing_lookup import (
     CategoryEncoding,
     Discretization,
@@ -155,6 +160,7 @@ __all__ = [
     "Dense",
     "DepthwiseConv2D",
     "Dropout",
+    "ELU",
     "Embedding",
     "Flatten",
     "GaussianDropout",
@@ -172,6 +178,7 @@ __all__ = [
     "InputLayer",
     "Layer",
     "LayerNormalization",
+    "LeakyReLU",
     "MaxPool1D",
     "MaxPool2D",
     "MaxPooling1D",
@@ -180,11 +187,16 @@ __all__ = [
     "MultiHeadAttention",
     "Minimum",
     "Multiply",
+    "Normalization",
     "SeparableConv2D",
     "SeparableConvolution2D",
+    "PReLU",
     "Permute",
+    "ReLU",
     "RepeatVector",
+    "Rescaling",
     "Reshape",
+    "Softmax",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
