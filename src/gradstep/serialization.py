@@ -247,7 +247,7 @@ def _resolve_class(class_name, registered_name, module, custom_objects) -> type:
 def _builtin_registries() -> dict:
     from gradstep.constraints import CONSTRAINTS
     from gradstep.initializers import INITIALIZERS
-    from gradstep.layers import LAYERS
+    from gradstep.layers.base import LAYERS
     from gradstep.losses.base import LOSSES
     from gradstep.optimizers.base import OPTIMIZERS
     from gradstep.regularizers import REGULARIZERS

@@ -255,7 +255,7 @@ class MultiHeadAttention(Layer):
         return tensors[:2], kwargs
 
     def _fix_layout(self, layout: _CallLayout) -> None:
-        layout = layout._replace(causal=bool(layout.causal))
+        layout = _CallLayout(layout.key, layout.attention_mask, bool(layout.causal))
         if self._layout is not None and layout != self._layout:
             raise ValueError(
                 f"MultiHeadAttention layer {self.name!r} was called with key/attention_mask/"
