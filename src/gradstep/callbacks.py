@@ -216,6 +216,10 @@ class ProgbarLogger(Callback):
 
         45/45 - 0s 2ms/step - accuracy: 0.9151 - loss: 0.5391
 
+    When the number of steps is unknown (a generator without
+    ``steps_per_epoch``), the bar counts steps with no total
+    (``7/Unknown``), as Keras's does, until the first epoch has told it.
+
     Args:
         verbose: ``1`` (default) or ``2``, as above.
         stream: where the progress goes (default: standard output).
@@ -229,6 +233,7 @@ class ProgbarLogger(Callback):
         self.stream = stream or sys.stdout
         self.clock = clock
         self._bar = None
+        self._learned_steps = None  # the steps counted in a first epoch of unknown length
 
     # --- training ---------------------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):
@@ -268,7 +273,7 @@ class ProgbarLogger(Callback):
     # --- drawing ----------------------------------------------------------------------
     def _begin(self, steps):
         self._start = self.clock()
-        self._steps = steps or 0
+        self._steps = steps or self._learned_steps or 0
         self._done = 0
         if self.verbose == 1 and _is_interactive(self.stream):
             self._bar = _make_bar(self._steps, self.stream)
@@ -282,9 +287,12 @@ class ProgbarLogger(Callback):
 
     def _finish(self, logs):
         elapsed = self.clock() - self._start
+        if not self._steps:  # the steps were unknown: now they are counted
+            self._steps = self._learned_steps = self._done
         suffix = _suffix(elapsed, self._done, logs)
         count = f"{self._done}/{self._steps}"
         if self._bar is not None:
+            self._bar.total = self._steps
             self._bar.bar_format = "{n_fmt}/{total_fmt} {bar:20} " + f"{elapsed:.0f}s {suffix}"
             self._bar.close()
             self._bar = None
@@ -325,12 +333,14 @@ def _make_bar(steps, stream):
     except ImportError:  # the progress bar is an extra; fall back to a line per epoch
         return None
     return tqdm(
-        total=steps,
+        total=steps or None,
         file=stream,
         ascii="─━",
         mininterval=0.1,
         leave=True,
-        bar_format="{n_fmt}/{total_fmt} {bar:20} {remaining} {desc}",
+        bar_format="{n_fmt}/{total_fmt} {bar:20} {remaining} {desc}"
+        if steps
+        else "{n_fmt}/Unknown {desc}",
     )
 
 

@@ -1,8 +1,11 @@
 """Keras's ``keras.utils`` names that gradstep supports."""
 
+from gradstep.py_dataset import PyDataset
 from gradstep.seeding import set_random_seed
 
-__all__ = ["set_random_seed", "to_categorical"]
+Sequence = PyDataset  # Keras 3's other name for it
+
+__all__ = ["PyDataset", "Sequence", "set_random_seed", "to_categorical"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
