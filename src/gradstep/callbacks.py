@@ -1011,3 +1011,8 @@ def _due(callback, batch) -> bool:
         callback._batches_seen_since_last_saving = 0
         return True
     return False
+
+
+# TensorBoard lives in its own module (it writes through tensorboardX, an extra);
+# imported last, as it subclasses Callback.
+from gradstep.tensorboard import TensorBoard  # noqa: E402, F401
