@@ -90,6 +90,21 @@ def test_unknown_name_suggests_the_closest():
         activations.get("reul")
 
 
-def test_callable_without_derivative_is_a_clear_type_error():
-    with pytest.raises(TypeError, match="knows its derivative"):
-        activations.get(lambda x: x)
+def test_a_python_function_is_an_activation_whose_slope_comes_from_the_tape():
+    """Dense(activation=my_function): Keras accepts any function written with ops."""
+    from gradstep import ops
+
+    def scaled_tanh(x):
+        return 2.0 * ops.tanh(x)
+
+    activation = activations.get(scaled_tanh)
+    x = np.linspace(-2, 2, 7)
+    np.testing.assert_allclose(activation(x), 2 * np.tanh(x))
+    grad = np.linspace(0.5, 1.5, 7)
+    slope = activation.backward(x, activation(x), grad)
+    np.testing.assert_allclose(slope, grad * 2 * (1 - np.tanh(x) ** 2), rtol=1e-12)
+
+
+def test_something_else_is_a_clear_type_error():
+    with pytest.raises(TypeError, match="activation must be None, a name"):
+        activations.get(3)

@@ -34,7 +34,7 @@ def test_check_layer_gradients_checks_only_the_weights_of_an_integer_input_layer
             self.wrong = wrong
 
         def build(self, input_shape):
-            self.table = self.add_weight((4, 2), "random_normal", "table")
+            self.table = self.add_weight((4, 2), "random_normal", name="table")
             super().build(input_shape)
 
         def forward(self, x, training=False):

@@ -15,6 +15,7 @@ The module-level functions (``relu(x)``, ``softmax(x)``, ...) are Keras's.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -318,6 +319,8 @@ def get(identifier: Any) -> Activation:
     name = getattr(identifier, "__name__", None)
     if callable(identifier) and name in ACTIVATIONS and globals().get(name) is identifier:
         return ACTIVATIONS.lookup(name)()
+    if callable(identifier):
+        return FunctionActivation(identifier)
     raise TypeError(
         "activation must be None, a name such as 'relu', or a gradstep.activations.Activation "
         f"(which knows its derivative); received {identifier!r}"
@@ -335,12 +338,44 @@ def deserialize(config: str | dict[str, Any]) -> Activation:
     return ACTIVATIONS.lookup(config["name"], "activation")(**config.get("config", {}))
 
 
-# Keras's functional forms: keras.activations.relu(x), ...
+# Keras's functional forms: keras.activations.relu(x), ... On arrays they
+# compute here; on values a tape traces (in a layer's call) or symbolic
+# tensors, they run gradstep.ops, which records their slope.
+def _traced_or_symbolic(x) -> bool:
+    from gradstep.graph import SymbolicTensor
+    from gradstep.ops.tape import Traced, lift
+
+    return isinstance(lift(x), Traced | SymbolicTensor)
+
+
+def _through_ops(op_name: str):
+    def wrap(function):
+        @functools.wraps(function)
+        def run(x, *args, **kwargs):
+            if _traced_or_symbolic(x):
+                from gradstep import ops
+
+                return getattr(ops, op_name)(x, *args, **kwargs)
+            return function(x, *args, **kwargs)
+
+        return run
+
+    return wrap
+
+
 def linear(x):
-    return np.asarray(x)
+    return x if _traced_or_symbolic(x) else np.asarray(x)
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    if _traced_or_symbolic(x):
+        from gradstep import ops
+
+        below = (
+            0.0 if not negative_slope else ops.multiply(negative_slope, ops.subtract(x, threshold))
+        )
+        out = ops.where(ops.greater(x, threshold), x, below)
+        return out if max_value is None else ops.minimum(out, max_value)
     x = np.asarray(x)
     out = np.where(x > threshold, x, negative_slope * (x - threshold) if negative_slope else 0)
     if max_value is not None:
@@ -348,42 +383,62 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     return out.astype(x.dtype, copy=False) if np.issubdtype(x.dtype, np.floating) else out
 
 
+@_through_ops("sigmoid")
 def sigmoid(x):
     return _sigmoid(np.asarray(x, dtype=float) if not _is_float(x) else np.asarray(x))
 
 
+@_through_ops("tanh")
 def tanh(x):
     return np.tanh(x)
 
 
+@_through_ops("softmax")
 def softmax(x, axis=-1):
     return _softmax(np.asarray(x, dtype=float) if not _is_float(x) else np.asarray(x), axis)
 
 
+@_through_ops("log_softmax")
+def log_softmax(x, axis=-1):
+    from gradstep import ops
+
+    return ops.log_softmax(np.asarray(x), axis)
+
+
+@_through_ops("leaky_relu")
 def leaky_relu(x, negative_slope=0.2):
     return LeakyReLU(negative_slope)(np.asarray(x))
 
 
+@_through_ops("elu")
 def elu(x, alpha=1.0):
     return ELU(alpha)(np.asarray(x))
 
 
+@_through_ops("selu")
 def selu(x):
     return SELU()(np.asarray(x))
 
 
 def gelu(x, approximate=False):
+    if _traced_or_symbolic(x):
+        from gradstep import ops
+
+        return ops.gelu(x, approximate=approximate)
     return GELU(approximate)(np.asarray(x))
 
 
+@_through_ops("softplus")
 def softplus(x):
     return Softplus()(np.asarray(x))
 
 
+@_through_ops("softsign")
 def softsign(x):
     return Softsign()(np.asarray(x))
 
 
+@_through_ops("silu")
 def silu(x):
     return SiLU()(np.asarray(x))
 
@@ -391,12 +446,37 @@ def silu(x):
 swish = silu
 
 
+@_through_ops("exp")
 def exponential(x):
     return np.exp(x)
 
 
+@_through_ops("hard_sigmoid")
 def hard_sigmoid(x):
     return HardSigmoid()(np.asarray(x))
+
+
+class FunctionActivation(Activation):
+    """A Python function as an activation (``Dense(activation=my_function)``),
+    written with ``gradstep.ops`` or NumPy: its slope comes from a tape."""
+
+    def __init__(self, function):
+        self.function = function
+        self.name = getattr(function, "__name__", "function")
+
+    def __call__(self, x):
+        if _traced_or_symbolic(x):
+            return self.function(x)
+        from gradstep.ops import tape
+
+        with tape.paused():
+            return np.asarray(tape.unwrap(self.function(x)), dtype=np.asarray(x).dtype)
+
+    def backward(self, x, y, grad_wrt_output):
+        from gradstep.ops.tape import value_and_gradients
+
+        _, (slope,) = value_and_gradients(self.function, [x], slope=grad_wrt_output)
+        return slope
 
 
 def _is_float(x) -> bool:

@@ -64,6 +64,12 @@ class SymbolicTensor:
     def __repr__(self) -> str:
         return f"<SymbolicTensor shape={self.shape} dtype={self.dtype} name={self.name!r}>"
 
+    def __bool__(self):
+        raise TypeError(
+            f"{self!r} is symbolic: it has no truth value while a model is built; branch "
+            "with ops.where or ops.cond on values"
+        )
+
     def __array__(self, *args, **kwargs):
         raise TypeError(
             f"{self!r} is symbolic: it stands for the arrays a model will receive, and has no "
@@ -270,8 +276,7 @@ class Graph:
                 value, slope = _activity_penalty(regularizer, output)
                 penalty += value
                 penalty_slopes.append((step.output_slot, slope))
-            if step.layer.holds_layers:
-                penalty += step.layer.activity_penalty(step_saved)
+            penalty += step.layer.activity_penalty(step_saved)
             if mode and step.layer.updates_state:
                 state_updates.extend(step.layer.state_updates(step_saved))
         outputs = [values[slot] for slot in self.output_slots]

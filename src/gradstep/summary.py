@@ -40,7 +40,7 @@ def print_summary(
     every_node = list({id(n): n for t in (False, True) for n in model.graph(t).nodes}.values())
     for layer in model.layers:
         nodes = [node for node in every_node if node.layer is layer]
-        fields = [f"{layer.name} ({type(layer).__name__})", _output_shape(layer, nodes)]
+        fields = [f"{layer.name} ({layer.class_name})", _output_shape(layer, nodes)]
         fields.append(layer.count_params())
         if not chain:
             fields.append(_connections(nodes))

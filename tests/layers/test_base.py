@@ -15,9 +15,9 @@ class Scale(Layer):
     training: a weight the optimizer must not touch."""
 
     def build(self, input_shape):
-        self.scale = self.add_weight((input_shape[-1],), "ones", "scale")
-        self.shift = self.add_weight((input_shape[-1],), "zeros", "shift")
-        self.seen = self.add_weight((), "zeros", "seen", trainable=False)
+        self.scale = self.add_weight((input_shape[-1],), "ones", name="scale")
+        self.shift = self.add_weight((input_shape[-1],), "zeros", name="shift")
+        self.seen = self.add_weight((), "zeros", name="seen", trainable=False)
         super().build(input_shape)
 
     def forward(self, x, training=False):

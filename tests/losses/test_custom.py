@@ -106,14 +106,23 @@ def test_threads_computing_slopes_at_once_all_get_them():
     assert "__array_function__" not in vars(ArrayBox)
 
 
-def test_without_autograd_the_error_says_what_to_install_or_write(monkeypatch):
+def test_without_autograd_gradsteps_tape_gives_the_slope(monkeypatch):
+    """NumPy functions on traced values run gradstep.ops: no autograd needed."""
     monkeypatch.setitem(sys.modules, "autograd", None)  # import autograd now fails
     loss = losses.get(pseudo_huber)
-    assert loss([[0.0]], [[1.0]]) == pytest.approx(np.sqrt(2) - 1)  # values need no autograd
-    with pytest.raises(ImportError, match=r'pip install "gradstep\[autodiff\]".*call_gradient'):
-        loss.gradient([[0.0]], [[1.0]])
-    with pytest.raises(ImportError, match="'quartic' \\(QuarticError\\) defines call"):
-        QuarticError().gradient([[0.0]], [[1.0]])
+    assert loss([[0.0]], [[1.0]]) == pytest.approx(np.sqrt(2) - 1)
+    assert loss.gradient([[0.0]], [[1.0]])[0, 0] == pytest.approx(1 / np.sqrt(2))
+    assert QuarticError().gradient([[0.0]], [[1.0]])[0, 0] == pytest.approx(4.0)
+
+
+def test_a_numpy_function_the_ops_lack_needs_autograd_and_says_so(monkeypatch):
+    monkeypatch.setitem(sys.modules, "autograd", None)
+
+    def with_median(y_true, y_pred):
+        return np.median(y_pred - y_true, axis=-1)
+
+    with pytest.raises(TypeError, match="np.median has no differentiable op"):
+        losses.get(with_median).gradient(np.zeros((2, 1)), np.ones((2, 1)))
 
 
 @pytest.mark.requires("autograd", extra="autodiff")

@@ -215,7 +215,7 @@ def test_a_subclassed_mlp_is_built_by_its_first_call(tmp_path, monkeypatch):
 
 
 def test_the_convolutional_autoencoder_of_nested_models_trains(tmp_path, monkeypatch):
-    """"All models are callable, just like layers": an encoder (Conv2D,
+    """ "All models are callable, just like layers": an encoder (Conv2D,
     MaxPooling2D, GlobalMaxPooling2D) and a decoder (Reshape, Conv2DTranspose,
     UpSampling2D) chained as layers of an autoencoder; the guide's parameter
     counts, which Keras 3 gives too (18672, 9569, 28241)."""
@@ -265,7 +265,7 @@ def test_the_convolutional_autoencoder_of_nested_models_trains(tmp_path, monkeyp
 
 
 def test_the_toy_resnet_trains_on_cifar_shaped_data(tmp_path, monkeypatch, capsys):
-    """"A toy ResNet model": Conv2D with 'same' padding, residual adds,
+    """ "A toy ResNet model": Conv2D with 'same' padding, residual adds,
     GlobalAveragePooling2D, Dropout; 223,242 parameters as the guide (and
     Keras 3) counts them. CIFAR10 is 200 random images of its shape here."""
     found = run(
@@ -310,11 +310,17 @@ def test_the_toy_resnet_trains_on_cifar_shaped_data(tmp_path, monkeypatch, capsy
     assert "Total params: 223242 (872.04 KB)" in out
     # a branched model's table; the Add layer's name counts Adds made earlier in the process
     assert "Connected to" in out and re.search(r"\badd(_\d+)? \(Add\)", out)
-    assert sorted(found["history"].history) == ["acc", "learning_rate", "loss", "val_acc", "val_loss"]
+    assert sorted(found["history"].history) == [
+        "acc",
+        "learning_rate",
+        "loss",
+        "val_acc",
+        "val_loss",
+    ]
 
 
 def test_a_shared_embedding_encodes_two_text_inputs(tmp_path, monkeypatch):
-    """"Shared layers": one Embedding called on two int32 inputs of any length."""
+    """ "Shared layers": one Embedding called on two int32 inputs of any length."""
     found = run(
         """
         shared_embedding = layers.Embedding(1000, 128)

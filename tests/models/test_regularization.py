@@ -127,7 +127,9 @@ class MovingMean(Layer):
     updates_state = True
 
     def build(self, input_shape):
-        self.moving_mean = self.add_weight((input_shape[-1],), "zeros", "moving_mean", False)
+        self.moving_mean = self.add_weight(
+            (input_shape[-1],), "zeros", name="moving_mean", trainable=False
+        )
         super().build(input_shape)
 
     def forward(self, x, training=False):

@@ -17,10 +17,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
+import functools
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -151,12 +153,20 @@ class Layer:
         self.inbound_nodes: list = []
         self.rng: np.random.Generator | None = None
 
+    def __setattr__(self, name, value):
+        # A layer's own layers (assigned as attributes, as in Keras) are tracked:
+        # their weights are the layer's too, after its own.
+        if isinstance(value, Layer) and value is not self:
+            sublayers = self.__dict__.setdefault("_sublayers", [])
+            if all(value is not known for known in sublayers):
+                sublayers.append(value)
+        super().__setattr__(name, value)
+
     # --- building ---------------------------------------------------------------------
     def build(self, input_shape) -> None:
         """Create the weights for inputs of ``input_shape`` (batch axis included;
         a list of shapes for a layer called on a list of tensors)."""
         self.input_shape = input_shape
-        self.output_shape = self.compute_output_shape(input_shape)
         self.built = True
 
     def build_once(self, input_shape) -> None:
@@ -165,8 +175,30 @@ class Layer:
             self.build(input_shape)
             self.built = True
 
+    @property
+    def output_shape(self):
+        """The output's shape for the inputs the layer was built for."""
+        if self._built_output_shape is None and self.built and self.input_shape is not None:
+            self._built_output_shape = self.compute_output_shape(self.input_shape)
+        return self._built_output_shape
+
+    @output_shape.setter
+    def output_shape(self, value) -> None:
+        self._built_output_shape = value
+
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        """The output's shape (batch axis included, None where unknown) for
+        inputs of ``input_shape``. By default, found by running the layer on
+        zeros of that shape twice, with the unknown sizes as 2 and as 3 (a
+        size that differs between the two runs is unknown), as Keras finds it
+        from ``call``. A layer whose output shape is cheap to state writes it."""
+        first = _probe_shape(self, input_shape, 2)
+        second = _probe_shape(self, input_shape, 3)
+        if isinstance(first, list):
+            raise ValueError(
+                f"Layer {self.name!r} returned several outputs; gradstep's layers return one"
+            )
+        return tuple(a if a == b else None for a, b in zip(first, second, strict=True))
 
     def check_input_shape(self, input_shape) -> None:
         """Raise a ValueError naming the layer when inputs of ``input_shape``
@@ -174,25 +206,38 @@ class Layer:
 
     def add_weight(
         self,
-        shape,
-        initializer,
-        name: str,
+        shape=None,
+        initializer=None,
+        dtype=None,
         trainable: bool = True,
+        autocast: bool = True,
         regularizer=None,
         constraint=None,
+        aggregation=None,
+        overwrite_with_gradient: bool = False,
+        name: str | None = None,
     ) -> np.ndarray:
-        """A new weight array of ``shape``, drawn from ``initializer`` with the
-        layer's generator, in the layer's dtype. ``trainable=False`` keeps it
-        out of the optimizer's reach (moving statistics, frozen tables). A
+        """A new weight array of ``shape`` (Keras 3's arguments), drawn from
+        ``initializer`` (``'glorot_uniform'`` for a float weight, ``'zeros'``
+        otherwise, when None) with the layer's generator, in ``dtype`` (the
+        layer's by default). ``trainable=False`` keeps it out of the
+        optimizer's reach (moving statistics, frozen tables). A
         ``regularizer``'s penalty on the weight is added to the training loss;
-        a ``constraint`` is applied to the weight after each optimizer step."""
+        a ``constraint`` is applied to the weight after each optimizer step.
+        ``name`` defaults to ``variable``, ``variable_1``, ... within the layer.
+        ``autocast``, ``aggregation`` and ``overwrite_with_gradient`` are
+        accepted for Keras programs and have no effect here."""
         from gradstep import initializers
 
-        shape = tuple(int(d) for d in shape)
+        shape = tuple(int(d) for d in (() if shape is None else shape))
+        name = self._weight_name(name)
         check = _NEW_WEIGHT_CHECK.get()
         if check is not None:
             check(self, name, shape)
-        dtype = self.dtype or config.floatx()
+        dtype = config.standardize_dtype(dtype) if dtype is not None else None
+        dtype = dtype or self.dtype or config.floatx()
+        if initializer is None:
+            initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"
         initializer = initializers.get(initializer)
         weight = initializer(shape, dtype=dtype, rng=self._init_generator())
         self._weights.append(
@@ -207,11 +252,27 @@ class Layer:
         )
         return weight
 
+    def _weight_name(self, name) -> str:
+        if name is None:
+            taken = {w.name for w in self._weights}
+            name, count = "variable", 0
+            while name in taken:
+                count += 1
+                name = f"variable_{count}"
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(
+                f"add_weight of layer {self.name!r}: name must be a non-empty string without "
+                f"'/', received {name!r}"
+            )
+        return name
+
     def reinitialize(self, rng: np.random.Generator) -> None:
         """Draw every weight again from its initializer with ``rng``, in the
         order the weights were created (in place: arrays keep their identity)."""
         for weight in self._weights:
             weight.value[...] = weight.initializer(weight.value.shape, weight.value.dtype, rng)
+        for sublayer in self._sublayers_in_order():
+            sublayer.reinitialize(rng)
 
     def _init_generator(self) -> np.random.Generator:
         if self.rng is not None:
@@ -221,16 +282,68 @@ class Layer:
         return unseeded_generator()
 
     # --- the two passes ---------------------------------------------------------------
-    def forward(self, inputs, training: bool = False) -> tuple[Any, Any]:
-        """``(output, saved)``: the output, and what ``backward`` needs."""
-        raise NotImplementedError
+    def call(self, inputs, *args, **kwargs):
+        """Keras's way to write a layer: the output for ``inputs``, written with
+        ``gradstep.ops`` (and other layers); its slope then comes by automatic
+        differentiation. A layer either writes ``call``, or ``forward`` and
+        ``backward`` (the built-in layers, for speed)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement call(inputs) with gradstep.ops, or "
+            "forward(inputs, training) and backward(saved, grad)"
+        )
+
+    def forward(self, inputs, training: bool = False, mask=None) -> tuple[Any, Any]:
+        """``(output, saved)``: the output, and what ``backward`` needs. This
+        default runs ``call`` while a tape records its ops (see ``gradstep.ops``):
+        ``saved`` is the tape."""
+        from gradstep.ops import tape as tape_module
+
+        listed = isinstance(inputs, list)
+        self._call_losses: list = []
+        with tape_module.Tape() as tape:
+            traced = [tape.watch(x) for x in (inputs if listed else [inputs])]
+            weights = [(name, tape.watch(w)) for name, w in self.named_weights(True)]
+            for _name, w in self.named_weights():
+                tape.watch(w)
+            for sublayer in self._sublayers_in_order():
+                sublayer.rng = sublayer.rng or self.rng
+            output = self.call(
+                traced if listed else traced[0], **_call_options(self, training, mask)
+            )
+        losses = self._call_losses
+        self._call_losses = []
+        return tape_module.unwrap(output), _Recorded(tape, traced, weights, output, losses, listed)
 
     def backward(self, saved, grad_wrt_output, input_gradient: bool = True):
         """The chain rule through the layer. Returns ``(grad_wrt_input,
         weight_gradients)``: the slope with respect to the input (a list for a
         layer called on a list; None when ``input_gradient`` is False) and a
-        dict from each weight's name to its slope."""
-        raise NotImplementedError
+        dict from each weight's name to its slope. This default walks the tape
+        ``forward`` recorded (with the slopes of the losses ``call`` added)."""
+        record: _Recorded = saved
+        sources = (record.inputs if input_gradient else []) + [w for _, w in record.weights]
+        slopes = record.tape.gradients(
+            [record.output, *record.losses],
+            [grad_wrt_output, *[1.0] * len(record.losses)],
+            sources,
+        )
+        count = len(record.inputs) if input_gradient else 0
+        input_grads = slopes[:count] if record.listed else (slopes[0] if count else None)
+        weight_grads = {
+            name: slope for (name, _), slope in zip(record.weights, slopes[count:], strict=False)
+        }
+        return (input_grads if input_gradient else None), weight_grads
+
+    def add_loss(self, loss) -> None:
+        """Keras's ``add_loss`` in ``call``: ``loss`` (a number written with
+        ``gradstep.ops``) is added to the training loss, and its slope reaches
+        the weights it was computed from."""
+        if not hasattr(self, "_call_losses"):
+            self._call_losses = []
+        self._call_losses.append(loss)
+
+    def _sublayers_in_order(self) -> list[Layer]:
+        return list(self.__dict__.get("_sublayers", []))
 
     def backward_from_pre_activation(self, saved, grad_wrt_pre_activation, input_gradient=True):
         """``backward`` given the slope at the input of ``activation`` (when the
@@ -260,9 +373,14 @@ class Layer:
         return []
 
     def activity_penalty(self, saved) -> float:
-        """For a layer that ``holds_layers``: the penalty its layers' activity
-        regularizers added in the forward pass that returned ``saved``. (The
-        graph applies a layer's own ``activity_regularizer`` itself.)"""
+        """The penalty the forward pass that returned ``saved`` added to the
+        loss: the losses ``call`` added (``add_loss``), or, for a layer that
+        ``holds_layers``, its layers' activity penalties. (The graph applies a
+        layer's own ``activity_regularizer`` itself.)"""
+        if isinstance(saved, _Recorded):
+            from gradstep.ops import tape as tape_module
+
+            return float(sum(np.sum(tape_module.unwrap(loss)) for loss in saved.losses))
         return 0.0
 
     def __call__(self, inputs, training=None, mask=None, **kwargs):
@@ -283,6 +401,8 @@ class Layer:
                 "that use them through a model's graph), received mask="
                 f"{type(mask).__name__}"
             )
+        if _is_traced(inputs):
+            return self._call_traced(inputs, training)
         if graph.is_symbolic(inputs):
             if mask is not None:
                 raise TypeError(
@@ -299,6 +419,32 @@ class Layer:
         if training and self.updates_state:
             assign_state_updates(self.state_updates(saved))
         return output
+
+    def _call_traced(self, inputs, training):
+        """A call inside another layer's ``call`` while its tape records: the
+        output, recorded on the tape as one step whose slope is this layer's
+        ``backward`` (so a built-in layer keeps its fast hand-written pass)."""
+        from gradstep.ops import tape as tape_module
+
+        tape = tape_module.active()
+        listed = isinstance(inputs, list | tuple)
+        given = list(inputs) if listed else [inputs]
+        values = [self._as_array(tape_module.unwrap(x)) for x in given]
+        self.build_once(_with_unknown_batch(_shapes_of(values if listed else values[0])))
+        self.check_input_shape(_shapes_of(values if listed else values[0]))
+        output, saved = self.forward(values if listed else values[0], training=bool(training))
+        if training and self.updates_state:
+            assign_state_updates(self.state_updates(saved))
+        traced = [i for i, x in enumerate(given) if isinstance(x, tape_module.Traced)]
+        named = self.named_weights(trainable_only=True)
+        leaves = [tape.watch(value) for _, value in named]
+
+        def backward(slope):
+            input_grad, weight_grads = self.backward(saved, slope, input_gradient=True)
+            input_grads = input_grad if listed else [input_grad]
+            return [input_grads[i] for i in traced] + [weight_grads.get(n) for n, _ in named]
+
+        return tape.record(output, [given[i] for i in traced] + leaves, backward)
 
     def _as_arrays(self, inputs):
         if isinstance(inputs, list | tuple):
@@ -345,20 +491,18 @@ class Layer:
 
     @property
     def weights(self) -> list[np.ndarray]:
-        """Every weight array: the trainable ones, then the others (Keras's order)."""
-        return [w.value for w in self._ordered_weights()]
+        """Every weight array: the layer's trainable ones, then its others, then
+        its own layers' (Keras's order)."""
+        return [value for _, value in self.named_weights()]
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
-        if not self.trainable:
-            return []
-        return [w.value for w in self._ordered_weights() if w.trainable]
+        return [value for _, value in self.named_weights(trainable_only=True)]
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
-        if not self.trainable:
-            return self.weights
-        return [w.value for w in self._ordered_weights() if not w.trainable]
+        trained = {id(value) for value in self.trainable_weights}
+        return [value for value in self.weights if id(value) not in trained]
 
     def named_weights(self, trainable_only: bool = False) -> list[tuple[str, np.ndarray]]:
         """``(name, array)`` for each weight in ``weights`` order (only the ones
@@ -366,30 +510,44 @@ class Layer:
         layers' weights by path, ``"dense/kernel"``."""
         if trainable_only and not self.trainable:
             return []
-        return [
+        named = [
             (w.name, w.value) for w in self._ordered_weights() if w.trainable or not trainable_only
         ]
+        for sublayer in self._sublayers_in_order():
+            named += [
+                (f"{sublayer.name}/{name}", value)
+                for name, value in sublayer.named_weights(trainable_only)
+            ]
+        return named
 
     def weight_regularizers(self) -> dict[str, Any]:
         """The regularizer of each weight the optimizer updates that has one, by
         weight name (Keras adds only the trainable weights' penalties)."""
         if not self.trainable:
             return {}
-        return {
+        found = {
             w.name: w.regularizer
             for w in self._ordered_weights()
             if w.trainable and w.regularizer is not None
         }
+        for sublayer in self._sublayers_in_order():
+            for name, rule in sublayer.weight_regularizers().items():
+                found[f"{sublayer.name}/{name}"] = rule
+        return found
 
     def weight_constraints(self) -> dict[str, Any]:
         """The constraint of each weight the optimizer updates that has one, by weight name."""
         if not self.trainable:
             return {}
-        return {
+        found = {
             w.name: w.constraint
             for w in self._ordered_weights()
             if w.trainable and w.constraint is not None
         }
+        for sublayer in self._sublayers_in_order():
+            for name, rule in sublayer.weight_constraints().items():
+                found[f"{sublayer.name}/{name}"] = rule
+        return found
 
     def _ordered_weights(self) -> list[_Weight]:
         return [w for w in self._weights if w.trainable] + [
@@ -445,6 +603,11 @@ class Layer:
     def from_config(cls, config_: dict[str, Any]) -> Layer:
         return cls(**config_)
 
+    @property
+    def class_name(self) -> str:
+        """The name ``summary()`` shows for the layer's type."""
+        return type(self).__name__
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
 
@@ -453,6 +616,14 @@ def assign_state_updates(updates) -> None:
     """Copy each new value into its weight, in place."""
     for weight, value in updates:
         weight[...] = value
+
+
+def _is_traced(inputs) -> bool:
+    from gradstep.ops.tape import Traced
+
+    if isinstance(inputs, list | tuple):
+        return any(isinstance(x, Traced) for x in inputs)
+    return isinstance(inputs, Traced)
 
 
 def _as_masks(mask):
@@ -473,3 +644,46 @@ def _with_unknown_batch(shapes):
     if isinstance(shapes, list):
         return [(None,) + shape[1:] for shape in shapes]
     return (None,) + shapes[1:]
+
+
+class _Recorded(NamedTuple):
+    """What a layer written with ``call`` keeps for its backward pass: the
+    tape, its traced inputs and weights (by name), its output, and the losses
+    ``call`` added."""
+
+    tape: Any
+    inputs: list
+    weights: list
+    output: Any
+    losses: list
+    listed: bool
+
+
+def _call_options(layer: Layer, training, mask) -> dict:
+    """The ``training`` and ``mask`` arguments ``layer.call`` takes, as Keras
+    passes them: only to a ``call`` that names them."""
+    parameters = _call_parameters(type(layer))
+    options = {}
+    if "training" in parameters:
+        options["training"] = bool(training)
+    if "mask" in parameters and mask is not None:
+        options["mask"] = mask
+    return options
+
+
+@functools.cache
+def _call_parameters(cls) -> frozenset:
+    return frozenset(inspect.signature(cls.call).parameters)
+
+
+def _probe_shape(layer: Layer, input_shape, unknown: int):
+    """The shape of ``layer``'s output on zeros of ``input_shape``, with the
+    unknown sizes as ``unknown``."""
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+    dtype = "int64" if layer.integer_inputs else (layer.dtype or config.floatx())
+    zeros = [np.zeros(tuple(unknown if d is None else d for d in shape), dtype) for shape in shapes]
+    with np.errstate(all="ignore"):
+        output, _ = layer.forward(zeros if isinstance(input_shape, list) else zeros[0])
+    if isinstance(output, list | tuple):
+        return [np.shape(o) for o in output]
+    return np.shape(output)

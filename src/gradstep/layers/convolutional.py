@@ -224,7 +224,7 @@ class _Convolution(Layer):
             self.bias = self.add_weight(
                 (self._output_channels(self._input_channels),),
                 self.bias_initializer,
-                "bias",
+                name="bias",
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )
@@ -447,7 +447,7 @@ class _Conv(_Convolution):
         self.kernel = self.add_weight(
             (*self.kernel_size, input_channels // self.groups, self.filters),
             self.kernel_initializer,
-            "kernel",
+            name="kernel",
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
@@ -569,7 +569,7 @@ class _Depthwise(_Convolution):
         return self.add_weight(
             (*self.kernel_size, input_channels, self.depth_multiplier),
             self.depthwise_initializer,
-            name,
+            name=name,
             regularizer=self.depthwise_regularizer,
             constraint=self.depthwise_constraint,
         )
@@ -790,7 +790,7 @@ class SeparableConv2D(_Depthwise):
         self.pointwise_kernel = self.add_weight(
             (*(1,) * self.rank, input_channels * self.depth_multiplier, self.filters),
             self.pointwise_initializer,
-            "pointwise_kernel",
+            name="pointwise_kernel",
             regularizer=self.pointwise_regularizer,
             constraint=self.pointwise_constraint,
         )
@@ -964,7 +964,7 @@ class Conv2DTranspose(_Convolution):
         self.kernel = self.add_weight(
             (*self.kernel_size, self.filters, input_channels),
             self.kernel_initializer,
-            "kernel",
+            name="kernel",
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )

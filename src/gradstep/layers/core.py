@@ -147,7 +147,7 @@ class Dense(Layer):
         self.kernel = self.add_weight(
             (input_shape[-1], self.units),
             self.kernel_initializer,
-            "kernel",
+            name="kernel",
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
@@ -155,7 +155,7 @@ class Dense(Layer):
             self.add_weight(
                 (self.units,),
                 self.bias_initializer,
-                "bias",
+                name="bias",
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )

@@ -111,7 +111,7 @@ class _AffineNormalization(Layer):
         return self.add_weight(
             shape,
             self.gamma_initializer,
-            "gamma",
+            name="gamma",
             regularizer=self.gamma_regularizer,
             constraint=self.gamma_constraint,
         )
@@ -120,7 +120,7 @@ class _AffineNormalization(Layer):
         return self.add_weight(
             shape,
             self.beta_initializer,
-            "beta",
+            name="beta",
             regularizer=self.beta_regularizer,
             constraint=self.beta_constraint,
         )
@@ -366,21 +366,21 @@ class BatchNormalization(_AffineNormalization):
         if self.center:
             self.beta = self._add_beta(shape)
         self.moving_mean = self.add_weight(
-            shape, self.moving_mean_initializer, "moving_mean", trainable=False
+            shape, self.moving_mean_initializer, name="moving_mean", trainable=False
         )
         self.moving_variance = self.add_weight(
-            shape, self.moving_variance_initializer, "moving_variance", trainable=False
+            shape, self.moving_variance_initializer, name="moving_variance", trainable=False
         )
         if self.renorm:
             stddev_initializer = _SqrtOf(self.moving_variance_initializer)
             self.moving_stddev = self.add_weight(
-                shape, stddev_initializer, "moving_stddev", trainable=False
+                shape, stddev_initializer, name="moving_stddev", trainable=False
             )
             self.renorm_mean = self.add_weight(
-                shape, self.moving_mean_initializer, "renorm_mean", trainable=False
+                shape, self.moving_mean_initializer, name="renorm_mean", trainable=False
             )
             self.renorm_stddev = self.add_weight(
-                shape, stddev_initializer, "renorm_stddev", trainable=False
+                shape, stddev_initializer, name="renorm_stddev", trainable=False
             )
         super().build(input_shape)
 

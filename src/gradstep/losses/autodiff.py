@@ -1,9 +1,12 @@
-"""The slope of a loss written with NumPy, by automatic differentiation with
-the ``autograd`` package (an extra: ``pip install "gradstep[autodiff]"``).
+"""The slope of a loss written with ``gradstep.ops`` or NumPy, by automatic
+differentiation.
 
 A loss that defines ``call`` but not its slope (a ``LossFunctionWrapper``
 around your function, or a ``Loss`` subclass without ``call_gradient``) gets
-it here: autograd traces the NumPy calls ``call`` makes.
+it here: gradstep's tape (``gradstep.ops.tape``) records the ops ``call``
+runs, NumPy functions included (they run the op of the same name). A NumPy
+function the ops lack falls back to the ``autograd`` package when it is
+installed (an extra: ``pip install "gradstep[autodiff]"``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,28 @@ SUBCLASS_HINT = (
 
 def autodiff_vjp(loss, y_true, y_pred, upstream) -> np.ndarray:
     """Slope of ``sum(upstream * loss.call(y_true, y_pred))`` with respect to
-    ``y_pred``, by automatic differentiation of ``loss.call`` with autograd."""
+    ``y_pred``, by automatic differentiation of ``loss.call`` (gradstep's tape;
+    autograd for NumPy functions the tape lacks)."""
+    from gradstep.ops.tape import value_and_gradients
+
+    prediction = np.asarray(y_pred, dtype=np.float64)
+    try:
+        _, (slope,) = value_and_gradients(
+            lambda p: loss.call(y_true, p), [prediction], slope=np.asarray(upstream)
+        )
+        return np.asarray(slope, dtype=y_pred.dtype)
+    except TypeError as tape_error:
+        try:
+            import autograd  # noqa: F401
+        except ImportError:
+            raise TypeError(
+                f"The slope of the loss {loss.name!r} could not be found automatically: "
+                f"{tape_error}"
+            ) from tape_error
+    return _autograd_vjp(loss, y_true, y_pred, upstream)
+
+
+def _autograd_vjp(loss, y_true, y_pred, upstream) -> np.ndarray:
     try:
         from autograd import grad
     except ImportError:

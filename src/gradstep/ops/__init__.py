@@ -1,0 +1,92 @@
+"""``gradstep.ops``: Keras 3's ``keras.ops`` over NumPy arrays, differentiable.
+
+Three families, as in Keras: the NumPy ops (``add``, ``matmul``, ``mean``,
+``reshape``, ...), the neural-network ops (``relu``, ``softmax``,
+``categorical_crossentropy``, ...) and the core ops (``convert_to_tensor``,
+``cast``, ``shape``, ``cond``, ...).
+
+Each op works three ways:
+
+- on arrays, it computes (it is NumPy with Keras's signature);
+- on values a tape traces (inside a layer's ``call``, a loss's ``call``), it
+  also records its slope, so the caller's slope comes by reverse-mode
+  automatic differentiation (``gradstep.ops.tape``);
+- on symbolic tensors (the functional API), it adds a node to the graph.
+
+``ops.KERAS_OPS_LEFT_OUT`` names each Keras op gradstep leaves out, with the reason.
+"""
+
+from __future__ import annotations
+
+from gradstep.graph import SymbolicTensor
+from gradstep.ops import core as _core
+from gradstep.ops import nn as _nn
+from gradstep.ops import numpy as _numpy
+from gradstep.ops.core import *  # noqa: F403
+from gradstep.ops.nn import *  # noqa: F403
+from gradstep.ops.numpy import *  # noqa: F403
+from gradstep.ops.tape import Tape as Tape
+from gradstep.ops.tape import Traced
+from gradstep.ops.tape import value_and_gradients as value_and_gradients
+
+__all__ = sorted(
+    {
+        name
+        for module in (_numpy, _nn, _core)
+        for name in dir(module)
+        if not name.startswith("_")
+        and callable(getattr(module, name))
+        and getattr(getattr(module, name), "__module__", "").startswith("gradstep.ops")
+    }
+    | {"Tape", "Traced", "value_and_gradients"}
+)
+for _name in __all__:
+    globals()[_name] = (
+        getattr(_numpy, _name, None)
+        or getattr(_nn, _name, None)
+        or getattr(_core, _name, None)
+        or globals()[_name]
+    )
+
+
+def _operators(cls) -> None:
+    """Python's arithmetic on ``cls`` (traced and symbolic values) runs the ops."""
+    n = _numpy
+
+    def binary(function, reflected=False):
+        if reflected:
+            return lambda self, other: function(other, self)
+        return lambda self, other: function(self, other)
+
+    for name, function in {
+        "add": n.add,
+        "sub": n.subtract,
+        "mul": n.multiply,
+        "truediv": n.divide,
+        "pow": n.power,
+        "matmul": n.matmul,
+        "floordiv": n.floor_divide,
+        "mod": n.mod,
+    }.items():
+        setattr(cls, f"__{name}__", binary(function))
+        setattr(cls, f"__r{name}__", binary(function, reflected=True))
+    for name, function in {
+        "lt": n.less,
+        "le": n.less_equal,
+        "gt": n.greater,
+        "ge": n.greater_equal,
+    }.items():
+        setattr(cls, f"__{name}__", binary(function))
+    cls.__neg__ = lambda self: n.negative(self)
+    cls.__pos__ = lambda self: self
+    cls.__abs__ = lambda self: n.absolute(self)
+    cls.__getitem__ = lambda self, key: n.getitem(self, key)
+    cls.T = property(lambda self: n.transpose(self))
+    cls.reshape = lambda self, *shape: n.reshape(self, shape[0] if len(shape) == 1 else shape)
+    cls.astype = lambda self, dtype: _core.cast(self, dtype)
+    cls.sum = lambda self, axis=None, keepdims=False: n.sum(self, axis, keepdims)
+    cls.mean = lambda self, axis=None, keepdims=False: n.mean(self, axis, keepdims)
+
+
+_operators(Traced)
+_operators(SymbolicTensor)

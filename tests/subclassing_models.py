@@ -1,0 +1,79 @@
+"""Keras 3 programs that extend Keras by subclassing, written once for Keras
+and for gradstep: each builder takes the library (``keras`` or ``gradstep``)
+so that the tool recording Keras's numbers
+(tools/make_keras_subclassing_fixtures.py) and the test comparing with them
+(tests/models/test_subclassing_parity.py) run the same code. The classes are
+keras.io's: "Making new layers and models via subclassing" (``Linear``, an
+``MLPBlock`` with ``add_loss``), a subclassed ``Model``, and a ``Loss`` with
+``call`` written with ``ops``."""
+
+
+def custom_layer_model(keras):
+    """A functional model around a Keras-style layer: ``build`` with
+    ``add_weight``, ``call`` with ``ops``, a sublayer and ``add_loss``."""
+    ops, layers = keras.ops, keras.layers
+
+    class Linear(layers.Layer):
+        def __init__(self, units=32, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(
+                shape=(input_shape[-1], self.units), initializer="random_normal", name="w"
+            )
+            self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="b")
+
+        def call(self, inputs):
+            return ops.matmul(inputs, self.w) + self.b
+
+    class MLPBlock(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.linear_1 = Linear(6, name="linear_1")
+            self.linear_2 = Linear(2, name="linear_2")
+
+        def call(self, inputs):
+            x = ops.tanh(self.linear_1(inputs))
+            self.add_loss(0.01 * ops.sum(ops.square(x)))
+            return self.linear_2(x)
+
+    inputs = keras.Input(shape=(4,), name="x")
+    outputs = MLPBlock(name="block")(inputs)
+    outputs = layers.Dense(3, activation="softmax", name="head")(ops.relu(outputs) + 0.5)
+    return keras.Model(inputs, outputs, name="custom_layer")
+
+
+def subclassed_model(keras):
+    """A ``Model`` subclass: layers made in ``__init__``, wired in ``call``
+    with ``ops`` between them."""
+    ops, layers = keras.ops, keras.layers
+
+    class Residual(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense_1 = layers.Dense(5, activation="relu", name="dense_1")
+            self.dense_2 = layers.Dense(4, name="dense_2")
+            self.out = layers.Dense(1, name="out")
+
+        def call(self, inputs):
+            h = self.dense_2(self.dense_1(inputs))
+            return self.out(ops.sigmoid(h) * inputs)
+
+    return Residual(name="residual")
+
+
+def quantile_loss(keras):
+    """A ``Loss`` subclass whose ``call`` is written with ``ops``."""
+    ops = keras.ops
+
+    class Quantile(keras.losses.Loss):
+        def __init__(self, tau=0.7, **kwargs):
+            super().__init__(**kwargs)
+            self.tau = tau
+
+        def call(self, y_true, y_pred):
+            error = y_true - y_pred
+            return ops.mean(ops.maximum(self.tau * error, (self.tau - 1.0) * error), axis=-1)
+
+    return Quantile(name="quantile")
