@@ -213,6 +213,26 @@ def test_dicts_of_inputs_and_outputs_come_in_batches():
     _same_weights(fitted((stream,)), expected)
 
 
+def test_a_subclassed_model_is_built_from_the_first_batch_of_a_stream():
+    class Classifier(models.Model):
+        def __init__(self):
+            super().__init__(seed=0)
+            self.hidden = layers.Dense(6, activation="relu")
+            self.head = layers.Dense(2, activation="softmax")
+
+        def call(self, inputs):
+            return self.head(self.hidden(inputs))
+
+    x, y, _ = _data()
+    expected = Classifier()
+    expected.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    expected.fit(x, y, batch_size=BATCH, shuffle=False, verbose=0)
+    model = Classifier()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(Batches(x, y), shuffle=False, verbose=0)
+    _same_weights(model, expected)
+
+
 # --- Keras's rules for steps and running out -------------------------------------------
 def _counted(x, y, count, log):
     for index in range(count):
