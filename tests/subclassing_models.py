@@ -77,3 +77,28 @@ def quantile_loss(keras):
             return ops.mean(ops.maximum(self.tau * error, (self.tau - 1.0) * error), axis=-1)
 
     return Quantile(name="quantile")
+
+
+def mean_gap_metric(keras):
+    """A ``Metric`` subclass the Keras 3 way: ``add_variable``,
+    ``update_state`` with ``ops`` and ``sample_weight``, ``result``,
+    ``reset_state``."""
+    ops = keras.ops
+
+    class MeanAbsoluteGap(keras.metrics.Metric):
+        def __init__(self, name="mean_gap", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+            self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            gap = ops.mean(ops.abs(ops.cast(y_true, "float32") - y_pred), axis=-1)
+            if sample_weight is not None:
+                gap = gap * ops.cast(sample_weight, "float32")
+            self.total.assign_add(ops.sum(gap))
+            self.count.assign_add(ops.cast(ops.shape(gap)[0], "float32"))
+
+        def result(self):
+            return self.total / ops.maximum(self.count, 1.0)
+
+    return MeanAbsoluteGap()

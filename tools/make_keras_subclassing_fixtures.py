@@ -1,4 +1,4 @@
-"""Golden values from Keras 3 for subclassed layers, models and losses.
+"""Golden values from Keras 3 for subclassed layers, models, losses and metrics.
 
 Produces tests/fixtures/keras_subclassing.json. Each case builds a model from
 tests/subclassing_models.py (the code the test runs on gradstep too),
@@ -55,6 +55,7 @@ CASES = [
         "y": "regression_1",
         "epochs": 2,
         "batch_size": 4,
+        "metrics": ["mean_gap_metric"],
     },
 ]
 
@@ -84,9 +85,16 @@ def run(case):
     loss = case["loss"]
     if loss == "quantile_loss":
         loss = subclassing_models.quantile_loss(keras)
-    model.compile(optimizer=keras.optimizers.get(case["optimizer"]), loss=loss)
+    metrics = [getattr(subclassing_models, m)(keras) for m in case.get("metrics", [])]
+    model.compile(optimizer=keras.optimizers.get(case["optimizer"]), loss=loss, metrics=metrics)
     history = model.fit(
-        x, y, epochs=case["epochs"], batch_size=case["batch_size"], shuffle=False, verbose=0
+        x,
+        y,
+        epochs=case["epochs"],
+        batch_size=case["batch_size"],
+        shuffle=False,
+        verbose=0,
+        validation_data=(x[:4], y[:4]),
     )
     return {
         **case,

@@ -25,11 +25,13 @@ from gradstep import (
     utils,
 )
 from gradstep.layers import Input
+from gradstep.metrics import Metric
 from gradstep.models import Model, Sequential
 from gradstep.version import __version__ as __version__
 
 __all__ = [
     "Input",
+    "Metric",
     "Model",
     "Sequential",
     "activations",

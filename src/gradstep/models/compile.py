@@ -81,7 +81,11 @@ class CompileSettings:
     def metric_names(self) -> list[str]:
         """The metrics' names as given (before the first batch names them fully)."""
         return [
-            m if isinstance(m, str) else getattr(m, "__name__", "metric")
+            m
+            if isinstance(m, str)
+            else m.name
+            if isinstance(m, metrics_module.Metric)
+            else getattr(m, "__name__", "metric")
             for m in _flat(self.metrics)
         ]
 
@@ -128,7 +132,16 @@ class CompileSettings:
             elif not losses_module.LOSSES.holds_class(type(loss)):
                 custom[type(loss).__name__] = type(loss)
         for metric in _flat(self.metrics) + _flat(self.weighted_metrics):
-            if callable(metric) and not isinstance(metric, str):
+            if isinstance(metric, metrics_module.MeanMetricWrapper):
+                if not metrics_module.is_builtin_function(metric.fn):
+                    custom[getattr(metric.fn, "__name__", "")] = metric.fn
+            elif isinstance(metric, metrics_module.Metric) or (
+                isinstance(metric, type) and issubclass(metric, metrics_module.Metric)
+            ):
+                metric_class = metric if isinstance(metric, type) else type(metric)
+                if not metrics_module.METRICS.holds_class(metric_class):
+                    custom[metric_class.__name__] = metric_class
+            elif callable(metric) and not isinstance(metric, str):
                 custom[getattr(metric, "__name__", "")] = metric
         return custom
 
@@ -147,12 +160,16 @@ def check_metrics(metrics, argument: str = "metrics") -> None:
 
 def check_metric(metric) -> None:
     if isinstance(metric, str):
-        check_name(
-            metric, metrics_module.METRICS.names() + ["accuracy", "acc"], "metrics", "metric"
-        )
-    elif not (callable(metric) or isinstance(metric, metrics_module.Mean)):
+        named = getattr(metrics_module, metric, None)
+        if isinstance(named, type) and metrics_module.METRICS.holds_class(named):
+            return  # a class name, e.g. 'AUC'
+        check_name(metric, metrics_module.names(), "metrics", "metric")
+    elif isinstance(metric, dict):
+        metrics_module.deserialize(metric)
+    elif not (callable(metric) or isinstance(metric, metrics_module.Metric)):
         raise TypeError(
-            f"each metric must be a name such as 'accuracy' or a function, received {metric!r}"
+            f"each metric must be a name such as 'accuracy' or a function, received {metric!r} "
+            "(a gradstep.metrics.Metric object or class is accepted too)"
         )
 
 
@@ -327,8 +344,23 @@ class CompiledMetrics:
         for _, _, metric in self.objects or []:
             metric.reset_state()
 
-    def results(self) -> dict[str, float]:
-        return {name: metric.result() for name, metric in self._named} if self.objects else {}
+    def results(self) -> dict[str, Any]:
+        """Each metric's value so far: a float, an array (a metric with several
+        thresholds or classes), or the entries of a dict that ``result()`` returns."""
+        logs = {}
+        for name, metric in self._named if self.objects else []:
+            value = metric.result()
+            if isinstance(value, dict):
+                logs.update({key: _log_value(v) for key, v in value.items()})
+            else:
+                logs[name] = _log_value(value)
+        return logs
+
+
+def _log_value(value):
+    """A metric's result as logged: a Python float, or a NumPy array."""
+    value = np.asarray(value)
+    return float(value) if value.ndim == 0 else value.astype(np.float64)
 
 
 def masked_weights(sample_weight, mask):
@@ -421,9 +453,19 @@ def _flat(structure) -> list:
     return flat
 
 
-def saved_metric(name: str, custom_objects: dict[str, Any]):
-    """A metric name from a file: your function from ``custom_objects``, or a
-    built-in metric's name."""
+def saved_metric(name, custom_objects: dict[str, Any]):
+    """A metric from a file: a metric's config (its class from ``METRICS`` or
+    ``custom_objects``), your function from ``custom_objects``, or a built-in
+    metric's name."""
+    if isinstance(name, dict):
+        try:
+            return metrics_module.deserialize(name, custom_objects)
+        except ValueError as error:
+            class_name = name.get("class_name")
+            raise ValueError(
+                f"{error} A metric class of your own comes back when you pass it, as "
+                f"load_model(..., custom_objects={{{class_name!r}: {class_name}}})."
+            ) from None
     if name in custom_objects:
         return custom_objects[name]
     try:
@@ -436,11 +478,20 @@ def saved_metric(name: str, custom_objects: dict[str, Any]):
     return name
 
 
-def metric_name(metric) -> str:
-    """The name a metric is saved under: its own, or a function's ``__name__``
-    (which ``load_model(custom_objects=...)`` maps back to the function)."""
-    if isinstance(metric, str):
+def metric_name(metric):
+    """What a metric is saved as: its name, a metric object's class and config
+    (``{"class_name", "config"}``), or a function's ``__name__`` (which
+    ``load_model(custom_objects=...)`` maps back to the function)."""
+    if isinstance(metric, str | dict):
         return metric
+    if isinstance(metric, type) and issubclass(metric, metrics_module.Metric):
+        return metric.__name__
+    if isinstance(metric, metrics_module.MeanMetricWrapper) and type(metric) is (
+        metrics_module.MeanMetricWrapper
+    ):
+        metric = metric.fn
+    elif isinstance(metric, metrics_module.Metric):
+        return metrics_module.serialize(metric)
     name = getattr(metric, "__name__", None)
     if callable(metric) and isinstance(name, str) and name.isidentifier():
         return name

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from gradstep.graph import SymbolicTensor
 from gradstep.ops import core as _core
+from gradstep.ops import dispatch as _dispatch
 from gradstep.ops import nn as _nn
 from gradstep.ops import numpy as _numpy
+from gradstep.ops import tape as _tape
 from gradstep.ops.core import *  # noqa: F403
 from gradstep.ops.nn import *  # noqa: F403
 from gradstep.ops.numpy import *  # noqa: F403
@@ -88,5 +90,6 @@ def _operators(cls) -> None:
     cls.mean = lambda self, axis=None, keepdims=False: n.mean(self, axis, keepdims)
 
 
+_tape.handle_numpy_with(_dispatch.ufunc, _dispatch.function)
 _operators(Traced)
 _operators(SymbolicTensor)

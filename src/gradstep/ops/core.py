@@ -7,7 +7,7 @@ import numpy as np
 from gradstep.ops import numpy as knp
 from gradstep.ops.primitive import Primitive
 from gradstep.ops.symbolic import op
-from gradstep.ops.tape import Traced, lift, unwrap
+from gradstep.ops.tape import Traced, lift, operand, unwrap
 
 
 def _is_float(dtype) -> bool:
@@ -25,7 +25,7 @@ _cast = Primitive(
 @op
 def cast(x, dtype):
     """``x`` as ``dtype`` (a slope flows between float dtypes only)."""
-    return _cast(knp._array(x), np.dtype(dtype).name)
+    return _cast(operand(x), np.dtype(dtype).name)
 
 
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):

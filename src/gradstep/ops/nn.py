@@ -10,7 +10,7 @@ import numpy as np
 
 from gradstep.ops import numpy as knp
 from gradstep.ops.symbolic import op
-from gradstep.ops.tape import lift, unwrap
+from gradstep.ops.tape import lift, operand, unwrap
 
 # Keras's fuzz factor for the cross-entropies on probabilities.
 EPSILON = 1e-7
@@ -112,7 +112,7 @@ def erf(x):
     """The error function."""
     from gradstep.ops.special import erf as erf_primitive
 
-    return erf_primitive(knp._array(x))
+    return erf_primitive(operand(x))
 
 
 @op

@@ -15,14 +15,7 @@ import numpy as np
 
 from gradstep.ops.primitive import ListPrimitive, Primitive
 from gradstep.ops.symbolic import op
-from gradstep.ops.tape import Traced, lift, unwrap
-
-
-def _array(x):
-    """An argument as NumPy sees it: a traced value stays traced, anything
-    else becomes an array (Python numbers keep NumPy's weak typing)."""
-    x = lift(x)
-    return x if isinstance(x, Traced | np.ndarray | float | int | bool) else np.asarray(x)
+from gradstep.ops.tape import Traced, lift, operand, unwrap
 
 
 def _unary(name, forward, slope):
@@ -374,7 +367,7 @@ _einsum = _Einsum()
 # --- the public ops -------------------------------------------------------------------------
 def _elementwise(name, primitive, doc):
     def function(x):
-        return primitive(_array(x))
+        return primitive(operand(x))
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = doc
@@ -468,81 +461,81 @@ def argsort(x, axis=-1):
 @op
 def add(x1, x2):
     """``x1 + x2``, broadcast."""
-    return _add(_array(x1), _array(x2))
+    return _add(operand(x1), operand(x2))
 
 
 @op
 def subtract(x1, x2):
     """``x1 - x2``, broadcast."""
-    return _subtract(_array(x1), _array(x2))
+    return _subtract(operand(x1), operand(x2))
 
 
 @op
 def multiply(x1, x2):
     """``x1 * x2``, broadcast."""
-    return _multiply(_array(x1), _array(x2))
+    return _multiply(operand(x1), operand(x2))
 
 
 @op
 def divide(x1, x2):
     """``x1 / x2``, broadcast."""
-    return _divide(_array(x1), _array(x2))
+    return _divide(operand(x1), operand(x2))
 
 
 @op
 def true_divide(x1, x2):
     """``x1 / x2`` (Keras's alias of ``divide``)."""
-    return _divide(_array(x1), _array(x2))
+    return _divide(operand(x1), operand(x2))
 
 
 @op
 def divide_no_nan(x1, x2):
     """``x1 / x2``, and 0 where ``x2`` is 0."""
-    x2 = _array(x2)
+    x2 = operand(x2)
     zero = np.asarray(unwrap(x2)) == 0
-    return where(zero, 0.0, _divide(_array(x1), where(zero, 1.0, x2)))
+    return where(zero, 0.0, _divide(operand(x1), where(zero, 1.0, x2)))
 
 
 @op
 def power(x1, x2):
     """``x1 ** x2``, broadcast."""
-    return _power(_array(x1), _array(x2))
+    return _power(operand(x1), operand(x2))
 
 
 @op
 def maximum(x1, x2):
     """The larger of ``x1`` and ``x2``, entry by entry (a tie splits the slope)."""
-    return _maximum(_array(x1), _array(x2))
+    return _maximum(operand(x1), operand(x2))
 
 
 @op
 def minimum(x1, x2):
     """The smaller of ``x1`` and ``x2``, entry by entry (a tie splits the slope)."""
-    return _minimum(_array(x1), _array(x2))
+    return _minimum(operand(x1), operand(x2))
 
 
 @op
 def arctan2(x1, x2):
     """The angle of the point ``(x2, x1)``."""
-    return _arctan2(_array(x1), _array(x2))
+    return _arctan2(operand(x1), operand(x2))
 
 
 @op
 def logaddexp(x1, x2):
     """``log(exp(x1) + exp(x2))`` without overflow."""
-    return _logaddexp(_array(x1), _array(x2))
+    return _logaddexp(operand(x1), operand(x2))
 
 
 @op
 def matmul(x1, x2):
     """Matrix product (batched over leading axes), as ``np.matmul``."""
-    return _matmul(_array(x1), _array(x2))
+    return _matmul(operand(x1), operand(x2))
 
 
 @op
 def dot(x1, x2):
     """``np.dot``: a matrix product for 1-D and 2-D arrays, scaling for scalars."""
-    a, b = _array(x1), _array(x2)
+    a, b = operand(x1), operand(x2)
     if np.ndim(unwrap(a)) == 0 or np.ndim(unwrap(b)) == 0:
         return _multiply(a, b)
     if np.ndim(unwrap(b)) <= 2:
@@ -553,7 +546,7 @@ def dot(x1, x2):
 @op
 def tensordot(x1, x2, axes=2):
     """``np.tensordot``: sums over ``axes`` of ``x1`` and ``x2``."""
-    a, b = _array(x1), _array(x2)
+    a, b = operand(x1), operand(x2)
     na, nb = np.ndim(unwrap(a)), np.ndim(unwrap(b))
     if isinstance(axes, int):
         axes_a, axes_b = list(range(na - axes, na)), list(range(axes))
@@ -575,7 +568,7 @@ def tensordot(x1, x2, axes=2):
 @op
 def einsum(subscripts, *operands):
     """``np.einsum`` (explicit or implicit output; no ellipses)."""
-    return _einsum(subscripts, *[_array(o) for o in operands])
+    return _einsum(subscripts, *[operand(o) for o in operands])
 
 
 @op
@@ -603,25 +596,25 @@ def where(condition, x1=None, x2=None):
     condition = np.asarray(unwrap(lift(condition)), dtype=bool)
     if x1 is None and x2 is None:
         return np.nonzero(condition)
-    return _where(condition, _array(x1), _array(x2))
+    return _where(condition, operand(x1), operand(x2))
 
 
 @op
 def clip(x, x_min, x_max):
     """``x`` kept within ``[x_min, x_max]`` (slope 1 inside, 0 outside)."""
-    return _clip(_array(x), x_min, x_max)
+    return _clip(operand(x), x_min, x_max)
 
 
 @op
 def sum(x, axis=None, keepdims=False):  # noqa: A001
     """Sum over ``axis`` (every axis if None)."""
-    return _sum(_array(x), axis=axis, keepdims=keepdims)
+    return _sum(operand(x), axis=axis, keepdims=keepdims)
 
 
 @op
 def mean(x, axis=None, keepdims=False):
     """Mean over ``axis`` (every axis if None)."""
-    x = _array(x)
+    x = operand(x)
     count = _count(x, axis)
     total = _sum(x, axis=axis, keepdims=keepdims)
     return _divide(total, np.asarray(count, dtype=_float_dtype(x)))
@@ -653,14 +646,14 @@ def std(x, axis=None, keepdims=False):
 @op
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
     """Largest entry over ``axis`` (ties share the slope)."""
-    result = _max(_array(x), axis=axis, keepdims=keepdims)
+    result = _max(operand(x), axis=axis, keepdims=keepdims)
     return result if initial is None else maximum(result, initial)
 
 
 @op
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
     """Smallest entry over ``axis`` (ties share the slope)."""
-    result = _min(_array(x), axis=axis, keepdims=keepdims)
+    result = _min(operand(x), axis=axis, keepdims=keepdims)
     return result if initial is None else minimum(result, initial)
 
 
@@ -673,7 +666,7 @@ amin.__name__ = "amin"
 @op
 def prod(x, axis=None, keepdims=False, dtype=None):
     """Product over ``axis`` (as ``exp(sum(log|x|))`` with the signs; zeros allowed)."""
-    x = _array(x)
+    x = operand(x)
     values = np.asarray(unwrap(x))
     if axis is None:
         flat = reshape(x, (-1,))
@@ -688,19 +681,19 @@ def prod(x, axis=None, keepdims=False, dtype=None):
 @op
 def cumsum(x, axis=None, dtype=None):
     """Running sum along ``axis`` (of the flattened array if None)."""
-    return _cumsum(_array(x), axis=axis)
+    return _cumsum(operand(x), axis=axis)
 
 
 @op
 def cumprod(x, axis=None, dtype=None):
     """Running product along ``axis`` (of the flattened array if None)."""
-    return _cumprod(_array(x), axis=axis)
+    return _cumprod(operand(x), axis=axis)
 
 
 @op
 def logsumexp(x, axis=None, keepdims=False):
     """``log(sum(exp(x)))`` over ``axis``, computed from the largest entry."""
-    x = _array(x)
+    x = operand(x)
     top = stop_gradient(max(x, axis=axis, keepdims=True))
     result = add(log(sum(exp(subtract(x, top)), axis=axis, keepdims=True)), top)
     return result if keepdims else squeeze(result, axis=axis)
@@ -710,7 +703,7 @@ def logsumexp(x, axis=None, keepdims=False):
 def reshape(x, newshape):
     """``x`` with shape ``newshape`` (one size may be -1)."""
     return _reshape(
-        _array(x),
+        operand(x),
         tuple(np.atleast_1d(newshape).tolist()) if not isinstance(newshape, int) else newshape,
     )
 
@@ -718,7 +711,7 @@ def reshape(x, newshape):
 @op
 def transpose(x, axes=None):
     """``x`` with its axes permuted (reversed if ``axes`` is None)."""
-    return _transpose(_array(x), axes=None if axes is None else tuple(axes))
+    return _transpose(operand(x), axes=None if axes is None else tuple(axes))
 
 
 @op
@@ -740,14 +733,14 @@ def moveaxis(x, source, destination):
 @op
 def expand_dims(x, axis):
     """``x`` with new axes of size 1 at ``axis``."""
-    x = _array(x)
+    x = operand(x)
     return _reshape(x, np.expand_dims(np.empty(np.shape(unwrap(x)), np.bool_), axis).shape)
 
 
 @op
 def squeeze(x, axis=None):
     """``x`` without its axes of size 1 (only ``axis`` if given)."""
-    x = _array(x)
+    x = operand(x)
     return _reshape(x, np.squeeze(np.empty(np.shape(unwrap(x)), np.bool_), axis=axis).shape)
 
 
@@ -760,13 +753,13 @@ def ravel(x):
 @op
 def broadcast_to(x, shape):
     """``x`` repeated along axes of size 1 to ``shape``."""
-    return _broadcast_to(_array(x), tuple(shape))
+    return _broadcast_to(operand(x), tuple(shape))
 
 
 @op
 def tile(x, repeats):
     """``x`` repeated ``repeats`` times along each axis, as ``np.tile``."""
-    x = _array(x)
+    x = operand(x)
     shape = np.shape(unwrap(x))
     repeats = tuple(np.atleast_1d(repeats).tolist())
     ndim = builtins.max(len(shape), len(repeats))
@@ -782,7 +775,7 @@ def tile(x, repeats):
 @op
 def repeat(x, repeats, axis=None):
     """Each entry repeated ``repeats`` times (along ``axis``), as ``np.repeat``."""
-    x = _array(x)
+    x = operand(x)
     if axis is None:
         x, axis = reshape(x, (-1,)), 0
     size = np.shape(unwrap(x))[axis]
@@ -839,7 +832,7 @@ def split(x, indices_or_sections, axis=0):
     else:
         bounds = [0, *list(indices_or_sections), size]
     return [
-        _getitem(_array(x), _axis_slice(np.ndim(unwrap(lift(x))), axis, lo, hi))
+        _getitem(operand(x), _axis_slice(np.ndim(unwrap(lift(x))), axis, lo, hi))
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]
 
@@ -860,13 +853,13 @@ def unstack(x, num=None, axis=0):
 @op
 def take(x, indices, axis=None):
     """Entries of ``x`` at ``indices`` (of the flattened array if ``axis`` is None)."""
-    return _take(_array(x), np.asarray(unwrap(lift(indices))), axis=axis)
+    return _take(operand(x), np.asarray(unwrap(lift(indices))), axis=axis)
 
 
 @op
 def take_along_axis(x, indices, axis=None):
     """``np.take_along_axis``: entries picked along ``axis`` by ``indices``."""
-    return _take_along_axis(_array(x), np.asarray(unwrap(lift(indices))), axis=axis)
+    return _take_along_axis(operand(x), np.asarray(unwrap(lift(indices))), axis=axis)
 
 
 @op
@@ -875,14 +868,14 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     if mode != "constant":
         raise ValueError(f"ops.pad: only mode='constant' is supported, received {mode!r}")
     return _pad(
-        _array(x), pad_width, constant_values=0 if constant_values is None else constant_values
+        operand(x), pad_width, constant_values=0 if constant_values is None else constant_values
     )
 
 
 @op
 def sort(x, axis=-1):
     """``x`` sorted along ``axis``."""
-    return _sort(_array(x), axis=axis)
+    return _sort(operand(x), axis=axis)
 
 
 @op
@@ -891,7 +884,7 @@ def flip(x, axis=None):
     ndim = np.ndim(unwrap(lift(x)))
     axes = _axes(axis, ndim)
     return _getitem(
-        _array(x), tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(ndim))
+        operand(x), tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(ndim))
     )
 
 
@@ -1100,12 +1093,12 @@ def any(x, axis=None, keepdims=False):  # noqa: A001
 def getitem(x, key):
     """``x[key]``: basic and integer-array indexing."""
     key = (
-        tuple(np.asarray(unwrap(lift(k))) if _is_index_array(k) else k for k in key)
+        tuple(np.asarray(unwrap(lift(k))) if _is_indexoperand(k) else k for k in key)
         if isinstance(key, tuple)
-        else (np.asarray(unwrap(lift(key))) if _is_index_array(key) else key)
+        else (np.asarray(unwrap(lift(key))) if _is_indexoperand(key) else key)
     )
-    return _getitem(_array(x), key)
+    return _getitem(operand(x), key)
 
 
-def _is_index_array(key) -> bool:
+def _is_indexoperand(key) -> bool:
     return isinstance(key, np.ndarray | Traced | list)

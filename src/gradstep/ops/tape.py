@@ -74,14 +74,26 @@ class Traced:
         )
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from gradstep.ops import dispatch
-
-        return dispatch.ufunc(ufunc, method, inputs, kwargs)
+        return _NUMPY_HANDLERS["ufunc"](ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        from gradstep.ops import dispatch
+        return _NUMPY_HANDLERS["function"](func, args, kwargs)
 
-        return dispatch.function(func, args, kwargs)
+
+def _no_handler(*args):
+    raise TypeError("NumPy functions on traced values need gradstep.ops imported")
+
+
+#: Where NumPy's functions given a traced value go: ``gradstep.ops.dispatch``
+#: installs itself here (``handle_numpy_with``), so that the tape, at the
+#: bottom of the ops, imports none of them.
+_NUMPY_HANDLERS = {"ufunc": _no_handler, "function": _no_handler}
+
+
+def handle_numpy_with(ufunc_handler, function_handler) -> None:
+    """Send NumPy's ufuncs and functions on traced values to these handlers."""
+    _NUMPY_HANDLERS["ufunc"] = ufunc_handler
+    _NUMPY_HANDLERS["function"] = function_handler
 
 
 class _Entry:
@@ -172,6 +184,14 @@ def _cast_like(slope, value: np.ndarray) -> np.ndarray:
 def active() -> Tape | None:
     """The tape recording now, or None."""
     return _ACTIVE.get()
+
+
+def operand(x):
+    """An op's argument as NumPy sees it: a traced value (or a watched weight)
+    stays traced; anything else becomes an array, except Python numbers,
+    which keep NumPy's weak typing (``x * 2.0`` stays float32)."""
+    x = lift(x)
+    return x if isinstance(x, Traced | np.ndarray | float | int | bool) else np.asarray(x)
 
 
 def lift(value):
