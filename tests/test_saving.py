@@ -430,8 +430,8 @@ def test_an_unsaveable_model_is_refused_and_the_old_file_kept(tmp_path, change, 
 @pytest.mark.parametrize(
     "filename, message",
     [
-        ("model.h5", r"must end in \.keras, \.gradstep, \.safetensors.*not HDF5"),
-        ("model.weights.h5", "name it e.g. 'model.weights.safetensors'"),
+        ("model.h5", r"must end in \.keras, \.gradstep, \.safetensors.*only save_weights"),
+        ("model.weights.h5", "name ending in '.weights.h5'"),
         ("model", r"must end in \.keras"),
     ],
 )

@@ -7,7 +7,9 @@ name that is not registered is never looked up anywhere else.
 
 from __future__ import annotations
 
+import contextvars
 import difflib
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -40,13 +42,23 @@ class Registry:
             self._classes[obj.__name__] = obj
 
     def lookup_class(self, class_name: str) -> type:
-        """The class registered with this exact class name (for saved configs)."""
+        """The class registered with this exact class name (for saved configs);
+        else a class of yours registered with ``saving.register_keras_serializable``
+        or given to ``saving.custom_object_scope`` under this name."""
+        if isinstance(class_name, str) and class_name not in self._classes:
+            custom = custom_object(class_name)
+            if inspect.isclass(custom):
+                return custom
         if not isinstance(class_name, str) or class_name not in self._classes:
             raise ValueError(
                 f"Unknown {self.kind} class {class_name!r}. Expected one of: "
                 f"{', '.join(sorted(self._classes))}."
             )
         return self._classes[class_name]
+
+    def has_class(self, class_name: str) -> bool:
+        """Whether a class of this exact name is registered here (yours aside)."""
+        return class_name in self._classes
 
     def holds_class(self, cls: type) -> bool:
         """Whether ``cls`` itself (not a namesake) is registered."""
@@ -73,13 +85,77 @@ class Registry:
         try:
             return self._entries[name.lower()]
         except KeyError:
+            custom = custom_object(name)
+            if custom is not None:
+                return custom
             raise ValueError(self._unknown_message(name, argument)) from None
 
     def _unknown_message(self, name: str, argument: str | None) -> str:
-        close = difflib.get_close_matches(name.lower(), self._entries, n=3, cutoff=0.6)
+        # One spelling per name: 'he_normal' and 'henormal' (from HeNormal) are one.
+        close, seen = [], set()
+        for match in difflib.get_close_matches(name.lower(), self._entries, n=12, cutoff=0.6):
+            if match.lower().replace("_", "") not in seen and len(close) < 3:
+                seen.add(match.lower().replace("_", ""))
+                close.append(match)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         label = argument or self.kind
         return (
             f"Unknown {self.kind} {name!r} for {label}.{hint} "
             f"Expected one of: {', '.join(self.names())}."
         )
+
+
+# --- your own objects -----------------------------------------------------------------
+# Keras's saving.register_keras_serializable and custom_object_scope: the classes
+# and functions of yours that a saved config may name. They are allowed explicitly
+# by you (in code), so loading a file still runs only code that was imported.
+_REGISTERED: dict[str, Any] = {}  # "package>Name" -> object
+_REGISTERED_NAMES: dict[Any, str] = {}  # object -> "package>Name"
+_SCOPE: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "custom_object_scope", default=None
+)
+
+
+def register(obj: Any, registered_name: str) -> None:
+    _REGISTERED[registered_name] = obj
+    _REGISTERED_NAMES[obj] = registered_name
+
+
+def registered_objects() -> dict[str, Any]:
+    """Every object registered with ``register_keras_serializable``, by its name."""
+    return _REGISTERED
+
+
+def registered_name_of(obj: Any) -> str | None:
+    try:
+        return _REGISTERED_NAMES.get(obj)
+    except TypeError:  # an unhashable object is never registered
+        return None
+
+
+def scope_objects() -> dict[str, Any]:
+    return _SCOPE.get() or {}
+
+
+def enter_scope(objects: dict[str, Any]) -> contextvars.Token:
+    return _SCOPE.set(dict(objects))
+
+
+def leave_scope(token: contextvars.Token) -> None:
+    _SCOPE.reset(token)
+
+
+def custom_object(name: str) -> Any | None:
+    """The object of yours that ``name`` names, or None: from the innermost
+    ``custom_object_scope``, else registered under ``name`` (``'package>Name'``),
+    else registered under any package with the bare ``Name`` (gradstep's
+    configs name a layer by its class name alone)."""
+    scope = scope_objects()
+    if name in scope:
+        return scope[name]
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    for registered_name, obj in reversed(_REGISTERED.items()):
+        if registered_name.split(">", 1)[-1] == name:
+            return obj
+    return None

@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from gradstep import registry
 from gradstep.file_format import (
     EXTENSIONS,
     FORMAT,
@@ -39,6 +40,33 @@ from gradstep.file_format import (
     MAX_HEADER_BYTES,
     READABLE_VERSIONS,
 )
+from gradstep.serialization import (
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
+
+__all__ = [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "load_model",
+    "load_weights",
+    "model_from_config",
+    "model_from_json",
+    "register_keras_serializable",
+    "save_model",
+    "save_weights",
+    "serialize_keras_object",
+]
 
 _DTYPES = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I64": np.int64}
 _DTYPE_CODES = {np.dtype(dtype): code for code, dtype in _DTYPES.items()}
@@ -60,10 +88,18 @@ def save_model(model, filepath, overwrite: bool = True, weights_only: bool = Fal
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
-    """Keras's ``save_weights``: the same file as ``save_model`` (the weights,
-    and the optimizer and generator states needed to resume training), for
-    ``load_weights`` into a model of the same architecture, which may be one
-    that ``load_model`` could not rebuild (a subclassed model)."""
+    """Keras's ``save_weights``. A ``*.weights.h5`` name writes Keras 3's HDF5
+    layout (the weights only; Keras's ``load_weights`` reads it; needs h5py,
+    see ``gradstep.h5_weights``). Any other name writes the same file as
+    ``save_model`` (the weights, and the optimizer and generator states needed
+    to resume training), for ``load_weights`` into a model of the same
+    architecture, which may be one that ``load_model`` could not rebuild (a
+    subclassed model)."""
+    from gradstep import h5_weights
+
+    if h5_weights.is_h5_weights_path(filepath):
+        h5_weights.save_weights(model, filepath, overwrite)
+        return
     save_model(model, filepath, overwrite, weights_only=True)
 
 
@@ -73,7 +109,8 @@ def _save_path(filepath, overwrite: bool) -> Path:
     path = Path(filepath)
     if not path.name.endswith(EXTENSIONS):
         hint = (
-            " gradstep writes safetensors, not HDF5: name it e.g. 'model.weights.safetensors'."
+            " gradstep writes safetensors: name it e.g. 'model.keras'; only save_weights writes "
+            "HDF5, to a name ending in '.weights.h5'."
             if path.suffix in (".h5", ".hdf5")
             else ""
         )
@@ -96,7 +133,10 @@ def _contents(model, weights_only: bool) -> tuple[dict[str, np.ndarray], dict[st
         _check_optimizer_state_fits(model)
         for name, value in model.optimizer.get_state().items():
             arrays[f"optimizer/{name}"] = value
-    model_config = {"class_name": type(model).__name__, "config": model.get_config()}
+    model_config = {"class_name": type(model).__name__, "config": _model_config(model)}
+    build_config = model.get_build_config()
+    if build_config is not None:
+        model_config["build_config"] = build_config
     if not weights_only:
         _check_configs_resolve(model_config, compile_config, model.custom_objects())
     metadata = {
@@ -108,6 +148,13 @@ def _contents(model, weights_only: bool) -> tuple[dict[str, np.ndarray], dict[st
         "training_state": _to_json(model.get_training_state(), "the training state"),
     }
     return arrays, metadata
+
+
+def _model_config(model) -> dict[str, Any]:
+    try:
+        return model.get_config()
+    except NotImplementedError as error:
+        raise ValueError(f"This model cannot be saved: {error}") from None
 
 
 def _check_configs_resolve(model_config, compile_config, custom_objects) -> None:
@@ -129,9 +176,10 @@ def _check_configs_resolve(model_config, compile_config, custom_objects) -> None
     except (TypeError, ValueError, KeyError, NotImplementedError) as error:
         raise ValueError(
             f"This model cannot be saved: its configuration would not load back ({error}). "
-            "Only registered (built-in) layers, models, activations, initializers, losses and "
-            "optimizers can be saved; a subclassed model can save_weights() and come back "
-            "with load_weights() into a new instance of its class."
+            "Classes of your own (layers, models, losses) are saved by name: register them "
+            "with saving.register_keras_serializable(), or save within "
+            "saving.custom_object_scope(); save_weights() and load_weights() into a new "
+            "instance need neither."
         ) from error
 
 
@@ -238,12 +286,13 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
             that do not fit the architecture).
     """
     contents = _read(filepath)
-    model = contents.guard(
-        "model_config does not describe a model that can be rebuilt",
-        lambda: model_from_config(
-            contents.model_config, contents.training_state.get("seed"), contents.arrays
-        ),
-    )
+    with custom_object_scope({**registry.scope_objects(), **(custom_objects or {})}):
+        model = contents.guard(
+            "model_config does not describe a model that can be rebuilt",
+            lambda: model_from_config(
+                contents.model_config, contents.training_state.get("seed"), contents.arrays
+            ),
+        )
     weights = _checked_weights(model, contents)
     if compile and contents.compile_config is not None:
         contents.guard(
@@ -267,7 +316,13 @@ def load_weights(model, filepath) -> None:
     the same optimizer class, and the random generators' states.
 
     Everything is checked first: on any error the model is left unchanged.
+    A ``*.weights.h5`` file (Keras 3's, or gradstep's) gives the weights only.
     """
+    from gradstep import h5_weights
+
+    if h5_weights.is_h5_weights_path(filepath):
+        h5_weights.load_weights(model, filepath)
+        return
     contents = _read(filepath)
     if not model.built:
         shape = contents.model_config["config"].get("build_input_shape")
@@ -325,9 +380,29 @@ def model_from_config(config: dict[str, Any], seed=None, arrays=None):
 
     cls = LAYERS.lookup_class(config["class_name"])
     if arrays is None:
-        return cls.from_config(config["config"], seed=seed)
-    with checking_new_weights(_declared_weight_check(config, arrays)):
-        return cls.from_config(config["config"], seed=seed)
+        model = cls.from_config(config["config"], seed=seed)
+    else:
+        with checking_new_weights(_declared_weight_check(config, arrays)):
+            model = cls.from_config(config["config"], seed=seed)
+    model.build_from_config(config.get("build_config"))  # a subclassed model's trace
+    return model
+
+
+def model_from_json(json_string: str, custom_objects=None):
+    """The model that ``model.to_json()`` described (new weights, not compiled).
+    ``custom_objects`` (name -> class) gives back layers of yours that are not
+    registered with ``register_keras_serializable``."""
+    try:
+        config = json.loads(json_string)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"model_from_json: the string is not valid JSON ({error})") from None
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(
+            "model_from_json: expected the JSON of a model, {'class_name': ..., 'config': {...}}, "
+            f"received {str(json_string)[:100]!r}"
+        )
+    with custom_object_scope({**registry.scope_objects(), **(custom_objects or {})}):
+        return model_from_config(config)
 
 
 def _declared_weight_check(model_config: dict[str, Any], arrays: dict[str, np.ndarray]):

@@ -44,7 +44,7 @@ def test_default_initializer_is_uniform_within_five_hundredths():
     layer = layers.Embedding(200, 50)
     layer(np.zeros((1, 1), dtype=int))
     assert 0.045 < np.abs(layer.embeddings).max() <= 0.05
-    assert layer.get_config()["embeddings_initializer"]["name"] == "random_uniform"
+    assert layer.get_config()["embeddings_initializer"]["class_name"] == "RandomUniform"
 
 
 def test_output_shape_adds_the_vector_axis():

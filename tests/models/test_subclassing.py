@@ -72,10 +72,66 @@ def test_weights_round_trip_through_save_weights(tmp_path):
     np.testing.assert_array_equal(fresh.predict(X, verbose=0), model.predict(X, verbose=0))
 
 
-def test_save_explains_that_a_subclassed_architecture_is_code(tmp_path):
+def test_an_unregistered_subclass_is_saved_only_where_its_class_resolves(tmp_path):
     model, _ = _trained(epochs=1)
-    with pytest.raises(ValueError, match=r"cannot be saved.*save_weights\(\)"):
+    with pytest.raises(ValueError, match=r"cannot be saved.*register_keras_serializable"):
         model.save(tmp_path / "classifier.keras")
+    with keras.saving.custom_object_scope({"Classifier": Classifier}):
+        model.save(tmp_path / "classifier.keras")
+    loaded = models.load_model(
+        tmp_path / "classifier.keras", custom_objects={"Classifier": Classifier}
+    )
+    assert type(loaded) is Classifier
+    np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class Scaled(keras.Model):
+    """Its constructor's arguments are its config, as Keras 3 records them."""
+
+    def __init__(self, units=3, scale=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.scale = units, scale
+        self.dense = layers.Dense(units, activation="tanh")
+
+    def call(self, inputs):
+        return self.dense(inputs) * self.scale
+
+
+def test_a_registered_subclass_saves_loads_and_trains_on(tmp_path):
+    model = Scaled(units=4, scale=0.5, name="scaled", seed=3)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(X, X[:, :4], epochs=2, verbose=0)
+    assert model.get_config() == {
+        "name": "scaled",
+        "trainable": True,
+        "units": 4,
+        "scale": 0.5,
+        "seed": 3,
+    }
+    model.save(tmp_path / "scaled.keras")
+    loaded = models.load_model(tmp_path / "scaled.keras")
+    assert type(loaded) is Scaled and (loaded.units, loaded.scale) == (4, 0.5)
+    np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+    model.fit(X, X[:, :4], epochs=1, shuffle=False, verbose=0)
+    loaded.fit(X, X[:, :4], epochs=1, shuffle=False, verbose=0)
+    np.testing.assert_array_equal(loaded.get_weights()[0], model.get_weights()[0])
+
+
+def test_a_subclass_whose_arguments_are_not_data_writes_get_config(tmp_path):
+    @keras.saving.register_keras_serializable(package="tests")
+    class Wrapped(keras.Model):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+        def call(self, inputs):
+            return self.inner(inputs)
+
+    model = Wrapped(layers.Dense(2))
+    model(X[:2])
+    with pytest.raises(ValueError, match="cannot be saved.*write its get_config"):
+        model.save(tmp_path / "wrapped.keras")
 
 
 def test_a_subclass_without_call_says_what_to_write():

@@ -352,9 +352,9 @@ CASES = {
         r"Unknown initializer 'glorot_unifrom' for initializer. Did you mean 'glorot_uniform'",
     ),
     "Dense: unknown bias initializer": (
-        lambda: layers.Dense(4, bias_initializer="zero"),
+        lambda: layers.Dense(4, bias_initializer="zeroes"),
         ValueError,
-        r"Unknown initializer 'zero' for initializer. Did you mean 'zeros'",
+        r"Unknown initializer 'zeroes' for initializer. Did you mean 'zeros'",
     ),
     "Dense: unknown argument": (
         lambda: layers.Dense(4, activaton="relu"),

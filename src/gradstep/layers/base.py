@@ -234,7 +234,7 @@ class Layer:
         check = _NEW_WEIGHT_CHECK.get()
         if check is not None:
             check(self, name, shape)
-        dtype = config.standardize_dtype(dtype) if dtype is not None else None
+        dtype = self._weight_dtype(dtype, name) if dtype is not None else None
         dtype = dtype or self.dtype or config.floatx()
         if initializer is None:
             initializer = "glorot_uniform" if np.dtype(dtype).kind == "f" else "zeros"
@@ -251,6 +251,15 @@ class Layer:
             )
         )
         return weight
+
+    def _weight_dtype(self, dtype, name) -> str:
+        try:
+            return config.standardize_dtype(dtype)
+        except ValueError as error:
+            raise ValueError(
+                f"add_weight of layer {self.name!r} (weight {name!r}): {error}. As in Keras 3, "
+                "the third argument of add_weight is dtype: give the name as name=..."
+            ) from None
 
     def _weight_name(self, name) -> str:
         if name is None:

@@ -35,6 +35,12 @@ class InputLayer(Layer):
         sparse=None,
     ):
         if batch_shape is not None:
+            if shape is not None:
+                raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+            if batch_size is not None:
+                raise ValueError(
+                    "You cannot pass both `batch_size` and `batch_shape` at the same time."
+                )
             shape, batch_size = tuple(batch_shape)[1:], tuple(batch_shape)[0]
         shape = shape if shape is not None else input_shape
         if shape is None:

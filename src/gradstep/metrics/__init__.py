@@ -187,7 +187,7 @@ def accuracy_for(loss: losses.Loss | None, y_true_shape: tuple, y_pred_shape: tu
 
 def names() -> list[str]:
     """The metric names ``compile`` accepts (besides the class names)."""
-    return sorted([*METRICS.names(), "accuracy", "acc"])
+    return sorted({*METRICS.names(), "accuracy", "acc"})
 
 
 def lookup(name: str) -> type[Metric]:

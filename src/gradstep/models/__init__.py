@@ -25,4 +25,46 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
     )
 
 
-__all__ = ["Functional", "Model", "Sequential", "load_model"]
+def model_from_json(json_string, custom_objects=None):
+    """The model ``model.to_json()`` described: new weights, not compiled."""
+    from gradstep import saving
+
+    return saving.model_from_json(json_string, custom_objects=custom_objects)
+
+
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None, **kwargs):
+    """A new model with ``model``'s architecture (its config, layer names
+    included) and new weights drawn from their initializers; not compiled.
+    A Sequential or functional model, or a registered model class of yours.
+
+    gradstep does not take Keras's ``input_tensors``, ``clone_function``,
+    ``call_function`` or ``recursive``: each raises a ValueError."""
+    from gradstep import saving
+
+    unsupported = {
+        "input_tensors": input_tensors,
+        "clone_function": clone_function,
+        "call_function": call_function,
+        **kwargs,
+    }
+    given = sorted(name for name, value in unsupported.items() if value not in (None, False))
+    if given:
+        raise ValueError(
+            f"clone_model: gradstep does not support {', '.join(given)}; it clones the whole "
+            "model from its config"
+        )
+    if not isinstance(model, Model):
+        raise TypeError(f"clone_model expects a gradstep Model, received {model!r}")
+    return saving.model_from_config(
+        {"class_name": type(model).__name__, "config": model.get_config()}
+    )
+
+
+__all__ = [
+    "Functional",
+    "Model",
+    "Sequential",
+    "clone_model",
+    "load_model",
+    "model_from_json",
+]

@@ -103,7 +103,10 @@ class Model(Layer):
         # through the registry, where models/functional.py registered it).
         if cls is Model and _functional_arguments(args, kwargs):
             return Layer.__new__(LAYERS.lookup_class("Functional"))
-        return Layer.__new__(cls)
+        model = Layer.__new__(cls)
+        # A subclass's constructor arguments are its config, as Keras 3 records them.
+        model.__dict__["_constructor_arguments"] = _constructor_arguments(cls, args, kwargs)
+        return model
 
     def __init__(self, *, name=None, trainable=True, seed=None, **kwargs):
         super().__init__(
@@ -145,15 +148,56 @@ class Model(Layer):
         return list(self.__dict__.get("_tracked_layers", []))
 
     def get_layer(self, name=None, index=None) -> Layer:
-        """A layer by ``name``, or by ``index`` in ``layers``, as Keras's."""
+        """A layer by ``name``, or by ``index`` in ``layers``, with Keras's errors."""
+        if index is not None and name is not None:
+            raise ValueError(
+                f"Provide only a layer name or a layer index. Received: index={index}, name={name}."
+            )
         if index is not None:
+            if len(self.layers) <= index:
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(self.layers)} layers."
+                )
             return self.layers[index]
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(
-            f"No such layer: {name!r}. Existing layers are: {[layer.name for layer in self.layers]}"
-        )
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: "
+                f"{[layer.name for layer in self.layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def get_config(self) -> dict[str, Any]:
+        """A subclassed model's config, as Keras 3's: the arguments its
+        constructor was called with (when they are plain data: numbers,
+        strings, lists, dicts), with its name and ``trainable``. A subclass
+        whose arguments are not plain data writes its own ``get_config``."""
+        config_ = {"name": self.name, "trainable": self.trainable}
+        arguments = self.__dict__.get("_constructor_arguments")
+        if arguments is None:
+            raise NotImplementedError(
+                f"{type(self).__name__}'s constructor arguments are not plain data (numbers, "
+                "strings, lists, dicts): write its get_config() to save it"
+            )
+        return {**config_, **arguments}
+
+    @classmethod
+    def from_config(cls, config_: dict[str, Any], seed=None):
+        """A subclassed model made from ``get_config()``'s arguments (not built)."""
+        return cls(**config_)
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        """The input shapes the model was built for (Keras's ``build_config``)."""
+        shapes = self.__dict__.get("_built_input_shapes")
+        return None if shapes is None else {"input_shape": shapes}
+
+    def build_from_config(self, build_config) -> None:
+        """Build the model as ``get_build_config()`` describes."""
+        if build_config and not self.built:
+            self.build(build_config["input_shape"])
 
     def call(self, inputs, training=None):
         """A subclass wires its layers here: the outputs for ``inputs``."""
@@ -232,6 +276,8 @@ class Model(Layer):
             if isinstance(inputs, dict)
             else (list(inputs) if isinstance(inputs, list | tuple) else [inputs])
         )
+        shapes = [list(tensor.shape) for tensor in flat_inputs]
+        self._built_input_shapes = shapes[0] if len(shapes) == 1 else shapes
         self._give_generators(self.layers)  # before the trace builds them: the seed draws
         graphs = {}
         for training in (False, True):
@@ -1086,6 +1132,16 @@ class Model(Layer):
 
         saving.load_weights(self, filepath)
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture as Keras's JSON (``serialize_keras_object`` of the
+        model); ``models.model_from_json`` builds it again. ``kwargs`` go to
+        ``json.dumps``."""
+        import json
+
+        from gradstep.serialization import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
 
 # --- helpers -----------------------------------------------------------------------------
 class _TrainedWeights(NamedTuple):
@@ -1104,6 +1160,28 @@ def _add_weight_penalties(regularized, weight_grads=None) -> float:
             slope = regularizer.gradient(weight)
             weight_grads[path] = weight_grads[path] + slope if path in weight_grads else slope
     return penalty
+
+
+def _constructor_arguments(cls, args, kwargs) -> dict[str, Any] | None:
+    """The keyword arguments ``cls(*args, **kwargs)`` binds, if they are plain
+    data that a JSON config holds (else None)."""
+    import json
+
+    try:
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+    except TypeError:
+        return None
+    arguments = dict(list(bound.arguments.items())[1:])
+    for name, parameter in inspect.signature(cls.__init__).parameters.items():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD and name in arguments:
+            arguments.update(arguments.pop(name))
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL and name in arguments:
+            return None
+    try:
+        json.dumps(arguments)
+    except (TypeError, ValueError):
+        return None
+    return arguments
 
 
 def _functional_arguments(args, kwargs) -> bool:

@@ -19,36 +19,65 @@ Each op works three ways:
 from __future__ import annotations
 
 from gradstep.graph import SymbolicTensor
+from gradstep.ops import convolution as _convolution
 from gradstep.ops import core as _core
 from gradstep.ops import dispatch as _dispatch
+from gradstep.ops import linalg
+from gradstep.ops import math as _math
 from gradstep.ops import nn as _nn
+from gradstep.ops import nn_extra as _nn_extra
 from gradstep.ops import numpy as _numpy
+from gradstep.ops import numpy_extra as _numpy_extra
+from gradstep.ops import symbolic as _symbolic
 from gradstep.ops import tape as _tape
 from gradstep.ops.core import *  # noqa: F403
+from gradstep.ops.left_out import KERAS_OPS_LEFT_OUT as KERAS_OPS_LEFT_OUT
 from gradstep.ops.nn import *  # noqa: F403
 from gradstep.ops.numpy import *  # noqa: F403
 from gradstep.ops.tape import Tape as Tape
 from gradstep.ops.tape import Traced
 from gradstep.ops.tape import value_and_gradients as value_and_gradients
 
+# Looked up in this order: a name in several modules is the first one's.
+_MODULES = (_numpy, _numpy_extra, _nn, _nn_extra, _convolution, _math, linalg, _core)
 __all__ = sorted(
     {
         name
-        for module in (_numpy, _nn, _core)
+        for module in _MODULES
         for name in dir(module)
         if not name.startswith("_")
         and callable(getattr(module, name))
         and getattr(getattr(module, name), "__module__", "").startswith("gradstep.ops")
     }
-    | {"Tape", "Traced", "value_and_gradients"}
+    | {"Tape", "Traced", "value_and_gradients", "linalg", "KERAS_OPS_LEFT_OUT"}
 )
+#: Helpers the op modules share, which are not Keras ops.
+_NOT_OPS = {
+    "Primitive",
+    "ListPrimitive",
+    "op",
+    "lift",
+    "unwrap",
+    "packed",
+    "operand",
+    "window_patches",
+    "normalized_axes",
+    "axis_tuple",
+    "axis_slice",
+}
+__all__ = [name for name in __all__ if name not in _NOT_OPS]
 for _name in __all__:
-    globals()[_name] = (
-        getattr(_numpy, _name, None)
-        or getattr(_nn, _name, None)
-        or getattr(_core, _name, None)
-        or globals()[_name]
+    globals()[_name] = next(
+        (getattr(m, _name) for m in _MODULES if hasattr(m, _name)), globals().get(_name)
     )
+# Keras's ops.norm is the linear-algebra norm (matrix norms too).
+norm = linalg.norm
+# Ops made under another name (``amax = op(lambda ...)``) are found by their exported name
+# when a saved model's OpLayer is loaded.
+for _name in __all__:
+    if getattr(globals()[_name], "is_op", False):
+        _symbolic.OPS[_name] = globals()[_name]
+_symbolic.OPS.pop("<lambda>", None)
 
 
 def _operators(cls) -> None:

@@ -138,3 +138,70 @@ def scatter_update(inputs, indices, updates):
     mask = np.zeros(shape, dtype=bool)
     mask[tuple(indices.T)] = True
     return knp.where(mask, scatter(indices, updates, shape), inputs)
+
+
+def switch(index, branches, *operands):
+    """``branches[index](*operands)``, ``index`` clamped to the branches."""
+    chosen = int(np.clip(int(np.asarray(unwrap(lift(index)))), 0, len(branches) - 1))
+    return branches[chosen](*operands)
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """Loop ``carry, y = f(carry, x)`` over the first axis of ``xs`` (or
+    ``length`` times with ``x`` None): ``(final carry, stacked ys)``."""
+    count = length if xs is None else np.shape(unwrap(lift(xs)))[0]
+    steps = range(count - 1, -1, -1) if reverse else range(count)
+    carry, ys = init, []
+    for i in steps:
+        carry, y = f(carry, None if xs is None else knp.take(xs, i, axis=0))
+        ys.append(y)
+    if reverse:
+        ys.reverse()
+    if not ys or ys[0] is None:
+        return carry, None
+    return carry, knp.stack(ys)
+
+
+def associative_scan(f, elems, reverse=False, axis=0):
+    """The running ``f``-combination of ``elems`` along ``axis`` (``f`` associative)."""
+    single = not isinstance(elems, list | tuple)
+    parts = [elems] if single else list(elems)
+    size = np.shape(unwrap(lift(parts[0])))[axis]
+    order = range(size - 1, -1, -1) if reverse else range(size)
+    running, outputs = None, []
+    for i in order:
+        current = [knp.take(p, i, axis=axis) for p in parts]
+        if running is None:
+            running = current
+        else:
+            combined = f(
+                running if not single else running[0], current if not single else current[0]
+            )
+            running = [combined] if single else list(combined)
+        outputs.append(running)
+    if reverse:
+        outputs.reverse()
+    stacked = [knp.stack([o[j] for o in outputs], axis=axis) for j in range(len(parts))]
+    return stacked[0] if single else type(elems)(stacked)
+
+
+def vectorized_map(function, elements):
+    """``function`` applied to each slice of ``elements`` along its first axis, stacked."""
+    if isinstance(elements, list | tuple):
+        count = np.shape(unwrap(lift(elements[0])))[0]
+        results = [
+            function(type(elements)(knp.take(e, i, axis=0) for e in elements)) for i in range(count)
+        ]
+    else:
+        results = [function(x) for x in knp.unstack(elements)]
+    return knp.stack(results)
+
+
+def vectorize(pyfunc, *, excluded=None, signature=None):
+    """``np.vectorize``'s broadcasting of ``pyfunc`` over array arguments (no slope)."""
+    vectorized = np.vectorize(pyfunc, excluded=excluded or set(), signature=signature)
+
+    def run(*args, **kwargs):
+        return vectorized(*[np.asarray(unwrap(lift(a))) for a in args], **kwargs)
+
+    return run

@@ -13,6 +13,7 @@ import functools
 
 import numpy as np
 
+from gradstep.ops.axes import axis_slice, axis_tuple, normalized_axes
 from gradstep.ops.primitive import ListPrimitive, Primitive
 from gradstep.ops.symbolic import op
 from gradstep.ops.tape import Traced, lift, operand, unwrap
@@ -135,49 +136,38 @@ _matmul = Primitive(
 
 
 # --- reductions ---------------------------------------------------------------------------
-def _axes(axis, ndim):
-    if axis is None:
-        return tuple(range(ndim))
-    axes = axis if isinstance(axis, tuple | list) else (axis,)
-    return tuple(sorted(a % ndim for a in axes))
-
-
 def _unreduce(g, x, axis, keepdims):
     """The slope of a reduction's result, spread back over its input's axes."""
     if not keepdims:
-        g = np.expand_dims(g, _axes(axis, np.ndim(x)))
+        g = np.expand_dims(g, normalized_axes(axis, np.ndim(x)))
     return np.broadcast_to(g, np.shape(x))
 
 
 _sum = Primitive(
     "sum",
-    lambda x, axis=None, keepdims=False: np.sum(x, axis=_tuple(axis), keepdims=keepdims),
+    lambda x, axis=None, keepdims=False: np.sum(x, axis=axis_tuple(axis), keepdims=keepdims),
     lambda g, y, x, axis=None, keepdims=False: _unreduce(g, x, axis, keepdims),
 )
 
 
 def _chosen(g, y, x, axis, keepdims):
     """Slope of max/min: to the entries equal to the result, ties sharing it."""
-    y_kept = y if keepdims else np.expand_dims(y, _axes(axis, np.ndim(x)))
+    y_kept = y if keepdims else np.expand_dims(y, normalized_axes(axis, np.ndim(x)))
     hits = x == y_kept
-    counts = np.sum(hits, axis=_tuple(axis), keepdims=True)
+    counts = np.sum(hits, axis=axis_tuple(axis), keepdims=True)
     return _unreduce(g, x, axis, keepdims) * hits / counts
 
 
 _max = Primitive(
     "max",
-    lambda x, axis=None, keepdims=False: np.max(x, axis=_tuple(axis), keepdims=keepdims),
+    lambda x, axis=None, keepdims=False: np.max(x, axis=axis_tuple(axis), keepdims=keepdims),
     lambda g, y, x, axis=None, keepdims=False: _chosen(g, y, x, axis, keepdims),
 )
 _min = Primitive(
     "min",
-    lambda x, axis=None, keepdims=False: np.min(x, axis=_tuple(axis), keepdims=keepdims),
+    lambda x, axis=None, keepdims=False: np.min(x, axis=axis_tuple(axis), keepdims=keepdims),
     lambda g, y, x, axis=None, keepdims=False: _chosen(g, y, x, axis, keepdims),
 )
-
-
-def _tuple(axis):
-    return tuple(axis) if isinstance(axis, list) else axis
 
 
 def _cumsum_slope(g, y, x, axis=None):
@@ -622,7 +612,7 @@ def mean(x, axis=None, keepdims=False):
 
 def _count(x, axis) -> int:
     shape = np.shape(unwrap(x))
-    return int(np.prod([shape[a] for a in _axes(axis, len(shape))]))
+    return int(np.prod([shape[a] for a in normalized_axes(axis, len(shape))]))
 
 
 def _float_dtype(x):
@@ -726,8 +716,12 @@ def swapaxes(x, axis1, axis2):
 def moveaxis(x, source, destination):
     """``x`` with axes moved from ``source`` to ``destination``."""
     ndim = np.ndim(unwrap(lift(x)))
-    order = np.moveaxis(np.arange(ndim), source, destination)
-    return transpose(x, [int(i) for i in order])
+    sources = [a % ndim for a in np.atleast_1d(source).tolist()]
+    destinations = [a % ndim for a in np.atleast_1d(destination).tolist()]
+    order = [a for a in range(ndim) if a not in sources]
+    for place, axis in sorted(zip(destinations, sources, strict=True)):
+        order.insert(place, axis)
+    return transpose(x, order)
 
 
 @op
@@ -832,15 +826,9 @@ def split(x, indices_or_sections, axis=0):
     else:
         bounds = [0, *list(indices_or_sections), size]
     return [
-        _getitem(operand(x), _axis_slice(np.ndim(unwrap(lift(x))), axis, lo, hi))
+        _getitem(operand(x), axis_slice(np.ndim(unwrap(lift(x))), axis, lo, hi))
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]
-
-
-def _axis_slice(ndim, axis, lo, hi):
-    index = [slice(None)] * ndim
-    index[axis] = slice(lo, hi)
-    return tuple(index)
 
 
 @op
@@ -882,7 +870,7 @@ def sort(x, axis=-1):
 def flip(x, axis=None):
     """``x`` reversed along ``axis`` (every axis if None)."""
     ndim = np.ndim(unwrap(lift(x)))
-    axes = _axes(axis, ndim)
+    axes = normalized_axes(axis, ndim)
     return _getitem(
         operand(x), tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(ndim))
     )
@@ -1080,13 +1068,13 @@ def stop_gradient(variable):
 @op
 def all(x, axis=None, keepdims=False):  # noqa: A001
     """Whether every entry is true (over ``axis``)."""
-    return np.all(np.asarray(unwrap(lift(x))), axis=_tuple(axis), keepdims=keepdims)
+    return np.all(np.asarray(unwrap(lift(x))), axis=axis_tuple(axis), keepdims=keepdims)
 
 
 @op
 def any(x, axis=None, keepdims=False):  # noqa: A001
     """Whether some entry is true (over ``axis``)."""
-    return np.any(np.asarray(unwrap(lift(x))), axis=_tuple(axis), keepdims=keepdims)
+    return np.any(np.asarray(unwrap(lift(x))), axis=axis_tuple(axis), keepdims=keepdims)
 
 
 @op

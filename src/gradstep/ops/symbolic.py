@@ -35,6 +35,7 @@ def op(function):
             return call_symbolic(run, args, kwargs)
         return function(*args, **kwargs)
 
+    run.is_op = True  # found by its exported name too (``amax = op(lambda ...)``)
     OPS[function.__name__] = run
     return run
 
