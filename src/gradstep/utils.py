@@ -6,10 +6,21 @@ import random
 
 import numpy as np
 
+from gradstep.py_dataset import PyDataset
 from gradstep.seeding import set_random_seed
 from gradstep.validation import is_int, is_real
 
-__all__ = ["normalize", "pad_sequences", "set_random_seed", "split_dataset", "to_categorical"]
+Sequence = PyDataset  # Keras 3's other name for it
+
+__all__ = [
+    "PyDataset",
+    "Sequence",
+    "normalize",
+    "pad_sequences",
+    "set_random_seed",
+    "split_dataset",
+    "to_categorical",
+]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

@@ -35,7 +35,7 @@ from gradstep import metrics as metrics_module
 from gradstep.graph import Graph, SymbolicTensor
 from gradstep.layers.base import LAYERS, Layer, assign_state_updates, snake_case, unique_name
 from gradstep.layers.core import Input
-from gradstep.models import data
+from gradstep.models import adapters, data
 from gradstep.models.compile import CompiledLoss, CompiledMetrics, CompileSettings
 from gradstep.optimizers import WeightGradient
 from gradstep.validation import (
@@ -724,7 +724,12 @@ class Model(Layer):
         """Train for ``epochs`` passes over the data, one optimizer step per batch.
 
         ``x`` and ``y`` are one array each, or for several inputs (outputs) a
-        list in the model's order or a dict by name.
+        list in the model's order or a dict by name. ``x`` may also bring its
+        targets in batches, as in Keras: a Python generator (or iterator) of
+        ``(x, y)`` or ``(x, y, sample_weight)`` tuples, a ``utils.PyDataset``
+        or a PyTorch ``DataLoader`` (then ``y`` and ``sample_weight`` stay None,
+        and ``steps_per_epoch`` bounds an epoch; see ``gradstep.models.adapters``).
+        ``validation_data`` may be such a stream too.
 
         Returns:
             A ``History`` whose ``history`` maps
@@ -736,30 +741,50 @@ class Model(Layer):
         epochs = check_positive_int(epochs, "epochs")
         initial_epoch = check_non_negative_int(initial_epoch, "initial_epoch")
         check_fraction(validation_split, "validation_split")
-        if steps_per_epoch is not None or validation_steps is not None:
-            raise ValueError(
-                "steps_per_epoch and validation_steps apply to generators, which "
-                "gradstep does not take yet; pass arrays and leave them None"
+        steps_per_epoch = _steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = _steps(validation_steps, "validation_steps")
+        shuffle_rng = self._generators["shuffle"] if shuffle else None
+        if adapters.is_stream(x):
+            if validation_split:
+                adapters.refuse_validation_split(x)
+            if self.optimizer.full_batch:
+                raise ValueError(
+                    f"{type(self.optimizer).__name__} uses the whole data set as one batch; "
+                    f"pass arrays, received x of type {type(x).__name__}"
+                )
+            source = adapters.stream_source(x, y, sample_weight, class_weight, shuffle_rng)
+            self._build_from_stream(source)
+        else:
+            inputs, targets = self._prepare_xy(x, y)
+            weights = data.sample_weights(
+                sample_weight, class_weight, targets, len(inputs[0]), self.output_names
             )
-        inputs, targets = self._prepare_xy(x, y)
-        weights = data.sample_weights(
-            sample_weight, class_weight, targets, len(inputs[0]), self.output_names
+            if validation_data is None and validation_split:
+                (inputs, targets, weights), split = data.split_validation(
+                    inputs, targets, weights, validation_split
+                )
+                validation_data = adapters.ArrayBatches(split, 1)
+            if self.optimizer.full_batch:
+                batch_size = _full_batch_size(requested_batch_size, len(inputs[0]), self.optimizer)
+                shuffle_rng = None
+            source = adapters.ArrayBatches((inputs, targets, weights), batch_size, shuffle_rng)
+        if validation_data is not None:
+            validation_data = self._validation_source(
+                validation_data, validation_batch_size or batch_size
+            )
+        training = adapters.Epochs(
+            source, steps_per_epoch, lambda batch: self._prepare_batch(batch, class_weight)
         )
-        if validation_data is None and validation_split:
-            (inputs, targets, weights), validation_data = data.split_validation(
-                inputs, targets, weights, validation_split
-            )
-        elif validation_data is not None:
-            validation_data = self._prepare_validation(validation_data)
-        count = len(inputs[0])
-        weighted = any(w is not None for w in weights)
-        if self.optimizer.full_batch:
-            batch_size = _full_batch_size(requested_batch_size, count, self.optimizer)
-            shuffle = False
+        validation = (
+            None
+            if validation_data is None
+            else adapters.Epochs(validation_data, validation_steps, self._prepare_batch)
+        )
 
-        steps = math.ceil(count / batch_size)
         history = callbacks_module.History()
-        callback_list = self._callback_list(callbacks, history, verbose, epochs=epochs, steps=steps)
+        callback_list = self._callback_list(
+            callbacks, history, verbose, epochs=epochs, steps=training.num_batches
+        )
         self.stop_training = False
         self.diverged_at = None
         self._resume_epoch = None
@@ -770,27 +795,20 @@ class Model(Layer):
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             callback_list.on_epoch_begin(epoch)
-            order = self._generators["shuffle"].permutation(count) if shuffle else None
-            for step in range(steps):
-                rows = data.batch_rows(order, step, batch_size, count)
+            batches = training.epoch()
+            for step, (inputs, targets, weights) in batches:
                 callback_list.on_train_batch_begin(step)
-                problem = self._train_step(
-                    data.take(inputs, rows),
-                    data.take(targets, rows),
-                    data.take(weights, rows) if weighted else weights,
-                    self.terminate_on_nan,
-                )
+                problem = self._train_step(inputs, targets, weights, self.terminate_on_nan)
                 callback_list.on_train_batch_end(step, self._logs())
                 if problem is not None:
                     self._stop_diverged(epoch, step, problem)
                 if self.stop_training:
                     break
+            batches.close()
             epoch_logs = self._logs()
-            if validation_data is not None and (epoch + 1) % validation_freq == 0:
+            if validation is not None and (epoch + 1) % validation_freq == 0:
                 # The callbacks see the validation as an evaluate (on_test_*), as in Keras.
-                val_logs = self._evaluate_arrays(
-                    *validation_data, validation_batch_size or batch_size, callback_list
-                )
+                val_logs = self._evaluate_epochs(validation, callback_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -799,6 +817,37 @@ class Model(Layer):
             self.optimizer.finalize_variable_values(self.trainable_weights)
         callback_list.on_train_end(logs=epoch_logs if epochs > initial_epoch else None)
         return history
+
+    def _build_from_stream(self, source) -> None:
+        """Build an unbuilt model from a stream's first batch, before training
+        starts (as Keras's symbolic build reads one batch)."""
+        if not self.built:
+            self._prepare_inputs(source.first()[0])
+
+    def _prepare_batch(self, batch, class_weight=None):
+        """A stream's ``(x, y, sample_weight)`` as the model's checked arrays
+        ``(inputs, targets, weights)``; ``class_weight`` (of a PyDataset) weighs too."""
+        x, y, sample_weight = batch
+        if y is None:
+            raise ValueError(
+                "training and evaluation need targets: batches (x, y) or (x, y, "
+                "sample_weight), received a batch with x only"
+            )
+        inputs, targets = self._prepare_xy(x, y)
+        weights = data.sample_weights(
+            sample_weight, class_weight, targets, len(inputs[0]), self.output_names
+        )
+        return inputs, targets, weights
+
+    def _validation_source(self, validation_data, batch_size):
+        """``validation_data`` as a source: a stream, ``(x_val, y_val)`` /
+        ``(x_val, y_val, val_sample_weight)`` arrays, or the arrays split off
+        by ``validation_split`` (batched now, as the training batch size is known)."""
+        if isinstance(validation_data, adapters.ArrayBatches):
+            return adapters.ArrayBatches(validation_data.arrays, batch_size)
+        if adapters.is_stream(validation_data):
+            return adapters.stream_source(validation_data, None, None, None, None)
+        return adapters.ArrayBatches(self._prepare_validation(validation_data), batch_size)
 
     def _stop_diverged(self, epoch: int, step: int, problem: str) -> None:
         """Stop ``fit`` at a batch whose loss or gradients are not finite, and say why."""
@@ -836,20 +885,30 @@ class Model(Layer):
     ):
         """The loss (and metrics) on ``x, y``, without training.
 
+        ``x`` may be a stream of ``(x, y)`` batches as in ``fit`` (a generator,
+        a ``utils.PyDataset``, a ``DataLoader``); ``steps`` then bounds the
+        batches read (None: until it runs out). With arrays, ``steps`` bounds
+        the batches too.
+
         Returns:
             The loss as a float, or ``[loss, *metrics]`` when there are metrics
             (or several outputs), or a dict when ``return_dict=True``.
         """
         self._check_compiled("evaluate")
         batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
-        inputs, targets = self._prepare_xy(x, y)
-        count = len(inputs[0])
-        weights = data.sample_weights(sample_weight, None, targets, count, self.output_names)
-        callback_list = self._callback_list(
-            callbacks, None, verbose, steps=math.ceil(count / batch_size)
-        )
+        steps = _steps(steps, "steps")
+        if adapters.is_stream(x):
+            source = adapters.stream_source(x, y, sample_weight, None, None)
+            self._build_from_stream(source)
+        else:
+            inputs, targets = self._prepare_xy(x, y)
+            count = len(inputs[0])
+            weights = data.sample_weights(sample_weight, None, targets, count, self.output_names)
+            source = adapters.ArrayBatches((inputs, targets, weights), batch_size)
+        batches = adapters.Epochs(source, steps, self._prepare_batch)
+        callback_list = self._callback_list(callbacks, None, verbose, steps=batches.num_batches)
         with config.limit_blas_threads(self.product_size()), scratch.reusing():
-            logs = self._evaluate_arrays(inputs, targets, weights, batch_size, callback_list)
+            logs = self._evaluate_epochs(batches, callback_list)
         return self._returned(logs, return_dict)
 
     def _returned(self, logs, return_dict):
@@ -860,16 +919,13 @@ class Model(Layer):
         values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
-    def _evaluate_arrays(self, inputs, targets, sample_weights, batch_size, callback_list):
+    def _evaluate_epochs(self, epochs: adapters.Epochs, callback_list):
+        """One epoch of test steps over ``epochs`` (an ``adapters.Epochs``)."""
         self._reset_metrics()
         callback_list.on_test_begin()
-        count = len(inputs[0])
-        for step, start in enumerate(range(0, count, batch_size)):
-            rows = slice(start, start + batch_size)
+        for step, (inputs, targets, weights) in epochs.epoch():
             callback_list.on_test_batch_begin(step)
-            self._test_step(
-                data.take(inputs, rows), data.take(targets, rows), data.take(sample_weights, rows)
-            )
+            self._test_step(inputs, targets, weights)
             callback_list.on_test_batch_end(step, self._logs())
         logs = self._logs()
         callback_list.on_test_end(logs)
@@ -877,21 +933,27 @@ class Model(Layer):
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The model's outputs for ``x``, computed batch by batch (no training):
-        one array, or a list (dict) of arrays for several outputs."""
+        one array, or a list (dict) of arrays for several outputs.
+
+        ``x`` may be a stream as in ``fit`` (a generator of ``(x,)`` or
+        ``(x, y)`` tuples, a ``utils.PyDataset``, a ``DataLoader``); only the
+        inputs of each batch are used, and ``steps`` bounds the batches read."""
         batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
-        inputs = self._prepare_inputs(x)
-        count = len(inputs[0])
-        callback_list = self._callback_list(
-            callbacks, None, verbose, steps=math.ceil(count / batch_size)
-        )
+        steps = _steps(steps, "steps")
+        if adapters.is_stream(x):
+            source = adapters.stream_source(x, None, None, None, None)
+            self._build_from_stream(source)
+        else:
+            source = adapters.ArrayBatches((self._prepare_inputs(x),), batch_size)
+        epochs = adapters.Epochs(source, steps, lambda batch: (self._prepare_inputs(batch[0]),))
+        callback_list = self._callback_list(callbacks, None, verbose, steps=epochs.num_batches)
         callback_list.on_predict_begin()
         batches = []
         graph = self.graph(False)
         with config.limit_blas_threads(self.product_size()), scratch.reusing():
-            for step, start in enumerate(range(0, count, batch_size)):
+            for step, (inputs,) in epochs.epoch():
                 callback_list.on_predict_batch_begin(step)
-                rows = slice(start, start + batch_size)
-                batches.append(graph.forward(data.take(inputs, rows), training=False)[0])
+                batches.append(graph.forward(inputs, training=False)[0])
                 callback_list.on_predict_batch_end(step, {})
         callback_list.on_predict_end()
         outputs = [np.concatenate(parts, axis=0) for parts in zip(*batches, strict=True)]
@@ -1199,6 +1261,11 @@ def _non_finite(loss_value: float, gradients: list[WeightGradient]) -> str | Non
             owner = path.rsplit("/", 1)[0]
             return f"the gradient of layer {owner!r} holds NaN or infinite values"
     return None
+
+
+def _steps(steps, argument: str):
+    """``steps_per_epoch``, ``validation_steps`` or ``steps``: None or a positive int."""
+    return None if steps is None else check_positive_int(steps, argument)
 
 
 def _verbosity(verbose) -> int:
