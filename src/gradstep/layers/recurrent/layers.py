@@ -81,7 +81,6 @@ class SimpleRNN(_CellLayer):
         return config
 
 
-
 @LAYERS.register("LSTM")
 class LSTM(_CellLayer):
     """Keras's ``LSTM(units)``: long short-term memory over the steps (see
