@@ -8,7 +8,9 @@ sequence that ``set_random_seed`` fixes (Keras's
 
 Layers built before they belong to a model (called on an ``Input`` for the
 functional API) draw their initial weights from ``unseeded_generator()``,
-which ``set_random_seed`` also fixes.
+which ``set_random_seed`` also fixes. ``gradstep.random``'s functions called
+without a seed draw from ``random_ops_generator()``, a stream of its own that
+``set_random_seed`` fixes too (so drawing from it never changes weights).
 """
 
 from __future__ import annotations
@@ -20,18 +22,21 @@ from gradstep.validation import is_int
 GENERATOR_NAMES = ("init", "shuffle", "dropout")
 
 _UNSEEDED_KEY = 2**32 - 1
+_RANDOM_OPS_KEY = 2**32 - 2
 _default_sequence: np.random.SeedSequence | None = None
 _unseeded: np.random.Generator | None = None
+_random_ops: np.random.Generator | None = None
 
 
 def set_random_seed(seed: int) -> None:
     """Make every model created afterwards (without its own seed), and every
     layer built outside a model, reproducible."""
-    global _default_sequence, _unseeded
+    global _default_sequence, _unseeded, _random_ops
     _default_sequence = np.random.SeedSequence(seed)
-    # A stream of its own (not a spawned child), so that models created after
-    # set_random_seed get the same generators whether or not layers drew from it.
+    # Streams of their own (not spawned children), so that models created after
+    # set_random_seed get the same generators whether or not layers drew from them.
     _unseeded = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_UNSEEDED_KEY,)))
+    _random_ops = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_RANDOM_OPS_KEY,)))
 
 
 def unseeded_generator() -> np.random.Generator:
@@ -40,6 +45,14 @@ def unseeded_generator() -> np.random.Generator:
     if _unseeded is None:
         _unseeded = np.random.default_rng()
     return _unseeded
+
+
+def random_ops_generator() -> np.random.Generator:
+    """The generator of ``gradstep.random``'s functions called without a seed."""
+    global _random_ops
+    if _random_ops is None:
+        _random_ops = np.random.default_rng()
+    return _random_ops
 
 
 def model_generators(seed: int | None) -> dict[str, np.random.Generator]:

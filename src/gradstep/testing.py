@@ -76,12 +76,39 @@ def check_activation_gradients(activation, x, seed=0, **tolerances):
     return check_gradients(value, slope, x, label=f"activation {activation.name}", **tolerances)
 
 
+def _seed_generators(layer) -> list:
+    """The ``random.SeedGenerator`` objects a layer (Keras-style) holds, its
+    sublayers' included: each pass restores their state, so that a layer
+    drawing noise from one in ``call`` draws the same noise every time."""
+    from gradstep.layers.base import Layer
+    from gradstep.random import SeedGenerator
+
+    found, seen = [], set()
+
+    def visit(value):
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        if isinstance(value, SeedGenerator):
+            found.append(value)
+        elif isinstance(value, Layer):
+            for attribute in vars(value).values():
+                visit(attribute)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                visit(item)
+
+    visit(layer)
+    return found
+
+
 def check_layer_gradients(layer, x, seed=0, mask=None, **tolerances):
     """Check a float64 layer's input slope(s) and every weight's slope, in
     training mode; ``x`` is an array, or a list of arrays for a layer that
     takes several (``Add``, ``Concatenate``). The layer's generator is
     reseeded before each pass so that a random layer (dropout) draws the
-    same mask every time. A layer with ``integer_inputs`` (``Embedding``)
+    same mask every time, and the ``random.SeedGenerator`` objects it holds
+    are set back to their state at the start. A layer with ``integer_inputs`` (``Embedding``)
     has no slope at its input (token indices): only its weights are checked,
     and ``x`` is passed as it is. ``mask`` goes to ``forward`` (a layer whose
     ``forward_takes_mask``), the same for every pass."""
@@ -95,9 +122,12 @@ def check_layer_gradients(layer, x, seed=0, mask=None, **tolerances):
         shapes = [(None,) + v.shape[1:] for v in xs]
         layer.build_once(shapes if listed else shapes[0])
     masked = {} if mask is None else {"mask": mask}
+    streams = [(generator, generator.state) for generator in _seed_generators(layer)]
 
     def forward(points):
         layer.rng = np.random.default_rng(seed)
+        for generator, state in streams:
+            generator.state = state
         return layer.forward(list(points) if listed else points[0], training=True, **masked)
 
     output, saved = forward(xs)

@@ -617,3 +617,127 @@ def test_data_format_none_follows_the_image_data_format():
     assert layer.data_format == "channels_first"
     assert layer(np.zeros((1, 3, 5, 5))).shape == (1, 2, 3, 3)
     assert layers.Conv2D(2, 3).data_format == "channels_last"
+
+
+# --- Conv1DTranspose --------------------------------------------------------------------
+# (input shape channels-last, kernel_size, strides, padding, output_padding, dilation_rate)
+TRANSPOSE_1D_GRID = [
+    ((2, 5, 2), 3, 1, "valid", None, 1),
+    ((2, 4, 3), 3, 2, "same", None, 1),
+    ((1, 3, 2), 2, 3, "valid", 1, 1),
+    ((2, 4, 2), 4, 3, "same", 2, 1),
+    ((2, 6, 2), 3, 1, "same", None, 2),
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize(
+    ("shape", "kernel", "strides", "padding", "extra", "dilation"), TRANSPOSE_1D_GRID
+)
+def test_conv1d_transpose_slopes(shape, kernel, strides, padding, extra, dilation, data_format):
+    if data_format == "channels_first":
+        shape = _channels_first_shape(shape)
+    layer = _layer(
+        layers.Conv1DTranspose,
+        3,
+        kernel,
+        strides=strides,
+        padding=padding,
+        output_padding=extra,
+        dilation_rate=dilation,
+        activation="tanh",
+        data_format=data_format,
+    )
+    check_layer_gradients(layer, _input(shape))
+
+
+def test_conv1d_transpose_is_conv2d_transpose_over_a_unit_axis():
+    """The 1-D layer equals the 2-D one with a height-1 kernel over a height-1 input."""
+    x = _input((2, 5, 3))
+    one = _layer(layers.Conv1DTranspose, 4, 3, strides=2, padding="same", output_padding=1)
+    two = _layer(
+        layers.Conv2DTranspose, 4, (1, 3), strides=(1, 2), padding="same", output_padding=(0, 1)
+    )
+    one.build((None, 5, 3))
+    two.build((None, 1, 5, 3))
+    two.set_weights([w[None] for w in one.get_weights()[:1]] + one.get_weights()[1:])
+    np.testing.assert_allclose(
+        one.forward(x)[0], two.forward(x[:, None])[0][:, 0], rtol=1e-12, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    ("layer", "input_shape", "output_shape", "weight_shapes"),
+    [
+        (layers.Conv1DTranspose(4, 3), (None, 5, 2), (None, 7, 4), [(3, 4, 2), (4,)]),
+        (
+            layers.Conv1DTranspose(4, 3, strides=2, padding="same"),
+            (None, 5, 2),
+            (None, 10, 4),
+            None,
+        ),
+        (layers.Conv1DTranspose(4, 2, strides=3), (None, 5, 2), (None, 15, 4), None),
+        (
+            layers.Conv1DTranspose(4, 3, strides=2, output_padding=1, data_format="channels_first"),
+            (None, 2, 5),
+            (None, 4, 12),
+            None,
+        ),
+    ],
+)
+def test_conv1d_transpose_shapes(layer, input_shape, output_shape, weight_shapes):
+    assert layer.compute_output_shape(input_shape) == output_shape
+    output = layer(gradstep.Input(batch_shape=input_shape))
+    assert tuple(output.shape) == output_shape
+    if weight_shapes is not None:
+        assert [w.shape for w in layer.get_weights()] == weight_shapes
+
+
+def test_conv1d_transpose_config_and_file_round_trip(tmp_path):
+    layer = layers.Conv1DTranspose(
+        3, 3, strides=2, output_padding=1, activation="relu", kernel_regularizer="l2"
+    )
+    config_ = layer.get_config()
+    assert list(config_) == list(layers.Conv2DTranspose(2, 3).get_config())
+    assert config_["kernel_size"] == (3,) and config_["strides"] == (2,)
+    assert layers.Conv1DTranspose.from_config(config_).get_config() == config_
+    assert gradstep.layers.LAYERS.lookup_class("Conv1DTranspose") is layers.Conv1DTranspose
+    assert layers.Convolution1DTranspose is layers.Conv1DTranspose
+
+    gradstep.utils.set_random_seed(0)
+    model = gradstep.Sequential(
+        [gradstep.Input(shape=(6, 2)), layer, layers.Flatten(), layers.Dense(2)]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).random((8, 6, 2), dtype=np.float32)
+    model.fit(x, np.ones((8, 2), np.float32), epochs=2, verbose=0)
+    model.save(tmp_path / "t.keras")
+    loaded = models.load_model(tmp_path / "t.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.get_config() == model.get_config()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: layers.Conv1DTranspose(0, 3), r"filters must be a positive integer"),
+        (lambda: layers.Conv1DTranspose(4, (3, 3)), r"kernel_size must be .* tuple of 1"),
+        (
+            lambda: layers.Conv1DTranspose(4, 3, strides=2, dilation_rate=2),
+            r"strides > 1 is not supported",
+        ),  # fmt: skip
+        (
+            lambda: layers.Conv1DTranspose(4, 3, strides=2, output_padding=2),
+            r"output_padding must be less than strides",
+        ),  # fmt: skip
+        (lambda: layers.Conv1DTranspose(4, 3, padding="causal"), r"padding must be one of"),
+    ],
+)
+def test_conv1d_transpose_bad_arguments(make, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make()
+
+
+def test_conv1d_transpose_bad_input_rank_names_the_layer():
+    with pytest.raises(ValueError, match=r"'t' needs inputs of rank 3 \(batch, steps, channels\)"):
+        layers.Conv1DTranspose(4, 3, name="t")(gradstep.Input(batch_shape=(None, 8, 8, 2)))

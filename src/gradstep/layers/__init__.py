@@ -1,6 +1,7 @@
 """Layers, one module per family: ``core`` (Input, Dense, Activation, Flatten),
 ``activations`` (ReLU, LeakyReLU, ELU, Softmax, PReLU), ``convolutional``
-(Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose),
+(Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, Conv1DTranspose,
+Conv2DTranspose),
 ``embedding`` (Embedding), ``merging`` (Add, Concatenate, ...),
 ``normalization`` (BatchNormalization, LayerNormalization,
 GroupNormalization), ``regularization`` (Dropout and its spatial and Gaussian
@@ -16,9 +17,11 @@ from gradstep.layers.attention import AdditiveAttention, Attention
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.layers.convolutional import (
     Conv1D,
+    Conv1DTranspose,
     Conv2D,
     Conv2DTranspose,
     Convolution1D,
+    Convolution1DTranspose,
     Convolution2D,
     Convolution2DTranspose,
     DepthwiseConv2D,
@@ -150,9 +153,11 @@ __all__ = [
     "BatchNormalization",
     "Concatenate",
     "Conv1D",
+    "Conv1DTranspose",
     "Conv2D",
     "Conv2DTranspose",
     "Convolution1D",
+    "Convolution1DTranspose",
     "Convolution2D",
     "Convolution2DTranspose",
     "Cropping1D",

@@ -1,5 +1,5 @@
 r"""Convolution layers, Keras 3's: Conv1D, Conv2D, DepthwiseConv2D,
-SeparableConv2D and Conv2DTranspose.
+SeparableConv2D, Conv1DTranspose and Conv2DTranspose.
 
 A convolution slides a kernel over the spatial axes of its input and, at each
 window, takes the dot product of the window with the kernel (a
@@ -1024,7 +1024,84 @@ class Conv2DTranspose(_Convolution):
         }
 
 
+@LAYERS.register("Conv1DTranspose", "Convolution1DTranspose")
+class Conv1DTranspose(Conv2DTranspose):
+    """A transposed 1D convolution (over time steps): the adjoint of a
+    ``Conv1D``, mapping its output length back to its input length. The same
+    computation as ``Conv2DTranspose`` with one spatial axis; see it for the
+    output length (per axis), the forward and the backward pass.
+
+    Input ``(batch, steps, channels)`` (``(batch, channels, steps)`` with
+    ``data_format='channels_first'``); kernel ``(kernel_size, filters,
+    channels)``, Keras's shape.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an integer or a tuple of one integer.
+        strides: Defaults to 1. Not above 1 together with ``dilation_rate``.
+        padding: ``'valid'`` (default) or ``'same'``.
+        output_padding: an integer less than ``strides``: entries added after
+            the output; None (default) infers the length.
+        data_format: ``'channels_last'`` or ``'channels_first'``; None (the
+            default) means ``config.image_data_format()``, ``'channels_last'``
+            unless changed.
+        dilation_rate: steps between taps. Defaults to 1.
+        activation: name or Activation; None means linear.
+        use_bias: Defaults to True.
+        kernel_initializer: Defaults to ``'glorot_uniform'``.
+        bias_initializer: Defaults to ``'zeros'``.
+        kernel_regularizer: a penalty on the kernel added to the loss, or None.
+        bias_regularizer: a penalty on the bias, or None.
+        activity_regularizer: a penalty on the output, per sample (see ``Layer``).
+        kernel_constraint: applied to the kernel after each optimizer step, or None.
+        bias_constraint: applied to the bias after each optimizer step, or None.
+    """
+
+    rank = 1
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        output_padding=None,
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            output_padding=output_padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+            **kwargs,
+        )
+
+
 Convolution1D = Conv1D
 Convolution2D = Conv2D
+Convolution1DTranspose = Conv1DTranspose
 Convolution2DTranspose = Conv2DTranspose
 SeparableConvolution2D = SeparableConv2D
