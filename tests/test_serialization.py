@@ -203,3 +203,34 @@ def test_clone_model_names_what_it_does_not_support():
         models.clone_model(sequential(), clone_function=lambda layer: layer)
     with pytest.raises(TypeError, match="expects a gradstep Model"):
         models.clone_model(layers.Dense(2))
+
+
+@saving.register_keras_serializable(package="tests", name="halved_relu")
+def halved_relu(x):
+    return keras.ops.relu(x) * 0.5
+
+
+@saving.register_keras_serializable(package="tests", name="mean_fourth_power")
+def mean_fourth_power(y_true, y_pred):
+    return keras.ops.mean((y_true - y_pred) ** 4, axis=-1)
+
+
+def test_registered_functions_as_activation_and_loss_load_without_custom_objects(tmp_path):
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Dense(2, activation=halved_relu)(inputs))
+    model.compile(optimizer="sgd", loss=mean_fourth_power)
+    x = np.linspace(-1, 1, 12, dtype="float32").reshape(4, 3)
+    model.fit(x, np.zeros((4, 2)), epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.evaluate(x, np.zeros((4, 2)), verbose=0) == model.evaluate(
+        x, np.zeros((4, 2)), verbose=0
+    )
+
+
+def test_model_from_config_of_a_functional_config_is_the_functional_model():
+    model = functional()
+    rebuilt = keras.Model.from_config(model.get_config())
+    assert type(rebuilt).__name__ == "Functional"
+    assert [layer.name for layer in rebuilt.layers] == [layer.name for layer in model.layers]

@@ -9,6 +9,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
 SPEC = importlib.util.spec_from_file_location(
     "try_keras_io_programs", REPOSITORY / "tools" / "try_keras_io_programs.py"
@@ -59,3 +61,30 @@ def test_error_line_is_the_exception_of_the_last_traceback():
     )
     assert tool.error_line(stderr) == "ValueError: bad value"
     assert tool.error_line("Killed\n") == "Killed"
+
+
+# Programs of the survey kept as tests: each runs unchanged on gradstep through the hook
+# (they exercise subclassed layers and models with ops, custom losses and metrics,
+# saving by registered name, Transformers, recurrent layers and masks).
+KEPT = [
+    "antirectifier",
+    "custom_losses_and_metrics",
+    "functional_multi_io",
+    "serialization_and_saving",
+    "subclassing_conv_layers",
+    "text_classification_transformer",
+    "timeseries_anomaly_detection",
+]
+
+
+@pytest.mark.parametrize("name", KEPT)
+def test_a_kept_keras_io_program_runs_on_gradstep(name, tmp_path):
+    text = (REPOSITORY / "tools" / "keras_io_programs" / f"{name}.py").read_text()
+    env = {**os.environ, "PYTHONPATH": str(REPOSITORY / "src")}
+    program = tmp_path / f"{name}.py"
+    program.write_text(text)
+    command = [sys.executable, "-c", tool.KERAS_AS_GRADSTEP, str(program)]
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    assert done.returncode == 0, tool.error_line(done.stderr) or done.stderr[-2000:]

@@ -315,7 +315,7 @@ def get(identifier: Any) -> Activation:
     if isinstance(identifier, Activation):
         return identifier
     if isinstance(identifier, str):
-        return ACTIVATIONS.lookup(identifier, "activation")()
+        return _instance(ACTIVATIONS.lookup(identifier, "activation"))
     name = getattr(identifier, "__name__", None)
     if callable(identifier) and name in ACTIVATIONS and globals().get(name) is identifier:
         return ACTIVATIONS.lookup(name)()
@@ -325,6 +325,14 @@ def get(identifier: Any) -> Activation:
         "activation must be None, a name such as 'relu', or a gradstep.activations.Activation "
         f"(which knows its derivative); received {identifier!r}"
     )
+
+
+def _instance(found) -> Activation:
+    """A registered Activation class, instantiated; a function of yours
+    (registered with ``saving.register_keras_serializable``), wrapped."""
+    if isinstance(found, type):
+        return found()
+    return FunctionActivation(found)
 
 
 def serialize(activation: Activation) -> str | dict[str, Any]:
@@ -461,8 +469,12 @@ class FunctionActivation(Activation):
     written with ``gradstep.ops`` or NumPy: its slope comes from a tape."""
 
     def __init__(self, function):
+        from gradstep import registry
+
         self.function = function
-        self.name = getattr(function, "__name__", "function")
+        self.name = registry.registered_name_of(function) or getattr(
+            function, "__name__", "function"
+        )
 
     def __call__(self, x):
         if _traced_or_symbolic(x):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gradstep import ops
 from gradstep.ops import value_and_gradients
 
 
@@ -20,3 +21,13 @@ def test_numpy_functions_gradstep_lacks_raise_type_error():
         value_and_gradients(lambda t: np.fft.fftshift(t), [np.ones(3)])
     with pytest.raises(TypeError, match="cannot become a plain array"):
         value_and_gradients(lambda t: float(np.asarray(t).sum()), [np.ones(3)])
+
+
+def test_np_shape_ndim_and_size_of_a_traced_value_are_facts_without_slope():
+    def f(x):
+        rows, cols = np.shape(x)
+        assert (np.ndim(x), np.size(x)) == (2, rows * cols)
+        return ops.sum(x) / rows
+
+    _, (slope,) = value_and_gradients(f, [np.ones((2, 3))])
+    np.testing.assert_allclose(slope, np.full((2, 3), 0.5))

@@ -36,6 +36,7 @@ from gradstep.layers.image_preprocessing import (
     RandomFlip,
     Resizing,
 )
+from gradstep.layers.lambda_layer import Lambda
 from gradstep.layers.masking import Masking
 from gradstep.layers.merging import (
     Add,
@@ -134,6 +135,7 @@ __all__ = [
     "Bidirectional",
     "GRUCell",
     "LSTMCell",
+    "Lambda",
     "Masking",
     "SimpleRNN",
     "SimpleRNNCell",

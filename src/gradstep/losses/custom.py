@@ -18,6 +18,7 @@ makes (``pip install "gradstep[autodiff]"``). A ``Loss`` subclass that writes
 
 from __future__ import annotations
 
+from gradstep import registry
 from gradstep.losses.autodiff import autodiff_vjp
 from gradstep.losses.base import Loss
 
@@ -63,10 +64,11 @@ class LossFunctionWrapper(Loss):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """Rebuild the wrapper; the function itself is code, not data, so it must
-        come from ``custom_objects`` (``{"my_loss": my_loss}``), by its name."""
+        come from ``custom_objects`` (``{"my_loss": my_loss}``) or be registered
+        (``saving.register_keras_serializable``), by its name."""
         config = dict(config)
         name = config.pop("fn", None)
-        fn = (custom_objects or {}).get(name)
+        fn = (custom_objects or {}).get(name) or registry.custom_object(name)
         if fn is None:
             raise ValueError(
                 f"The loss function {name!r} is not built into gradstep: pass the function "

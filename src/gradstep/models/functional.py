@@ -193,7 +193,12 @@ def _create_layers(config_: dict[str, Any]) -> dict[str, Any]:
         name = entry["name"]
         if name in created:
             raise ValueError(f"layers[{position}]: the name {name!r} is used by two layers")
-        layer = LAYERS.lookup_class(entry.get("class_name")).from_config(entry.get("config", {}))
+        layer_config = entry.get("config", {})
+        layer = LAYERS.lookup_class(entry.get("class_name")).from_config(layer_config)
+        if isinstance(layer_config, dict) and "name" not in layer_config:
+            # A get_config of yours that leaves the name out (as keras.io's saving
+            # guide writes one): the layer keeps the graph's name for it, as in Keras.
+            layer.name = name
         if layer.name != name:
             raise ValueError(
                 f"layers[{position}] is named {name!r} but its config names it {layer.name!r}"

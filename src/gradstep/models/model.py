@@ -191,7 +191,10 @@ class Model(Layer):
 
     @classmethod
     def from_config(cls, config_: dict[str, Any], seed=None):
-        """A subclassed model made from ``get_config()``'s arguments (not built)."""
+        """A subclassed model made from ``get_config()``'s arguments (not built);
+        ``Model.from_config`` of a functional model's config, the functional model."""
+        if cls is Model and "layers" in config_ and "input_layers" in config_:
+            return LAYERS.lookup_class("Functional").from_config(config_, seed=seed)
         return cls(**config_)
 
     def get_build_config(self) -> dict[str, Any] | None:

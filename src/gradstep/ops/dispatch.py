@@ -8,6 +8,8 @@ receives ``Traced`` values while a tape records; NumPy hands such calls to
 
 from __future__ import annotations
 
+import numpy as np
+
 from gradstep.ops import core, nn
 from gradstep.ops import numpy as knp
 
@@ -44,6 +46,8 @@ def function(numpy_function, args, kwargs):
     name = _FUNCTION_ALIASES.get(numpy_function.__name__, numpy_function.__name__)
     if name == "asarray" or name == "array":
         return core.convert_to_tensor(*args, **kwargs)
+    if name in ("shape", "ndim", "size"):  # facts about the value, with no slope
+        return getattr(np, name)(args[0].value, *args[1:], **kwargs)
     op = getattr(knp, name, None)
     if op is None or not callable(op):
         raise TypeError(
