@@ -96,7 +96,8 @@ class Resizing(_ImageLayer):
     """Resize images to ``(height, width)``.
 
     Args:
-        height, width: the output's size.
+        height: the output's size.
+        width: the output's size.
         interpolation: ``'bilinear'`` (default) or ``'nearest'``.
         crop_to_aspect_ratio: first crop the largest centered window of the
             target's aspect ratio, so that the image is not distorted.
@@ -230,7 +231,8 @@ class CenterCrop(_ImageLayer):
     back into the window (zeros elsewhere), or through the resize.
 
     Args:
-        height, width: the output's size.
+        height: the output's size.
+        width: the output's size.
         data_format: ``'channels_last'`` (default) or ``'channels_first'``.
     """
 

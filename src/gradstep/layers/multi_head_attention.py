@@ -131,9 +131,12 @@ class MultiHeadAttention(Layer):
         attention_axes: the axes attention runs over (all but the batch and
             feature axes when None).
         sliding_window: attend only to keys less than this many steps away.
-        kernel_initializer, bias_initializer, kernel_regularizer,
-        bias_regularizer, kernel_constraint, bias_constraint: for the four
-            projections' weights.
+        kernel_initializer: for the four projections' kernels.
+        bias_initializer: for the four projections' biases.
+        kernel_regularizer: for the four projections' kernels.
+        bias_regularizer: for the four projections' biases.
+        kernel_constraint: for the four projections' kernels.
+        bias_constraint: for the four projections' biases.
         seed: seed of the dropout's own generator (else the model's).
     """
 

@@ -148,7 +148,8 @@ class Normalization(Layer):
         axis: the axis or axes that keep their own statistics (the features),
             an int, a tuple of ints, or None for one mean and variance over
             everything. Defaults to -1.
-        mean, variance: the statistics, both or neither. Defaults to None.
+        mean: the statistics, both or neither. Defaults to None.
+        variance: the statistics, both or neither. Defaults to None.
         invert: apply the inverse (de-normalize outputs). Defaults to False.
     """
 

@@ -166,7 +166,8 @@ class TruePositives(_ConfusionMatrixConditionCount):
     Args:
         thresholds: one number in [0, 1] or a list of them (default 0.5); with
             a list, ``result()`` is one count per threshold.
-        name, dtype: as for every metric.
+        name: as for every metric.
+        dtype: as for every metric.
     """
 
     _kind = "tp"
@@ -258,7 +259,8 @@ class Precision(_PrecisionRecallBase):
             ``top_k``, every one of the top k counts as predicted positive).
         top_k: count only the ``k`` highest scores of each row as predictions.
         class_id: the one class (last-axis index) to measure.
-        name, dtype: as for every metric.
+        name: as for every metric.
+        dtype: as for every metric.
     """
 
     _kinds = ("tp", "fp")
@@ -336,7 +338,8 @@ class SensitivityAtSpecificity(SensitivitySpecificityBase):
         specificity: a number in [0, 1].
         num_thresholds: how many evenly spaced thresholds in [0, 1] (default 200).
         class_id: the one class to measure.
-        name, dtype: as for every metric.
+        name: as for every metric.
+        dtype: as for every metric.
     """
 
     def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
@@ -439,7 +442,8 @@ class AUC(Metric):
         num_thresholds: how many thresholds (> 1; default 200).
         curve: ``'ROC'`` (default), ``'PR'`` or ``'PRGAIN'``.
         summation_method: ``'interpolation'`` (default), ``'majoring'`` or ``'minoring'``.
-        name, dtype: as for every metric.
+        name: as for every metric.
+        dtype: as for every metric.
         thresholds: your own thresholds in [0, 1] (then ``num_thresholds`` is
             their number plus 2).
         multi_label: one curve per label (the last axis), averaged; else every

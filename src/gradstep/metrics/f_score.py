@@ -26,7 +26,8 @@ class FBetaScore(Metric):
         beta: a float > 0; recall counts ``beta`` times as much as precision.
         threshold: a float in (0, 1]; without one, each row's highest score is
             its positive prediction.
-        name, dtype: as for every metric.
+        name: as for every metric.
+        dtype: as for every metric.
     """
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):

@@ -87,7 +87,9 @@ class IoU(_IoUBase):
         dtype: the confusion matrix's dtype (default ``'int32'``, as Keras:
             float sample weights are truncated to integers).
         ignore_class: a class id whose pixels are left out.
-        sparse_y_true, sparse_y_pred: whether labels (predictions) are class ids
+        sparse_y_true: whether labels (predictions) are class ids
+            (True) or scores to take the argmax of along ``axis``.
+        sparse_y_pred: whether labels (predictions) are class ids
             (True) or scores to take the argmax of along ``axis``.
         axis: the class axis of non-sparse inputs.
     """
@@ -152,7 +154,8 @@ class BinaryIoU(IoU):
     Args:
         target_class_ids: the classes to average over (default ``(0, 1)``).
         threshold: the score from which a prediction is class 1 (default 0.5).
-        name, dtype: as ``IoU``.
+        name: as ``IoU``.
+        dtype: as ``IoU``.
     """
 
     def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):

@@ -92,7 +92,8 @@ class R2Score(Metric):
             or ``None`` (one score per column).
         num_regressors: with ``p > 0``, the adjusted score
             ``1 - (1 - R2) (n - 1) / (n - p - 1)`` (``n``: entries seen).
-        name, dtype: as for every metric.
+        name: as for every metric.
+        dtype: as for every metric.
     """
 
     def __init__(
