@@ -145,3 +145,29 @@ def test_a_layer_called_in_call_without_training_takes_the_callers_mode():
     inference_output, _ = layer.forward(x, training=False)
     assert (training_output == 0).any() and (training_output == 2).any()
     np.testing.assert_array_equal(inference_output, x)
+
+
+def test_a_call_that_names_mask_receives_the_mask_as_in_keras():
+    """keras.io's masking guide: TemporalSoftmax after Embedding(mask_zero=True)."""
+
+    class TemporalSoftmax(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            assert mask is not None
+            weights = ops.expand_dims(ops.cast(mask, "float32"), -1)
+            exps = ops.exp(inputs) * weights
+            return exps / ops.sum(exps * weights, axis=-1, keepdims=True)
+
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(input_dim=10, output_dim=4, mask_zero=True)(inputs)
+    outputs = TemporalSoftmax()(layers.Dense(1)(x))
+    model = keras.Model(inputs, outputs)
+    tokens = np.array([[3, 4, 0, 0], [1, 2, 5, 0]])
+    with np.errstate(invalid="ignore"):
+        found = model.predict(tokens, verbose=0)[..., 0]
+    # A softmax over one feature: 1 at each step that counts, 0 / 0 at the padding (as in Keras).
+    np.testing.assert_array_equal(found[tokens != 0], 1.0)
+    assert np.isnan(found[tokens == 0]).all()

@@ -123,11 +123,15 @@ class Layer:
     #: through ``compute_mask``. A layer that does not support masking stops
     #: the mask there, and the graph warns when it is built, as Keras does.
     supports_masking = False
+
     #: Whether ``forward`` takes the input's mask, ``forward(x, training,
     #: mask=...)`` (a list of masks, None where unmasked, for a layer called on
     #: a list), because masked positions change its output (an average over
     #: the unmasked steps). It is passed only when some input carries a mask.
-    forward_takes_mask = False
+    #: A layer written with ``call`` takes it when its ``call`` names ``mask``.
+    @property
+    def forward_takes_mask(self) -> bool:
+        return "mask" in _call_parameters(type(self))
 
     def __init__(
         self,
@@ -704,8 +708,14 @@ def _probe_shape(layer: Layer, input_shape, unknown: int):
     shapes = input_shape if isinstance(input_shape, list) else [input_shape]
     dtype = "int64" if layer.integer_inputs else (layer.dtype or config.floatx())
     zeros = [np.zeros(tuple(unknown if d is None else d for d in shape), dtype) for shape in shapes]
+    listed = isinstance(input_shape, list)
+    masked = {}
+    if "mask" in _call_parameters(type(layer)):
+        # Keras's masks cover every axis but the features: all steps count here.
+        masks = [np.ones(z.shape[:-1], bool) for z in zeros]
+        masked = {"mask": masks if listed else masks[0]}
     with np.errstate(all="ignore"):
-        output, _ = layer.forward(zeros if isinstance(input_shape, list) else zeros[0])
+        output, _ = layer.forward(zeros if listed else zeros[0], **masked)
     if isinstance(output, list | tuple):
         return [np.shape(o) for o in output]
     return np.shape(output)
