@@ -165,12 +165,16 @@ class Layer:
         self.rng: np.random.Generator | None = None
 
     def __setattr__(self, name, value):
-        # A layer's own layers (assigned as attributes, as in Keras) are tracked:
-        # their weights are the layer's too, after its own.
-        if isinstance(value, Layer) and value is not self:
+        # A layer's own layers (assigned as attributes, alone or in a list, as in
+        # Keras) are tracked: their weights are the layer's too, after its own; a
+        # model's are its layers.
+        if isinstance(value, Layer) or (
+            isinstance(value, list | tuple) and value and all(isinstance(v, Layer) for v in value)
+        ):
             sublayers = self.__dict__.setdefault("_sublayers", [])
-            if all(value is not known for known in sublayers):
-                sublayers.append(value)
+            for layer in value if isinstance(value, list | tuple) else [value]:
+                if layer is not self and all(layer is not known for known in sublayers):
+                    sublayers.append(layer)
         super().__setattr__(name, value)
 
     # --- building ---------------------------------------------------------------------

@@ -136,21 +136,11 @@ class Model(Layer):
         self._trained_weights: _TrainedWeights | None = None
 
     # --- layers, built from the graph -------------------------------------------------
-    def __setattr__(self, name, value):
-        # A subclass's layers are tracked as they are assigned, as Keras does.
-        if isinstance(value, Layer) or (
-            isinstance(value, list | tuple) and value and all(isinstance(v, Layer) for v in value)
-        ):
-            tracked = self.__dict__.setdefault("_tracked_layers", [])
-            for layer in value if isinstance(value, list | tuple) else [value]:
-                if layer is not self and all(layer is not t for t in tracked):
-                    tracked.append(layer)
-        super().__setattr__(name, value)
-
     @property
     def layers(self) -> list[Layer]:
-        """The model's layers (a subclass's, in the order they were assigned)."""
-        return list(self.__dict__.get("_tracked_layers", []))
+        """The model's layers (a subclass's, in the order they were assigned:
+        ``Layer`` tracks them as it tracks any layer's own layers)."""
+        return self._sublayers_in_order()
 
     def get_layer(self, name=None, index=None) -> Layer:
         """A layer by ``name``, or by ``index`` in ``layers``, with Keras's errors."""
