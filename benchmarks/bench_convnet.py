@@ -33,7 +33,15 @@ Memory (--memory): each framework trains the model in a fresh subprocess:
 one warm-up step, then the peak resident memory is reset (Linux's
 /proc/self/clear_refs), one more step runs, and the growth of the peak over
 the resident memory before that step is reported (VmHWM - VmRSS), with the
-ratio gradstep / PyTorch.
+ratio gradstep / PyTorch. Two figures per framework:
+- "step" (the goal's measure): before the step, the C allocator gives back
+  what it keeps free from the warm-up (glibc's malloc_trim(0)), so the growth
+  is the memory the step itself takes;
+- "untrimmed": without that, a framework whose freed memory stayed in the
+  allocator's heap after the warm-up (PyTorch's does: glibc raises its mmap
+  threshold after the first large free) reuses it without growing, while
+  gradstep hands its buffers back at the end of every fit; this figure swings
+  with the allocator's state (PyTorch's: 13 to 44 MiB on the MNIST convnet).
 
 Run (PyTorch from the benchmark virtualenv):
     PYTHONPATH=src /tmp/bench/bin/python benchmarks/bench_convnet.py
@@ -42,6 +50,7 @@ Run (PyTorch from the benchmark virtualenv):
 """
 
 import argparse
+import ctypes
 import gc
 import json
 import os
@@ -293,12 +302,22 @@ def _status_kib(field):
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def memory_child(name, model_name):
+def _release_free_heap():
+    """Give back to the system what the C allocator keeps free (glibc only)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def memory_child(name, model_name, trim):
     """In a fresh process: the growth of peak RSS over one training step (KiB)."""
     data = synthetic_data(model_name, 1)
     train = TRAINERS[name](model_name, data, seed=0)
     train()  # warm-up: first calls, compiled kernels, optimizer slots
     gc.collect()
+    if trim:
+        _release_free_heap()
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # resets VmHWM to the current RSS
     before = _status_kib("VmRSS")
@@ -308,29 +327,39 @@ def memory_child(name, model_name):
 
 
 def measure_memory(model_name, names, repeats=3):
-    growth = {}
-    for name in names:
-        samples = []
-        for _ in range(repeats):
-            command = [sys.executable, os.path.abspath(__file__), "--memory-child", name]
-            command += ["--models", model_name]
-            result = subprocess.run(command, capture_output=True, text=True, env=os.environ)
-            if result.returncode != 0:
-                print(f"skipping {name} memory: {result.stderr.strip().splitlines()[-1:]}")
-                break
-            samples.append(json.loads(result.stdout.strip().splitlines()[-1]))
-        if samples:
-            growth[name] = statistics.median(s["growth_kib"] for s in samples) / 1024
-            before = statistics.median(s["before_kib"] for s in samples) / 1024
-            print(
-                f"{model_name} {name:<9} one training step: peak RSS +{growth[name]:.1f} MiB "
-                f"(over {before:.0f} MiB resident before it; median of {len(samples)} processes)"
-            )
-    if "gradstep" in growth and "pytorch" in growth:
-        if growth["pytorch"] >= 1:
-            print(f"memory gradstep/pytorch {growth['gradstep'] / growth['pytorch']:.2f}x")
-        else:
-            print("memory gradstep/pytorch: no ratio, PyTorch's growth is below 1 MiB")
+    for trim, label in ((True, "step"), (False, "untrimmed")):
+        growth = {}
+        for name in names:
+            samples = _memory_samples(name, model_name, trim, repeats)
+            if samples:
+                growth[name] = statistics.median(s["growth_kib"] for s in samples) / 1024
+                before = statistics.median(s["before_kib"] for s in samples) / 1024
+                print(
+                    f"{model_name} {name:<9} one training step ({label}): peak RSS "
+                    f"+{growth[name]:.1f} MiB (over {before:.0f} MiB resident before it; "
+                    f"median of {len(samples)} processes)"
+                )
+        if "gradstep" in growth and "pytorch" in growth:
+            if growth["pytorch"] >= 1:
+                ratio = growth["gradstep"] / growth["pytorch"]
+                print(f"memory ({label}) gradstep/pytorch {ratio:.2f}x")
+            else:
+                print(
+                    f"memory ({label}) gradstep/pytorch: no ratio, PyTorch's growth is below 1 MiB"
+                )
+
+
+def _memory_samples(name, model_name, trim, repeats):
+    samples = []
+    for _ in range(repeats):
+        command = [sys.executable, os.path.abspath(__file__), "--memory-child", name]
+        command += ["--models", model_name] + ([] if trim else ["--untrimmed"])
+        result = subprocess.run(command, capture_output=True, text=True, env=os.environ)
+        if result.returncode != 0:
+            print(f"skipping {name} memory: {result.stderr.strip().splitlines()[-1:]}")
+            return samples
+        samples.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    return samples
 
 
 # ---------------------------------------------------------------- driver
@@ -344,6 +373,7 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--memory", action="store_true", help="also measure peak memory")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--untrimmed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     args.frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
@@ -357,7 +387,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if args.memory_child:
-        memory_child(args.memory_child, args.models[0])
+        memory_child(args.memory_child, args.models[0], trim=not args.untrimmed)
         return
     for model_name in args.models:
         steps = args.steps or MODELS[model_name]["steps"]

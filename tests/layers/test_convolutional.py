@@ -11,7 +11,7 @@ import pytest
 
 import gradstep
 from gradstep import config, kernels, layers, models
-from gradstep.layers import windows
+from gradstep.layers import convolutional, windows
 from gradstep.testing import check_layer_gradients, check_model_gradients
 
 BACKENDS = ["numpy", pytest.param("numba", marks=pytest.mark.requires("numba", extra="speed"))]
@@ -253,6 +253,36 @@ def test_conv2d_is_the_direct_sum(
     if data_format == "channels_first":
         want = np.moveaxis(want, -1, 1)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [layers.Conv1D, layers.Conv2D])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_windows_copied_a_few_samples_at_a_time_give_the_whole_batch_result(
+    backend, monkeypatch, cls, padding
+):
+    """Forward and backward copy the windows for a few samples at a time; a
+    batch of 5 in chunks of 2, 2 and 1 gives what one chunk gives, and passes
+    the slope check."""
+    rank = 1 if cls is layers.Conv1D else 2
+    shape = (5, *(6,) * rank, 3)
+    layer = _layer(cls, 4, 3, padding=padding)
+    x = _input(shape)
+    layer.build(shape)
+    whole_output, whole_saved = layer.forward(x, training=True)
+    grad = _input(whole_output.shape, seed=2)
+    whole_slopes = layer.backward(whole_saved, grad)
+    sample_bytes = np.prod(whole_output.shape[1:-1]) * 3**rank * 3 * 8
+    monkeypatch.setattr(convolutional, "WINDOW_CHUNK_BYTES", int(2 * sample_bytes))
+    output, saved = layer.forward(x, training=True)
+    canvas, geometry, _ = saved[0]
+    chunks = [samples for samples, _, _ in convolutional._window_chunks(canvas, geometry)]
+    assert chunks == [slice(0, 2), slice(2, 4), slice(4, 5)]
+    input_slope, weight_slopes = layer.backward(saved, grad)
+    np.testing.assert_allclose(output, whole_output, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(input_slope, whole_slopes[0], rtol=1e-13, atol=1e-13)
+    for name, slope in weight_slopes.items():
+        np.testing.assert_allclose(slope, whole_slopes[1][name], rtol=1e-13, atol=1e-13)
+    check_layer_gradients(layer, x)
 
 
 def test_conv2d_transpose_is_the_adjoint_of_conv2d():

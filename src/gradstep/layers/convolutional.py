@@ -28,14 +28,21 @@ a channels-first input is read through a transposed view (no copy), and the
 output is handed back as a transposed view of the channels-last result.
 
 **How it is computed.** Forward copies every window of the padded input into
-a row (``im2col``: a ``(batch * windows, taps * channels)`` matrix), and one
+a row (``im2col``: a ``(batch * windows, taps * channels)`` matrix), and a
 matrix product with the kernel, reshaped to ``(taps * channels, filters)``,
-convolves the whole batch. With ``g = dL/dz`` as a ``(batch * windows,
-filters)`` matrix, backward is two more products and the adjoint of the copy::
+convolves them. With ``g = dL/dz`` as a ``(batch * windows, filters)``
+matrix, backward is two more products and the adjoint of the copy::
 
-    dL/dw    = im2col(x)^T g         (one product)
+    dL/dw    = im2col(x)^T g         (a product)
     dL/dbias = sum of g over batch and windows
-    dL/dx    = col2im(g w^T)         (one product, then each row added back where its window lies)
+    dL/dx    = col2im(g w^T)         (a product, then each row added back where its window lies)
+
+The windows are copied for a few samples at a time (``WINDOW_CHUNK_BYTES``
+of rows), in both passes: the copy is ``taps`` times as large as the input
+(17 MB for the MNIST convnet's second layer at batch 128), and holding it,
+and its slope, whole from the forward pass to the backward one would double
+the step's memory. Backward copies the windows again from the padded input,
+which the layer keeps instead.
 
 The copies (``gradstep.kernels.windows``) run as fused kernels when numba is
 installed, else as NumPy loops over the kernel's taps that give the same
@@ -66,6 +73,10 @@ from gradstep.kernels import windows as window_kernels
 from gradstep.layers import spatial, windows
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.validation import check_positive_int
+
+#: The windows (and their slopes) are copied for as many samples at a time
+#: as fit in this many bytes (see "How it is computed" above).
+WINDOW_CHUNK_BYTES = 1 << 22
 
 _AXIS_NAMES = {1: ("steps",), 2: ("height", "width")}
 
@@ -353,20 +364,10 @@ def _convolve(cols: np.ndarray, kernel: np.ndarray, groups: int) -> np.ndarray:
     return np.ascontiguousarray(products.transpose(1, 0, 2)).reshape(cols.shape[1], -1)
 
 
-def _convolve_backward(cols, kernel, groups, grad_matrix, input_gradient):
-    """``(slope at the windows or None, slope at the kernel)`` given the slope
-    ``grad_matrix`` ``(rows, filters)`` at the product."""
-    if groups == 1:
-        flat_kernel = kernel.reshape(-1, kernel.shape[-1])
-        with config.product_threads(cols[0].T, grad_matrix):
-            grad_kernel = (cols[0].T @ grad_matrix).reshape(kernel.shape)
-        grad_cols = None
-        if input_gradient:
-            dtype = np.result_type(grad_matrix, flat_kernel)
-            grad_cols = scratch.empty((1, len(grad_matrix), len(flat_kernel)), dtype)
-            with config.product_threads(grad_matrix, flat_kernel.T):
-                np.matmul(grad_matrix, flat_kernel.T, out=grad_cols[0])
-        return grad_cols, grad_kernel
+def _grouped_backward(cols, kernel, groups, grad_matrix, input_gradient):
+    """``(slope at the windows or None, slope at the kernel)`` of a grouped
+    convolution, given the slope ``grad_matrix`` ``(rows, filters)`` at the
+    product (one group's windows times its part of the kernel)."""
     grad_groups = grad_matrix.reshape(len(grad_matrix), groups, -1).transpose(1, 0, 2)
     grad_kernel = np.matmul(cols.transpose(0, 2, 1), grad_groups)
     grad_kernel = grad_kernel.transpose(1, 0, 2).reshape(kernel.shape)
@@ -377,16 +378,77 @@ def _convolve_backward(cols, kernel, groups, grad_matrix, input_gradient):
 
 
 def _windowed_forward(x_last, geometry, kernel, groups):
-    """Pad, copy the windows, multiply: ``(z, cols)`` with ``z`` channels-last."""
-    cols = windows.im2col(windows.pad(x_last, geometry.pads), geometry, groups)
-    z = _convolve(cols, kernel, groups)
-    return z.reshape(len(x_last), *geometry.output_size, z.shape[-1]), cols
+    """Pad, copy the windows, multiply: ``(z, saved)`` with ``z`` channels-last.
+    Without groups, ``saved`` is the padded input and the windows are copied
+    a few samples at a time; with groups, it is the windows."""
+    canvas = windows.pad(x_last, geometry.pads)
+    batch, filters = len(x_last), kernel.shape[-1]
+    if groups != 1:
+        cols = windows.im2col(canvas, geometry, groups)
+        z = _convolve(cols, kernel, groups)
+        return z.reshape(batch, *geometry.output_size, filters), cols
+    flat_kernel = kernel.reshape(-1, filters)
+    dtype = np.result_type(canvas, kernel)
+    z = scratch.empty((batch * math.prod(geometry.output_size), filters), dtype)
+    for _, rows, cols in _window_chunks(canvas, geometry):
+        with config.product_threads(cols, flat_kernel):
+            np.matmul(cols, flat_kernel, out=z[rows])
+    return z.reshape(batch, *geometry.output_size, filters), canvas
+
+
+def _window_chunks(canvas, geometry):
+    """``(samples, rows, cols)`` for a few samples at a time: their windows as
+    the rows of ``cols`` (one buffer, refilled), and where those samples and
+    rows lie in the batch and in its ``(batch * windows, taps * channels)``
+    matrix."""
+    batch, channels = canvas.shape[0], canvas.shape[-1]
+    windows_per_sample = math.prod(geometry.output_size)
+    sample_bytes = windows_per_sample * geometry.taps * channels * canvas.dtype.itemsize
+    chunk = max(1, min(batch, WINDOW_CHUNK_BYTES // sample_bytes))
+    buffer = scratch.empty(
+        (1, chunk, *geometry.output_size, *geometry.kernel, channels), canvas.dtype
+    )
+    for start in range(0, batch, chunk):
+        samples = slice(start, min(start + chunk, batch))
+        cols = buffer[:, : samples.stop - start]
+        window_kernels.im2col(canvas[samples], cols, geometry.strides, geometry.dilations)
+        rows = slice(start * windows_per_sample, samples.stop * windows_per_sample)
+        yield samples, rows, cols.reshape(rows.stop - rows.start, -1)
 
 
 def _windowed_backward(saved, grad_matrix, kernel, groups, input_gradient):
     """The slope at the channels-last input (or None) and at the kernel."""
+    if groups != 1:
+        return _grouped_windowed_backward(saved, grad_matrix, kernel, groups, input_gradient)
+    canvas, geometry, batch = saved
+    flat_kernel = kernel.reshape(-1, kernel.shape[-1])
+    dtype = np.result_type(grad_matrix, flat_kernel)
+    grad_kernel = np.zeros(flat_kernel.shape, dtype)
+    grad_canvas = None
+    if input_gradient:
+        grad_canvas = windows.zero_canvas(geometry, batch, canvas.shape[-1], dtype)
+    grad_cols = None
+    for samples, rows, cols in _window_chunks(canvas, geometry):
+        grad_rows = grad_matrix[rows]
+        with config.product_threads(cols.T, grad_rows):
+            grad_kernel += cols.T @ grad_rows
+        if grad_canvas is not None:
+            if grad_cols is None:
+                grad_cols = scratch.empty(cols.shape, dtype)
+            slope = grad_cols[: len(cols)]
+            with config.product_threads(grad_rows, flat_kernel.T):
+                np.matmul(grad_rows, flat_kernel.T, out=slope)
+            count = samples.stop - samples.start
+            windows.col2im(slope[None], geometry, count, canvas=grad_canvas[samples])
+    grad_kernel = grad_kernel.reshape(kernel.shape)
+    if grad_canvas is None:
+        return None, grad_kernel
+    return windows.crop(grad_canvas, geometry.pads), grad_kernel
+
+
+def _grouped_windowed_backward(saved, grad_matrix, kernel, groups, input_gradient):
     cols, geometry, batch = saved
-    grad_cols, grad_kernel = _convolve_backward(cols, kernel, groups, grad_matrix, input_gradient)
+    grad_cols, grad_kernel = _grouped_backward(cols, kernel, groups, grad_matrix, input_gradient)
     if grad_cols is None:
         return None, grad_kernel
     canvas = windows.col2im(grad_cols, geometry, batch)
@@ -463,8 +525,8 @@ class _Conv(_Convolution):
 
     def _linear_forward(self, x_last):
         geometry = self._windows(x_last.shape[1:-1])
-        z, cols = _windowed_forward(x_last, geometry, self.kernel, self.groups)
-        return z, (cols, geometry, len(x_last))
+        z, saved = _windowed_forward(x_last, geometry, self.kernel, self.groups)
+        return z, (saved, geometry, len(x_last))
 
     def _linear_backward(self, saved, grad_matrix, input_gradient):
         grad_input, grad_kernel = _windowed_backward(
@@ -588,8 +650,8 @@ class _Depthwise(_Convolution):
         geometry = self._windows(x_last.shape[1:-1])
         channels = x_last.shape[-1]
         flat_kernel = kernel.reshape(*self.kernel_size, 1, channels * self.depth_multiplier)
-        z, cols = _windowed_forward(x_last, geometry, flat_kernel, channels)
-        return z, (cols, geometry, len(x_last))
+        z, saved = _windowed_forward(x_last, geometry, flat_kernel, channels)
+        return z, (saved, geometry, len(x_last))
 
     def _depthwise_backward(self, saved, grad_matrix, kernel, input_gradient):
         channels = kernel.shape[-2]

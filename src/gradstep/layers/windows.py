@@ -209,13 +209,20 @@ def im2col(canvas: np.ndarray, geometry: Windows, groups: int = 1) -> np.ndarray
     return cols.reshape(groups, batch * math.prod(geometry.output_size), -1)
 
 
-def col2im(cols: np.ndarray, geometry: Windows, batch: int) -> np.ndarray:
+def col2im(cols: np.ndarray, geometry: Windows, batch: int, canvas=None) -> np.ndarray:
     """The adjoint of ``im2col``: a zero canvas ``(batch, *canvas, channels)``
     to which each row of ``cols`` (as ``im2col`` laid them out) is added back
-    where its window lies. Overlapping windows add up, tap after tap."""
+    where its window lies. Overlapping windows add up, tap after tap. Given a
+    ``canvas`` (the samples' part of a larger one), the rows are added to it."""
     groups = cols.shape[0]
     width = cols.shape[-1] // geometry.taps
     blocks = cols.reshape(groups, batch, *geometry.output_size, *geometry.kernel, width)
-    canvas = scratch.zeros((batch, *geometry.canvas_size, groups * width), cols.dtype)
+    if canvas is None:
+        canvas = zero_canvas(geometry, batch, groups * width, cols.dtype)
     window_kernels.col2im(blocks, canvas, geometry.strides, geometry.dilations)
     return canvas
+
+
+def zero_canvas(geometry: Windows, batch: int, channels: int, dtype) -> np.ndarray:
+    """A zero (padded) canvas ``(batch, *canvas, channels)`` for ``col2im``."""
+    return scratch.zeros((batch, *geometry.canvas_size, channels), dtype)
