@@ -111,3 +111,47 @@ def batchnorm_mlp(keras):
         ],
         name="batchnorm_mlp",
     )
+
+
+def encoder_decoder(keras):
+    """keras.io's sequence-to-sequence shape: an LSTM encoder's final states
+    (``return_state=True``) start an LSTM decoder."""
+    layers = keras.layers
+    source = keras.Input(shape=(5, 3), name="encoder_inputs")
+    target = keras.Input(shape=(6, 2), name="decoder_inputs")
+    _, state_h, state_c = layers.LSTM(4, return_state=True, name="encoder")(source)
+    decoded = layers.LSTM(4, return_sequences=True, name="decoder")(
+        target, initial_state=[state_h, state_c]
+    )
+    out = layers.Dense(2, name="out")(decoded)
+    return keras.Model([source, target], out, name="encoder_decoder")
+
+
+def recurrent_states_as_features(keras):
+    """A GRU's sequence and final state, and a Bidirectional LSTM's five
+    outputs, used side by side."""
+    layers = keras.layers
+    x = keras.Input(shape=(5, 3), name="x")
+    sequence, state = layers.GRU(3, return_sequences=True, return_state=True, name="gru")(x)
+    pooled = layers.GlobalAveragePooling1D(name="pool")(sequence)
+    both = layers.Bidirectional(layers.LSTM(2, return_state=True), name="bi")(x)
+    output, forward_h, forward_c, backward_h, backward_c = both
+    joined = layers.Concatenate(name="join")(
+        [pooled, state, output, forward_h, backward_c, forward_c, backward_h]
+    )
+    out = layers.Dense(2, name="out")(joined)
+    return keras.Model(x, out, name="recurrent_states")
+
+
+def attention_scores_as_features(keras):
+    """A causal self-attention whose scores (``return_attention_scores=True``)
+    are features beside its output."""
+    layers = keras.layers
+    x = keras.Input(shape=(4, 6), name="x")
+    attended, scores = layers.MultiHeadAttention(2, 3, name="mha")(
+        x, x, return_attention_scores=True, use_causal_mask=True
+    )
+    pooled = layers.GlobalAveragePooling1D(name="pool")(attended)
+    joined = layers.Concatenate(name="join")([pooled, layers.Flatten(name="flat")(scores)])
+    out = layers.Dense(2, name="out")(joined)
+    return keras.Model(x, out, name="attention_scores")

@@ -334,3 +334,62 @@ def test_backward_lets_go_of_each_step_saved_values_once_used():
     _, weight_grads = graph.backward(saved, [np.ones_like(output[0])])
     assert all(step is None for step in saved.steps)
     assert len(weight_grads) == 4
+
+
+# --- layers with several outputs ---------------------------------------------------------
+def test_a_layer_with_several_outputs_gives_one_tensor_per_output():
+    x = keras.Input(shape=(5, 3))
+    lstm = layers.LSTM(4, return_state=True, name="encoder")
+    outputs = lstm(x)
+    assert isinstance(outputs, list) and len(outputs) == 3
+    assert [t.shape for t in outputs] == [(None, 4)] * 3
+    assert [t.history for t in outputs] == [(lstm, 0, 0), (lstm, 0, 1), (lstm, 0, 2)]
+    assert lstm.output == outputs
+    model = keras.Model(x, outputs)
+    data = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    for ours, eager in zip(model.predict(data, verbose=0), lstm(data), strict=True):
+        np.testing.assert_array_equal(ours, eager)
+
+
+def test_states_carry_slopes_from_a_decoder_and_from_losses_on_them():
+    """An encoder's final states start a decoder and are also model outputs with
+    losses of their own; every weight's slope passes the central-difference check."""
+    source = keras.Input(shape=(4, 3), dtype="float64")
+    target = keras.Input(shape=(3, 2), dtype="float64")
+    _, state_h, state_c = layers.LSTM(3, return_state=True, dtype="float64")(source)
+    decoded = layers.GRU(3, return_sequences=True, dtype="float64")(target, initial_state=state_h)
+    out = layers.Dense(2, dtype="float64")(decoded)
+    cell = layers.Dense(1, dtype="float64")(state_c)
+    model = keras.Model([source, target], [out, cell])
+    model.compile(optimizer="sgd", loss=["mse", "mse"])
+    rng = np.random.default_rng(1)
+    x = [rng.normal(size=(3, 4, 3)), rng.normal(size=(3, 3, 2))]
+    y = [rng.normal(size=(3, 3, 2)), rng.normal(size=(3, 1))]
+    check_model_gradients(model, x, y)
+
+
+def test_an_unused_output_of_a_node_gets_no_slope_and_the_rest_flow():
+    x = keras.Input(shape=(4, 2), dtype="float64")
+    _, state_h, _ = layers.LSTM(3, return_state=True, dtype="float64")(x)  # c unused
+    model = _float64_model(x, layers.Dense(1, dtype="float64")(state_h))
+    rng = np.random.default_rng(2)
+    check_model_gradients(model, rng.normal(size=(3, 4, 2)), rng.normal(size=(3, 1)))
+
+
+def test_several_outputs_round_trip_through_config_file_and_summary(tmp_path):
+    x = keras.Input(shape=(5, 3), name="x")
+    sequence, state = layers.GRU(3, return_sequences=True, return_state=True, name="gru")(x)
+    joined = layers.Concatenate(name="join")([layers.GlobalAveragePooling1D()(sequence), state])
+    model = keras.Model(x, layers.Dense(2, name="out")(joined))
+    config = model.get_config()
+    join = next(entry for entry in config["layers"] if entry["name"] == "join")
+    histories = [arg["config"]["keras_history"] for arg in join["inbound_nodes"][0]["args"][0]]
+    assert histories[1] == ["gru", 0, 1]
+    data = np.random.default_rng(3).normal(size=(4, 5, 3)).astype("float32")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded.predict(data, verbose=0), model.predict(data, verbose=0))
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "[(None, 5, 3)," in text and "'gru[0][1]'" in text

@@ -98,6 +98,39 @@ CASES = [
     },
 ]
 
+CASES += [
+    {
+        "name": "encoder_decoder_states",
+        "build": functional_models.encoder_decoder,
+        "inputs": {"encoder_inputs": (5, 3), "decoder_inputs": (6, 2)},
+        "targets": "sequence2",
+        "compile": {"optimizer": ("Adam", {"learning_rate": 0.01}), "loss": "mse"},
+        "epochs": 2,
+        "batch_size": 8,
+    },
+    {
+        "name": "attention_scores_as_features",
+        "build": functional_models.attention_scores_as_features,
+        "inputs": {"x": (4, 6)},
+        "targets": "regression2",
+        # SGD: the key projection's bias has slope 0 (a softmax ignores a shift of
+        # its scores), and Adam would turn each framework's round-off there into
+        # whole steps of the learning rate.
+        "compile": {"optimizer": ("SGD", {"learning_rate": 0.1}), "loss": "mse"},
+        "epochs": 2,
+        "batch_size": 8,
+    },
+    {
+        "name": "recurrent_states_as_features",
+        "build": functional_models.recurrent_states_as_features,
+        "inputs": {"x": (5, 3)},
+        "targets": "regression2",
+        "compile": {"optimizer": ("SGD", {"learning_rate": 0.05}), "loss": "mse"},
+        "epochs": 2,
+        "batch_size": 8,
+    },
+]
+
 SAMPLES = 32
 
 
@@ -111,6 +144,10 @@ def data(case, rng):
             "label": rng.integers(0, 3, size=SAMPLES).astype(np.int64),
             "score": rng.normal(size=(SAMPLES, 1)).astype(np.float32),
         }
+    elif case["targets"].startswith("sequence"):
+        width = int(case["targets"][-1])
+        steps = case["inputs"]["decoder_inputs"][0]
+        targets = {"y": rng.normal(size=(SAMPLES, steps, width)).astype(np.float32)}
     else:
         width = int(case["targets"][-1])
         targets = {"y": rng.normal(size=(SAMPLES, width)).astype(np.float32)}

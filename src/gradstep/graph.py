@@ -1,10 +1,12 @@
 """The graph of a model: symbolic tensors, nodes, and the plan that runs them.
 
 ``Input(shape)`` returns a ``SymbolicTensor``. Calling a layer on symbolic
-tensors records a ``Node`` (the layer, its input tensors, its output tensor)
-and returns the output's symbolic tensor. ``Graph(inputs, outputs)`` walks
-back from the outputs, sorts the nodes so that each runs after the nodes it
-depends on (Keras's order: by depth, then by first use), and runs them:
+tensors records a ``Node`` (the layer, its input tensors, its output tensors)
+and returns the output's symbolic tensor, or a list of them for a layer with
+several outputs (an ``LSTM(return_state=True)``: its output and its states).
+``Graph(inputs, outputs)`` walks back from the outputs, sorts the nodes so
+that each runs after the nodes it depends on (Keras's order: by depth, then
+by first use), and runs them:
 
 - ``forward``: each node computes its output from its inputs and keeps what
   its backward pass needs (its ``saved``);
@@ -43,10 +45,14 @@ class SymbolicTensor:
     """A placeholder for an array in a graph under construction: its shape
     (``None`` for the batch axis), its dtype, and the node that produces it."""
 
-    def __init__(self, shape, dtype: str, node: Node | None = None, name: str | None = None):
+    def __init__(
+        self, shape, dtype: str, node: Node | None = None, name: str | None = None, index=0
+    ):
         self.shape = tuple(shape)
         self.dtype = dtype
         self.node = node
+        #: Which of its node's outputs it is (0 for a layer with one output).
+        self.index = index
         self.name = name or (node.layer.name if node is not None else "tensor")
         #: The shape of the mask the tensor will carry (unknown sizes as 1), or
         #: None when it carries none: Keras's symbolic ``_keras_mask``.
@@ -59,7 +65,7 @@ class SymbolicTensor:
     @property
     def history(self) -> tuple[Any, int, int]:
         """``(layer, node index, tensor index)``: Keras's ``_keras_history``."""
-        return self.node.layer, self.node.index, 0
+        return self.node.layer, self.node.index, self.index
 
     def __repr__(self) -> str:
         return f"<SymbolicTensor shape={self.shape} dtype={self.dtype} name={self.name!r}>"
@@ -80,15 +86,28 @@ class SymbolicTensor:
 class Node:
     """One call of a layer in a graph: its inputs (a tensor, or a list of
     tensors for a layer such as ``Add``; none for an ``InputLayer``), its
-    output, and the ``training`` flag it was called with (None: the model's)."""
+    outputs, and the ``training`` flag it was called with (None: the model's).
+    A node with several outputs (``several_outputs``) hands its layer's
+    ``forward`` result on as a list, one array per output, and gives its
+    ``backward`` a list of slopes (None for an output nothing uses)."""
 
     def __init__(self, layer, inputs, training: bool | None = None):
         self.layer = layer
         self.inputs = inputs
         self.training = training
-        self.output: SymbolicTensor | None = None
+        self.outputs: list[SymbolicTensor] = []
+        self.several_outputs = False
         self.index = len(layer.inbound_nodes)
         layer.inbound_nodes.append(self)
+
+    @property
+    def output(self) -> SymbolicTensor | None:
+        """The node's output (its first, for a node with several)."""
+        return self.outputs[0] if self.outputs else None
+
+    @output.setter
+    def output(self, tensor: SymbolicTensor) -> None:
+        self.outputs = [tensor]
 
     @property
     def input_tensors(self) -> list[SymbolicTensor]:
@@ -111,8 +130,9 @@ def is_symbolic(inputs) -> bool:
     return isinstance(inputs, SymbolicTensor)
 
 
-def call_symbolic(layer, inputs, training: bool | None) -> SymbolicTensor:
-    """Record ``layer(inputs)`` as a node and return its symbolic output."""
+def call_symbolic(layer, inputs, training: bool | None):
+    """Record ``layer(inputs)`` as a node and return its symbolic output (a
+    list of them when ``compute_output_shape`` gives a list of shapes)."""
     if isinstance(inputs, list | tuple):
         inputs = list(inputs)
         strays = [x for x in inputs if not isinstance(x, SymbolicTensor)]
@@ -130,9 +150,30 @@ def call_symbolic(layer, inputs, training: bool | None) -> SymbolicTensor:
     layer.check_input_shape(shapes)
     node = Node(layer, inputs, training)
     output_shape = layer.compute_output_shape(shapes)
-    node.output = SymbolicTensor(output_shape, layer.dtype or config.floatx(), node)
-    node.output.mask_shape = _symbolic_mask_shape(layer, inputs)
-    return node.output
+    dtype = layer.dtype or config.floatx()
+    mask_shape = _symbolic_mask_shape(layer, inputs)
+    if not _is_shape_list(output_shape):
+        node.output = SymbolicTensor(output_shape, dtype, node)
+        node.output.mask_shape = mask_shape
+        return node.output
+    node.several_outputs = True
+    node.outputs = [
+        SymbolicTensor(shape, dtype, node, index=index) for index, shape in enumerate(output_shape)
+    ]
+    mask_shapes = mask_shape if isinstance(mask_shape, list) else [mask_shape] * len(node.outputs)
+    for tensor, shape in zip(node.outputs, mask_shapes, strict=True):
+        tensor.mask_shape = shape
+    return list(node.outputs)
+
+
+def _is_shape_list(shape) -> bool:
+    """Whether ``compute_output_shape`` gave several shapes (a list of tuples)
+    rather than one (a tuple, or a list of sizes)."""
+    return (
+        isinstance(shape, list)
+        and bool(shape)
+        and all(isinstance(item, tuple | list) for item in shape)
+    )
 
 
 def _symbolic_mask_shape(layer, inputs) -> tuple | None:
@@ -155,6 +196,8 @@ def _symbolic_mask_shape(layer, inputs) -> tuple | None:
     masks = [None if t.mask_shape is None else _placeholder(t.mask_shape, bool) for t in tensors]
     listed = isinstance(inputs, list)
     mask = layer.compute_mask(values if listed else values[0], masks if listed else masks[0])
+    if isinstance(mask, list):  # one mask per output
+        return [None if m is None else tuple(np.shape(m)) for m in mask]
     return None if mask is None else tuple(np.shape(mask))
 
 
@@ -170,7 +213,9 @@ class _Step(NamedTuple):
     layer: Any
     input_slots: tuple[int, ...]
     listed: bool  # the layer takes a list of inputs
-    output_slot: int
+    output_slot: int  # its (first) output's
+    output_slots: tuple[int, ...]  # all its outputs' (several for a node with several)
+    several_outputs: bool
     training: bool | None
     feeds_on_nodes: bool  # some input comes from another node (needs its slope)
     path_prefix: str  # "dense/": the layer's weights' paths begin with it
@@ -211,7 +256,7 @@ class Graph:
         #: Whether some tensor of the graph carries a mask, so that ``forward``
         #: tracks masks (a model used as a layer may make them inside).
         self.carries_masks = any(
-            node.output.mask_shape is not None
+            any(tensor.mask_shape is not None for tensor in node.outputs)
             or (node.layer.holds_layers and node.layer.carries_masks)
             for node in self.nodes
         )
@@ -223,7 +268,8 @@ class Graph:
             if node.is_input:
                 continue
             slots = tuple(slot_of[id(t)] for t in node.input_tensors)
-            slot_of[id(node.output)] = len(slot_of)
+            for tensor in node.outputs:
+                slot_of[id(tensor)] = len(slot_of)
             steps.append(
                 _Step(
                     node=node,
@@ -231,6 +277,8 @@ class Graph:
                     input_slots=slots,
                     listed=isinstance(node.inputs, list),
                     output_slot=slot_of[id(node.output)],
+                    output_slots=tuple(slot_of[id(t)] for t in node.outputs),
+                    several_outputs=node.several_outputs,
                     training=node.training,
                     feeds_on_nodes=any(slot >= len(self.inputs) for slot in slots),
                     path_prefix=f"{node.layer.name}/",
@@ -269,13 +317,15 @@ class Graph:
                 output, step_saved = step.layer.forward(inputs, training=mode)
             else:
                 output, step_saved = _forward_masked(step, inputs, mode, carried)
-            values[step.output_slot] = output
+            outputs = output if step.several_outputs else [output]
             saved.append(step_saved)
             regularizer = step.layer.activity_regularizer
-            if regularizer is not None:
-                value, slope = _activity_penalty(regularizer, output)
-                penalty += value
-                penalty_slopes.append((step.output_slot, slope))
+            for slot, value in zip(step.output_slots, outputs, strict=True):
+                values[slot] = value
+                if regularizer is not None:
+                    value_penalty, slope = _activity_penalty(regularizer, value)
+                    penalty += value_penalty
+                    penalty_slopes.append((slot, slope))
             penalty += step.layer.activity_penalty(step_saved)
             if mode and step.layer.updates_state:
                 state_updates.extend(step.layer.state_updates(step_saved))
@@ -315,7 +365,7 @@ class Graph:
         weight_grads: dict[str, np.ndarray] = {}
         for index in range(len(self.steps) - 1, -1, -1):
             step = self.steps[index]
-            grad, grads[step.output_slot] = grads[step.output_slot], None
+            grad = _take_output_slopes(grads, step)
             step_saved, steps_saved[index] = steps_saved[index], None
             if grad is None:
                 continue  # nothing downstream of this node has a loss
@@ -346,6 +396,19 @@ class Graph:
         return next(i for i, step in enumerate(self.steps) if step.node is node)
 
 
+def _take_output_slopes(grads: list, step: _Step):
+    """The slope at the step's output (a list of them, None where an output
+    has none, for a node with several; None when no output has one), taken
+    out of ``grads`` so that it is let go with the step."""
+    if not step.several_outputs:
+        grad, grads[step.output_slot] = grads[step.output_slot], None
+        return grad
+    slopes = [grads[slot] for slot in step.output_slots]
+    for slot in step.output_slots:
+        grads[slot] = None
+    return None if all(slope is None for slope in slopes) else slopes
+
+
 def _forward_masked(step: _Step, inputs, mode: bool, masks: list):
     """A step's forward pass when masks flow: the input's mask goes to a layer
     whose ``forward_takes_mask``, and the output's mask into ``masks``."""
@@ -359,7 +422,14 @@ def _forward_masked(step: _Step, inputs, mode: bool, masks: list):
         output, saved = step.layer.forward(inputs, training=mode, mask=mask)
     else:
         output, saved = step.layer.forward(inputs, training=mode)
-    masks[step.output_slot] = step.layer.output_mask(inputs, mask, saved)
+    output_mask = step.layer.output_mask(inputs, mask, saved)
+    if step.several_outputs:
+        if not isinstance(output_mask, list):
+            output_mask = [output_mask] * len(step.output_slots)
+        for slot, each in zip(step.output_slots, output_mask, strict=True):
+            masks[slot] = each
+    else:
+        masks[step.output_slot] = output_mask
     return output, saved
 
 
@@ -470,7 +540,7 @@ def _check_computable(inputs, nodes) -> None:
                     f"{[t.name for t in inputs]}"
                 )
             continue
-        available.add(id(node.output))
+        available.update(id(tensor) for tensor in node.outputs)
 
 
 def _check_unique_names(layers) -> None:

@@ -64,10 +64,13 @@ def is_chain(graph) -> bool:
 
 
 def _output_shape(layer, nodes) -> str:
-    shapes = {node.output.shape for node in nodes}
+    shapes = {tuple(tensor.shape for tensor in node.outputs) for node in nodes}
     if len(shapes) != 1:
         return "multiple"
-    shape = _shape(shapes.pop())
+    several = shapes.pop()
+    if len(several) > 1:
+        return "[" + ", ".join(_shape(shape) for shape in several) + "]"
+    shape = _shape(several[0])
     # TF-Keras shows an InputLayer's output shape as a list of one shape.
     return f"[{shape}]" if nodes[0].is_input else shape
 
@@ -75,7 +78,7 @@ def _output_shape(layer, nodes) -> str:
 def _connections(nodes) -> str:
     return str(
         [
-            f"{tensor.node.layer.name}[{tensor.node.index}][0]"
+            f"{tensor.node.layer.name}[{tensor.node.index}][{tensor.index}]"
             for node in nodes
             for tensor in node.input_tensors
         ]

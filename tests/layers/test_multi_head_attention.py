@@ -167,5 +167,33 @@ def test_bad_input_names_the_layer():
     with pytest.raises(ValueError, match="'mha2'.*one call layout"):
         mha(QUERY, QUERY, use_causal_mask=True)
     symbolic = keras.Input((5, 4))
-    with pytest.raises(ValueError, match="eager calls"):
-        layers.MultiHeadAttention(2, 3)(symbolic, symbolic, return_attention_scores=True)
+    mha = layers.MultiHeadAttention(2, 3, name="mha3")
+    mha(symbolic, symbolic, return_attention_scores=True)
+    with pytest.raises(ValueError, match="'mha3'.*one call layout"):
+        mha(symbolic, symbolic)
+
+
+def test_attention_scores_as_a_graph_output_carry_slopes():
+    """``return_attention_scores=True`` on symbolic tensors: a node with two
+    outputs; a loss on the scores and one on the output both reach every
+    weight (float64 central differences), and the model round-trips a file."""
+    import gradstep as keras
+    from gradstep.testing import check_model_gradients
+
+    query = keras.Input((4, 6), dtype="float64")
+    mha = layers.MultiHeadAttention(2, 3, dtype="float64", name="mha")
+    output, scores = mha(query, query, return_attention_scores=True, use_causal_mask=True)
+    assert (output.shape, scores.shape) == ((None, 4, 6), (None, 2, 4, 4))
+    from_scores = layers.Dense(1, dtype="float64")(layers.Flatten()(scores))
+    model = keras.Model(query, [output, from_scores])
+    model.compile(optimizer="sgd", loss=["mse", "mse"])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 4, 6))
+    check_model_gradients(model, x, [rng.normal(size=(3, 4, 6)), rng.normal(size=(3, 1))])
+    only_scores = keras.Model(query, from_scores)
+    only_scores.compile(optimizer="sgd", loss="mse")
+    check_model_gradients(only_scores, x, rng.normal(size=(3, 1)))
+    eager_output, eager_scores = mha(x, x, return_attention_scores=True, use_causal_mask=True)
+    np.testing.assert_array_equal(mha(x, x, use_causal_mask=True), eager_output)
+    np.testing.assert_array_equal(model.predict(x, verbose=0)[0], eager_output)
+    np.testing.assert_allclose(eager_scores.sum(axis=-1), 1.0)

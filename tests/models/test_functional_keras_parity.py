@@ -22,6 +22,9 @@ BUILDERS = {
     "two_outputs_weighted_with_metrics": functional_models.two_outputs,
     "every_merge_layer": functional_models.every_merge,
     "shared_at_two_depths": functional_models.shared_at_two_depths,
+    "encoder_decoder_states": functional_models.encoder_decoder,
+    "recurrent_states_as_features": functional_models.recurrent_states_as_features,
+    "attention_scores_as_features": functional_models.attention_scores_as_features,
 }
 
 

@@ -494,7 +494,8 @@ class Layer:
     @property
     def output(self):
         """The symbolic output of the layer's first call in a graph (Keras's ``layer.output``)."""
-        return self._first_node("output").output
+        node = self._first_node("output")
+        return list(node.outputs) if node.several_outputs else node.output
 
     @property
     def input(self):

@@ -49,11 +49,13 @@ _MASKED_SCORE = -1.0e9
 
 
 class _CallLayout(NamedTuple):
-    """Which of the optional inputs a call gave, and its causal flag."""
+    """Which of the optional inputs a call gave, its causal flag, and whether
+    its graph node also outputs the attention scores."""
 
     key: bool
     attention_mask: bool
     causal: bool
+    scores: bool = False
 
 
 class _Projection(Layer):
@@ -115,6 +117,7 @@ class _Saved(NamedTuple):
     keep: np.ndarray | None  # the dropout's scaled keep mask
     combined: np.ndarray  # (B, ..., H, value_dim): the heads' outputs
     mask: np.ndarray | None  # (N, H, T, S) booleans, or None
+    output_shape: tuple = ()
 
 
 @LAYERS.register("MultiHeadAttention")
@@ -228,19 +231,30 @@ class MultiHeadAttention(Layer):
                 f"MultiHeadAttention layer {self.name!r}: mask must be a list of masks "
                 f"[query_mask, value_mask, ...], received {type(mask).__name__}"
             )
-        self._fix_layout(_CallLayout(key is not None, attention_mask is not None, use_causal_mask))
+        from gradstep import graph
+
         inputs = [query, value] + [t for t in (key, attention_mask) if t is not None]
+        symbolic = graph.is_symbolic(inputs)
+        scores = bool(return_attention_scores) if symbolic else self._graph_scores()
+        layout = _CallLayout(key is not None, attention_mask is not None, use_causal_mask, scores)
+        self._fix_layout(layout)
         masks = list(mask) if mask is not None else None
         if masks is None and any(m is not None for m in (query_mask, value_mask, key_mask)):
             masks = [query_mask, value_mask, key_mask, None][: len(inputs)]
             if key is None:
                 masks = masks[:2]
-        if return_attention_scores:
+        if return_attention_scores and not symbolic:
             return self._with_scores(inputs, masks, training)
-        return super().__call__(inputs, training=training, mask=masks)
+        result = super().__call__(inputs, training=training, mask=masks)
+        if self._graph_scores() and not symbolic:
+            return result[0]  # an eager call of a layer whose graph node outputs scores
+        return result
+
+    def _graph_scores(self) -> bool:
+        return self._layout is not None and self._layout.scores
 
     #: The keyword arguments of its calls a saved graph may hold (besides ``training``).
-    call_keywords = ("key", "attention_mask", "use_causal_mask")
+    call_keywords = ("key", "attention_mask", "use_causal_mask", "return_attention_scores")
 
     def call_arguments(self, tensors: list):
         """A graph node's call as Keras writes it in a saved file: ``args``
@@ -255,25 +269,29 @@ class MultiHeadAttention(Layer):
             kwargs["attention_mask"] = rest.pop(0)
         if layout.causal:
             kwargs["use_causal_mask"] = True
+        if layout.scores:
+            kwargs["return_attention_scores"] = True
         return tensors[:2], kwargs
 
     def _fix_layout(self, layout: _CallLayout) -> None:
-        layout = _CallLayout(layout.key, layout.attention_mask, bool(layout.causal))
+        layout = _CallLayout(
+            layout.key, layout.attention_mask, bool(layout.causal), bool(layout.scores)
+        )
         if self._layout is not None and layout != self._layout:
             raise ValueError(
                 f"MultiHeadAttention layer {self.name!r} was called with key/attention_mask/"
-                f"use_causal_mask given as {tuple(self._layout)} before and now as "
+                f"use_causal_mask/return_attention_scores given as {tuple(self._layout)} before "
+                f"and now as "
                 f"{tuple(layout)}: gradstep keeps one call layout per layer; use two layers"
             )
         self._layout = layout
 
     def _with_scores(self, inputs, masks, training):
-        from gradstep import graph
 
-        if graph.is_symbolic(inputs) or any(_traced(x) for x in inputs):
+        if any(_traced(x) for x in inputs):
             raise ValueError(
                 f"MultiHeadAttention layer {self.name!r}: return_attention_scores=True is "
-                "supported in eager calls (on arrays) only; gradstep's graph nodes have one output"
+                "supported on arrays and symbolic tensors, not inside a traced call"
             )
         arrays = self._as_arrays(inputs)
         shapes = [tuple(a.shape) for a in arrays]
@@ -282,6 +300,8 @@ class MultiHeadAttention(Layer):
         if masks is not None:
             masks = [None if m is None else np.asarray(m, bool) for m in masks]
         output, saved = self.forward(arrays, training=bool(training), mask=masks)
+        if self._graph_scores():
+            return tuple(output)
         plan = _HeadsPlan.from_saved(saved, self.attention_axes)
         return output, saved.softmax.reshape(plan.keras_scores)
 
@@ -355,14 +375,30 @@ class MultiHeadAttention(Layer):
     def compute_output_shape(self, input_shape):
         query = tuple(input_shape[0])
         if self.output_shape_arg:
-            return query[:-1] + tuple(self.output_shape_arg)
-        return query
+            output = query[:-1] + tuple(self.output_shape_arg)
+        else:
+            output = query
+        if not self._graph_scores():
+            return output
+        return [output, self._scores_shape(query, self._split_shapes(input_shape)[2])]
+
+    def _scores_shape(self, query, key):
+        """Keras's shape of the attention scores: ``(B, <other axes>, heads,
+        <query's attention axes>, <key's attention axes>)``."""
+        axes = self.attention_axes
+        others = [i for i in range(1, len(query) - 1) if i not in axes]
+        return (
+            *[query[i] for i in (0, *others)],
+            self.num_heads,
+            *[query[i] for i in axes],
+            *[key[i] for i in axes],
+        )
 
     def compute_mask(self, inputs, mask=None):
-        """The query's mask goes on to the output, as in Keras."""
-        if mask is None:
-            return None
-        return mask[0]
+        """The query's mask goes on to the output, as in Keras (the scores, when
+        they are an output too, carry none)."""
+        output_mask = None if mask is None else mask[0]
+        return [output_mask, None] if self._graph_scores() else output_mask
 
     # --- the two passes ---------------------------------------------------------------
     def forward(self, inputs, training=False, mask=None):
@@ -400,7 +436,10 @@ class MultiHeadAttention(Layer):
             keep,
             combined,
             full_mask,
+            output.shape,
         )
+        if self._graph_scores():
+            return [output, softmax.reshape(plan.keras_scores)], saved
         return output, saved
 
     def _split_inputs(self, inputs):
@@ -450,6 +489,14 @@ class MultiHeadAttention(Layer):
         return plan.mask_heads(combined, scores.shape)
 
     def backward(self, saved, grad_wrt_output, input_gradient=True):
+        """The slopes; for a node that also outputs the scores, ``grad_wrt_output``
+        is ``[slope at the output, slope at the scores]`` (either may be None),
+        and the scores' slope joins the softmax's."""
+        grad_probabilities = None
+        if self._graph_scores():
+            grad_wrt_output, grad_probabilities = grad_wrt_output
+            if grad_wrt_output is None:
+                grad_wrt_output = np.zeros(saved.output_shape, saved.combined.dtype)
         plan = _HeadsPlan.from_saved(saved, self.attention_axes)
         grad_combined, output_grads = self._output.slopes(saved.combined, grad_wrt_output, 2, True)
         grad_heads = plan.query_heads(grad_combined)  # (N, H, T, value_dim)
@@ -457,6 +504,8 @@ class MultiHeadAttention(Layer):
         grad_weights = grad_heads @ np.swapaxes(saved.value, -1, -2)
         if saved.keep is not None:
             grad_weights = grad_weights * saved.keep
+        if grad_probabilities is not None:
+            grad_weights = grad_weights + grad_probabilities.reshape(saved.softmax.shape)
         grad_scores = saved.softmax * (
             grad_weights - np.sum(grad_weights * saved.softmax, axis=-1, keepdims=True)
         )

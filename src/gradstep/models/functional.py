@@ -84,7 +84,7 @@ class Functional(Model):
                     position += 1
 
         def reference(tensor: SymbolicTensor) -> list:
-            return [tensor.node.layer.name, new_index[id(tensor.node)], 0]
+            return [tensor.node.layer.name, new_index[id(tensor.node)], tensor.index]
 
         def node_config(node) -> dict[str, Any]:
             def argument(tensor):
@@ -302,13 +302,16 @@ def _tensor(created, name: str, node_index: int, tensor_index: int, where: str):
             f"Invalid Functional model configuration: {where} refers to layer {name!r}, which "
             f"the configuration does not define (its layers are {sorted(created)})"
         )
-    if tensor_index != 0:
-        raise ValueError(
-            f"{where} refers to output {tensor_index} of layer {name!r}; gradstep's layers "
-            "have one output"
-        )
     nodes = created[name].inbound_nodes
-    return nodes[node_index].output if node_index < len(nodes) else None
+    if node_index >= len(nodes):
+        return None
+    outputs = nodes[node_index].outputs
+    if tensor_index >= len(outputs):
+        raise ValueError(
+            f"{where} refers to output {tensor_index} of layer {name!r}, whose call "
+            f"{node_index} has {len(outputs)} output(s)"
+        )
+    return outputs[tensor_index]
 
 
 def _tensors_from(structure, created, argument: str):
