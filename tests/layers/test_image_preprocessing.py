@@ -53,7 +53,7 @@ def images(count=400, seed=0):
 def test_random_flip_is_identity_in_inference_and_flips_half_in_training():
     x = images()
     layer = layers.RandomFlip("horizontal", seed=1)
-    np.testing.assert_array_equal(layer(x), x)
+    np.testing.assert_array_equal(layer(x, training=False), x)
     output = layer(x, training=True)
     flipped = np.all(output == x[:, :, ::-1], axis=(1, 2, 3))
     kept = np.all(output == x, axis=(1, 2, 3))
@@ -76,7 +76,7 @@ def test_random_flip_seed_reproduces_and_slope_flips_back():
 def test_random_contrast_statistics_and_slope():
     x = images(200) / 255.0
     layer = layers.RandomContrast(0.5, value_range=(-10, 10), seed=0)
-    np.testing.assert_array_equal(layer(x), x)
+    np.testing.assert_array_equal(layer(x, training=False), x)
     output = layer(x, training=True)
     means = x.mean(axis=(1, 2), keepdims=True)
     factors = ((output - means) / (x - means))[:, 0, 0, 0]
@@ -264,7 +264,7 @@ def test_random_crop_windows_cover_every_place_alike():
 def test_inference_is_the_identity_and_its_slope_too(make):
     x = small_images()
     layer = make(0)
-    np.testing.assert_array_equal(layer(x), x)
+    np.testing.assert_array_equal(layer(x, training=False), x)
     output, saved = layer.forward(x, training=False)
     grad, weights = layer.backward(saved, np.ones_like(output))
     np.testing.assert_array_equal(grad, np.ones_like(x))
@@ -273,15 +273,35 @@ def test_inference_is_the_identity_and_its_slope_too(make):
 
 def test_random_crop_in_inference_returns_the_input_as_keras_does():
     x = small_images()
-    assert layers.RandomCrop(3, 4)(x).shape == x.shape  # keras-team/keras#21868
+    # keras-team/keras#21868: Keras 3.15.1 crops only in training.
+    assert layers.RandomCrop(3, 4)(x, training=False).shape == x.shape
     assert layers.RandomCrop(3, 4).compute_output_shape((None, 5, 6, 2)) == (None, 3, 4, 2)
+    model = gradstep.Sequential([layers.Input((5, 6, 2)), layers.RandomCrop(3, 4)])
+    assert model.predict(x, verbose=0).shape == x.shape
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        *RANDOM_LAYERS,
+        lambda seed: layers.RandomFlip(seed=seed),
+        lambda seed: layers.RandomContrast(0.5, seed=seed),
+    ],
+)
+def test_a_direct_call_without_training_augments_as_in_keras(make):
+    """Keras resolves an unspecified ``training`` from ``call``'s signature,
+    ``training=True`` for its image augmentation layers."""
+    x = small_images(8) * 255
+    np.testing.assert_array_equal(make(2)(x), make(2)(x, training=True))
+    assert not np.array_equal(make(2)(x), x)
+    assert not layers.Dropout(0.5, seed=0).training_default
 
 
 def test_integer_images_come_out_as_floats():
     x = np.arange(2 * 4 * 4 * 1, dtype=np.uint8).reshape(2, 4, 4, 1)
     for layer in (layers.RandomRotation(0.2, seed=0), layers.RandomZoom(0.2, seed=0)):
-        assert layer(x).dtype == np.float32
-        np.testing.assert_array_equal(layer(x), x)
+        assert layer(x, training=False).dtype == np.float32
+        np.testing.assert_array_equal(layer(x, training=False), x)
         assert layer(x, training=True).dtype == np.float32
     assert layers.RandomCrop(2, 2, seed=0)(x, training=True).dtype == np.float32
 

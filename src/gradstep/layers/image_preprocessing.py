@@ -11,8 +11,10 @@ split between ``floor(s)`` and ``floor(s) + 1`` (JAX's
 ``image.resize`` without antialiasing, which Keras 3 calls); nearest takes
 pixel ``floor((i + 0.5) * in / out)``.
 
-The random layers act only in training (``layer(x, training=True)`` or inside
-``fit``) and are the identity otherwise; they draw from the layer's generator
+The random layers act only in training (inside ``fit``, or called with
+``training=True``, or called directly on arrays without ``training``, as
+Keras's default is) and are the identity otherwise (``predict``, ``evaluate``,
+``layer(x, training=False)``); they draw from the layer's generator
 (its own with ``seed``, else the model's dropout generator), so a model's seed
 reproduces a run. RandomRotation, RandomZoom and RandomTranslation draw one
 transform per image and resample the image with it, as Keras's
@@ -306,6 +308,7 @@ class CenterCrop(_ImageLayer):
 # --- augmentation ---------------------------------------------------------------------
 class _RandomImageLayer(_ImageLayer):
     draws_noise = True
+    training_default = True  # as Keras: a direct call without training= augments
 
     def _seeded(self, seed) -> None:
         self.seed = seed
