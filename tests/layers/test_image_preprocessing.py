@@ -73,18 +73,55 @@ def test_random_flip_seed_reproduces_and_slope_flips_back():
     np.testing.assert_array_equal(grad, x)  # flipping twice is the identity
 
 
+def test_random_flip_both_ways_flips_both_axes_at_once_as_keras():
+    x = images()
+    output = layers.RandomFlip(seed=2)(x, training=True)
+    turned = np.all(output == x[:, ::-1, ::-1], axis=(1, 2, 3))
+    kept = np.all(output == x, axis=(1, 2, 3))
+    assert np.all(turned | kept)  # never one axis alone (one draw per image in Keras 3)
+    assert abs(int(turned.sum()) - 200) <= 45
+    # Read as channels-first, x is (batch, 3 channels, height 4, width 2).
+    first = layers.RandomFlip("vertical", data_format="channels_first", seed=1)
+    output = first(x, training=True)
+    upside_down = np.all(output == x[:, :, ::-1], axis=(1, 2, 3))
+    assert np.all(upside_down | np.all(output == x, axis=(1, 2, 3))) and upside_down.any()
+
+
+def contrast_factors(layer, x):
+    output = layer(x, training=True)
+    means = x.mean(axis=(1, 2), keepdims=True)
+    return ((output - means) / (x - means))[:, 0, 0, 0]
+
+
 def test_random_contrast_statistics_and_slope():
     x = images(200) / 255.0
     layer = layers.RandomContrast(0.5, value_range=(-10, 10), seed=0)
     np.testing.assert_array_equal(layer(x, training=False), x)
-    output = layer(x, training=True)
-    means = x.mean(axis=(1, 2), keepdims=True)
-    factors = ((output - means) / (x - means))[:, 0, 0, 0]
-    assert factors.min() >= 0.5 and factors.max() <= 1.5
-    # Uniform on [0.5, 1.5]: the mean of 200 draws is within 4.5 sd (0.092) of 1.
-    assert abs(factors.mean() - 1) < 0.1
-    contrast = layers.RandomContrast(0.4, value_range=(-10, 10), seed=2, dtype="float64")
+    # Keras 3 reads a number a as (lower, upper) = (0, a): factors in [1, 1 + a].
+    factors = contrast_factors(layer, x)
+    assert factors.min() >= 1 and factors.max() <= 1.5
+    # Uniform on [1, 1.5]: the mean of 200 draws is within 4.5 sd (0.046) of 1.25.
+    assert abs(factors.mean() - 1.25) < 0.05
+    factors = contrast_factors(layers.RandomContrast((0.5, 0.5), (-10, 10), seed=0), x)
+    assert factors.min() >= 0.5 and factors.max() <= 1.5 and abs(factors.mean() - 1) < 0.1
+    contrast = layers.RandomContrast((0.4, 0.2), value_range=(-10, 10), seed=2, dtype="float64")
     check_layer_gradients(contrast, x[:3].astype(np.float64))
+    first = layers.RandomContrast(0.3, (-10, 10), data_format="channels_first", dtype="float64")
+    check_layer_gradients(first, x[:3].transpose(0, 3, 1, 2).astype(np.float64))
+
+
+def test_random_contrast_and_flip_configs_are_keras_s():
+    # The keys and values of Keras 3.15.1's get_config() for these arguments.
+    assert layers.RandomContrast(0.2, name="random_contrast").get_config() == {
+        "name": "random_contrast", "trainable": True, "dtype": None,
+        "data_format": "channels_last", "factor": (0.0, 0.2), "value_range": (0, 255),
+        "seed": None,
+    }  # fmt: skip
+    assert set(layers.RandomFlip().get_config()) == {
+        "name", "trainable", "dtype", "data_format", "seed", "mode"
+    }  # fmt: skip
+    config = layers.RandomContrast((0.3, 0.1), seed=4).get_config()
+    assert layers.RandomContrast.from_config(config).get_config() == config
 
 
 @pytest.mark.parametrize(
@@ -99,6 +136,8 @@ def test_random_contrast_statistics_and_slope():
         (lambda: layers.CenterCrop(2, -1), "width"),
         (lambda: layers.RandomFlip("diagonal"), "mode"),
         (lambda: layers.RandomContrast(2.0), "factor"),
+        (lambda: layers.RandomContrast(-0.1), "factor must be a number in"),
+        (lambda: layers.RandomContrast((0.1, 1.5)), "factor must be"),
         (lambda: layers.RandomContrast(0.2, value_range=(1, 0)), "value_range"),
     ],
 )

@@ -60,6 +60,10 @@ def _positive_int(label: str, argument: str, value) -> int:
     return int(value)
 
 
+def _is_pair(value) -> bool:
+    return isinstance(value, list | tuple) and len(value) == 2 and all(map(is_real, value))
+
+
 def interpolation_matrix(size_in: int, size_out: int, interpolation: str) -> np.ndarray:
     """The ``(size_out, size_in)`` weights of one axis's resize (see the module)."""
     scale = size_in / size_out
@@ -324,9 +328,10 @@ _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
 @LAYERS.register("RandomFlip")
 class RandomFlip(_RandomImageLayer):
-    """In training, flip each image left-right (``'horizontal'``), top-bottom
-    (``'vertical'``) or both, each with probability 1/2 drawn per image and
-    direction; backward flips the slope the same way. Identity in inference.
+    """In training, flip each image, with probability 1/2 drawn per image,
+    left-right (``'horizontal'``), top-bottom (``'vertical'``) or both at once
+    (``'horizontal_and_vertical'``: one draw flips both axes, a half turn, as
+    Keras 3 does); backward flips the slope the same way. Identity in inference.
 
     Args:
         mode: ``'horizontal'``, ``'vertical'`` or ``'horizontal_and_vertical'`` (default).
@@ -350,12 +355,10 @@ class RandomFlip(_RandomImageLayer):
             return x, None
         batched = x if x.ndim == 4 else x[None]
         h_axis, w_axis = self._spatial_axes(4)
-        generator = self._init_generator()
-        count = len(batched)
-        flip_h = (
-            generator.random(count) < 0.5 if "horizontal" in self.mode else np.zeros(count, bool)
-        )
-        flip_v = generator.random(count) < 0.5 if "vertical" in self.mode else np.zeros(count, bool)
+        flips = self._init_generator().random(len(batched)) <= 0.5
+        no_flips = np.zeros_like(flips)
+        flip_h = flips if "horizontal" in self.mode else no_flips
+        flip_v = flips if "vertical" in self.mode else no_flips
         output = self._flip(batched, flip_h, flip_v, h_axis, w_axis)
         return (output if x.ndim == 4 else output[0]), (flip_h, flip_v, x.ndim)
 
@@ -394,49 +397,49 @@ class RandomContrast(_RandomImageLayer):
     Identity in inference.
 
     Args:
-        factor: a number ``a`` in [0, 1] (the range ``[1 - a, 1 + a]``) or a
-            pair ``(lower, upper)``.
+        factor: a number ``a`` in [0, 1], which Keras 3 reads as ``(lower,
+            upper) = (0, a)`` (the factors ``[1, 1 + a]``: contrast only
+            raised), or a pair ``(lower, upper)`` of numbers in [0, 1] (the
+            factors ``[1 - lower, 1 + upper]``).
         value_range: the ``(low, high)`` the output is clipped to. Defaults to (0, 255).
         seed: for the layer's own generator.
+        data_format: ``'channels_last'`` (default) or ``'channels_first'``.
     """
 
-    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+    def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
         label = self._label()
-        if is_real(factor):
-            lower, upper = float(factor), float(factor)
-        elif isinstance(factor, list | tuple) and len(factor) == 2 and all(map(is_real, factor)):
-            lower, upper = float(factor[0]), float(factor[1])
+        factor = factor or 0.0
+        if is_real(factor) and 0 <= factor <= 1:
+            lower, upper = 0.0, float(factor)
+        elif _is_pair(factor) and all(0 <= value <= 1 for value in factor):
+            lower, upper = sorted(float(value) for value in factor)
         else:
-            raise ValueError(f"{label}: factor must be a number or a pair, received {factor!r}")
-        if not (0 <= lower <= 1 and 0 <= upper):
             raise ValueError(
-                f"{label}: factor must give a range [1 - lower, 1 + upper] with lower in "
-                f"[0, 1] and upper >= 0, received factor={factor!r}"
+                f"{label}: factor must be a number in [0, 1] or a pair (lower, upper) of "
+                f"numbers in [0, 1], received factor={factor!r}"
             )
-        if (
-            not isinstance(value_range, list | tuple)
-            or len(value_range) != 2
-            or not all(map(is_real, value_range))
-            or value_range[0] >= value_range[1]
-        ):
+        if not _is_pair(value_range) or value_range[0] >= value_range[1]:
             raise ValueError(
                 f"{label}: value_range must be a pair (low, high) with low < high, "
                 f"received {value_range!r}"
             )
-        self.factor = factor
-        self.lower, self.upper = lower, upper
-        self.value_range = tuple(float(v) for v in value_range)
-        self.data_format = "channels_last"
+        self.factor = (lower, upper)
+        self.value_range = tuple(value_range)
+        self.data_format = _data_format(label, data_format)
         self._seeded(seed)
+
+    def _image_axes(self) -> tuple[int, int]:
+        return self._spatial_axes(4)
 
     def forward(self, x, training=False):
         if not training:
             return x, None
         batched = x if x.ndim == 4 else x[None]
-        factors = self._init_generator().uniform(1 - self.lower, 1 + self.upper, len(batched))
+        lower, upper = self.factor
+        factors = self._init_generator().uniform(1 - lower, 1 + upper, len(batched))
         factors = factors.astype(batched.dtype).reshape(-1, 1, 1, 1)
-        means = batched.mean(axis=(1, 2), keepdims=True)
+        means = batched.mean(axis=self._image_axes(), keepdims=True)
         unclipped = (batched - means) * factors + means
         low, high = self.value_range
         output = np.clip(unclipped, low, high)
@@ -449,23 +452,21 @@ class RandomContrast(_RandomImageLayer):
         factors, inside, rank = saved
         grad = (grad_wrt_output if rank == 4 else grad_wrt_output[None]) * inside
         # y = f x + (1 - f) m(x): dx = f g + (1 - f) mean(g) over each channel.
-        grad = factors * grad + (1 - factors) * grad.mean(axis=(1, 2), keepdims=True)
+        mean = grad.mean(axis=self._image_axes(), keepdims=True)
+        grad = factors * grad + (1 - factors) * mean
         return (grad if rank == 4 else grad[0]), {}
 
     def get_config(self):
         return {
             **super().get_config(),
+            "data_format": self.data_format,
             "factor": self.factor,
-            "value_range": list(self.value_range),
+            "value_range": self.value_range,
             "seed": self.seed,
         }
 
 
 # --- geometric augmentation -------------------------------------------------------------
-def _is_pair(value) -> bool:
-    return isinstance(value, list | tuple) and len(value) == 2 and all(map(is_real, value))
-
-
 def _factor_range(label: str, argument: str, factor, low: float, low_open: bool = False):
     """``(lower, upper)`` of a Keras factor: a number ``f`` gives ``(-|f|, |f|)``,
     a pair is sorted; every number must lie in ``[low, 1]`` (``(low, 1]`` when
