@@ -106,12 +106,15 @@ def affine_sample(
         for x_index, x_weight, x_inside in x_nodes:
             flat = (image_offset + y_index * width + x_index).reshape(-1)
             weight = _product(y_weight, x_weight, y_index.shape, dtype)
-            values = pixels[flat].reshape(count, height, width, channels)
+            values = np.take(pixels, flat, axis=0).reshape(count, height, width, channels)
             inside = None if y_inside is None else (y_inside & x_inside)
             if inside is not None:
                 values = np.where(inside[..., None], values, fill)
-            term = weight[..., None] * values
-            output = term if output is None else output + term
+            term = np.multiply(weight[..., None], values, out=values)
+            if output is None:
+                output = term
+            else:
+                output += term
             slope_weight = weight if inside is None else np.where(inside, weight, 0)
             plan.append((flat, slope_weight.reshape(-1)))
     return output.astype(dtype, copy=False), (images.shape, plan)
