@@ -434,3 +434,17 @@ def test_factors_are_read_as_keras_reads_them():
 def test_bad_image_rank_names_the_layer():
     with pytest.raises(ValueError, match="'spin'.*rank 3"):
         layers.RandomRotation(0.1, name="spin")(np.zeros((2, 3)), training=True)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.RandomRotation(0.5, fill_mode="wrap", dtype="float64"),
+        lambda: layers.RandomZoom((-0.5, 0.5), fill_mode="nearest", dtype="float64"),
+        lambda: layers.RandomTranslation(0.5, 0.5, "constant", "nearest", dtype="float64"),
+        lambda: layers.RandomCrop(3, 2, dtype="float64"),
+    ],
+)
+def test_slopes_of_one_image(make):
+    x = np.random.default_rng(5).normal(size=(6, 4, 3))
+    check_layer_gradients(make(), x)
