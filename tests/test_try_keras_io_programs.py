@@ -77,7 +77,13 @@ KEPT = [
 ]
 
 
-@pytest.mark.parametrize("name", KEPT)
+# Kept too, but left out of the default run: about a minute each.
+KEPT_SLOW = ["image_classification_from_scratch"]
+
+
+@pytest.mark.parametrize(
+    "name", KEPT + [pytest.param(name, marks=pytest.mark.slow) for name in KEPT_SLOW]
+)
 def test_a_kept_keras_io_program_runs_on_gradstep(name, tmp_path):
     text = (REPOSITORY / "tools" / "keras_io_programs" / f"{name}.py").read_text()
     env = {**os.environ, "PYTHONPATH": str(REPOSITORY / "src")}

@@ -33,7 +33,11 @@ from gradstep.layers.embedding import Embedding
 from gradstep.layers.image_preprocessing import (
     CenterCrop,
     RandomContrast,
+    RandomCrop,
     RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
     Resizing,
 )
 from gradstep.layers.lambda_layer import Lambda
@@ -122,7 +126,11 @@ from gradstep.layers.reshaping import (
 __all__ = [
     "CenterCrop",
     "RandomContrast",
+    "RandomCrop",
     "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "Resizing",
     "CategoryEncoding",
     "Discretization",

@@ -123,6 +123,10 @@ class Layer:
     #: through ``compute_mask``. A layer that does not support masking stops
     #: the mask there, and the graph warns when it is built, as Keras does.
     supports_masking = False
+    #: The ``training`` of a direct call on arrays that gives none: Keras takes
+    #: it from ``call``'s signature, True for its image augmentation layers
+    #: (``layers.RandomFlip()(images)`` flips), False for the others.
+    training_default = False
 
     #: Whether ``forward`` takes the input's mask, ``forward(x, training,
     #: mask=...)`` (a list of masks, None where unmasked, for a layer called on
@@ -443,7 +447,8 @@ class Layer:
         self.build_once(_with_unknown_batch(shapes))
         self.check_input_shape(shapes)
         masked = {} if mask is None else {"mask": _as_masks(mask)}
-        output, saved = self.forward(inputs, training=bool(training), **masked)
+        training = bool(self.training_default if training is None else training)
+        output, saved = self.forward(inputs, training=training, **masked)
         if training and self.updates_state:
             assign_state_updates(self.state_updates(saved))
         return output
