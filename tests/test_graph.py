@@ -393,3 +393,26 @@ def test_several_outputs_round_trip_through_config_file_and_summary(tmp_path):
     model.summary(print_fn=lines.append)
     text = "\n".join(lines)
     assert "[(None, 5, 3)," in text and "'gru[0][1]'" in text
+
+
+def test_a_model_with_two_outputs_used_as_a_layer(tmp_path):
+    """keras.io's VAE encoder pattern: ``z_mean, z_log_var = encoder(x)``."""
+    inner_input = keras.Input(shape=(4,), dtype="float64")
+    hidden = layers.Dense(3, activation="tanh", dtype="float64")(inner_input)
+    encoder = keras.Model(
+        inner_input,
+        [layers.Dense(2, dtype="float64")(hidden), layers.Dense(2, dtype="float64")(hidden)],
+        name="encoder",
+    )
+    x = keras.Input(shape=(4,), dtype="float64")
+    z_mean, z_log_var = encoder(x)
+    squared = layers.Multiply()([z_log_var, z_log_var])
+    model = _float64_model(
+        x, layers.Dense(1, dtype="float64")(layers.Concatenate()([z_mean, squared]))
+    )
+    rng = np.random.default_rng(4)
+    data, targets = rng.normal(size=(5, 4)), rng.normal(size=(5, 1))
+    check_model_gradients(model, data, targets)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded.predict(data, verbose=0), model.predict(data, verbose=0))

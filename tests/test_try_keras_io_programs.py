@@ -72,6 +72,7 @@ KEPT = [
     "functional_multi_io",
     "serialization_and_saving",
     "subclassing_conv_layers",
+    "subclassing_vae",
     "text_classification_transformer",
     "timeseries_anomaly_detection",
 ]

@@ -8,6 +8,7 @@ on NumPy.
 
 from gradstep import (
     activations,
+    backend,
     callbacks,
     config,
     constraints,
@@ -36,6 +37,7 @@ __all__ = [
     "Model",
     "Sequential",
     "activations",
+    "backend",
     "callbacks",
     "config",
     "constraints",

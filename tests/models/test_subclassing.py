@@ -168,3 +168,52 @@ def test_a_subclass_with_several_inputs_and_outputs():
     assert outputs["sum"].shape == (8, 1) and outputs["left"].shape == (8, 3)
     model.compile(optimizer="sgd", loss={"sum": "mse"})
     model.fit(x, {"sum": np.ones((8, 1))}, epochs=2, verbose=0)
+
+
+class _TwoHeads(layers.Layer):
+    """A layer whose ``call`` returns two tensors (keras.io's VAE encoder)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = layers.Dense(2, dtype="float64")
+        self.log_var = layers.Dense(2, dtype="float64")
+
+    def call(self, inputs):
+        return self.mean(inputs), keras.ops.tanh(self.log_var(inputs))
+
+
+class _UsesTwoHeads(models.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.heads = _TwoHeads(dtype="float64")
+        self.out = layers.Dense(1, dtype="float64")
+
+    def call(self, inputs):
+        mean, log_var = self.heads(inputs)
+        self.add_loss(0.1 * keras.ops.mean(keras.ops.exp(log_var)))
+        return self.out(mean * log_var)
+
+
+def test_a_layer_with_two_outputs_inside_a_model_subclass_and_in_a_graph():
+    from gradstep.testing import check_model_gradients
+
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 1))
+    model = _UsesTwoHeads(dtype="float64")
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    check_model_gradients(model, x, y)
+
+    inputs = keras.Input(shape=(3,), dtype="float64")
+    heads = _TwoHeads(dtype="float64")
+    mean, log_var = heads(inputs)
+    assert (mean.shape, log_var.shape) == ((None, 2), (None, 2))
+    graph_model = keras.Model(
+        inputs, layers.Dense(1, dtype="float64")(layers.Concatenate()([mean, log_var]))
+    )
+    graph_model.compile(optimizer="sgd", loss="mse")
+    check_model_gradients(graph_model, x, y)
+    eager_mean, eager_log_var = heads(x)
+    np.testing.assert_allclose(
+        eager_log_var, np.tanh(x @ heads.log_var.kernel + heads.log_var.bias)
+    )

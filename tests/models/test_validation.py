@@ -548,3 +548,26 @@ def test_the_gradient_check_finds_every_non_finite_entry_and_only_those(bad):
         assert found is None
     else:
         assert found == "the gradient of layer 'dense_1' holds NaN or infinite values"
+
+
+def test_an_input_one_axis_of_size_1_off_is_adjusted_as_keras_does():
+    """Keras's functional models add or drop a last axis of size 1: images
+    ``(n, 28, 28)`` for ``Input((28, 28, 1))``, a vector for ``Input((1,))``,
+    ``(n, 3, 1)`` for ``Input((3,))``. Other rank differences stay errors."""
+    rng = np.random.default_rng(0)
+    for input_shape, data_shape in [((4, 4, 1), (5, 4, 4)), ((1,), (5,)), ((3,), (5, 3, 1))]:
+        model = models.Sequential(
+            [
+                layers.Input(shape=input_shape),
+                layers.Flatten(),
+                layers.Dense(1),
+            ]
+        )
+        model.compile(optimizer="sgd", loss="mse")
+        x = rng.normal(size=data_shape).astype("float32")
+        exact = x.reshape(len(x), *input_shape)
+        np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(exact, verbose=0))
+        model.fit(x, np.zeros((5, 1)), verbose=0)
+    model = models.Sequential([layers.Input(shape=(3,)), layers.Dense(1)])
+    with pytest.raises(ValueError, match="must have 2 axes"):
+        model.predict(np.zeros((5, 3, 2)), verbose=0)

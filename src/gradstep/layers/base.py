@@ -213,11 +213,9 @@ class Layer:
         from ``call``. A layer whose output shape is cheap to state writes it."""
         first = _probe_shape(self, input_shape, 2)
         second = _probe_shape(self, input_shape, 3)
-        if isinstance(first, list):
-            raise ValueError(
-                f"Layer {self.name!r} returned several outputs; gradstep's layers return one"
-            )
-        return tuple(a if a == b else None for a, b in zip(first, second, strict=True))
+        if isinstance(first, list):  # several outputs: a shape for each
+            return [_merged_shape(a, b) for a, b in zip(first, second, strict=True)]
+        return _merged_shape(first, second)
 
     def check_input_shape(self, input_shape) -> None:
         """Raise a ValueError naming the layer when inputs of ``input_shape``
@@ -344,7 +342,11 @@ class Layer:
                 _CALL_TRAINING.reset(mode)
         losses = self._call_losses
         self._call_losses = []
-        return tape_module.unwrap(output), _Recorded(tape, traced, weights, output, losses, listed)
+        if isinstance(output, list | tuple):  # several outputs
+            arrays = type(output)(tape_module.unwrap(o) for o in output)
+        else:
+            arrays = tape_module.unwrap(output)
+        return arrays, _Recorded(tape, traced, weights, output, losses, listed)
 
     def backward(self, saved, grad_wrt_output, input_gradient: bool = True):
         """The chain rule through the layer. Returns ``(grad_wrt_input,
@@ -354,9 +356,13 @@ class Layer:
         ``forward`` recorded (with the slopes of the losses ``call`` added)."""
         record: _Recorded = saved
         sources = (record.inputs if input_gradient else []) + [w for _, w in record.weights]
+        several = isinstance(record.output, list | tuple)
+        outputs = list(record.output) if several else [record.output]
+        output_slopes = list(grad_wrt_output) if several else [grad_wrt_output]
+        given = [(o, g) for o, g in zip(outputs, output_slopes, strict=True) if g is not None]
         slopes = record.tape.gradients(
-            [record.output, *record.losses],
-            [grad_wrt_output, *[1.0] * len(record.losses)],
+            [o for o, _ in given] + record.losses,
+            [g for _, g in given] + [1.0] * len(record.losses),
             sources,
         )
         count = len(record.inputs) if input_gradient else 0
@@ -475,11 +481,23 @@ class Layer:
         leaves = [tape.watch(value) for _, value in named]
 
         def backward(slope):
+            if isinstance(slope, _OutputSlopes):
+                slope = slope.slopes
             input_grad, weight_grads = self.backward(saved, slope, input_gradient=True)
             input_grads = input_grad if listed else [input_grad]
             return [input_grads[i] for i in traced] + [weight_grads.get(n) for n, _ in named]
 
-        return tape.record(output, [given[i] for i in traced] + leaves, backward)
+        sources = [given[i] for i in traced] + leaves
+        if not isinstance(output, list | tuple):
+            return tape.record(output, sources, backward)
+        # Several outputs: one tape entry for the layer (its slope gathers the
+        # outputs' slopes by position), and one per output that picks its own.
+        joint = tape.record(np.zeros(0), sources, backward)
+        count = len(output)
+        return type(output)(
+            tape.record(value, [joint], lambda slope, i=i: [_OutputSlopes.at(i, slope, count)])
+            for i, value in enumerate(output)
+        )
 
     def _as_arrays(self, inputs):
         if isinstance(inputs, list | tuple):
@@ -710,6 +728,31 @@ def _call_options(layer: Layer, training, mask) -> dict:
 @functools.cache
 def _call_parameters(cls) -> frozenset:
     return frozenset(inspect.signature(cls.call).parameters)
+
+
+class _OutputSlopes:
+    """The slopes at a layer's several outputs (None where an output has
+    none), as the tape adds them up: position by position."""
+
+    def __init__(self, slopes: list):
+        self.slopes = slopes
+
+    @classmethod
+    def at(cls, index: int, slope, count: int) -> _OutputSlopes:
+        return cls([slope if i == index else None for i in range(count)])
+
+    def __add__(self, other: _OutputSlopes) -> _OutputSlopes:
+        return _OutputSlopes(
+            [
+                a if b is None else b if a is None else a + b
+                for a, b in zip(self.slopes, other.slopes, strict=True)
+            ]
+        )
+
+
+def _merged_shape(first, second) -> tuple:
+    """A shape from two probes: None where their sizes differ."""
+    return tuple(a if a == b else None for a, b in zip(first, second, strict=True))
 
 
 def _probe_shape(layer: Layer, input_shape, unknown: int):

@@ -56,6 +56,7 @@ def input_array(value, tensor, label: str, hint: str) -> np.ndarray:
         array = as_float_array(value, label, dtype=tensor.dtype)
     else:
         array = _integer_array(value, label, tensor.dtype)
+    array = _adjusted_rank(array, tensor.shape)
     if array.ndim != len(tensor.shape):
         if array.ndim < 2 and len(tensor.shape) >= 2:
             raise ValueError(
@@ -70,6 +71,17 @@ def input_array(value, tensor, label: str, hint: str) -> np.ndarray:
             f"{label} has samples of shape {array.shape[1:]}, but the model expects "
             f"{expected} ({hint}); received {label} of shape {array.shape}"
         )
+    return array
+
+
+def _adjusted_rank(array: np.ndarray, shape: tuple) -> np.ndarray:
+    """Keras's functional models take an input with one axis more or less than
+    their ``Input`` when that axis is a last one of size 1: it is dropped, or
+    added (``(64, 28, 28)`` data for an ``Input(shape=(28, 28, 1))``)."""
+    if array.ndim == len(shape) + 1 and array.shape[-1] == 1:
+        return array[..., 0]
+    if array.ndim == len(shape) - 1 and shape[-1] == 1 and array.ndim >= 1:
+        return array[..., None]
     return array
 
 

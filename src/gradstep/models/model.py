@@ -982,13 +982,13 @@ class Model(Layer):
 
     # --- a model used as a layer of another -------------------------------------------
     def compute_output_shape(self, input_shape):
-        outputs = self.outputs
-        if len(outputs) != 1:
-            raise ValueError(
-                f"Model {self.name!r} has {len(outputs)} outputs; gradstep uses a model as a "
-                "layer of another only when it has one output"
-            )
-        return outputs[0].shape
+        """Its output's shape, or a list of them (in ``outputs``' order) for a
+        model with several outputs: a node of the outer graph with several."""
+        shapes = [tensor.shape for tensor in self.outputs]
+        return shapes if self._several_outputs() else shapes[0]
+
+    def _several_outputs(self) -> bool:
+        return len(self.outputs) > 1
 
     def build_once(self, input_shape) -> None:
         if not self.built:
@@ -1023,10 +1023,13 @@ class Model(Layer):
         arrays = inputs if isinstance(inputs, list) else [inputs]
         masks = None if mask is None else (mask if isinstance(mask, list) else [mask])
         outputs, saved = self.graph(training).forward(arrays, training, masks)
-        return outputs[0], (training, saved, isinstance(inputs, list))
+        several = self._several_outputs()
+        return (outputs if several else outputs[0]), (training, saved, isinstance(inputs, list))
 
     def output_mask(self, inputs, mask, saved):
         masks = saved[1].output_masks
+        if self._several_outputs():
+            return masks or [None] * len(self.outputs)
         return None if masks is None else masks[0]
 
     def activity_penalty(self, saved) -> float:
@@ -1037,8 +1040,9 @@ class Model(Layer):
 
     def backward(self, saved, grad_wrt_output, input_gradient=True):
         training, graph_saved, listed = saved
+        output_grads = grad_wrt_output if self._several_outputs() else [grad_wrt_output]
         input_grads, weight_grads = self.graph(training).backward(
-            graph_saved, [grad_wrt_output], input_gradients=input_gradient
+            graph_saved, output_grads, input_gradients=input_gradient
         )
         if input_gradient and not listed:
             input_grads = input_grads[0]
