@@ -28,6 +28,14 @@ def _png_size(path: Path) -> tuple[int, int]:
         return image.size
 
 
+def _check_bidirectional_lstm_sentiment(out: str, folder: Path) -> None:
+    """The sentiment words always decide a review (guessing gives 1/2): the
+    validation accuracy is 0.94 to 1.0 for model seeds 0 to 3 (Keras 3 on the
+    same program: 0.99 for seed 0); 0.85 leaves room for round-off."""
+    assert float(_found(r"^first training accuracy ([0-9.]+)$", out)[1]) < 0.7
+    assert float(_found(r"^validation accuracy ([0-9.]+)$", out)[1]) >= 0.85
+
+
 def _check_binary_class_weights(out: str, folder: Path) -> None:
     """Weighting the rare class raises its recall."""
     line = r"^class_weight={}: test accuracy [0-9.]+, recall of malignant tumours ([0-9.]+)$"
@@ -142,6 +150,7 @@ def _check_text_classifier(out: str, folder: Path) -> None:
 
 
 CHECKS = {
+    "bidirectional_lstm_sentiment": _check_bidirectional_lstm_sentiment,
     "binary_class_weights": _check_binary_class_weights,
     "digits_classification": _check_digits_classification,
     "digits_convnet": _check_digits_convnet,
