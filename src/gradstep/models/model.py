@@ -553,7 +553,9 @@ class Model(Layer):
             sample_weight, class_weight, targets, len(inputs[0]), self.output_names
         )
         self._reset_metrics()
-        self._train_step(inputs, targets, weights)
+        # fit's thread rules (the model is built now, so product_size counts)
+        with config.limit_blas_threads(self.product_size()), kernels.training_threads():
+            self._train_step(inputs, targets, weights)
         return self._returned(self._logs(), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -564,7 +566,8 @@ class Model(Layer):
             sample_weight, None, targets, len(inputs[0]), self.output_names
         )
         self._reset_metrics()
-        self._test_step(inputs, targets, weights)
+        with config.limit_blas_threads(self.product_size()):
+            self._test_step(inputs, targets, weights)
         return self._returned(self._logs(), return_dict)
 
     def gradients(self, x, y, sample_weight=None) -> tuple[float, list[WeightGradient]]:
@@ -955,7 +958,9 @@ class Model(Layer):
     def predict_on_batch(self, x):
         """The model's outputs for one batch, in one forward pass."""
         inputs = self._prepare_inputs(x)
-        return self._structured(self.graph(False).forward(inputs, False)[0])
+        with config.limit_blas_threads(self.product_size()):
+            outputs = self.graph(False).forward(inputs, False)[0]
+        return self._structured(outputs)
 
     def __call__(self, inputs, training=None, **kwargs):
         from gradstep.graph import is_symbolic
