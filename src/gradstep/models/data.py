@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from gradstep import config
 from gradstep.validation import as_float_array, check_finite
 
 
@@ -52,7 +53,9 @@ def input_array(value, tensor, label: str, hint: str) -> np.ndarray:
     if value is None:
         raise ValueError(f"{label} is required: an array of samples, received None")
     expected = tensor.shape[1:]
-    if np.dtype(tensor.dtype).kind == "f":
+    if tensor.dtype == config.STRING_DTYPE:
+        array = _string_array(value, label)
+    elif np.dtype(tensor.dtype).kind == "f":
         array = as_float_array(value, label, dtype=tensor.dtype)
     else:
         array = _integer_array(value, label, tensor.dtype)
@@ -70,6 +73,33 @@ def input_array(value, tensor, label: str, hint: str) -> np.ndarray:
             f"{label} has samples of shape {array.shape[1:]}, but the model expects "
             f"{expected} ({hint}); received {label} of shape {array.shape}"
         )
+    return array
+
+
+def _string_array(value, label: str) -> np.ndarray:
+    """Text for an ``Input(dtype='string')``, never cast: a unicode array as
+    it is, bytes decoded as UTF-8 (Keras's strings are UTF-8), an object
+    array of ``str``/``bytes`` as ``str`` objects."""
+    array = np.asarray(value)
+    if array.dtype.kind == "S":
+        array = np.char.decode(array, "utf-8")
+    elif array.dtype.kind == "O":
+        flat = array.ravel()
+        strays = [v for v in flat if not isinstance(v, str | bytes)]
+        if strays:
+            raise TypeError(
+                f"{label} must hold strings for an input of dtype 'string', received an "
+                f"object array holding a {type(strays[0]).__name__} ({strays[0]!r})"
+            )
+        if any(isinstance(v, bytes) for v in flat):
+            decoded = [v.decode("utf-8") if isinstance(v, bytes) else v for v in flat]
+            array = np.array(decoded, dtype=object).reshape(array.shape)
+    elif array.dtype.kind != "U":
+        raise TypeError(
+            f"{label} must hold strings for an input of dtype 'string', received an array "
+            f"of dtype {array.dtype}"
+        )
+    check_finite(array, label)  # not empty
     return array
 
 

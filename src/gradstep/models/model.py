@@ -209,6 +209,11 @@ class Model(Layer):
         return self.graph(False).inputs if self.built else []
 
     @property
+    def string_inputs(self) -> bool:
+        """A model used as a layer takes text when one of its Inputs does."""
+        return any(tensor.dtype == config.STRING_DTYPE for tensor in self.inputs)
+
+    @property
     def outputs(self) -> list[SymbolicTensor]:
         return self.graph(False).outputs if self.built else []
 
