@@ -169,8 +169,13 @@ def labelled(arrays: list, names: list[str], argument: str, keep_none: bool = Fa
 def check_targets(loss, y: np.ndarray, output, label: str) -> None:
     """Let the loss check the targets once, so that bad labels fail before
     training; then the targets must have the output's shape (or be one
-    integer label per sample), never merely broadcast against it."""
-    probe = np.broadcast_to(np.array(0.5, dtype=output.dtype), (len(y),) + output.shape[1:])
+    integer label per sample), never merely broadcast against it. An axis of
+    unknown size (``Input(shape=(None,))``'s steps) takes the targets' size."""
+    sizes = [
+        size if size is not None else (y.shape[axis] if axis < y.ndim else 1)
+        for axis, size in enumerate(output.shape[1:], start=1)
+    ]
+    probe = np.broadcast_to(np.array(0.5, dtype=output.dtype), (len(y), *sizes))
     try:
         y_true, _ = loss.prepare(y, probe)
     except ValueError as error:
