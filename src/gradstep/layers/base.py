@@ -726,12 +726,10 @@ def _call_options(layer: Layer, training, mask) -> dict:
 
 def _is_text(value) -> bool:
     """Whether ``value`` is a string tensor or an array of strings."""
-    dtype = getattr(value, "dtype", None)
-    if dtype == config.STRING_DTYPE:
-        return True
-    if not isinstance(value, np.ndarray) or value.dtype.kind not in "USO":
-        return False
-    return value.dtype.kind != "O" or any(isinstance(v, str | bytes) for v in value.flat)
+    if isinstance(value, np.ndarray):
+        kind = value.dtype.kind
+        return kind in "US" or (kind == "O" and any(isinstance(v, str | bytes) for v in value.flat))
+    return getattr(value, "dtype", None) == config.STRING_DTYPE
 
 
 @functools.cache
