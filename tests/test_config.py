@@ -148,3 +148,51 @@ def test_small_products_run_on_one_blas_thread_where_fit_allows_several():
             assert numpy_blas_threads() == {2}
     finally:
         config.set_blas_threads("auto")
+
+
+def _blas_threads_during_on_batch_calls(model, x, y):
+    """The thread counts of NumPy's BLAS seen inside the layers' forward passes
+    of ``train_on_batch``, ``test_on_batch`` and ``predict_on_batch``."""
+    import threadpoolctl
+
+    numpy_blas = {
+        info["filepath"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"
+    }
+    seen = {}
+    first = model.layers[0]
+    forward = first.forward
+
+    def recording_forward(*args, **kwargs):
+        seen.setdefault(calling, set()).update(
+            info["num_threads"]
+            for info in threadpoolctl.threadpool_info()
+            if info["filepath"] in numpy_blas
+        )
+        return forward(*args, **kwargs)
+
+    first.forward = recording_forward
+    model.compile(optimizer="sgd", loss="mse")
+    for calling in ("train_on_batch", "test_on_batch"):
+        getattr(model, calling)(x, y)
+    calling = "predict_on_batch"
+    model.predict_on_batch(x)
+    return seen
+
+
+@pytest.mark.requires("threadpoolctl", extra="main")
+def test_on_batch_calls_apply_fits_thread_rule():
+    """A small model's step runs on one BLAS thread in train_on_batch (and
+    test/predict_on_batch) as in fit; a large one keeps BLAS's own count."""
+    import threadpoolctl
+
+    own = {
+        info["num_threads"]
+        for info in threadpoolctl.threadpool_info()
+        if info["user_api"] == "blas"
+    }
+    small = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    seen = _blas_threads_during_on_batch_calls(small, np.zeros((4, 3)), np.zeros((4, 2)))
+    assert seen == {name: {1} for name in ("train_on_batch", "test_on_batch", "predict_on_batch")}
+    large = models.Sequential([layers.Dense(1024, input_shape=(256,)), layers.Dense(1)])
+    seen = _blas_threads_during_on_batch_calls(large, np.zeros((4, 256)), np.zeros((4, 1)))
+    assert seen == {name: own for name in ("train_on_batch", "test_on_batch", "predict_on_batch")}

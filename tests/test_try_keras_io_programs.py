@@ -70,6 +70,7 @@ KEPT = [
     "antirectifier",
     "custom_losses_and_metrics",
     "functional_multi_io",
+    "masking_and_padding",
     "serialization_and_saving",
     "subclassing_conv_layers",
     "subclassing_vae",

@@ -62,19 +62,26 @@ def standardize_dtype(value) -> str:
     return _dtype_name(value, FLOAT_DTYPES)
 
 
+#: Keras's dtype name for inputs of text (``Input(dtype="string")``).
+STRING_DTYPE = "string"
+
+
 def standardize_input_dtype(value) -> str:
-    """An input's dtype name: a float type, or an integer type for inputs that
-    hold indices (they are never cast to floats on the way in)."""
-    return _dtype_name(value, INPUT_DTYPES)
+    """An input's dtype name: a float type, an integer type for inputs that
+    hold indices, or ``'string'`` (also ``str``) for text, as Keras names it;
+    integers and strings are never cast to floats on the way in."""
+    if value is str or (isinstance(value, str) and value == STRING_DTYPE):
+        return STRING_DTYPE
+    return _dtype_name(value, INPUT_DTYPES, also=(STRING_DTYPE,))
 
 
-def _dtype_name(value, allowed) -> str:
+def _dtype_name(value, allowed, also=()) -> str:
     try:
         name = np.dtype(value).name
     except TypeError:
         name = None
     if name not in allowed:
-        names = [repr(d) for d in allowed]
+        names = [repr(d) for d in allowed + also]
         raise ValueError(
             f"dtype must be {', '.join(names[:-1])} or {names[-1]}, received {value!r}"
         )

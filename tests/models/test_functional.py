@@ -346,3 +346,31 @@ def test_calling_a_model_on_arrays_gives_its_outputs():
     x, _ = _two_headed_data(3)
     outputs = model(x)
     np.testing.assert_array_equal(outputs["label"], model.predict(x, verbose=0)["label"])
+
+
+@pytest.mark.parametrize(
+    "loss, targets, wrong",
+    [
+        ("mse", np.ones((8, 5, 1)), np.ones((8, 5, 2))),  # one target per step
+        (  # one label per step
+            "sparse_categorical_crossentropy",
+            np.zeros((8, 5), "int64"),
+            np.zeros((8, 4), "int64"),
+        ),
+    ],
+)
+def test_targets_for_an_output_of_unknown_length(loss, targets, wrong):
+    """Input(shape=(None,)) gives outputs of shape (None, None, k): the
+    targets' steps fill the unknown size when they are checked (keras.io's
+    masking guide fits such a model); targets that do not fit still fail."""
+    tokens = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(10, 4, mask_zero=True)(tokens)
+    classes, activation = (1, None) if loss == "mse" else (3, "softmax")
+    model = keras.Model(tokens, layers.Dense(classes, activation=activation)(x))
+    assert model.outputs[0].shape[1] is None
+    model.compile(optimizer="adam", loss=loss)
+    x = np.random.default_rng(0).integers(0, 10, size=(8, 5))
+    history = model.fit(x, targets, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    with pytest.raises(ValueError, match="y|y_true"):
+        model.fit(x, wrong, epochs=1, verbose=0)

@@ -118,6 +118,10 @@ class Layer:
     #: eager call does not cast them to floats, and a Sequential model that
     #: starts with it gets an integer Input.
     integer_inputs = False
+    #: Whether the layer takes text (an ``Input(dtype="string")``'s strings,
+    #: StringLookup and Hashing do). Text reaching any other layer is a
+    #: TypeError naming the layer, when the graph is built or on a call.
+    string_inputs = False
     #: Keras's ``supports_masking``: whether the mask of the layer's input (an
     #: ``Embedding(mask_zero=True)``'s ``tokens != 0``) goes on to its output,
     #: through ``compute_mask``. A layer that does not support masking stops
@@ -447,6 +451,7 @@ class Layer:
                     f"{type(self).__name__} {self.name!r}: in a graph, masks come from the "
                     "layer that makes them (Embedding(mask_zero=True)); call it without mask="
                 )
+            self._check_numbers(inputs)
             return graph.call_symbolic(self, inputs, training)
         inputs = self._as_arrays(inputs)
         shapes = _shapes_of(inputs)
@@ -512,7 +517,25 @@ class Layer:
             return array
         if array.dtype.kind in "biuf":
             return array.astype(self.dtype or config.floatx(), copy=False)
+        self._check_numbers(array)
         return array
+
+    def _check_numbers(self, inputs) -> None:
+        """A TypeError when text (a string tensor, an array of ``str`` or
+        ``bytes``) reaches a layer that is not made for it."""
+        if self.string_inputs:
+            return
+        for value in inputs if isinstance(inputs, list | tuple) else [inputs]:
+            if _is_text(value):
+                received = (
+                    f"an array of strings (dtype {value.dtype})"
+                    if isinstance(value, np.ndarray)
+                    else f"the string tensor {value!r}"
+                )
+                raise TypeError(
+                    f"{type(self).__name__} layer {self.name!r} needs numbers, received "
+                    f"{received}; turn text into numbers first with StringLookup or Hashing"
+                )
 
     @property
     def output(self):
@@ -723,6 +746,14 @@ def _call_options(layer: Layer, training, mask) -> dict:
     if "mask" in parameters and mask is not None:
         options["mask"] = mask
     return options
+
+
+def _is_text(value) -> bool:
+    """Whether ``value`` is a string tensor or an array of strings."""
+    if isinstance(value, np.ndarray):
+        kind = value.dtype.kind
+        return kind in "US" or (kind == "O" and any(isinstance(v, str | bytes) for v in value.flat))
+    return getattr(value, "dtype", None) == config.STRING_DTYPE
 
 
 @functools.cache

@@ -390,6 +390,8 @@ class Hashing(_IndexLayer):
         sparse: must be False.
     """
 
+    string_inputs = True
+
     def __init__(
         self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False, **kwargs
     ):
@@ -901,6 +903,7 @@ class StringLookup(_IndexLookup):
     ``str``). Keras 3's defaults: ``oov_token='[UNK]'``, ``encoding='utf-8'``."""
 
     _vocabulary_kind = "s"
+    string_inputs = True
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from gradstep import config
 from gradstep.validation import as_float_array, check_finite
 
 
@@ -52,7 +53,9 @@ def input_array(value, tensor, label: str, hint: str) -> np.ndarray:
     if value is None:
         raise ValueError(f"{label} is required: an array of samples, received None")
     expected = tensor.shape[1:]
-    if np.dtype(tensor.dtype).kind == "f":
+    if tensor.dtype == config.STRING_DTYPE:
+        array = _string_array(value, label)
+    elif np.dtype(tensor.dtype).kind == "f":
         array = as_float_array(value, label, dtype=tensor.dtype)
     else:
         array = _integer_array(value, label, tensor.dtype)
@@ -82,6 +85,33 @@ def _adjusted_rank(array: np.ndarray, shape: tuple) -> np.ndarray:
         return array[..., 0]
     if array.ndim == len(shape) - 1 and shape[-1] == 1 and array.ndim >= 1:
         return array[..., None]
+    return array
+
+
+def _string_array(value, label: str) -> np.ndarray:
+    """Text for an ``Input(dtype='string')``, never cast: a unicode array as
+    it is, bytes decoded as UTF-8 (Keras's strings are UTF-8), an object
+    array of ``str``/``bytes`` as ``str`` objects."""
+    array = np.asarray(value)
+    if array.dtype.kind == "S":
+        array = np.char.decode(array, "utf-8")
+    elif array.dtype.kind == "O":
+        flat = array.ravel()
+        strays = [v for v in flat if not isinstance(v, str | bytes)]
+        if strays:
+            raise TypeError(
+                f"{label} must hold strings for an input of dtype 'string', received an "
+                f"object array holding a {type(strays[0]).__name__} ({strays[0]!r})"
+            )
+        if any(isinstance(v, bytes) for v in flat):
+            decoded = [v.decode("utf-8") if isinstance(v, bytes) else v for v in flat]
+            array = np.array(decoded, dtype=object).reshape(array.shape)
+    elif array.dtype.kind != "U":
+        raise TypeError(
+            f"{label} must hold strings for an input of dtype 'string', received an array "
+            f"of dtype {array.dtype}"
+        )
+    check_finite(array, label)  # not empty
     return array
 
 
@@ -151,8 +181,13 @@ def labelled(arrays: list, names: list[str], argument: str, keep_none: bool = Fa
 def check_targets(loss, y: np.ndarray, output, label: str) -> None:
     """Let the loss check the targets once, so that bad labels fail before
     training; then the targets must have the output's shape (or be one
-    integer label per sample), never merely broadcast against it."""
-    probe = np.broadcast_to(np.array(0.5, dtype=output.dtype), (len(y),) + output.shape[1:])
+    integer label per sample), never merely broadcast against it. An axis of
+    unknown size (``Input(shape=(None,))``'s steps) takes the targets' size."""
+    sizes = [
+        size if size is not None else (y.shape[axis] if axis < y.ndim else 1)
+        for axis, size in enumerate(output.shape[1:], start=1)
+    ]
+    probe = np.broadcast_to(np.array(0.5, dtype=output.dtype), (len(y), *sizes))
     try:
         y_true, _ = loss.prepare(y, probe)
     except ValueError as error:

@@ -209,6 +209,11 @@ class Model(Layer):
         return self.graph(False).inputs if self.built else []
 
     @property
+    def string_inputs(self) -> bool:
+        """A model used as a layer takes text when one of its Inputs does."""
+        return any(tensor.dtype == config.STRING_DTYPE for tensor in self.inputs)
+
+    @property
     def outputs(self) -> list[SymbolicTensor]:
         return self.graph(False).outputs if self.built else []
 
@@ -553,7 +558,9 @@ class Model(Layer):
             sample_weight, class_weight, targets, len(inputs[0]), self.output_names
         )
         self._reset_metrics()
-        self._train_step(inputs, targets, weights)
+        # fit's thread rules (the model is built now, so product_size counts)
+        with config.limit_blas_threads(self.product_size()), kernels.training_threads():
+            self._train_step(inputs, targets, weights)
         return self._returned(self._logs(), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -564,7 +571,8 @@ class Model(Layer):
             sample_weight, None, targets, len(inputs[0]), self.output_names
         )
         self._reset_metrics()
-        self._test_step(inputs, targets, weights)
+        with config.limit_blas_threads(self.product_size()):
+            self._test_step(inputs, targets, weights)
         return self._returned(self._logs(), return_dict)
 
     def gradients(self, x, y, sample_weight=None) -> tuple[float, list[WeightGradient]]:
@@ -955,7 +963,9 @@ class Model(Layer):
     def predict_on_batch(self, x):
         """The model's outputs for one batch, in one forward pass."""
         inputs = self._prepare_inputs(x)
-        return self._structured(self.graph(False).forward(inputs, False)[0])
+        with config.limit_blas_threads(self.product_size()):
+            outputs = self.graph(False).forward(inputs, False)[0]
+        return self._structured(outputs)
 
     def __call__(self, inputs, training=None, **kwargs):
         from gradstep.graph import is_symbolic

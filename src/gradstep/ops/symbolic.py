@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from gradstep import config
 from gradstep.layers.base import LAYERS, Layer, unique_name
 from gradstep.ops import tape as tape_module
 
@@ -87,6 +88,12 @@ def call_symbolic(function, args, kwargs):
     output (an op with several outputs, ``moments``, gets one node for each)."""
     tensors: list = []
     arguments = _template((list(args), kwargs), tensors)
+    text = [t for t in tensors if t.dtype == config.STRING_DTYPE]
+    if text:
+        raise TypeError(
+            f"ops.{function.__name__} works on numbers, received a string tensor {text[0]!r}; "
+            "turn text into numbers first with StringLookup or Hashing"
+        )
     probe = _probe(function, arguments, [t.shape for t in tensors], [t.dtype for t in tensors])
     if isinstance(probe, tuple | list):
         return type(probe)(
