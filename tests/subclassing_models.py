@@ -102,3 +102,46 @@ def mean_gap_metric(keras):
             return self.total / ops.maximum(self.count, 1.0)
 
     return MeanAbsoluteGap()
+
+
+def compute_loss_model(keras):
+    """A ``Model`` subclass that overrides ``compute_loss`` (keras.io's knowledge
+    distillation pattern), compiled without a loss."""
+    ops, layers = keras.ops, keras.layers
+
+    class OwnLoss(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = layers.Dense(4, activation="tanh", name="hidden")
+            self.out = layers.Dense(1, name="out")
+
+        def call(self, inputs):
+            return self.out(self.hidden(inputs))
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, allow_empty=False):
+            error = ops.mean(ops.square(y - y_pred))
+            return error + 0.1 * ops.mean(ops.square(y_pred)) + 0.01 * ops.mean(ops.abs(x))
+
+    return OwnLoss(name="own_loss")
+
+
+def endpoint_model(keras):
+    """keras.io's endpoint layer pattern: a layer called on (targets, logits) that
+    adds its loss with ``add_loss``; the model is compiled without a loss and
+    fitted without y, the targets being an input."""
+    layers = keras.layers
+
+    class LogisticEndpoint(layers.Layer):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, targets, logits, sample_weights=None):
+            self.add_loss(self.loss_fn(targets, logits, sample_weights))
+            return keras.ops.sigmoid(logits)
+
+    inputs = keras.Input(shape=(4,), name="inputs")
+    targets = keras.Input(shape=(1,), name="targets")
+    logits = layers.Dense(1, name="logits")(layers.Dense(3, activation="relu", name="h")(inputs))
+    predictions = LogisticEndpoint(name="predictions")(targets, logits)
+    return keras.Model([inputs, targets], predictions, name="endpoint")

@@ -69,9 +69,12 @@ def test_error_line_is_the_exception_of_the_last_traceback():
 KEPT = [
     "antirectifier",
     "custom_losses_and_metrics",
+    "endpoint_layer_pattern",
     "functional_multi_io",
+    "knowledge_distillation",
     "masking_and_padding",
     "serialization_and_saving",
+    "siamese_contrastive",
     "subclassing_conv_layers",
     "subclassing_vae",
     "text_classification_transformer",

@@ -57,6 +57,27 @@ CASES = [
         "batch_size": 4,
         "metrics": ["mean_gap_metric"],
     },
+    {
+        "name": "compute_loss_override_adam",
+        "model": "compute_loss_model",
+        "loss": None,
+        "optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}},
+        "x_shape": [10, 4],
+        "y": "regression_1",
+        "epochs": 2,
+        "batch_size": 5,
+    },
+    {
+        "name": "endpoint_layer_sgd",
+        "model": "endpoint_model",
+        "loss": None,
+        "targets_as_input": True,
+        "optimizer": {"class_name": "SGD", "config": {"learning_rate": 0.1}},
+        "x_shape": [12, 4],
+        "y": "binary_1",
+        "epochs": 2,
+        "batch_size": 4,
+    },
 ]
 
 
@@ -65,6 +86,8 @@ def data(case, seed=0):
     x = rng.normal(size=case["x_shape"]).astype("float32")
     if case["y"] == "one_hot_3":
         y = np.eye(3, dtype="float32")[rng.integers(0, 3, size=len(x))]
+    elif case["y"] == "binary_1":
+        y = rng.integers(0, 2, size=(len(x), 1)).astype("float32")
     else:
         y = rng.normal(size=(len(x), 1)).astype("float32")
     return x, y
@@ -79,7 +102,8 @@ def run(case):
     keras.utils.set_random_seed(0)
     x, y = data(case)
     model = getattr(subclassing_models, case["model"])(keras)
-    model(x[:1])  # builds a subclassed model
+    inputs, targets = ([x, y], None) if case.get("targets_as_input") else (x, y)
+    model(inputs[:1] if targets is not None else [x[:1], y[:1]])  # builds a subclassed model
     start = initial_weights(model)
     model.set_weights(start)
     loss = case["loss"]
@@ -87,14 +111,15 @@ def run(case):
         loss = subclassing_models.quantile_loss(keras)
     metrics = [getattr(subclassing_models, m)(keras) for m in case.get("metrics", [])]
     model.compile(optimizer=keras.optimizers.get(case["optimizer"]), loss=loss, metrics=metrics)
+    validation = None if targets is None else (x[:4], y[:4])
     history = model.fit(
-        x,
-        y,
+        inputs,
+        targets,
         epochs=case["epochs"],
         batch_size=case["batch_size"],
         shuffle=False,
         verbose=0,
-        validation_data=(x[:4], y[:4]),
+        validation_data=validation,
     )
     return {
         **case,
@@ -104,7 +129,7 @@ def run(case):
         "weight_shapes": [list(w.shape) for w in start],
         "final_weights": [np.asarray(w).tolist() for w in model.get_weights()],
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
-        "predict": np.asarray(model.predict(x, verbose=0)).tolist(),
+        "predict": np.asarray(model.predict(inputs, verbose=0)).tolist(),
     }
 
 

@@ -367,8 +367,8 @@ class Graph:
             step = self.steps[index]
             grad = _take_output_slopes(grads, step)
             step_saved, steps_saved[index] = steps_saved[index], None
-            if grad is None:
-                continue  # nothing downstream of this node has a loss
+            if grad is None and not step.layer.adds_losses(step_saved):
+                continue  # nothing downstream of this node has a loss, nor does it add one
             wants_input = step.feeds_on_nodes or input_gradients
             if index in fused_steps:
                 input_grad, own = step.layer.backward_from_pre_activation(

@@ -190,7 +190,7 @@ def _flat_loss_configs(loss) -> list:
         return [value for value in loss.values() if value is not None]
     if isinstance(loss, list):
         return [value for value in loss if value is not None]
-    return [loss]
+    return [] if loss is None else [loss]
 
 
 def _loss_from_config(config, custom_objects):
@@ -720,7 +720,7 @@ def _check_compile_config(config, path) -> None:
     else:
         entries = {"compile_config.loss": loss}
     for where, entry in entries.items():
-        if entry is not None or where == "compile_config.loss":
+        if entry is not None:  # None: no loss (compile without one)
             _check_class_entry(entry, where, path)
     if not isinstance(config.get("metrics"), list | dict):
         _fail(

@@ -217,3 +217,32 @@ def test_a_layer_with_two_outputs_inside_a_model_subclass_and_in_a_graph():
     np.testing.assert_allclose(
         eager_log_var, np.tanh(x @ heads.log_var.kernel + heads.log_var.bias)
     )
+
+
+def test_compiled_without_a_loss_and_nothing_added_is_refused():
+    model = models.Sequential([keras.Input(shape=(3,)), layers.Dense(1)])
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match="No loss to compute"):
+        model.fit(np.zeros((4, 3)), np.zeros((4, 1)), verbose=0)
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class _SquarePenalty(layers.Layer):
+    def call(self, inputs):
+        self.add_loss(keras.ops.mean(keras.ops.square(inputs)))
+        return inputs
+
+
+def test_compiled_without_a_loss_trains_on_added_losses_and_round_trips(tmp_path):
+    inputs = keras.Input(shape=(3,))
+    model = keras.Model(inputs, _SquarePenalty()(layers.Dense(2)(inputs)))
+    model.compile(optimizer="sgd")
+    x = np.random.default_rng(6).normal(size=(8, 3)).astype("float32")
+    losses = model.fit(x, epochs=3, verbose=0).history["loss"]
+    assert losses[2] < losses[0]
+    assert model.evaluate(x, verbose=0) == pytest.approx(
+        float(np.mean(model.predict(x, verbose=0) ** 2)), rel=1e-5
+    )
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.evaluate(x, verbose=0) == pytest.approx(model.evaluate(x, verbose=0), rel=1e-6)

@@ -30,7 +30,8 @@ def test_trains_as_keras_from_the_same_weights(name):
     keras.utils.set_random_seed(0)
     x, y = np.asarray(case["x"], np.float32), np.asarray(case["y_true"], np.float32)
     model = getattr(subclassing_models, case["model"])(keras)
-    model(x[:1])
+    inputs, targets = ([x, y], None) if case.get("targets_as_input") else (x, y)
+    model(inputs[:1] if targets is not None else [x[:1], y[:1]])
     assert [list(w.shape) for w in model.get_weights()] == case["weight_shapes"]
     model.set_weights([np.asarray(w, np.float32) for w in case["initial_weights"]])
     loss = case["loss"]
@@ -39,17 +40,17 @@ def test_trains_as_keras_from_the_same_weights(name):
     metrics = [getattr(subclassing_models, m)(keras) for m in case.get("metrics", [])]
     model.compile(optimizer=keras.optimizers.get(case["optimizer"]), loss=loss, metrics=metrics)
     history = model.fit(
-        x,
-        y,
+        inputs,
+        targets,
         epochs=case["epochs"],
         batch_size=case["batch_size"],
         shuffle=False,
         verbose=0,
-        validation_data=(x[:4], y[:4]),
+        validation_data=None if targets is None else (x[:4], y[:4]),
     )
     for found, expected in zip(model.get_weights(), case["final_weights"], strict=True):
         np.testing.assert_allclose(found, np.asarray(expected), **TOLERANCE)
     for key, values in case["history"].items():
         if key != "learning_rate":
             np.testing.assert_allclose(history.history[key], values, **TOLERANCE, err_msg=key)
-    np.testing.assert_allclose(model.predict(x, verbose=0), case["predict"], **TOLERANCE)
+    np.testing.assert_allclose(model.predict(inputs, verbose=0), case["predict"], **TOLERANCE)

@@ -131,6 +131,11 @@ class Layer:
     #: it from ``call``'s signature, True for its image augmentation layers
     #: (``layers.RandomFlip()(images)`` flips), False for the others.
     training_default = False
+    #: Whether ``call`` takes its tensors as separate positional arguments
+    #: (``call(self, targets, logits)``, called ``layer(targets, logits)``):
+    #: set by the first such call; the tensors then travel as a list, and
+    #: ``call`` receives them spread out.
+    positional_tensors = False
 
     #: Whether ``forward`` takes the input's mask, ``forward(x, training,
     #: mask=...)`` (a list of masks, None where unmasked, for a layer called on
@@ -339,9 +344,11 @@ class Layer:
                 sublayer.rng = sublayer.rng or self.rng
             mode = _CALL_TRAINING.set(bool(training))
             try:
-                output = self.call(
-                    traced if listed else traced[0], **_call_options(self, training, mask)
-                )
+                options = _call_options(self, training, mask)
+                if self.positional_tensors and listed:
+                    output = self.call(*traced, **options)
+                else:
+                    output = self.call(traced if listed else traced[0], **options)
             finally:
                 _CALL_TRAINING.reset(mode)
         losses = self._call_losses
@@ -375,6 +382,23 @@ class Layer:
             name: slope for (name, _), slope in zip(record.weights, slopes[count:], strict=False)
         }
         return (input_grads if input_gradient else None), weight_grads
+
+    def adds_losses(self, saved) -> bool:
+        """Whether the forward pass that returned ``saved`` added losses
+        (``add_loss`` in ``call``): then ``backward`` runs for their slope even
+        when nothing downstream of the output has a loss (its slope is None)."""
+        return isinstance(saved, _Recorded) and bool(saved.losses)
+
+    def _takes_positional_tensors(self) -> bool:
+        """Whether ``call`` names a second positional parameter that is not
+        ``training`` or ``mask`` (a layer written with ``call``)."""
+        if type(self).call is Layer.call:
+            return False
+        parameters = list(inspect.signature(type(self).call).parameters.values())[1:]
+        positional = [
+            p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        return len(positional) >= 2 and positional[1] not in ("training", "mask")
 
     def add_loss(self, loss) -> None:
         """Keras's ``add_loss`` in ``call``: ``loss`` (a number written with
@@ -436,6 +460,12 @@ class Layer:
                 f"arguments {sorted(kwargs)}"
             )
         from gradstep import graph
+
+        if _is_tensor(training) and self._takes_positional_tensors():
+            # layer(a, b) or layer(a, b, c): tensors in the places of training and mask
+            extra = [training] + ([mask] if _is_tensor(mask) else [])
+            inputs, training, mask = [inputs, *extra], None, None if _is_tensor(mask) else mask
+            self.positional_tensors = True
 
         if mask is not None and not self.forward_takes_mask:
             raise TypeError(
@@ -734,6 +764,15 @@ class _Recorded(NamedTuple):
     output: Any
     losses: list
     listed: bool
+
+
+def _is_tensor(value) -> bool:
+    """Whether a call's argument is a tensor (symbolic, traced or an array)
+    rather than a flag: ``layer(targets, logits)`` puts one where ``training`` is."""
+    from gradstep import graph
+    from gradstep.ops import tape as tape_module
+
+    return isinstance(value, graph.SymbolicTensor | tape_module.Traced | np.ndarray)
 
 
 def _call_options(layer: Layer, training, mask) -> dict:

@@ -142,10 +142,35 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None, *, mask=None):
         """The reduced loss. ``mask``: which entries of ``y_pred`` count (over
         its leading axes; Keras reads it from ``y_pred``'s ``_keras_mask``), as
-        the model passes an output's mask (``Embedding(mask_zero=True)``)."""
+        the model passes an output's mask (``Embedding(mask_zero=True)``).
+        Inside a layer's ``call`` (traced predictions, an endpoint layer that
+        calls ``add_loss(loss_fn(targets, logits))``), the loss is one step of
+        the tape, its slope ``gradient``'s; the targets are constants there."""
+        from gradstep.ops import tape as tape_module
+
+        if isinstance(y_pred, tape_module.Traced) or isinstance(y_true, tape_module.Traced):
+            return self._traced_call(y_true, y_pred, sample_weight, mask)
         y_true, y_pred = self.prepare(y_true, y_pred)
         per_sample = self.call(y_true, y_pred)
         return self._reduce(per_sample, self._weights(y_true, per_sample, sample_weight, mask))
+
+    def _traced_call(self, y_true, y_pred, sample_weight, mask):
+        from gradstep.ops import tape as tape_module
+
+        targets, predictions = tape_module.unwrap(y_true), tape_module.unwrap(y_pred)
+        weights = tape_module.unwrap(sample_weight)
+        value, slope = self.value_and_gradient(targets, predictions, weights, mask=mask)
+        value = np.asarray(value, dtype=np.asarray(predictions).dtype)
+        if not isinstance(y_pred, tape_module.Traced):
+            return value
+
+        def backward(upstream):
+            upstream = np.asarray(upstream)
+            if upstream.ndim:  # reduction='none': one slope per sample
+                upstream = upstream.reshape(upstream.shape + (1,) * (slope.ndim - upstream.ndim))
+            return [slope * upstream]
+
+        return tape_module.active().record(value, [y_pred], backward)
 
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
         """Slope of ``self(y_true, y_pred, sample_weight)`` with respect to ``y_pred``

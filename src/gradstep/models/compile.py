@@ -45,11 +45,11 @@ class OutputLoss(NamedTuple):
 
 
 def resolve_losses(loss):
-    """``loss`` with each entry resolved to a Loss (names, functions, configs)."""
+    """``loss`` with each entry resolved to a Loss (names, functions, configs);
+    None (no output has a loss: the model trains on the losses its layers add
+    with ``add_loss``, as Keras allows)."""
     if loss is None:
-        raise ValueError(
-            "compile() needs a loss, e.g. loss='mse' or 'sparse_categorical_crossentropy'"
-        )
+        return None
     if isinstance(loss, dict):
         return {
             key: None if value is None else losses_module.get(value) for key, value in loss.items()
@@ -210,7 +210,7 @@ class CompiledLoss:
             )
             if entry is not None
         ]
-        if not self.entries:
+        if not self.entries and loss is not None:
             raise ValueError(f"compile() needs a loss for at least one output of {output_names}")
         self.fused_steps = frozenset(
             entry.fused_step for entry in self.entries if entry.fused_step is not None
@@ -263,7 +263,7 @@ class CompiledLoss:
             v if e.weight is None else v * e.weight
             for v, e in zip(values, self.entries, strict=True)
         ]
-        total = weighted[0]
+        total = weighted[0] if weighted else 0.0  # none: the layers' added losses alone
         for value in weighted[1:]:
             total += value
         return total, values
@@ -417,7 +417,7 @@ def _map_losses(loss, function):
         return {key: None if value is None else function(value) for key, value in loss.items()}
     if isinstance(loss, list | tuple):
         return [None if value is None else function(value) for value in loss]
-    return function(loss)
+    return None if loss is None else function(loss)
 
 
 def _map_metrics(metrics, function):

@@ -150,6 +150,8 @@ def target_arrays(y, outputs, names: list[str], output_losses) -> list:
     """``y`` as one checked array per output (None for an output without a
     loss and without targets), each checked by its loss once (see ``check_targets``)."""
     if y is None:
+        if not output_losses:  # trained on its layers' add_loss losses alone
+            return [None] * len(outputs)
         raise ValueError("y is required: the targets for x, received None")
     with_loss = {entry.index for entry in output_losses}
     if isinstance(y, dict):  # an output without a loss needs no targets

@@ -98,9 +98,11 @@ class Functional(Model):
                 }
 
             inputs = node.inputs
-            args = (
-                [[argument(t) for t in inputs]] if isinstance(inputs, list) else [argument(inputs)]
-            )
+            if isinstance(inputs, list):
+                tensors = [argument(t) for t in inputs]
+                args = tensors if node.layer.positional_tensors else [tensors]
+            else:
+                args = [argument(inputs)]
             kwargs = {} if node.training is None else {"training": node.training}
             call_arguments = getattr(node.layer, "call_arguments", None)
             if call_arguments is not None:  # a call with several tensors (MultiHeadAttention)

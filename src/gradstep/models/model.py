@@ -606,10 +606,17 @@ class Model(Layer):
         (which compiles the losses)."""
         graph, compiled_loss = self._graphs[True], self._compiled[0]
         outputs, saved = graph.forward(inputs, training=True)
-        loss, slopes, per_output = compiled_loss.value_and_slopes(
-            targets, outputs, sample_weights, saved.output_masks
-        )
-        _, weight_grads = graph.backward(saved, slopes, compiled_loss.fused_steps)
+        if self._overrides_compute_loss():
+            loss, slopes = self._overridden_loss(inputs, targets, outputs, sample_weights)
+            per_output, fused_steps = [], frozenset()
+        else:
+            loss, slopes, per_output = compiled_loss.value_and_slopes(
+                targets, outputs, sample_weights, saved.output_masks
+            )
+            fused_steps = compiled_loss.fused_steps
+            if not compiled_loss.entries:
+                self._check_some_loss(graph, saved)
+        _, weight_grads = graph.backward(saved, slopes, fused_steps)
         trained = self._weights_to_train()
         loss += saved.penalty + _add_weight_penalties(trained.regularized, weight_grads)
         gradients = [
@@ -656,9 +663,86 @@ class Model(Layer):
         compiled_loss, _ = self._compiled_for_outputs()
         outputs, saved = self.graph(False).forward(inputs, training=False)
         masks = saved.output_masks
-        loss, per_output = compiled_loss.values(targets, outputs, sample_weights, masks)
+        if self._overrides_compute_loss():
+            x, y, weights = self._loss_arguments(inputs, targets, sample_weights)
+            value = self._call_compute_loss(x, y, self._structured(outputs), weights, False)
+            loss = float(value)
+            per_output = []
+        else:
+            loss, per_output = compiled_loss.values(targets, outputs, sample_weights, masks)
         loss += saved.penalty + _add_weight_penalties(self._weights_to_train().regularized)
         self._update_metrics(targets, outputs, sample_weights, loss, per_output, masks)
+
+    # --- Keras's compute_loss hook ----------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Keras's hook for the training loss: the compiled losses of ``y_pred``
+        (the model's outputs) against ``y``, weighted and summed. ``fit`` and
+        ``evaluate`` compute that themselves (fusing a softmax with its
+        cross-entropy); a subclass that overrides ``compute_loss`` (keras.io's
+        knowledge distillation) is called instead, its result is the loss, and
+        its slope comes from the tape (write it with ``gradstep.ops``). The
+        losses layers add (``add_loss``) and weight penalties are added to it."""
+        compiled_loss, _ = self._compiled_for_outputs()
+        several = len(self.outputs) > 1
+        predictions = (
+            data.flatten(y_pred, self.output_names, "y_pred", "output") if several else [y_pred]
+        )
+        targets = data.flatten(y, self.output_names, "y", "output") if several else [y]
+        weights = (
+            sample_weight
+            if several and sample_weight is not None
+            else [sample_weight] * len(predictions)
+        )
+        total = 0.0
+        for entry in compiled_loss.entries:
+            value = entry.loss(targets[entry.index], predictions[entry.index], weights[entry.index])
+            total = total + (value if entry.weight is None else value * entry.weight)
+        return total
+
+    def _check_some_loss(self, graph, saved) -> None:
+        """A model compiled without a loss trains on what its layers add; with
+        nothing added either, there is nothing to minimize (Keras's error)."""
+        adds = saved.penalty_slopes or any(
+            step.layer.adds_losses(step_saved)
+            for step, step_saved in zip(graph.steps, saved.steps, strict=True)
+        )
+        if not adds and not self._weights_to_train().regularized:
+            raise ValueError(
+                "No loss to compute: compile() was given no loss and no layer adds one with "
+                "add_loss. Give compile a loss (e.g. loss='mse'), add one in a layer's call, or "
+                "override compute_loss"
+            )
+
+    def _overrides_compute_loss(self) -> bool:
+        return type(self).compute_loss is not Model.compute_loss
+
+    def _call_compute_loss(self, x, y, y_pred, sample_weight, training: bool):
+        """``compute_loss``, with ``training`` only if the override names it (as Keras)."""
+        options = {}
+        if "training" in inspect.signature(self.compute_loss).parameters:
+            options["training"] = training
+        return self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, **options)
+
+    def _loss_arguments(self, inputs, targets, sample_weights) -> tuple:
+        """``(x, y, sample_weight)`` for ``compute_loss`` as the user gave them:
+        one array where the model has one input or output."""
+        x = inputs[0] if len(inputs) == 1 else list(inputs)
+        y = targets[0] if len(targets) == 1 else list(targets)
+        weights = sample_weights[0] if len(sample_weights) == 1 else list(sample_weights)
+        return x, y, weights
+
+    def _overridden_loss(self, inputs, targets, outputs, sample_weights):
+        """An overridden ``compute_loss``'s value and its slope at each output."""
+        from gradstep.ops import tape
+
+        x, y, weights = self._loss_arguments(inputs, targets, sample_weights)
+
+        def loss_of(*predictions):
+            y_pred = self._structured(list(predictions))
+            return self._call_compute_loss(x, y, y_pred, weights, True)
+
+        value, slopes = tape.value_and_gradients(loss_of, outputs)
+        return float(value), slopes
 
     def _weights_to_train(self) -> _TrainedWeights:
         """The weights the optimizer updates, with their regularizers and
@@ -1036,6 +1120,14 @@ class Model(Layer):
         several = self._several_outputs()
         return (outputs if several else outputs[0]), (training, saved, isinstance(inputs, list))
 
+    def adds_losses(self, saved) -> bool:
+        graph_saved = saved[1]
+        steps = self.graph(saved[0]).steps
+        return bool(graph_saved.penalty_slopes) or any(
+            step.layer.adds_losses(step_saved)
+            for step, step_saved in zip(steps, graph_saved.steps, strict=True)
+        )
+
     def output_mask(self, inputs, mask, saved):
         masks = saved[1].output_masks
         if self._several_outputs():
@@ -1050,7 +1142,10 @@ class Model(Layer):
 
     def backward(self, saved, grad_wrt_output, input_gradient=True):
         training, graph_saved, listed = saved
-        output_grads = grad_wrt_output if self._several_outputs() else [grad_wrt_output]
+        if self._several_outputs():
+            output_grads = grad_wrt_output or [None] * len(self.outputs)
+        else:
+            output_grads = [grad_wrt_output]
         input_grads, weight_grads = self.graph(training).backward(
             graph_saved, output_grads, input_gradients=input_gradient
         )
