@@ -51,9 +51,9 @@ def set_epsilon(value: float) -> None:
 
 def clear_session(free_memory: bool = True) -> None:
     """Start layer names afresh (Keras's ``clear_session``), and collect garbage."""
-    from gradstep.layers import base
+    from gradstep.layers.base import reset_names
 
-    base._NAME_COUNTS.clear()
+    reset_names()
     if free_memory:
         gc.collect()
 

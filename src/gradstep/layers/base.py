@@ -41,6 +41,11 @@ def unique_name(prefix: str) -> str:
     return prefix if count == 0 else f"{prefix}_{count}"
 
 
+def reset_names() -> None:
+    """Start the names afresh: the next Dense is ``dense`` again (``clear_session``)."""
+    _NAME_COUNTS.clear()
+
+
 def snake_case(name: str) -> str:
     """Keras's default names: ``Dense -> dense``, ``InputLayer -> input_layer``,
     ``Conv2D -> conv2d``, ``MLP -> mlp``."""
