@@ -1,0 +1,183 @@
+"""``model.export(path, format="onnx")``: the model's inference pass as an ONNX file.
+
+The export walks the model's graph in the order it runs and asks each
+layer's converter (the registry in ``onnx_graph``; the converters in
+``onnx_layers``, ``onnx_recurrent``, ``onnx_attention`` and ``onnx_ops``) for
+the ONNX nodes that compute the layer's output. A model used as a layer is
+written inline. What the file computes is ``model.predict``: the inference
+pass (dropout and noise are identities, BatchNormalization uses its moving
+statistics), in float32.
+
+- Opset 18 by default (``opset_version=`` picks a later one): every op the
+  export writes exists in its current form since opset 18 (the reductions
+  take their axes as an input since 18), so 18 is the oldest opset that has
+  them all, and the file runs on ONNX Runtime 1.14 and later. Later opsets
+  add nothing the export needs.
+- The batch axis is dynamic (named ``batch``), as is every size the model
+  leaves unknown; the inputs are named after the model's ``Input`` layers and
+  the outputs after the layers that produce them.
+- A layer that ONNX cannot express, or that has no converter, stops the
+  export with a ``ValueError`` naming it (its name and class) and why.
+
+Only NumPy is needed to build the graph; ``onnx`` writes and checks the file
+(the ``interop`` extra: ``pip install 'gradstep[interop]'``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from gradstep.export import onnx_layers
+from gradstep.export.onnx_graph import (
+    CONVERTERS,
+    MASK_FREE_AT_INFERENCE,
+    Call,
+    OnnxGraph,
+    refuse,
+)
+
+#: The opset written unless ``opset_version`` says otherwise (why: the module's docstring).
+DEFAULT_OPSET = 18
+#: Converter modules: imported for their registrations.
+CONVERTER_MODULES = (onnx_layers,)
+
+
+def export_onnx(model, filepath, verbose=None, input_signature=None, opset_version=None):
+    """Write ``model``'s inference pass to ``filepath`` as an ONNX model.
+
+    Args:
+        model: a built gradstep model (Sequential, functional or subclassed).
+        filepath: where to write the ``.onnx`` file.
+        verbose: print where the file went (Keras's message). Defaults to True.
+        input_signature: must be None: the inputs' shapes and dtypes are the
+            model's own.
+        opset_version: the ONNX opset, from 18 to the newest that the
+            installed ``onnx`` knows. Defaults to 18.
+
+    Raises:
+        ValueError: the model is not built, an argument is out of range, or a
+            layer cannot be exported (the message names the layer).
+        ImportError: ``onnx`` is not installed.
+    """
+    opset = _check_opset(opset_version)
+    if input_signature is not None:
+        raise ValueError(
+            "gradstep's ONNX export takes the inputs' shapes and dtypes from the model; "
+            f"input_signature must be None, received {input_signature!r}"
+        )
+    onnx_model = to_onnx(model, opset)
+    import onnx
+
+    onnx.save_model(onnx_model, os.fspath(filepath))
+    if verbose is None or verbose:
+        print(f"Saved artifact at '{os.fspath(filepath)}'.")
+
+
+def to_onnx(model, opset: int = DEFAULT_OPSET):
+    """The ``onnx.ModelProto`` of ``model``'s inference pass (see ``export_onnx``)."""
+    if not getattr(model, "built", False):
+        raise ValueError(
+            f"Model {model.name!r} is not built: call it on data, or build() it, before exporting"
+        )
+    graph = model.graph(False)
+    onnx_graph = OnnxGraph()
+    input_names = [onnx_graph.name(tensor.name) for tensor in graph.inputs]
+    output_values = convert_graph(onnx_graph, graph, input_names)
+    inputs = [
+        (name, _onnx_dtype(tensor.dtype), _dims(tensor.shape, position))
+        for position, (name, tensor) in enumerate(zip(input_names, graph.inputs, strict=True))
+    ]
+    outputs = []
+    for tensor, value in zip(graph.outputs, output_values, strict=True):
+        name = onnx_graph.name(tensor.node.layer.name)
+        onnx_graph.op_named("Identity", value, name)
+        outputs.append((name, _onnx_dtype(tensor.dtype), _output_dims(tensor.shape, name)))
+    return onnx_graph.to_model(inputs, outputs, opset, model.name)
+
+
+def convert_graph(onnx_graph: OnnxGraph, graph, input_values: list[str]) -> list[str]:
+    """Add the nodes of gradstep ``graph`` whose inputs are the ONNX values
+    ``input_values``; the ONNX values of its outputs."""
+    values = {id(tensor): name for tensor, name in zip(graph.inputs, input_values, strict=True)}
+    for step in graph.steps:
+        node = step.node
+        tensors = node.input_tensors
+        call = Call(
+            layer=node.layer,
+            inputs=[values[id(t)] for t in tensors],
+            shapes=[t.shape for t in tensors],
+            dtypes=[t.dtype for t in tensors],
+            output_shape=node.output.shape,
+        )
+        _check_exportable(node)
+        values[id(node.output)] = convert_call(onnx_graph, call)
+    return [values[id(tensor)] for tensor in graph.outputs]
+
+
+def convert_call(onnx_graph: OnnxGraph, call: Call) -> str:
+    """The ONNX value of one layer call: a model used as a layer inline, any
+    other layer through its converter."""
+    layer = call.layer
+    if layer.holds_layers and hasattr(layer, "graph"):
+        return convert_graph(onnx_graph, layer.graph(False), call.inputs)[0]
+    converter = CONVERTERS.get(type(layer))
+    if converter is None:
+        raise refuse(layer, "gradstep has no ONNX converter for this class of layer")
+    return converter(onnx_graph, call)
+
+
+def _check_exportable(node) -> None:
+    """Refuse what the file could not compute as ``predict`` does: a call
+    forced into training mode, and a mask that changes a layer's output."""
+    if node.training:
+        raise refuse(
+            node.layer,
+            "it is called with training=True; the export writes the inference pass only",
+        )
+    takes_mask = node.layer.forward_takes_mask
+    if type(node.layer) in MASK_FREE_AT_INFERENCE:
+        return
+    if takes_mask and any(t.mask_shape is not None for t in node.input_tensors):
+        raise refuse(
+            node.layer,
+            "its input carries a mask (from Embedding(mask_zero=True) or Masking) that "
+            "changes its output; the export does not carry masks",
+        )
+
+
+def _check_opset(opset_version) -> int:
+    if opset_version is None:
+        return DEFAULT_OPSET
+    import onnx
+
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset_version, bool) or not isinstance(opset_version, int | np.integer):
+        raise TypeError(f"opset_version must be an integer, received {opset_version!r}")
+    if not DEFAULT_OPSET <= opset_version <= newest:
+        raise ValueError(
+            f"opset_version must be from {DEFAULT_OPSET} to {newest} (the newest the installed "
+            f"onnx knows), received {opset_version}"
+        )
+    return int(opset_version)
+
+
+def _onnx_dtype(dtype: str) -> str:
+    """Floats are float32 in the file; integers and booleans keep their type."""
+    return "float32" if np.dtype(dtype).kind == "f" else np.dtype(dtype).name
+
+
+def _dims(shape, position: int) -> list:
+    """The ONNX dims of input ``position``: unknown sizes named as Keras names them."""
+    return [
+        size if size is not None else ("batch" if axis == 0 else f"dim_{position}_{axis}")
+        for axis, size in enumerate(shape)
+    ]
+
+
+def _output_dims(shape, name: str) -> list:
+    return [
+        size if size is not None else ("batch" if axis == 0 else f"{name}_dim_{axis}")
+        for axis, size in enumerate(shape)
+    ]

@@ -1,0 +1,277 @@
+"""ONNX export: ONNX Runtime gives gradstep's predictions for every layer of
+the case tables (tests/layer_cases), every activation, and functional models
+with several inputs and outputs; what cannot be exported is refused, naming
+the layer.
+
+Tolerance: 1e-5 (absolute and relative), what the export promises. Both
+sides compute in float32 with sums of at most a few hundred terms in
+different orders (ONNX Runtime's kernels against NumPy's), so their outputs
+differ by a few float32 units in the last place of numbers of size ~1."""
+
+import importlib
+import pkgutil
+import warnings
+
+import numpy as np
+import pytest
+
+import functional_models
+import gradstep
+import layer_cases
+from gradstep import activations, layers
+from gradstep.export.onnx import to_onnx
+from gradstep.export.onnx_graph import NotExportable
+
+pytestmark = pytest.mark.requires("onnxruntime", extra="interop")
+
+TOLERANCE = 1e-5
+
+#: Cases of the layer tables that the export refuses, and the class it names.
+REFUSED = {
+    # A mask that changes a layer's output is not carried into the file.
+    "masking-multiply_both_masked": "Multiply",
+    "masking-multiply_first_masked": "Multiply",
+    "masking-maximum_both_masked": "Maximum",
+    "masking-maximum_second_masked": "Maximum",
+    "masking-minimum_first_masked": "Minimum",
+    "masking-global_average_over_the_unmasked_steps": "GlobalAveragePooling1D",
+    "masking-global_average_keepdims": "GlobalAveragePooling1D",
+    "masking-global_average_channels_first": "GlobalAveragePooling1D",
+    "masking-batch_norm_masked_moments_then_global_average": "GlobalAveragePooling1D",
+    "masking-batch_norm_renorm_masked_moments": "GlobalAveragePooling1D",
+    "attention-mha_embedding_mask": "MultiHeadAttention",
+    "attention-mha_embedding_mask_causal": "MultiHeadAttention",
+    "attention-attention_masked": "Attention",
+    "attention-additive_attention_masked": "AdditiveAttention",
+    "recurrent-embedding_mask_lstm": "LSTM",
+    "recurrent-masking_bidirectional_gru": "Bidirectional",
+    # Not converted yet.
+    **{
+        f"attention-{name}": "Attention|MultiHeadAttention"
+        for name in (
+            "mha_self mha_causal mha_value_dim_output_shape_no_bias mha_attention_axes_grid "
+            "mha_regularized attention_dot attention_dot_scale attention_concat_scale "
+            "additive_attention additive_attention_no_scale"
+        ).split()
+    },
+    **{
+        f"recurrent-{name}": "LSTM|GRU|SimpleRNN|Bidirectional|TimeDistributed"
+        for name in (
+            "lstm_last lstm_sequences gru_last gru_sequences_reset_before simple_rnn_backwards "
+            "bidirectional_lstm time_distributed_dense"
+        ).split()
+    },
+}
+
+
+def _families():
+    return [m.name for m in pkgutil.iter_modules(layer_cases.__path__)]
+
+
+def _table_cases():
+    for family in _families():
+        for case in importlib.import_module(f"layer_cases.{family}").CASES:
+            yield pytest.param(case, id=f"{family}-{case['name']}")
+
+
+def run_onnx(model, arrays, opset=None):
+    """The outputs of ONNX Runtime on the exported ``model``."""
+    import onnxruntime
+
+    exported = to_onnx(model) if opset is None else to_onnx(model, opset)
+    session = onnxruntime.InferenceSession(
+        exported.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    feeds = {entry.name: array for entry, array in zip(session.get_inputs(), arrays, strict=True)}
+    return session.run(None, feeds)
+
+
+def perturb_weights(model, seed: int = 0) -> None:
+    """Weights away from their initial values (biases and moving statistics
+    are zeros and ones at first): normal noise, variances kept positive."""
+    rng = np.random.default_rng(seed)
+    new = []
+    for name, value in model.named_weights():
+        if value.dtype.kind != "f":
+            new.append(value)
+        elif "variance" in name:
+            new.append(rng.uniform(0.5, 1.5, value.shape).astype(value.dtype))
+        else:
+            new.append((value + 0.3 * rng.normal(size=value.shape)).astype(value.dtype))
+    model.set_weights(new)
+
+
+def assert_same_predictions(model, arrays, opset=None) -> None:
+    want = model.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
+    want = want if isinstance(want, list) else [want]
+    if isinstance(want[0], dict):
+        want = list(want[0].values())
+    got = run_onnx(model, arrays, opset)
+    assert len(got) == len(want)
+    for mine, theirs in zip(got, want, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=TOLERANCE, atol=TOLERANCE)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", list(_table_cases()))
+def test_every_layer_case_runs_the_same_in_onnx_runtime(case, request):
+    case = layer_cases.complete(case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = layer_cases.build(case, gradstep)
+    perturb_weights(model, case["seed"])
+    x = layer_cases.inputs_for(case, np)
+    case_id = request.node.callspec.id
+    if case_id in REFUSED:
+        with pytest.raises(NotExportable, match=REFUSED[case_id]):
+            to_onnx(model)
+        return
+    assert_same_predictions(model, [x])
+    assert_same_predictions(model, [x[:1]])  # the batch axis is dynamic
+
+
+def _activation_cases():
+    for name in sorted(activations.ACTIVATIONS.names()):
+        yield pytest.param(name, id=name)
+    yield pytest.param(activations.GELU(approximate=True), id="gelu_approximate")
+    yield pytest.param(activations.LeakyReLU(0.05), id="leaky_relu_0.05")
+    yield pytest.param(activations.ELU(alpha=0.4), id="elu_0.4")
+    yield pytest.param(activations.Softmax(axis=1), id="softmax_axis_1")
+
+
+@pytest.mark.parametrize("activation", list(_activation_cases()))
+def test_every_activation_in_dense_and_as_a_layer(activation):
+    inputs = gradstep.Input(shape=(3, 4))
+    dense = layers.Dense(5, activation=activation)(inputs)
+    # Scaled by 3 so that the inputs reach the activations' bends and tails.
+    scaled = layers.Rescaling(3.0)(dense)
+    model = gradstep.Model(inputs, layers.Activation(activation)(scaled))
+    perturb_weights(model)
+    x = np.random.default_rng(1).normal(size=(4, 3, 4)).astype(np.float32)
+    assert_same_predictions(model, [x])
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        functional_models.two_inputs_shared_residual,
+        functional_models.two_outputs,
+        functional_models.every_merge,
+        functional_models.shared_at_two_depths,
+        functional_models.a_chain,
+        functional_models.long_names_and_a_flatten_called_twice,
+        functional_models.mnist_convnet,
+        functional_models.batchnorm_mlp,
+    ],
+    ids=lambda builder: builder.__name__,
+)
+def test_functional_models(builder):
+    model = builder(gradstep)
+    perturb_weights(model)
+    rng = np.random.default_rng(2)
+    arrays = [rng.normal(size=(3, *tensor.shape[1:])).astype(np.float32) for tensor in model.inputs]
+    assert_same_predictions(model, arrays)
+
+
+def test_several_inputs_and_outputs_with_a_model_inside():
+    """Two inputs, two outputs, a Sequential model used as a layer, a
+    Dropout and an integer input through an Embedding."""
+    tokens = gradstep.Input(shape=(5,), dtype="int32", name="tokens")
+    features = gradstep.Input(shape=(3,), name="features")
+    inner = gradstep.Sequential(
+        [gradstep.Input((3,)), layers.Dense(4, activation="relu"), layers.Dropout(0.5)]
+    )
+    embedded = layers.GlobalAveragePooling1D()(layers.Embedding(10, 4)(tokens))
+    joined = layers.Concatenate()([embedded, inner(features)])
+    first = layers.Dense(2, activation="softmax", name="first")(joined)
+    second = layers.Dense(1, name="second")(layers.Add()([embedded, inner(features)]))
+    model = gradstep.Model({"tokens": tokens, "features": features}, [first, second])
+    perturb_weights(model)
+    rng = np.random.default_rng(3)
+    token_values = rng.integers(0, 10, size=(4, 5)).astype(np.int32)
+    feature_values = rng.normal(size=(4, 3)).astype(np.float32)
+    want = model.predict({"tokens": token_values, "features": feature_values}, verbose=0)
+    got = run_onnx(model, [token_values, feature_values])
+    for mine, theirs in zip(got, want, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=TOLERANCE, atol=TOLERANCE)
+
+
+def test_export_writes_a_file_that_onnx_runtime_serves(tmp_path, capsys):
+    import onnx
+    import onnxruntime
+
+    model = gradstep.Sequential([gradstep.Input((4,)), layers.Dense(3, activation="softmax")])
+    path = tmp_path / "model.onnx"
+    model.export(path, format="onnx")
+    assert capsys.readouterr().out == f"Saved artifact at '{path}'.\n"
+    written = onnx.load(path)
+    assert written.opset_import[0].version == 18
+    dims = written.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch" and dims[1].dim_value == 4
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = np.ones((7, 4), np.float32)
+    (probabilities,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(probabilities, model.predict(x, verbose=0), atol=TOLERANCE)
+
+
+def test_a_later_opset_on_request(tmp_path):
+    import onnx
+
+    model = functional_models.mnist_convnet(gradstep)
+    perturb_weights(model)
+    x = np.random.default_rng(4).normal(size=(2, *model.inputs[0].shape[1:])).astype(np.float32)
+    assert_same_predictions(model, [x], opset=21)
+    model.export(tmp_path / "m.onnx", format="onnx", opset_version=21, verbose=False)
+    assert onnx.load(tmp_path / "m.onnx").opset_import[0].version == 21
+
+
+# --- what is refused ------------------------------------------------------------------------
+def _dense_model():
+    return gradstep.Sequential([gradstep.Input((4,)), layers.Dense(3)])
+
+
+@pytest.mark.parametrize("format_", ["tf_saved_model", "torch", "ONNX"])
+def test_other_formats_are_refused_naming_the_supported_one(tmp_path, format_):
+    with pytest.raises(ValueError, match=r"format='onnx' only; received format="):
+        _dense_model().export(tmp_path / "m", format=format_)
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    model = _dense_model()
+    with pytest.raises(ValueError, match="opset_version must be from 18 to"):
+        model.export(tmp_path / "m.onnx", format="onnx", opset_version=12)
+    with pytest.raises(TypeError, match="opset_version must be an integer"):
+        model.export(tmp_path / "m.onnx", format="onnx", opset_version="18")
+    with pytest.raises(ValueError, match="input_signature must be None"):
+        model.export(tmp_path / "m.onnx", format="onnx", input_signature=[(None, 4)])
+    with pytest.raises(ValueError, match="is not built"):
+        gradstep.Sequential([layers.Dense(3)]).export(tmp_path / "m.onnx", format="onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_layer_without_a_converter_is_named():
+    class Twice(layers.Layer):
+        def call(self, inputs):
+            return inputs * 2
+
+    inputs = gradstep.Input((3,))
+    model = gradstep.Model(inputs, Twice(name="twice")(layers.Dense(3)(inputs)))
+    with pytest.raises(ValueError, match=r"layer 'twice' \(Twice\).*no ONNX converter"):
+        to_onnx(model)
+
+
+def test_a_function_activation_is_named():
+    def cube(x):
+        return x * x * x
+
+    model = gradstep.Sequential([gradstep.Input((4,)), layers.Dense(3, activation=cube, name="d")])
+    with pytest.raises(ValueError, match=r"layer 'd' \(Dense\).*function of yours"):
+        to_onnx(model)
+
+
+def test_a_call_in_training_mode_is_named():
+    inputs = gradstep.Input((4,))
+    dropped = layers.Dropout(0.5, name="always")(inputs, training=True)
+    model = gradstep.Model(inputs, layers.Dense(2)(dropped))
+    with pytest.raises(ValueError, match=r"layer 'always' \(Dropout\).*training=True"):
+        to_onnx(model)
