@@ -54,14 +54,58 @@ REFUSED = {
             "additive_attention additive_attention_no_scale"
         ).split()
     },
-    **{
-        f"recurrent-{name}": "LSTM|GRU|SimpleRNN|Bidirectional|TimeDistributed"
-        for name in (
-            "lstm_last lstm_sequences gru_last gru_sequences_reset_before simple_rnn_backwards "
-            "bidirectional_lstm time_distributed_dense"
-        ).split()
-    },
 }
+
+
+#: Arguments the layer tables leave out, in their format (tests/layer_cases/__init__.py).
+SEQUENCE = (5, 3)
+EXTRA_CASES = [
+    {"name": "dropout", "layers": [("Dense", {"units": 3}), ("Dropout", {"rate": 0.5})]},
+    {
+        "name": "gru_backwards_last_relu",
+        "layers": [("GRU", {"units": 3, "go_backwards": True, "activation": "relu"})],
+        "input_shape": SEQUENCE,
+    },
+    {
+        "name": "lstm_backwards_last_no_bias",
+        "layers": [("LSTM", {"units": 3, "go_backwards": True, "use_bias": False})],
+        "input_shape": SEQUENCE,
+    },
+    {
+        "name": "rnn_of_an_lstm_cell",
+        "layers": [("RNN", {"cell": {"class_name": "LSTMCell", "config": {"units": 2}}})],
+        "input_shape": SEQUENCE,
+    },
+    *(
+        {
+            "name": f"bidirectional_{mode}",
+            "layers": [
+                (
+                    "Bidirectional",
+                    {
+                        "layer": {
+                            "class_name": "SimpleRNN",
+                            "config": {"units": 2, "return_sequences": True},
+                        },
+                        "merge_mode": mode,
+                    },
+                )
+            ],
+            "input_shape": SEQUENCE,
+        }
+        for mode in ("sum", "mul", "ave")
+    ),
+    {
+        "name": "time_distributed_conv",
+        "layers": [
+            (
+                "TimeDistributed",
+                {"layer": {"class_name": "Conv1D", "config": {"filters": 2, "kernel_size": 2}}},
+            )
+        ],
+        "input_shape": (3, 4, 2),
+    },
+]
 
 
 def _families():
@@ -72,6 +116,8 @@ def _table_cases():
     for family in _families():
         for case in importlib.import_module(f"layer_cases.{family}").CASES:
             yield pytest.param(case, id=f"{family}-{case['name']}")
+    for case in EXTRA_CASES:
+        yield pytest.param({"input_shape": (4,), **case}, id=f"extra-{case['name']}")
 
 
 def run_onnx(model, arrays, opset=None):
@@ -275,3 +321,19 @@ def test_a_call_in_training_mode_is_named():
     model = gradstep.Model(inputs, layers.Dense(2)(dropped))
     with pytest.raises(ValueError, match=r"layer 'always' \(Dropout\).*training=True"):
         to_onnx(model)
+
+
+def test_recurrent_layers_onnx_cannot_write_are_named():
+    steps = gradstep.Input((5, 3))
+    cases = [
+        (layers.LSTM(2, recurrent_activation="hard_sigmoid", name="hard"), "hard.*LSTM.*take only"),
+        (layers.GRU(2, stateful=True, name="kept"), "kept.*GRU.*stateful"),
+    ]
+    for layer, message in cases:
+        model = gradstep.Model(steps, layer(steps))
+        with pytest.raises(ValueError, match=message):
+            to_onnx(model)
+    state = gradstep.Input((2,))
+    started = layers.SimpleRNN(2, name="started")(steps, initial_state=[state])
+    with pytest.raises(ValueError, match="started.*SimpleRNN.*initial_state"):
+        to_onnx(gradstep.Model([steps, state], started))

@@ -29,19 +29,19 @@ import os
 
 import numpy as np
 
-from gradstep.export import onnx_layers
+from gradstep.export import onnx_layers, onnx_recurrent
 from gradstep.export.onnx_graph import (
-    CONVERTERS,
     MASK_FREE_AT_INFERENCE,
     Call,
     OnnxGraph,
+    convert_layer,
     refuse,
 )
 
 #: The opset written unless ``opset_version`` says otherwise (why: the module's docstring).
 DEFAULT_OPSET = 18
 #: Converter modules: imported for their registrations.
-CONVERTER_MODULES = (onnx_layers,)
+CONVERTER_MODULES = (onnx_layers, onnx_recurrent)
 
 
 def export_onnx(model, filepath, verbose=None, input_signature=None, opset_version=None):
@@ -122,10 +122,7 @@ def convert_call(onnx_graph: OnnxGraph, call: Call) -> str:
     layer = call.layer
     if layer.holds_layers and hasattr(layer, "graph"):
         return convert_graph(onnx_graph, layer.graph(False), call.inputs)[0]
-    converter = CONVERTERS.get(type(layer))
-    if converter is None:
-        raise refuse(layer, "gradstep has no ONNX converter for this class of layer")
-    return converter(onnx_graph, call)
+    return convert_layer(onnx_graph, call)
 
 
 def _check_exportable(node) -> None:

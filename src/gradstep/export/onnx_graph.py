@@ -61,6 +61,14 @@ def refuse(layer, why: str) -> NotExportable:
     )
 
 
+def convert_layer(graph: OnnxGraph, call: Call) -> str:
+    """The ONNX value of ``call`` through its layer's converter."""
+    converter = CONVERTERS.get(type(call.layer))
+    if converter is None:
+        raise refuse(call.layer, "gradstep has no ONNX converter for this class of layer")
+    return converter(graph, call)
+
+
 class Call(NamedTuple):
     """One call of a layer, as its converter sees it."""
 
