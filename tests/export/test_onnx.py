@@ -45,15 +45,6 @@ REFUSED = {
     "attention-additive_attention_masked": "AdditiveAttention",
     "recurrent-embedding_mask_lstm": "LSTM",
     "recurrent-masking_bidirectional_gru": "Bidirectional",
-    # Not converted yet.
-    **{
-        f"attention-{name}": "Attention|MultiHeadAttention"
-        for name in (
-            "mha_self mha_causal mha_value_dim_output_shape_no_bias mha_attention_axes_grid "
-            "mha_regularized attention_dot attention_dot_scale attention_concat_scale "
-            "additive_attention additive_attention_no_scale"
-        ).split()
-    },
 }
 
 
@@ -337,3 +328,24 @@ def test_recurrent_layers_onnx_cannot_write_are_named():
     started = layers.SimpleRNN(2, name="started")(steps, initial_state=[state])
     with pytest.raises(ValueError, match="started.*SimpleRNN.*initial_state"):
         to_onnx(gradstep.Model([steps, state], started))
+
+
+def test_attention_with_a_key_a_mask_input_and_causal_masks():
+    query = gradstep.Input((4, 3), name="query")
+    value = gradstep.Input((5, 2), name="value")
+    key = gradstep.Input((5, 2), name="key")
+    allowed = gradstep.Input((4, 5), name="allowed")
+    heads = layers.MultiHeadAttention(2, 3, sliding_window=3)
+    attended = heads(query, value, key=key, attention_mask=allowed)
+    causal = layers.Attention(use_scale=True)([query, query, query], use_causal_mask=True)
+    model = gradstep.Model([query, value, key, allowed], [attended, causal])
+    perturb_weights(model)
+    rng = np.random.default_rng(5)
+    arrays = [
+        rng.normal(size=(3, 4, 3)).astype(np.float32),
+        rng.normal(size=(3, 5, 2)).astype(np.float32),
+        rng.normal(size=(3, 5, 2)).astype(np.float32),
+        (rng.random((3, 4, 5)) < 0.7).astype(np.float32),
+    ]
+    arrays[3][:, :, 0] = 1  # every query step sees some value step
+    assert_same_predictions(model, arrays)

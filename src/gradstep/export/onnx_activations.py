@@ -29,7 +29,7 @@ def _gelu(graph: OnnxGraph, x: str, activation) -> str:
     return graph.op("Mul", half_x, graph.op("Add", erf, graph.scalar(1.0)))
 
 
-def _softmax(graph: OnnxGraph, x: str, axis) -> str:
+def softmax(graph: OnnxGraph, x: str, axis) -> str:
     """Softmax over one axis (ONNX's op), or over several: ``exp(x - max) / sum``."""
     if isinstance(axis, int):
         return graph.op("Softmax", x, axis=axis)
@@ -45,7 +45,7 @@ ACTIVATIONS = {
     gs.ReLU: lambda graph, x, a: graph.op("Relu", x),
     gs.Sigmoid: lambda graph, x, a: graph.op("Sigmoid", x),
     gs.Tanh: lambda graph, x, a: graph.op("Tanh", x),
-    gs.Softmax: lambda graph, x, a: _softmax(graph, x, a.axis),
+    gs.Softmax: lambda graph, x, a: softmax(graph, x, a.axis),
     gs.LeakyReLU: lambda graph, x, a: graph.op("LeakyRelu", x, alpha=float(a.negative_slope)),
     gs.ELU: lambda graph, x, a: graph.op("Elu", x, alpha=float(a.alpha)),
     gs.SELU: lambda graph, x, a: graph.op(
@@ -114,7 +114,7 @@ def elu_layer(graph: OnnxGraph, call: Call) -> str:
 
 @converts(Softmax)
 def softmax_layer(graph: OnnxGraph, call: Call) -> str:
-    return _softmax(graph, call.x, call.layer.get_config()["axis"])
+    return softmax(graph, call.x, call.layer.get_config()["axis"])
 
 
 @converts(PReLU)
