@@ -349,3 +349,78 @@ def test_attention_with_a_key_a_mask_input_and_causal_masks():
     ]
     arrays[3][:, :, 0] = 1  # every query step sees some value step
     assert_same_predictions(model, arrays)
+
+
+def test_ops_on_symbolic_tensors():
+    """gradstep.ops (and Python's operators) in a functional model."""
+    from gradstep import ops
+
+    x = gradstep.Input((3, 4), name="x")
+    tokens = gradstep.Input((3,), dtype="int32", name="tokens")
+    h = layers.Dense(4)(x)
+    positive = ops.abs(h) + 0.5
+    terms = [
+        h + 1,
+        2.0 * h - h / 3,
+        -h,
+        h**2,
+        ops.square(h) * ops.sqrt(positive),
+        ops.exp(ops.tanh(h)) + ops.log(positive),
+        ops.sigmoid(h) + ops.relu(h) + ops.softplus(h),
+        ops.maximum(h, 0.1) - ops.minimum(h, -0.1),
+        ops.clip(h, -0.5, 0.5),
+        ops.where(h > 0, h, 0.01 * h),
+        ops.softmax(h, axis=1) + ops.log_softmax(h),
+        ops.gelu(h) + ops.silu(h) + ops.leaky_relu(h, negative_slope=0.3) + ops.elu(h),
+        ops.mean(h, axis=1, keepdims=True) + ops.sum(h, axis=-1, keepdims=True),
+        ops.max(h, axis=(1, 2), keepdims=True) * ops.min(h, axis=2, keepdims=True),
+        ops.expand_dims(ops.squeeze(ops.expand_dims(h, 1), 1)[:, 0], 1),
+        ops.transpose(ops.transpose(h, (0, 2, 1)), (0, 2, 1)),
+        ops.reshape(ops.reshape(h, (-1, 12)), (-1, 3, 4)),
+        ops.concatenate([h[:, :, :2], h[:, :, 2:]], axis=-1),
+        ops.stack([h[:, 0], h[:, 2]], axis=1)[:, ::-1][:, None, 1] + h[..., ::2].sum(),
+        h @ ops.ones((4, 4)) + ops.matmul(h, ops.transpose(h, (0, 2, 1)))[:, :, :1],
+        ops.take(h, [2, 0], axis=2).mean(axis=2, keepdims=True),
+        ops.cast(ops.argmax(h, axis=-1), "float32")[:, :, None],
+        ops.cast(ops.expand_dims(tokens, -1), "float32") / 2
+        + ops.cast(tokens[:, :, None] > 1, "float32"),
+    ]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    model = gradstep.Model([x, tokens], total)
+    perturb_weights(model)
+    rng = np.random.default_rng(6)
+    arrays = [
+        rng.normal(size=(2, 3, 4)).astype(np.float32),
+        rng.integers(0, 4, size=(2, 3)).astype(np.int32),
+    ]
+    assert_same_predictions(model, arrays)
+
+
+def test_an_op_without_a_converter_is_named():
+    from gradstep import ops
+
+    x = gradstep.Input((4,))
+    model = gradstep.Model(x, ops.cumsum(layers.Dense(3)(x), axis=1))
+    with pytest.raises(ValueError, match=r"\(OpLayer\).*the op 'cumsum' has no ONNX converter"):
+        to_onnx(model)
+
+
+def test_a_subclassed_model():
+    from gradstep import ops
+
+    class Residual(gradstep.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = layers.Dense(4, activation="relu")
+            self.out = layers.Dense(2)
+
+        def call(self, inputs):
+            return self.out(ops.tanh(self.hidden(inputs)) + inputs)
+
+    model = Residual()
+    x = np.random.default_rng(7).normal(size=(3, 4)).astype(np.float32)
+    model.predict(x, verbose=0)  # builds it
+    perturb_weights(model)
+    assert_same_predictions(model, [x])

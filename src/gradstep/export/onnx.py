@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from gradstep.export import onnx_attention, onnx_layers, onnx_recurrent
+from gradstep.export import onnx_attention, onnx_layers, onnx_ops, onnx_recurrent
 from gradstep.export.onnx_graph import (
     MASK_FREE_AT_INFERENCE,
     Call,
@@ -41,7 +41,7 @@ from gradstep.export.onnx_graph import (
 #: The opset written unless ``opset_version`` says otherwise (why: the module's docstring).
 DEFAULT_OPSET = 18
 #: Converter modules: imported for their registrations.
-CONVERTER_MODULES = (onnx_layers, onnx_recurrent, onnx_attention)
+CONVERTER_MODULES = (onnx_layers, onnx_recurrent, onnx_attention, onnx_ops)
 
 
 def export_onnx(model, filepath, verbose=None, input_signature=None, opset_version=None):
