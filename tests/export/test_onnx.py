@@ -50,7 +50,58 @@ REFUSED = {
 
 #: Arguments the layer tables leave out, in their format (tests/layer_cases/__init__.py).
 SEQUENCE = (5, 3)
+IMAGE = (5, 6, 3)
 EXTRA_CASES = [
+    *(
+        {"name": f"{class_name.lower()}_{number}", "layers": [(class_name, config)], **extra}
+        for number, (class_name, config, extra) in enumerate(
+            [
+                ("Resizing", {"height": 3, "width": 4}, {"input_shape": IMAGE}),
+                ("Resizing", {"height": 8, "width": 7, "interpolation": "nearest"}, {}),
+                ("Resizing", {"height": 4, "width": 4, "crop_to_aspect_ratio": True}, {}),
+                (
+                    "Resizing",
+                    {"height": 3, "width": 5, "pad_to_aspect_ratio": True, "fill_value": 0.5},
+                    {},
+                ),
+                (
+                    "Resizing",
+                    {"height": 4, "width": 3, "data_format": "channels_first"},
+                    {"input_shape": (3, 5, 6)},
+                ),
+                (
+                    "Resizing",
+                    {"height": 3, "width": 3},
+                    {"input_dtype": "int32", "inputs": {"tokens": 255}},
+                ),
+                ("CenterCrop", {"height": 3, "width": 4}, {}),
+                ("CenterCrop", {"height": 7, "width": 4}, {}),
+                ("RandomFlip", {}, {}),
+                ("RandomContrast", {"factor": 0.5}, {}),
+            ]
+        )
+        for extra in [{"input_shape": IMAGE, **extra}]
+    ),
+    *(
+        {
+            "name": f"discretization_{mode}",
+            "layers": [
+                ("Discretization", {"bin_boundaries": [-0.5, 0.0, 0.7], "output_mode": mode})
+            ],
+            "input_shape": (3,),
+        }
+        for mode in ("int", "one_hot", "multi_hot", "count")
+    ),
+    *(
+        {
+            "name": f"category_encoding_{mode}_{length}",
+            "layers": [("CategoryEncoding", {"num_tokens": 5, "output_mode": mode})],
+            "input_shape": (length,),
+            "inputs": {"tokens": 5},
+        }
+        for mode in ("one_hot", "multi_hot", "count")
+        for length in (1, 3)
+    ),
     {"name": "dropout", "layers": [("Dense", {"units": 3}), ("Dropout", {"rate": 0.5})]},
     {
         "name": "gru_backwards_last_relu",
@@ -125,7 +176,9 @@ def run_onnx(model, arrays, opset=None):
 
 def perturb_weights(model, seed: int = 0) -> None:
     """Weights away from their initial values (biases and moving statistics
-    are zeros and ones at first): normal noise, variances kept positive."""
+    are zeros and ones at first): normal noise, variances kept positive.
+    The outputs stay of size ~1, where 1e-5 is about a hundred float32 units
+    in the last place."""
     rng = np.random.default_rng(seed)
     new = []
     for name, value in model.named_weights():
@@ -133,8 +186,9 @@ def perturb_weights(model, seed: int = 0) -> None:
             new.append(value)
         elif "variance" in name:
             new.append(rng.uniform(0.5, 1.5, value.shape).astype(value.dtype))
-        else:
-            new.append((value + 0.3 * rng.normal(size=value.shape)).astype(value.dtype))
+        else:  # noise on the scale of the weights (kept small for wide layers' sums)
+            scale = 0.5 * float(value.std()) if value.std() > 0 else 0.2
+            new.append((value + scale * rng.normal(size=value.shape)).astype(value.dtype))
     model.set_weights(new)
 
 

@@ -2,7 +2,8 @@
 
 The export walks the model's graph in the order it runs and asks each
 layer's converter (the registry in ``onnx_graph``; the converters in
-``onnx_layers``, ``onnx_recurrent``, ``onnx_attention`` and ``onnx_ops``) for
+``onnx_layers``, ``onnx_recurrent``, ``onnx_attention``, ``onnx_ops`` and
+``onnx_preprocessing``) for
 the ONNX nodes that compute the layer's output. A model used as a layer is
 written inline. What the file computes is ``model.predict``: the inference
 pass (dropout and noise are identities, BatchNormalization uses its moving
@@ -29,19 +30,26 @@ import os
 
 import numpy as np
 
-from gradstep.export import onnx_attention, onnx_layers, onnx_ops, onnx_recurrent
+from gradstep.export import (
+    onnx_attention,
+    onnx_layers,
+    onnx_ops,
+    onnx_preprocessing,
+    onnx_recurrent,
+)
 from gradstep.export.onnx_graph import (
     MASK_FREE_AT_INFERENCE,
     Call,
     OnnxGraph,
     convert_layer,
+    file_dtype,
     refuse,
 )
 
 #: The opset written unless ``opset_version`` says otherwise (why: the module's docstring).
 DEFAULT_OPSET = 18
 #: Converter modules: imported for their registrations.
-CONVERTER_MODULES = (onnx_layers, onnx_recurrent, onnx_attention, onnx_ops)
+CONVERTER_MODULES = (onnx_layers, onnx_recurrent, onnx_attention, onnx_ops, onnx_preprocessing)
 
 
 def export_onnx(model, filepath, verbose=None, input_signature=None, opset_version=None):
@@ -86,14 +94,14 @@ def to_onnx(model, opset: int = DEFAULT_OPSET):
     input_names = [onnx_graph.name(tensor.name) for tensor in graph.inputs]
     output_values = convert_graph(onnx_graph, graph, input_names)
     inputs = [
-        (name, _onnx_dtype(tensor.dtype), _dims(tensor.shape, position))
+        (name, file_dtype(tensor.dtype), _dims(tensor.shape, position))
         for position, (name, tensor) in enumerate(zip(input_names, graph.inputs, strict=True))
     ]
     outputs = []
     for tensor, value in zip(graph.outputs, output_values, strict=True):
         name = onnx_graph.name(tensor.node.layer.name)
         onnx_graph.op_named("Identity", value, name)
-        outputs.append((name, _onnx_dtype(tensor.dtype), _output_dims(tensor.shape, name)))
+        outputs.append((name, file_dtype(tensor.dtype), _output_dims(tensor.shape, name)))
     return onnx_graph.to_model(inputs, outputs, opset, model.name)
 
 
@@ -110,6 +118,7 @@ def convert_graph(onnx_graph: OnnxGraph, graph, input_values: list[str]) -> list
             shapes=[t.shape for t in tensors],
             dtypes=[t.dtype for t in tensors],
             output_shape=node.output.shape,
+            output_dtype=file_dtype(node.output.dtype),
         )
         _check_exportable(node)
         values[id(node.output)] = convert_call(onnx_graph, call)
@@ -158,11 +167,6 @@ def _check_opset(opset_version) -> int:
             f"onnx knows), received {opset_version}"
         )
     return int(opset_version)
-
-
-def _onnx_dtype(dtype: str) -> str:
-    """Floats are float32 in the file; integers and booleans keep their type."""
-    return "float32" if np.dtype(dtype).kind == "f" else np.dtype(dtype).name
 
 
 def _dims(shape, position: int) -> list:

@@ -77,6 +77,7 @@ class Call(NamedTuple):
     shapes: list[tuple]  # their shapes (None: unknown, as the batch axis)
     dtypes: list[str]  # their dtypes ('float32', 'int64', ...)
     output_shape: tuple
+    output_dtype: str = "float32"  # the graph's dtype of the output (floats: float32)
 
     @property
     def x(self) -> str:
@@ -90,6 +91,26 @@ class Call(NamedTuple):
     @property
     def rank(self) -> int:
         return len(self.shapes[0])
+
+
+#: ONNX's element types (TensorProto's numbers), for Cast; floats are float32 in the file.
+ONNX_TYPES = {
+    "float16": 10,
+    "float32": 1,
+    "float64": 1,
+    "int8": 3,
+    "int16": 5,
+    "int32": 6,
+    "int64": 7,
+    "uint8": 2,
+    "bool": 9,
+}
+
+
+def file_dtype(dtype) -> str:
+    """The dtype a value of ``dtype`` has in the file: float32 for every float."""
+    dtype = np.dtype(dtype)
+    return "float32" if dtype.kind == "f" else dtype.name
 
 
 class OnnxGraph:

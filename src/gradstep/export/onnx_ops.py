@@ -20,21 +20,16 @@ import numpy as np
 
 from gradstep import activations as gs
 from gradstep.export.onnx_activations import ACTIVATIONS, softmax
-from gradstep.export.onnx_graph import Call, OnnxGraph, converts, refuse
+from gradstep.export.onnx_graph import (
+    ONNX_TYPES,
+    Call,
+    OnnxGraph,
+    converts,
+    file_dtype,
+    refuse,
+)
 from gradstep.ops.symbolic import OpLayer
 
-#: ONNX's element types (TensorProto's numbers), for Cast.
-ONNX_TYPES = {
-    "float16": 10,
-    "float32": 1,
-    "float64": 1,  # floats are float32 in the exported file
-    "int8": 3,
-    "int16": 5,
-    "int32": 6,
-    "int64": 7,
-    "uint8": 2,
-    "bool": 9,
-}
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
 
@@ -58,11 +53,6 @@ class OpCall(NamedTuple):
     arguments: dict
     dtype: str
     layer: object
-
-
-def _file_dtype(dtype) -> str:
-    dtype = np.dtype(dtype)
-    return "float32" if dtype.kind == "f" else dtype.name
 
 
 def _decode(value, tensors: list[Tensor]):
@@ -94,7 +84,7 @@ def _operand_dtype(arguments) -> str:
     """The dtype the operands of an elementwise op share: NumPy's promotion of
     the tensors' dtypes (a Python number does not widen a tensor's type)."""
     dtypes = [a.dtype for a in arguments if isinstance(a, Tensor)]
-    return _file_dtype(np.result_type(*dtypes)) if dtypes else "float32"
+    return file_dtype(np.result_type(*dtypes)) if dtypes else "float32"
 
 
 def _axes(axis, rank: int) -> list[int] | None:
@@ -386,12 +376,12 @@ def op_layer(graph: OnnxGraph, call: Call) -> str:
     if config["output_index"] is not None:
         raise refuse(layer, f"the op {name!r} has several outputs; the export writes one")
     tensors = [
-        Tensor(value, _file_dtype(dtype), shape)
+        Tensor(value, file_dtype(dtype), shape)
         for value, dtype, shape in zip(call.inputs, call.dtypes, call.shapes, strict=True)
     ]
     args, kwargs = _decode(config["arguments"], tensors)
     arguments = _by_name(layer.function, args, kwargs)
-    return write(graph, OpCall(arguments, _file_dtype(layer.dtype), layer))
+    return write(graph, OpCall(arguments, file_dtype(layer.dtype), layer))
 
 
 def _by_name(function, args, kwargs) -> dict:
