@@ -34,11 +34,6 @@ REFUSED = {
     "masking-maximum_both_masked": "Maximum",
     "masking-maximum_second_masked": "Maximum",
     "masking-minimum_first_masked": "Minimum",
-    "masking-global_average_over_the_unmasked_steps": "GlobalAveragePooling1D",
-    "masking-global_average_keepdims": "GlobalAveragePooling1D",
-    "masking-global_average_channels_first": "GlobalAveragePooling1D",
-    "masking-batch_norm_masked_moments_then_global_average": "GlobalAveragePooling1D",
-    "masking-batch_norm_renorm_masked_moments": "GlobalAveragePooling1D",
     "attention-mha_embedding_mask": "MultiHeadAttention",
     "attention-mha_embedding_mask_causal": "MultiHeadAttention",
     "attention-attention_masked": "Attention",
@@ -478,3 +473,27 @@ def test_a_subclassed_model():
     model.predict(x, verbose=0)  # builds it
     perturb_weights(model)
     assert_same_predictions(model, [x])
+
+
+def test_a_text_classifier_averages_over_the_unmasked_tokens():
+    """Embedding(mask_zero=True), layers that pass the mask on, and the
+    masked mean of GlobalAveragePooling1D (padding tokens left out)."""
+    tokens = gradstep.Input((6,), dtype="int32")
+    embedded = layers.Embedding(20, 4, mask_zero=True)(tokens)
+    hidden = layers.Dropout(0.3)(layers.Dense(5, activation="relu")(embedded))
+    pooled = layers.GlobalAveragePooling1D()(hidden)
+    model = gradstep.Model(tokens, layers.Dense(2, activation="softmax")(pooled))
+    perturb_weights(model)
+    ids = np.random.default_rng(8).integers(1, 20, size=(4, 6)).astype(np.int32)
+    ids[0, 3:] = ids[1, :2] = ids[2, 5] = 0  # padding, at the end and at the start
+    assert_same_predictions(model, [ids])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_mask_the_export_cannot_follow_is_named_where_it_is_used():
+    tokens = gradstep.Input((6,), dtype="int32")
+    embedded = layers.Embedding(20, 4, mask_zero=True)(tokens)
+    joined = layers.Concatenate(name="joined")([embedded, embedded])
+    model = gradstep.Model(tokens, layers.GlobalAveragePooling1D(name="mean")(joined))
+    with pytest.raises(ValueError, match=r"'mean' \(GlobalAveragePooling1D\).*'joined'"):
+        to_onnx(model)

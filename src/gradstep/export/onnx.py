@@ -27,6 +27,7 @@ Only NumPy is needed to build the graph; ``onnx`` writes and checks the file
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,12 +40,16 @@ from gradstep.export import (
 )
 from gradstep.export.onnx_graph import (
     MASK_FREE_AT_INFERENCE,
+    MASK_MAKERS,
+    TAKES_MASKS,
     Call,
     OnnxGraph,
     convert_layer,
     file_dtype,
     refuse,
 )
+from gradstep.layers.base import Layer
+from gradstep.layers.recurrent import RNN, Bidirectional
 
 #: The opset written unless ``opset_version`` says otherwise (why: the module's docstring).
 DEFAULT_OPSET = 18
@@ -92,7 +97,7 @@ def to_onnx(model, opset: int = DEFAULT_OPSET):
     graph = model.graph(False)
     onnx_graph = OnnxGraph()
     input_names = [onnx_graph.name(tensor.name) for tensor in graph.inputs]
-    output_values = convert_graph(onnx_graph, graph, input_names)
+    output_values, _ = convert_graph(onnx_graph, graph, input_names)
     inputs = [
         (name, file_dtype(tensor.dtype), _dims(tensor.shape, position))
         for position, (name, tensor) in enumerate(zip(input_names, graph.inputs, strict=True))
@@ -105,10 +110,12 @@ def to_onnx(model, opset: int = DEFAULT_OPSET):
     return onnx_graph.to_model(inputs, outputs, opset, model.name)
 
 
-def convert_graph(onnx_graph: OnnxGraph, graph, input_values: list[str]) -> list[str]:
+def convert_graph(onnx_graph: OnnxGraph, graph, input_values: list[str], input_masks=None):
     """Add the nodes of gradstep ``graph`` whose inputs are the ONNX values
-    ``input_values``; the ONNX values of its outputs."""
+    ``input_values`` (with masks ``input_masks``, None: unmasked); the ONNX
+    values of its outputs, and their masks."""
     values = {id(tensor): name for tensor, name in zip(graph.inputs, input_values, strict=True)}
+    masks = dict(zip(map(id, graph.inputs), input_masks or [None] * len(graph.inputs), strict=True))
     for step in graph.steps:
         node = step.node
         tensors = node.input_tensors
@@ -119,38 +126,77 @@ def convert_graph(onnx_graph: OnnxGraph, graph, input_values: list[str]) -> list
             dtypes=[t.dtype for t in tensors],
             output_shape=node.output.shape,
             output_dtype=file_dtype(node.output.dtype),
+            masks=tuple(masks[id(t)] for t in tensors),
         )
-        _check_exportable(node)
-        values[id(node.output)] = convert_call(onnx_graph, call)
-    return [values[id(tensor)] for tensor in graph.outputs]
+        _check_exportable(node, call.masks)
+        values[id(node.output)], masks[id(node.output)] = convert_call(onnx_graph, call, node)
+    outputs = graph.outputs
+    return [values[id(t)] for t in outputs], [masks[id(t)] for t in outputs]
 
 
-def convert_call(onnx_graph: OnnxGraph, call: Call) -> str:
-    """The ONNX value of one layer call: a model used as a layer inline, any
-    other layer through its converter."""
+def convert_call(onnx_graph: OnnxGraph, call: Call, node) -> tuple[str, object]:
+    """The ONNX value of one layer call (a model used as a layer inline, any
+    other layer through its converter), and its output's mask."""
     layer = call.layer
     if layer.holds_layers and hasattr(layer, "graph"):
-        return convert_graph(onnx_graph, layer.graph(False), call.inputs)[0]
-    return convert_layer(onnx_graph, call)
+        values, masks = convert_graph(onnx_graph, layer.graph(False), call.inputs, call.masks)
+        return values[0], masks[0]
+    return convert_layer(onnx_graph, call), _output_mask(onnx_graph, call, node)
 
 
-def _check_exportable(node) -> None:
+class UnknownMask(NamedTuple):
+    """The mask of a tensor made by a layer whose mask the export does not compute."""
+
+    layer: object
+
+
+#: The recurrent wrappers whose mask is their input's when they return sequences.
+SEQUENCE_LAYERS = (RNN, Bidirectional)
+
+
+def _output_mask(onnx_graph: OnnxGraph, call: Call, node):
+    """The ONNX value of the mask of ``node``'s output (None: unmasked): made
+    by Embedding or Masking, or the input's passed on by a layer that keeps
+    it (Keras's default ``compute_mask``; recurrent layers that return
+    sequences); else an ``UnknownMask``, refused if a layer uses it."""
+    if node.output.mask_shape is None:
+        return None
+    layer = call.layer
+    maker = MASK_MAKERS.get(type(layer))
+    if maker is not None:
+        return maker(onnx_graph, call)
+    keeps = type(layer).compute_mask is Layer.compute_mask or isinstance(layer, SEQUENCE_LAYERS)
+    if keeps and len(call.masks) == 1:
+        return call.masks[0]
+    return UnknownMask(layer)
+
+
+def _check_exportable(node, masks) -> None:
     """Refuse what the file could not compute as ``predict`` does: a call
-    forced into training mode, and a mask that changes a layer's output."""
+    forced into training mode, and a mask that changes a layer's output
+    where the export does not write it."""
+    layer = node.layer
     if node.training:
         raise refuse(
-            node.layer,
+            layer,
             "it is called with training=True; the export writes the inference pass only",
         )
-    takes_mask = node.layer.forward_takes_mask
-    if type(node.layer) in MASK_FREE_AT_INFERENCE:
+    masked = any(t.mask_shape is not None for t in node.input_tensors)
+    if not masked or not layer.forward_takes_mask or type(layer) in MASK_FREE_AT_INFERENCE:
         return
-    if takes_mask and any(t.mask_shape is not None for t in node.input_tensors):
+    if type(layer) not in TAKES_MASKS:
         raise refuse(
-            node.layer,
+            layer,
             "its input carries a mask (from Embedding(mask_zero=True) or Masking) that "
-            "changes its output; the export does not carry masks",
+            "changes its output; the export does not write masks for this layer",
         )
+    for mask in masks:
+        if isinstance(mask, UnknownMask):
+            raise refuse(
+                layer,
+                f"it uses the mask of its input, which layer {mask.layer.name!r} "
+                f"({type(mask.layer).__name__}) makes in a way the export does not write",
+            )
 
 
 def _check_opset(opset_version) -> int:

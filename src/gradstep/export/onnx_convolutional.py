@@ -246,9 +246,20 @@ def _global_pool(graph: OnnxGraph, call: Call, op_type: str) -> str:
     return graph.reduce(op_type, call.x, axes, keepdims=bool(config["keepdims"]))
 
 
-@converts(GlobalAveragePooling1D, GlobalAveragePooling2D)
+@converts(GlobalAveragePooling1D, GlobalAveragePooling2D, takes_masks=True)
 def global_average_pooling(graph: OnnxGraph, call: Call) -> str:
-    return _global_pool(graph, call, "ReduceMean")
+    """The mean over the steps (the pixels); under a mask, over the unmasked
+    steps: ``sum(x * mask) / sum(mask)``."""
+    mask = call.masks[0] if call.masks else None
+    if mask is None:
+        return _global_pool(graph, call, "ReduceMean")
+    first = call.layer.get_config()["data_format"] == "channels_first"
+    steps_axis, feature_axis = (2, 1) if first else (1, 2)
+    kept = graph.op("Cast", graph.op("Unsqueeze", mask, graph.ints([feature_axis])), to=1)
+    keepdims = bool(call.layer.get_config()["keepdims"])
+    total = graph.reduce("ReduceSum", graph.op("Mul", call.x, kept), [steps_axis], keepdims)
+    count = graph.reduce("ReduceSum", kept, [steps_axis], keepdims)
+    return graph.op("Div", total, count)
 
 
 @converts(GlobalMaxPooling1D, GlobalMaxPooling2D)

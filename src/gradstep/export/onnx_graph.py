@@ -33,18 +33,36 @@ CONVERTERS: dict[type, Callable[[OnnxGraph, Call], str]] = {}
 #: training (BatchNormalization's batch moments): at inference a mask leaves
 #: their output as it is.
 MASK_FREE_AT_INFERENCE: set[type] = set()
+#: Layer classes whose converter uses the input's mask (``Call.masks``).
+TAKES_MASKS: set[type] = set()
+#: Layer class -> function(graph, call) -> the ONNX value of its output's mask,
+#: for the layers that make a mask (Embedding, Masking).
+MASK_MAKERS: dict[type, Callable[[OnnxGraph, Call], str]] = {}
 
 
-def converts(*layer_classes: type, mask_free_at_inference: bool = False):
+def converts(*layer_classes: type, mask_free_at_inference: bool = False, takes_masks=False):
     """Register the decorated function as the converter of ``layer_classes``
     (exact classes: a subclass with its own ``call`` is not assumed to compute
-    what its parent computes)."""
+    what its parent computes). ``takes_masks``: it reads ``call.masks``."""
 
     def register(function):
         for layer_class in layer_classes:
             CONVERTERS[layer_class] = function
             if mask_free_at_inference:
                 MASK_FREE_AT_INFERENCE.add(layer_class)
+            if takes_masks:
+                TAKES_MASKS.add(layer_class)
+        return function
+
+    return register
+
+
+def makes_mask(*layer_classes: type):
+    """Register the decorated function as the writer of ``layer_classes``'s output mask."""
+
+    def register(function):
+        for layer_class in layer_classes:
+            MASK_MAKERS[layer_class] = function
         return function
 
     return register
@@ -78,6 +96,9 @@ class Call(NamedTuple):
     dtypes: list[str]  # their dtypes ('float32', 'int64', ...)
     output_shape: tuple
     output_dtype: str = "float32"  # the graph's dtype of the output (floats: float32)
+    #: Each input's mask (an ONNX bool value, True where a step counts), or
+    #: None: given to the converters that take masks.
+    masks: tuple = ()
 
     @property
     def x(self) -> str:

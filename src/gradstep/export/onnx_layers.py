@@ -10,7 +10,15 @@ import numpy as np
 
 from gradstep.export import onnx_activations, onnx_convolutional, onnx_normalization
 from gradstep.export.onnx_activations import apply_activation
-from gradstep.export.onnx_graph import Call, OnnxGraph, converts, refuse
+from gradstep.export.onnx_graph import (
+    ONNX_TYPES,
+    Call,
+    OnnxGraph,
+    converts,
+    file_dtype,
+    makes_mask,
+    refuse,
+)
 from gradstep.layers.core import Dense, Flatten
 from gradstep.layers.embedding import Embedding
 from gradstep.layers.masking import Masking
@@ -225,13 +233,32 @@ def embedding(graph: OnnxGraph, call: Call) -> str:
     return graph.op("Gather", table, indices, axis=0)
 
 
+@makes_mask(Embedding)
+def embedding_mask(graph: OnnxGraph, call: Call) -> str:
+    """``tokens != 0`` (Embedding's ``mask_zero``)."""
+    dtype = file_dtype(call.dtypes[0])
+    zero = graph.constant(np.zeros(()), "zero", dtype=dtype)
+    return graph.op("Not", graph.op("Equal", call.x, zero))
+
+
+def _kept_steps(graph: OnnxGraph, call: Call) -> str:
+    """``any(x != mask_value, axis=-1, keepdims=True)`` as 0 or 1."""
+    value = graph.scalar(call.layer.get_config()["mask_value"])
+    differs = graph.op("Cast", graph.op("Not", graph.op("Equal", call.x, value)), to=1)
+    return graph.reduce("ReduceMax", differs, [-1])
+
+
 @converts(Masking)
 def masking(graph: OnnxGraph, call: Call) -> str:
     """``x * any(x != mask_value, axis=-1)``: the steps equal to the mask
-    value everywhere become zeros (the mask itself is not exported)."""
-    value = graph.scalar(call.layer.get_config()["mask_value"])
-    differs = graph.op("Cast", graph.op("Not", graph.op("Equal", call.x, value)), to=1)
-    return graph.op("Mul", call.x, graph.reduce("ReduceMax", differs, [-1]))
+    value everywhere become zeros."""
+    return graph.op("Mul", call.x, _kept_steps(graph, call))
+
+
+@makes_mask(Masking)
+def masking_mask(graph: OnnxGraph, call: Call) -> str:
+    kept = graph.op("Squeeze", _kept_steps(graph, call), graph.ints([-1]))
+    return graph.op("Cast", kept, to=ONNX_TYPES["bool"])
 
 
 @converts(Rescaling)
