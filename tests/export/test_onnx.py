@@ -38,8 +38,6 @@ REFUSED = {
     "attention-mha_embedding_mask_causal": "MultiHeadAttention",
     "attention-attention_masked": "Attention",
     "attention-additive_attention_masked": "AdditiveAttention",
-    "recurrent-embedding_mask_lstm": "LSTM",
-    "recurrent-masking_bidirectional_gru": "Bidirectional",
 }
 
 
@@ -106,6 +104,17 @@ EXTRA_CASES = [
     {
         "name": "lstm_backwards_last_no_bias",
         "layers": [("LSTM", {"units": 3, "go_backwards": True, "use_bias": False})],
+        "input_shape": SEQUENCE,
+    },
+    {
+        "name": "lstm_hard_sigmoid_unrolled",
+        "layers": [
+            (
+                "LSTM",
+                {"units": 3, "recurrent_activation": "hard_sigmoid", "return_sequences": True},
+            ),
+            ("GRU", {"units": 2, "activation": "selu", "go_backwards": True}),
+        ],
         "input_shape": SEQUENCE,
     },
     {
@@ -365,10 +374,11 @@ def test_a_call_in_training_mode_is_named():
 
 def test_recurrent_layers_onnx_cannot_write_are_named():
     steps = gradstep.Input((5, 3))
-    cases = [
-        (layers.LSTM(2, recurrent_activation="hard_sigmoid", name="hard"), "hard.*LSTM.*take only"),
-        (layers.GRU(2, stateful=True, name="kept"), "kept.*GRU.*stateful"),
-    ]
+    cases = [(layers.GRU(2, stateful=True, name="kept"), "kept.*GRU.*stateful")]
+    unknown = gradstep.Input((None, 3))
+    hard = layers.LSTM(2, recurrent_activation="hard_sigmoid", name="hard")(unknown)
+    with pytest.raises(ValueError, match="hard.*LSTM.*number of steps must be known"):
+        to_onnx(gradstep.Model(unknown, hard))
     for layer, message in cases:
         model = gradstep.Model(steps, layer(steps))
         with pytest.raises(ValueError, match=message):
@@ -497,3 +507,36 @@ def test_a_mask_the_export_cannot_follow_is_named_where_it_is_used():
     model = gradstep.Model(tokens, layers.GlobalAveragePooling1D(name="mean")(joined))
     with pytest.raises(ValueError, match=r"'mean' \(GlobalAveragePooling1D\).*'joined'"):
         to_onnx(model)
+
+
+@pytest.mark.parametrize(
+    "recurrent",
+    [
+        lambda: layers.LSTM(3, return_sequences=True, zero_output_for_mask=True),
+        lambda: layers.LSTM(3, go_backwards=True, activation="relu"),
+        lambda: layers.GRU(3, reset_after=False, return_sequences=True),
+        lambda: layers.GRU(3, go_backwards=True, recurrent_activation="hard_sigmoid"),
+        lambda: layers.SimpleRNN(3, return_sequences=True, use_bias=False),
+        lambda: layers.LSTM(3, recurrent_activation="hard_sigmoid", activation="gelu"),
+        lambda: layers.Bidirectional(layers.LSTM(2, return_sequences=True), merge_mode="ave"),
+    ],
+    ids=[
+        "lstm_zero_output",
+        "lstm_backwards_relu",
+        "gru_reset_before",
+        "gru_hard_sigmoid",
+        "simple_rnn_no_bias",
+        "lstm_activations_the_ops_lack",
+        "bidirectional_lstm",
+    ],
+)
+def test_recurrent_layers_under_a_mask(recurrent):
+    """Padding at the start (pad_sequences' default) and at the end: masked
+    steps keep the states, as gradstep's recurrent layers do."""
+    tokens = gradstep.Input((6,), dtype="int32")
+    embedded = layers.Embedding(12, 4, mask_zero=True)(tokens)
+    model = gradstep.Model(tokens, recurrent()(embedded))
+    perturb_weights(model)
+    ids = np.random.default_rng(9).integers(1, 12, size=(4, 6)).astype(np.int32)
+    ids[0, :3] = ids[1, 4:] = ids[2, 2] = 0
+    assert_same_predictions(model, [ids])

@@ -173,7 +173,7 @@ class OnnxGraph:
             if array.dtype == bool:
                 dtype = bool
         name = self.name(hint)
-        self.constants[name] = np.ascontiguousarray(array, dtype=dtype)
+        self.constants[name] = np.array(array, dtype=dtype, order="C")  # 0-d stays 0-d
         return name
 
     def ints(self, values, hint: str = "ints") -> str:

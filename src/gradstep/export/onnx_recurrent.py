@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import activations as gs
+from gradstep.export.onnx_activations import apply_activation
 from gradstep.export.onnx_graph import Call, OnnxGraph, convert_layer, converts, refuse
 from gradstep.layers.recurrent import (
     GRU,
@@ -53,6 +54,12 @@ def _activation_names(layer, *activations) -> list[str]:
             )
         names.append(name)
     return names
+
+
+def _op_activations(cell) -> bool:
+    """Whether ONNX's recurrent ops have the cell's activations."""
+    activations = [cell.activation, getattr(cell, "recurrent_activation", cell.activation)]
+    return all(type(a) in RECURRENT_ACTIVATIONS for a in activations)
 
 
 def _gates(matrix: np.ndarray, order, gates: int) -> np.ndarray:
@@ -112,12 +119,22 @@ def _cell_op(layer):
     raise refuse(layer, f"its cell {type(cell).__name__} has no ONNX recurrent op")
 
 
-def recurrent(graph: OnnxGraph, layer, x: str) -> str:
+def recurrent(graph: OnnxGraph, layer, x: str, mask=None, steps=None) -> str:
     """``layer`` (an RNN of one LSTM, GRU or SimpleRNN cell) on ``x``,
-    ``(batch, steps, features)``: its last output, or every step's."""
+    ``(batch, steps, features)``: its last output, or every step's. Under a
+    ``mask`` (``(batch, steps)``), or with an activation ONNX's recurrent ops
+    lack, the steps are written out one by one."""
     config = layer.get_config()
     if config.get("stateful"):
         raise refuse(layer, "it is stateful: its states carry over between batches")
+    if mask is not None or not _op_activations(layer.cell):
+        if steps is None:
+            raise refuse(
+                layer,
+                "under a mask, or with activations other than "
+                f"{sorted(RECURRENT_ACTIVATIONS.values())}, the number of steps must be known",
+            )
+        return unrolled(graph, layer, x, mask, steps)
     op_type, w, r, b, attributes = _cell_op(layer)
     steps_first = graph.transpose(x, (1, 0, 2))
     if config.get("go_backwards"):
@@ -132,20 +149,25 @@ def recurrent(graph: OnnxGraph, layer, x: str) -> str:
     return graph.op("Squeeze", last, graph.ints([0]))
 
 
-@converts(LSTM, GRU, SimpleRNN, RNN)
+@converts(LSTM, GRU, SimpleRNN, RNN, takes_masks=True)
 def recurrent_layer(graph: OnnxGraph, call: Call) -> str:
     if len(call.inputs) > 1:
         raise refuse(call.layer, "it is called with an initial_state")
-    return recurrent(graph, call.layer, call.x)
+    return recurrent(graph, call.layer, call.x, _mask(call), call.shape[1])
 
 
-@converts(Bidirectional)
+def _mask(call: Call):
+    return call.masks[0] if call.masks else None
+
+
+@converts(Bidirectional, takes_masks=True)
 def bidirectional(graph: OnnxGraph, call: Call) -> str:
     """The forward layer, and the backward layer on the reversed steps (its
     outputs flipped back into the input's order), merged."""
     layer = call.layer
-    forward = recurrent(graph, layer.forward_layer, call.x)
-    backward = recurrent(graph, layer.backward_layer, call.x)
+    mask, steps = _mask(call), call.shape[1]
+    forward = recurrent(graph, layer.forward_layer, call.x, mask, steps)
+    backward = recurrent(graph, layer.backward_layer, call.x, mask, steps)
     if layer.backward_layer.get_config()["return_sequences"]:
         backward = graph.reverse(backward, 1)
     mode = layer.get_config()["merge_mode"]
@@ -158,6 +180,126 @@ def bidirectional(graph: OnnxGraph, call: Call) -> str:
     if mode == "ave":
         return graph.op("Mul", graph.op("Add", forward, backward), graph.scalar(0.5))
     raise refuse(layer, f"merge_mode={mode!r} gives two outputs; the export writes one per layer")
+
+
+# --- under a mask: the steps one by one ------------------------------------------------------
+def _columns(graph: OnnxGraph, x: str, block: int, units: int, count: int = 1) -> str:
+    """Gate blocks ``block .. block + count`` of ``x`` (``(batch, gates * units)``)."""
+    return graph.slice(x, [block * units], [(block + count) * units], [1])
+
+
+def _lstm_step(graph, cell, weights, xw_t, states, units):
+    h, c = states
+    z = graph.op("Add", xw_t, graph.op("MatMul", h, weights["recurrent_kernel"]))
+    i, f, g, o = (_columns(graph, z, k, units) for k in range(4))
+    act, rec = cell.activation, cell.recurrent_activation
+    i, f, o = (apply_activation(graph, v, rec, cell) for v in (i, f, o))
+    g = apply_activation(graph, g, act, cell)
+    c = graph.op("Add", graph.op("Mul", f, c), graph.op("Mul", i, g))
+    h = graph.op("Mul", o, apply_activation(graph, c, act, cell))
+    return h, [h, c]
+
+
+def _gru_step(graph, cell, weights, xw_t, states, units):
+    (h,) = states
+    act, rec = cell.activation, cell.recurrent_activation
+    kernel = weights["recurrent_kernel"]
+    if cell.get_config()["reset_after"]:
+        u = graph.op("MatMul", h, kernel)
+        if "recurrent_bias" in weights:
+            u = graph.op("Add", u, weights["recurrent_bias"])
+        zr = graph.op("Add", _columns(graph, xw_t, 0, units, 2), _columns(graph, u, 0, units, 2))
+        zr = apply_activation(graph, zr, rec, cell)
+        r = _columns(graph, zr, 1, units)
+        a = graph.op(
+            "Add", _columns(graph, xw_t, 2, units), graph.op("Mul", r, _columns(graph, u, 2, units))
+        )
+    else:
+        u = graph.op("MatMul", h, weights["recurrent_gates"])
+        zr = apply_activation(
+            graph, graph.op("Add", _columns(graph, xw_t, 0, units, 2), u), rec, cell
+        )
+        r = _columns(graph, zr, 1, units)
+        candidate = graph.op("MatMul", graph.op("Mul", r, h), weights["recurrent_candidate"])
+        a = graph.op("Add", _columns(graph, xw_t, 2, units), candidate)
+    z = _columns(graph, zr, 0, units)
+    hh = apply_activation(graph, a, act, cell)
+    one_minus_z = graph.op("Sub", graph.scalar(1.0), z)
+    h = graph.op("Add", graph.op("Mul", z, h), graph.op("Mul", one_minus_z, hh))
+    return h, [h]
+
+
+def _simple_step(graph, cell, weights, xw_t, states, units):
+    (h,) = states
+    h = graph.op("Add", xw_t, graph.op("MatMul", h, weights["recurrent_kernel"]))
+    h = apply_activation(graph, h, cell.activation, cell)
+    return h, [h]
+
+
+#: Cell class -> (its step, how many states it carries).
+STEPS = {LSTMCell: (_lstm_step, 2), GRUCell: (_gru_step, 1), SimpleRNNCell: (_simple_step, 1)}
+
+
+def _cell_weights(graph: OnnxGraph, layer) -> tuple[dict, str | None]:
+    """The cell's recurrent weights as ONNX constants, and its input bias."""
+    cell = layer.cell
+    weights = dict(cell.named_weights())
+    recurrent = weights["recurrent_kernel"]
+    units = recurrent.shape[0]
+    constants = {"recurrent_kernel": graph.constant(recurrent, "recurrent_kernel")}
+    bias = weights.get("bias")
+    if type(cell) is GRUCell and cell.get_config()["reset_after"]:
+        if bias is not None:
+            constants["recurrent_bias"] = graph.constant(bias[1], "recurrent_bias")
+            bias = bias[0]
+    elif type(cell) is GRUCell:
+        constants["recurrent_gates"] = graph.constant(recurrent[:, : 2 * units])
+        constants["recurrent_candidate"] = graph.constant(recurrent[:, 2 * units :])
+    input_bias = None if bias is None else graph.constant(bias, "bias")
+    return constants, input_bias
+
+
+def unrolled(graph: OnnxGraph, layer, x: str, mask: str | None, steps: int) -> str:
+    """The recurrence step by step, as gradstep's RNN runs it: under a mask,
+    at a masked step the states stay and the output is the previous one
+    (zeros with ``zero_output_for_mask``)."""
+    cell = layer.cell
+    entry = STEPS.get(type(cell))
+    if entry is None:
+        raise refuse(layer, f"its cell {type(cell).__name__} is not exported under a mask")
+    step, state_count = entry
+    config = layer.get_config()
+    kernel = dict(cell.named_weights())["kernel"]
+    features, units = kernel.shape[0], dict(cell.named_weights())["recurrent_kernel"].shape[0]
+    weights, input_bias = _cell_weights(graph, layer)
+    xw = graph.op("MatMul", x, graph.constant(kernel, "kernel"))  # every step's at once
+    if input_bias is not None:
+        xw = graph.op("Add", xw, input_bias)
+    # Zeros of shape (batch, units), the batch known when the model runs.
+    first = graph.op("Gather", x, graph.constant(np.int64(0), "step"), axis=1)
+    zero_state = graph.op("MatMul", first, graph.constant(np.zeros((features, units)), "zeros"))
+    states = [zero_state] * state_count
+    output = zero_state
+    outputs = []
+    order = range(steps - 1, -1, -1) if config.get("go_backwards") else range(steps)
+    for t in order:
+        index = graph.constant(np.int64(t), "step")
+        xw_t = graph.op("Gather", xw, index, axis=1)
+        new_output, new_states = step(graph, cell, weights, xw_t, states, units)
+        if mask is None:
+            output, states = new_output, new_states
+        else:
+            keep = graph.op("Unsqueeze", graph.op("Gather", mask, index, axis=1), graph.ints([1]))
+            fallback = zero_state if config.get("zero_output_for_mask") else output
+            output = graph.op("Where", keep, new_output, fallback)
+            states = [
+                graph.op("Where", keep, new, old)
+                for new, old in zip(new_states, states, strict=True)
+            ]
+        outputs.append(output)
+    if not config.get("return_sequences"):
+        return output
+    return graph.op("Concat", *(graph.op("Unsqueeze", o, graph.ints([1])) for o in outputs), axis=1)
 
 
 @converts(TimeDistributed)
