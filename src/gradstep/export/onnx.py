@@ -162,6 +162,9 @@ def _output_mask(onnx_graph: OnnxGraph, call: Call, node):
     if node.output.mask_shape is None:
         return None
     layer = call.layer
+    unknown = [m for m in call.masks if isinstance(m, UnknownMask)]
+    if unknown:
+        return unknown[0]
     maker = MASK_MAKERS.get(type(layer))
     if maker is not None:
         return maker(onnx_graph, call)

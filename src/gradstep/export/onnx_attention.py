@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from gradstep.export.onnx_activations import softmax
-from gradstep.export.onnx_graph import Call, OnnxGraph, converts, refuse
+from gradstep.export.onnx_graph import Call, OnnxGraph, converts, makes_mask, refuse
 from gradstep.layers.attention import AdditiveAttention, Attention
 from gradstep.layers.multi_head_attention import MultiHeadAttention
 
@@ -33,32 +33,58 @@ def _project(graph: OnnxGraph, x: str, axes: str, weights: dict, name: str) -> s
     return y
 
 
-def _mha_mask(graph: OnnxGraph, call: Call, layer, given: dict, lengths):
-    """The boolean mask of the scores (True: counts), laid out as Keras's
-    ``(B, T, S)`` attention mask with the heads axis added, or None."""
-    steps_q, steps_k = lengths
+def _both(graph: OnnxGraph, a, b):
+    return b if a is None else graph.op("And", a, b)
+
+
+def _mha_mask(graph: OnnxGraph, call: Call, given: dict, lengths, score_rank: int):
+    """The boolean mask of the scores (True: counts) as Keras combines it:
+    the query's, value's and key's masks, the causal and sliding-window
+    masks and the ``attention_mask`` input, in Keras's ``(B, T, S)`` layout,
+    with ones for the heads (and any other axes) after the batch; or None."""
+    layer = call.layer
     config = layer.get_config()
+    masks = list(call.masks) if call.masks else [None] * len(call.inputs)
+    input_masks = [masks[0], masks[1], masks[given["key"]] if "key" in given else None]
+    if any(m is not None for m in input_masks) and call.rank != 3:
+        raise refuse(layer, "masks of inputs of rank other than 3 are not exported")
     mask = None
-    static = np.ones((steps_q, steps_k), dtype=bool) if steps_q and steps_k else None
-    if given.get("use_causal_mask") or config.get("sliding_window") is not None:
-        if static is None:
-            raise refuse(layer, "a causal or sliding-window mask needs known sequence lengths")
-        rows, cols = np.arange(steps_q)[:, None], np.arange(steps_k)[None, :]
-        if given.get("use_causal_mask"):
-            static &= rows >= cols
-        if config.get("sliding_window") is not None:
-            static &= np.abs(rows - cols) < config["sliding_window"]
-        mask = graph.constant(static, "causal_mask", dtype=bool)
+    if input_masks[0] is not None:
+        mask = graph.op("Unsqueeze", input_masks[0], graph.ints([-1]))  # (B, T, 1)
+    for steps_mask in input_masks[1:]:
+        if steps_mask is not None:
+            mask = _both(graph, mask, graph.op("Unsqueeze", steps_mask, graph.ints([-2])))
     if "attention_mask" in given:
         value = call.inputs[given["attention_mask"]]
-        zero = graph.constant(np.zeros((), np.dtype(call.dtypes[given["attention_mask"]])))
-        given_mask = graph.op("Not", graph.op("Equal", value, zero))
-        given_mask = graph.op("Unsqueeze", given_mask, graph.ints([1]))  # the heads axis
-        mask = given_mask if mask is None else graph.op("And", given_mask, mask)
+        dtype = np.dtype(call.dtypes[given["attention_mask"]])
+        zero = graph.constant(np.zeros(()), "zero", dtype=dtype)
+        mask = _both(graph, mask, graph.op("Not", graph.op("Equal", value, zero)))
+    static = _static_mask(layer, given, lengths, config)
+    if mask is not None and score_rank > 3:  # the heads (and other axes) after the batch
+        mask = graph.op("Unsqueeze", mask, graph.ints(list(range(1, score_rank - 2))))
+    if static is not None:
+        mask = _both(graph, mask, graph.constant(static, "causal_mask", dtype=bool))
     return mask
 
 
-@converts(MultiHeadAttention)
+def _static_mask(layer, given: dict, lengths, config):
+    """The causal and sliding-window masks, ``(T, S)``, or None."""
+    causal, window = given.get("use_causal_mask"), config.get("sliding_window")
+    if not causal and window is None:
+        return None
+    steps_q, steps_k = lengths
+    if steps_q is None or steps_k is None:
+        raise refuse(layer, "a causal or sliding-window mask needs known sequence lengths")
+    rows, cols = np.arange(steps_q)[:, None], np.arange(steps_k)[None, :]
+    static = np.ones((steps_q, steps_k), dtype=bool)
+    if causal:
+        static &= rows >= cols
+    if window is not None:
+        static &= np.abs(rows - cols) < window
+    return static
+
+
+@converts(MultiHeadAttention, takes_masks=True)
 def multi_head_attention(graph: OnnxGraph, call: Call) -> str:
     layer = call.layer
     config = layer.get_config()
@@ -71,7 +97,8 @@ def multi_head_attention(graph: OnnxGraph, call: Call) -> str:
     key = call.inputs[given["key"]] if "key" in given else value
     rank = call.rank
     attention_axes = [a % rank for a in config["attention_axes"]]
-    if len(attention_axes) != 1 and ("use_causal_mask" in given or "attention_mask" in given):
+    masked = "use_causal_mask" in given or "attention_mask" in given or any(call.masks)
+    if len(attention_axes) != 1 and (masked or config.get("sliding_window") is not None):
         raise refuse(layer, "masks over several attention axes are not exported")
     # Einsum letters: b batch, i features, h heads, j per-head features, w.. outputs;
     # the query's axes 1 .. rank - 2 are c, d, ..., the key's attended axes p, q, ...
@@ -94,7 +121,7 @@ def multi_head_attention(graph: OnnxGraph, call: Call) -> str:
     score_axes = f"b{others}h{attended_q}{attended_k}"
     scores = graph.op("Einsum", q, k, equation=f"b{query_letters}hj,b{key_letters}hj->{score_axes}")
     lengths = (call.shape[attention_axes[0]], call.shapes[1][attention_axes[0]])
-    mask = _mha_mask(graph, call, layer, given, lengths)
+    mask = _mha_mask(graph, call, given, lengths, len(score_axes))
     if mask is not None:
         scores = graph.op("Where", mask, scores, graph.scalar(MASKED_SCORE))
     count = len(attention_axes)
@@ -143,19 +170,36 @@ def _attention_scores(graph: OnnxGraph, layer, query: str, key: str) -> str:
     return graph.op("Mul", total, graph.constant(weights["concat_score_weight"], "weight"))
 
 
-@converts(Attention, AdditiveAttention)
+@converts(Attention, AdditiveAttention, takes_masks=True)
 def attention(graph: OnnxGraph, call: Call) -> str:
-    """``softmax(scores) @ value``; with ``use_causal_mask`` the later keys'
-    scores lose 1e9 first, as in Keras."""
+    """``softmax(scores) @ value``; a score of a masked value step (or, with
+    ``use_causal_mask``, of a later step) loses 1e9 first, and the outputs
+    of masked query steps are 0, as in Keras."""
     layer = call.layer
     query, value = call.inputs[0], call.inputs[1]
     key = call.inputs[2] if len(call.inputs) == 3 else value
+    masks = list(call.masks) if call.masks else [None] * len(call.inputs)
     scores = _attention_scores(graph, layer, query, key)
+    kept = None
+    if masks[1] is not None:
+        kept = graph.op("Unsqueeze", masks[1], graph.ints([-2]))  # (B, 1, Tv)
     if layer.use_causal_mask:
         steps_q, steps_v = call.shapes[0][1], call.shapes[1][1]
         if steps_q is None or steps_v is None:
             raise refuse(layer, "a causal mask needs known sequence lengths")
-        later = np.arange(steps_q)[:, None] < np.arange(steps_v)[None, :]
-        penalty = graph.constant(later * -MASKED_SCORE, "causal_penalty")
-        scores = graph.op("Sub", scores, penalty)
-    return graph.op("MatMul", graph.op("Softmax", scores, axis=-1), value)
+        causal = np.arange(steps_q)[:, None] >= np.arange(steps_v)[None, :]
+        kept = _both(graph, kept, graph.constant(causal, "causal_mask", dtype=bool))
+    if kept is not None:
+        lowered = graph.op("Sub", scores, graph.scalar(-MASKED_SCORE))
+        scores = graph.op("Where", kept, scores, lowered)
+    output = graph.op("MatMul", graph.op("Softmax", scores, axis=-1), value)
+    if masks[0] is not None:
+        query_kept = graph.op("Unsqueeze", masks[0], graph.ints([-1]))
+        output = graph.op("Where", query_kept, output, graph.scalar(0.0))
+    return output
+
+
+@makes_mask(MultiHeadAttention, Attention, AdditiveAttention)
+def query_mask(graph: OnnxGraph, call: Call):
+    """The query's mask goes on to the output (Keras's)."""
+    return call.masks[0] if call.masks else None

@@ -196,9 +196,43 @@ def subtract(graph: OnnxGraph, call: Call) -> str:
     return graph.op("Sub", call.inputs[0], call.inputs[1])
 
 
-@converts(Multiply)
+def _spread(graph: OnnxGraph, mask) -> str | None:
+    """A mask over an input's leading axes, with a last axis to broadcast."""
+    return None if mask is None else graph.op("Unsqueeze", mask, graph.ints([-1]))
+
+
+def _masks_of(call: Call) -> list:
+    return list(call.masks) if call.masks else [None] * len(call.inputs)
+
+
+@converts(Multiply, takes_masks=True)
 def multiply(graph: OnnxGraph, call: Call) -> str:
-    return _pairwise(graph, "Mul", call.inputs)
+    """The product; under masks a masked entry counts as 1, and where every
+    input is masked the output is 0 (Keras's)."""
+    masks = [_spread(graph, m) for m in _masks_of(call)]
+    filled = [
+        x if kept is None else graph.op("Where", kept, x, graph.scalar(1.0))
+        for x, kept in zip(call.inputs, masks, strict=True)
+    ]
+    output = _pairwise(graph, "Mul", filled)
+    if all(kept is not None for kept in masks):
+        output = graph.op("Where", _pairwise(graph, "Or", masks), output, graph.scalar(0.0))
+    return output
+
+
+def _extremum(graph: OnnxGraph, call: Call, op_type: str) -> str:
+    """Pairwise from the first input; under masks (Keras's), a masked entry
+    of the new input takes the running value, then a masked entry of the
+    running value (while every input so far is masked) the new input's."""
+    masks = [_spread(graph, m) for m in _masks_of(call)]
+    output, output_kept = call.inputs[0], masks[0]
+    for x, kept in zip(call.inputs[1:], masks[1:], strict=True):
+        chosen_x = x if kept is None else graph.op("Where", kept, x, output)
+        chosen = output if output_kept is None else graph.op("Where", output_kept, output, chosen_x)
+        both = kept is not None and output_kept is not None
+        output_kept = graph.op("Or", output_kept, kept) if both else None
+        output = graph.op(op_type, chosen, chosen_x)
+    return output
 
 
 @converts(Average)
@@ -207,14 +241,23 @@ def average(graph: OnnxGraph, call: Call) -> str:
     return graph.op("Div", total, graph.scalar(len(call.inputs)))
 
 
-@converts(Maximum)
+@converts(Maximum, takes_masks=True)
 def maximum(graph: OnnxGraph, call: Call) -> str:
-    return graph.op("Max", *call.inputs)
+    return _extremum(graph, call, "Max")
 
 
-@converts(Minimum)
+@converts(Minimum, takes_masks=True)
 def minimum(graph: OnnxGraph, call: Call) -> str:
-    return graph.op("Min", *call.inputs)
+    return _extremum(graph, call, "Min")
+
+
+@makes_mask(Add, Subtract, Multiply, Average, Maximum, Minimum)
+def merged_mask(graph: OnnxGraph, call: Call):
+    """Keras's: the entries unmasked in any input, when every input is masked."""
+    masks = _masks_of(call)
+    if any(m is None for m in masks):
+        return None
+    return _pairwise(graph, "Or", masks)
 
 
 @converts(Concatenate)
