@@ -479,13 +479,19 @@ def test_a_text_classifier_averages_over_the_unmasked_tokens():
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_a_mask_the_export_cannot_follow_is_named_where_it_is_used():
+def test_masks_through_concatenate():
     tokens = gradstep.Input((6,), dtype="int32")
+    features = gradstep.Input((6, 2))
     embedded = layers.Embedding(20, 4, mask_zero=True)(tokens)
-    joined = layers.Concatenate(name="joined")([embedded, embedded])
-    model = gradstep.Model(tokens, layers.GlobalAveragePooling1D(name="mean")(joined))
-    with pytest.raises(ValueError, match=r"'mean' \(GlobalAveragePooling1D\).*'joined'"):
-        to_onnx(model)
+    across = layers.Concatenate()([embedded, features])  # the token mask goes on
+    along = layers.Concatenate(axis=1)([embedded, embedded])  # the masks joined, 12 steps
+    pooled = [layers.GlobalAveragePooling1D()(x) for x in (across, along)]
+    model = gradstep.Model([tokens, features], layers.Concatenate()(pooled))
+    perturb_weights(model)
+    rng = np.random.default_rng(11)
+    ids = rng.integers(1, 20, size=(3, 6)).astype(np.int32)
+    ids[0, 4:] = ids[1, :2] = 0
+    assert_same_predictions(model, [ids, rng.normal(size=(3, 6, 2)).astype(np.float32)])
 
 
 @pytest.mark.parametrize(
@@ -532,3 +538,10 @@ def test_a_small_transformer_under_a_padding_mask():
     ids = np.random.default_rng(10).integers(1, 12, size=(3, 6)).astype(np.int32)
     ids[0, 4:] = ids[1, :2] = 0
     assert_same_predictions(model, [ids])
+
+
+def test_a_lambda_layer_is_named():
+    inputs = gradstep.Input((3,))
+    doubled = layers.Lambda(lambda x: x * 2, name="double")(inputs)
+    with pytest.raises(ValueError, match=r"layer 'double' \(Lambda\).*no ONNX converter"):
+        to_onnx(gradstep.Model(inputs, doubled))

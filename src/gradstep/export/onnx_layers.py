@@ -265,6 +265,23 @@ def concatenate(graph: OnnxGraph, call: Call) -> str:
     return graph.op("Concat", *call.inputs, axis=call.layer.get_config()["axis"] % call.rank)
 
 
+@makes_mask(Concatenate)
+def concatenated_mask(graph: OnnxGraph, call: Call) -> str:
+    """Keras's: each input's mask (all true for an unmasked input) spread over
+    its last axis, joined along ``axis``, then any entry of the last axis.
+    (A mask covers an input's axes but the last, as every mask gradstep makes.)"""
+    spread = []
+    for x, mask in zip(call.inputs, _masks_of(call), strict=True):
+        full_shape = graph.op("Shape", x)
+        if mask is None:
+            mask = graph.constant(np.ones(()), "kept", dtype=bool)
+        else:
+            mask = graph.op("Unsqueeze", mask, graph.ints([-1]))
+        spread.append(graph.op("Cast", graph.op("Expand", mask, full_shape), to=1))
+    joined = graph.op("Concat", *spread, axis=call.layer.get_config()["axis"] % call.rank)
+    return graph.op("Cast", graph.reduce("ReduceMax", joined, [-1], keepdims=False), to=9)
+
+
 # --- embedding, masking, preprocessing ------------------------------------------------------
 @converts(Embedding)
 def embedding(graph: OnnxGraph, call: Call) -> str:
