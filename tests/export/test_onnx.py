@@ -61,6 +61,25 @@ EXTRA_CASES = [
     ),
     *(
         {
+            "name": f"integer_lookup_{number}",
+            "layers": [("IntegerLookup", {"vocabulary": [7, 3, 5, 11], **config})],
+            "input_shape": (4,),
+            "inputs": {"tokens": 14},
+        }
+        for number, config in enumerate(
+            [
+                {},
+                {"mask_token": 0},
+                {"num_oov_indices": 3},
+                {"output_mode": "one_hot", "mask_token": 0},
+                {"output_mode": "multi_hot", "num_oov_indices": 2},
+                {"output_mode": "count"},
+                {"output_mode": "tf_idf", "idf_weights": [0.5, 1.0, 1.5, 2.0]},
+            ]
+        )
+    ),
+    *(
+        {
             "name": f"discretization_{mode}",
             "layers": [
                 ("Discretization", {"bin_boundaries": [-0.5, 0.0, 0.7], "output_mode": mode})

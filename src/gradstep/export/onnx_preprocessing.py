@@ -1,7 +1,7 @@
 """ONNX converters of the image preprocessing layers (Resizing, CenterCrop,
 and the random augmentations, identities at inference) and of Discretization
-and CategoryEncoding. The lookups (IntegerLookup, StringLookup) and Hashing
-have no converter: the export refuses them by name."""
+CategoryEncoding and IntegerLookup. StringLookup and Hashing (strings, and
+FarmHash) have no converter: the export refuses them by name."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from gradstep.layers.image_preprocessing import (
     Resizing,
     interpolation_matrix,
 )
-from gradstep.layers.preprocessing_lookup import CategoryEncoding, Discretization
+from gradstep.layers.preprocessing_lookup import CategoryEncoding, Discretization, IntegerLookup
 
 FLOAT, INT64 = ONNX_TYPES["float32"], ONNX_TYPES["int64"]
 
@@ -163,3 +163,57 @@ def discretization(graph: OnnxGraph, call: Call) -> str:
     if mode == "int":
         return graph.op("Cast", indices, to=ONNX_TYPES[call.output_dtype])
     return encode(graph, call.layer, indices, call.shape, mode, len(boundaries) + 1)
+
+
+@converts(IntegerLookup)
+def integer_lookup(graph: OnnxGraph, call: Call) -> str:
+    """Each token's index: 0 for ``mask_token`` (in ``'int'`` mode), then the
+    out-of-vocabulary indices (an unknown token's is ``token % num_oov_indices``
+    past them), then the vocabulary in order; encoded in the other modes (the
+    mask token as zeros; ``'tf_idf'`` as counts times ``idf_weights``)."""
+    layer = call.layer
+    config = layer.get_config()
+    mode, oov_count = config["output_mode"], config["num_oov_indices"]
+    if config["invert"]:
+        raise refuse(layer, "invert=True is not exported")
+    if oov_count == 0:
+        raise refuse(
+            layer,
+            "with num_oov_indices=0 an unknown token is an error in gradstep, which an ONNX "
+            "model cannot raise",
+        )
+    if oov_count > 1 and config.get("oov_method") == "farmhash":
+        raise refuse(layer, "oov_method='farmhash' is not exported")
+    vocabulary = np.asarray(layer.get_vocabulary(include_special_tokens=False), np.int64)
+    start = layer.vocabulary_size() - len(vocabulary)  # the first token's index
+    oov_start = start - oov_count
+    tokens = graph.op("Cast", call.x, to=INT64)
+    matches = graph.op(
+        "Equal",
+        graph.op("Unsqueeze", tokens, graph.ints([-1])),
+        graph.constant(vocabulary, "vocabulary"),
+    )
+    matched = graph.op("Cast", matches, to=FLOAT)
+    found = graph.op("Cast", graph.reduce("ReduceMax", matched, [-1], keepdims=False), to=9)
+    position = graph.op("ArgMax", matched, axis=-1, keepdims=0)
+    known = graph.op("Add", position, graph.constant(np.int64(start), "start"))
+    unknown = graph.constant(np.int64(oov_start), "oov_start")
+    if oov_count > 1:
+        unknown = graph.op(
+            "Add", unknown, graph.op("Mod", tokens, graph.constant(np.int64(oov_count)))
+        )
+    indices = graph.op("Where", found, known, unknown)
+    if config["mask_token"] is not None:
+        is_mask = graph.op("Equal", tokens, graph.constant(np.int64(config["mask_token"])))
+        mask_index = graph.constant(np.int64(0 if mode == "int" else -1), "mask_index")
+        indices = graph.op("Where", is_mask, mask_index, indices)
+    if mode == "int":
+        return graph.op("Cast", indices, to=ONNX_TYPES[call.output_dtype])
+    depth = call.output_shape[-1]
+    encoded = encode(
+        graph, layer, indices, call.shape, "count" if mode == "tf_idf" else mode, depth
+    )
+    if mode == "tf_idf":
+        weights = np.asarray(layer.idf_weights, np.float32)[:depth]
+        encoded = graph.op("Mul", encoded, graph.constant(weights, "idf_weights"))
+    return encoded
