@@ -121,6 +121,28 @@ EXTRA_CASES = [
         "input_shape": SEQUENCE,
     },
     {
+        "name": "rnn_of_stacked_cells",
+        "layers": [
+            (
+                "RNN",
+                {
+                    "cell": {
+                        "class_name": "StackedRNNCells",
+                        "config": {
+                            "cells": [
+                                {"class_name": "LSTMCell", "config": {"units": 3}},
+                                {"class_name": "GRUCell", "config": {"units": 2}},
+                                {"class_name": "SimpleRNNCell", "config": {"units": 2}},
+                            ]
+                        },
+                    },
+                    "return_sequences": True,
+                },
+            )
+        ],
+        "input_shape": SEQUENCE,
+    },
+    {
         "name": "rnn_of_an_lstm_cell",
         "layers": [("RNN", {"cell": {"class_name": "LSTMCell", "config": {"units": 2}}})],
         "input_shape": SEQUENCE,

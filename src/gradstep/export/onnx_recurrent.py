@@ -11,9 +11,15 @@ units)``. The gate orders differ for LSTM: Keras ``[i, f, c, o]``, ONNX
 ``linear_before_reset=1``. ``go_backwards`` reverses the steps before the
 op, so that with ``return_sequences`` the outputs come in the order Keras
 gives them (the order they were computed in).
+
+Under a mask, for a stack of cells (StackedRNNCells), or with activations
+the ops lack, the steps are written out one by one instead (``unrolled``),
+each with the cell's equations of docs/recurrent.md.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,6 +35,7 @@ from gradstep.layers.recurrent import (
     LSTMCell,
     SimpleRNN,
     SimpleRNNCell,
+    StackedRNNCells,
     TimeDistributed,
 )
 
@@ -57,7 +64,9 @@ def _activation_names(layer, *activations) -> list[str]:
 
 
 def _op_activations(cell) -> bool:
-    """Whether ONNX's recurrent ops have the cell's activations."""
+    """Whether ONNX's recurrent ops have the cell and its activations."""
+    if type(cell) not in (LSTMCell, GRUCell, SimpleRNNCell):
+        return False
     activations = [cell.activation, getattr(cell, "recurrent_activation", cell.activation)]
     return all(type(a) in RECURRENT_ACTIVATIONS for a in activations)
 
@@ -240,11 +249,26 @@ def _simple_step(graph, cell, weights, xw_t, states, units):
 STEPS = {LSTMCell: (_lstm_step, 2), GRUCell: (_gru_step, 1), SimpleRNNCell: (_simple_step, 1)}
 
 
-def _cell_weights(graph: OnnxGraph, layer) -> tuple[dict, str | None]:
-    """The cell's recurrent weights as ONNX constants, and its input bias."""
-    cell = layer.cell
+class _UnrolledCell(NamedTuple):
+    """One cell as the steps written out use it: its step, its weights as
+    ONNX constants, its units and how many states it carries."""
+
+    cell: object
+    step: object
+    weights: dict  # recurrent weights (and GRU's recurrent bias) as constants
+    kernel: str
+    input_bias: str | None
+    features: int
+    units: int
+    state_count: int
+
+
+def _unrolled_cell(graph: OnnxGraph, layer, cell) -> _UnrolledCell:
+    entry = STEPS.get(type(cell))
+    if entry is None:
+        raise refuse(layer, f"its cell {type(cell).__name__} has no ONNX form")
     weights = dict(cell.named_weights())
-    recurrent = weights["recurrent_kernel"]
+    kernel, recurrent = weights["kernel"], weights["recurrent_kernel"]
     units = recurrent.shape[0]
     constants = {"recurrent_kernel": graph.constant(recurrent, "recurrent_kernel")}
     bias = weights.get("bias")
@@ -256,45 +280,64 @@ def _cell_weights(graph: OnnxGraph, layer) -> tuple[dict, str | None]:
         constants["recurrent_gates"] = graph.constant(recurrent[:, : 2 * units])
         constants["recurrent_candidate"] = graph.constant(recurrent[:, 2 * units :])
     input_bias = None if bias is None else graph.constant(bias, "bias")
-    return constants, input_bias
+    step, state_count = entry
+    return _UnrolledCell(
+        cell,
+        step,
+        constants,
+        graph.constant(kernel, "kernel"),
+        input_bias,
+        kernel.shape[0],
+        units,
+        state_count,
+    )
+
+
+def _projected(graph: OnnxGraph, cell: _UnrolledCell, x: str) -> str:
+    """``x @ kernel + bias``: the input's product of a cell."""
+    xw = graph.op("MatMul", x, cell.kernel)
+    return xw if cell.input_bias is None else graph.op("Add", xw, cell.input_bias)
 
 
 def unrolled(graph: OnnxGraph, layer, x: str, mask: str | None, steps: int) -> str:
-    """The recurrence step by step, as gradstep's RNN runs it: under a mask,
-    at a masked step the states stay and the output is the previous one
-    (zeros with ``zero_output_for_mask``)."""
-    cell = layer.cell
-    entry = STEPS.get(type(cell))
-    if entry is None:
-        raise refuse(layer, f"its cell {type(cell).__name__} is not exported under a mask")
-    step, state_count = entry
+    """The recurrence step by step, as gradstep's RNN runs it (a stack of
+    cells each step through every cell): under a mask, at a masked step the
+    states stay and the output is the previous one (zeros with
+    ``zero_output_for_mask``)."""
+    stack = layer.cell.cells if isinstance(layer.cell, StackedRNNCells) else [layer.cell]
+    cells = [_unrolled_cell(graph, layer, cell) for cell in stack]
     config = layer.get_config()
-    kernel = dict(cell.named_weights())["kernel"]
-    features, units = kernel.shape[0], dict(cell.named_weights())["recurrent_kernel"].shape[0]
-    weights, input_bias = _cell_weights(graph, layer)
-    xw = graph.op("MatMul", x, graph.constant(kernel, "kernel"))  # every step's at once
-    if input_bias is not None:
-        xw = graph.op("Add", xw, input_bias)
+    xw = _projected(graph, cells[0], x)  # the first cell's, for every step at once
     # Zeros of shape (batch, units), the batch known when the model runs.
     first = graph.op("Gather", x, graph.constant(np.int64(0), "step"), axis=1)
-    zero_state = graph.op("MatMul", first, graph.constant(np.zeros((features, units)), "zeros"))
-    states = [zero_state] * state_count
-    output = zero_state
+    zeros = [
+        graph.op("MatMul", first, graph.constant(np.zeros((cells[0].features, c.units)), "zeros"))
+        for c in cells
+    ]
+    states = [[zero] * c.state_count for zero, c in zip(zeros, cells, strict=True)]
+    output = zeros[-1]
     outputs = []
     order = range(steps - 1, -1, -1) if config.get("go_backwards") else range(steps)
     for t in order:
         index = graph.constant(np.int64(t), "step")
-        xw_t = graph.op("Gather", xw, index, axis=1)
-        new_output, new_states = step(graph, cell, weights, xw_t, states, units)
+        cell_input = graph.op("Gather", xw, index, axis=1)
+        new_states = []
+        for number, cell in enumerate(cells):
+            if number:
+                cell_input = _projected(graph, cell, cell_input)
+            cell_input, cell_states = cell.step(
+                graph, cell.cell, cell.weights, cell_input, states[number], cell.units
+            )
+            new_states.append(cell_states)
         if mask is None:
-            output, states = new_output, new_states
+            output, states = cell_input, new_states
         else:
             keep = graph.op("Unsqueeze", graph.op("Gather", mask, index, axis=1), graph.ints([1]))
-            fallback = zero_state if config.get("zero_output_for_mask") else output
-            output = graph.op("Where", keep, new_output, fallback)
+            fallback = zeros[-1] if config.get("zero_output_for_mask") else output
+            output = graph.op("Where", keep, cell_input, fallback)
             states = [
-                graph.op("Where", keep, new, old)
-                for new, old in zip(new_states, states, strict=True)
+                [graph.op("Where", keep, new, old) for new, old in zip(news, olds, strict=True)]
+                for news, olds in zip(new_states, states, strict=True)
             ]
         outputs.append(output)
     if not config.get("return_sequences"):
