@@ -586,3 +586,24 @@ def test_a_lambda_layer_is_named():
     doubled = layers.Lambda(lambda x: x * 2, name="double")(inputs)
     with pytest.raises(ValueError, match=r"layer 'double' \(Lambda\).*no ONNX converter"):
         to_onnx(gradstep.Model(inputs, doubled))
+
+
+def test_a_float64_model_is_written_in_float32():
+    model = gradstep.Sequential(
+        [gradstep.Input((4,), dtype="float64"), layers.Dense(3, dtype="float64", activation="tanh")]
+    )
+    perturb_weights(model)
+    x = np.random.default_rng(12).normal(size=(5, 4))
+    want = model.predict(x, verbose=0)
+    assert want.dtype == np.float64
+    (got,) = run_onnx(model, [x.astype(np.float32)])
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=TOLERANCE, atol=TOLERANCE)
+
+
+def test_a_sequential_model_that_starts_with_an_embedding():
+    model = gradstep.Sequential([layers.Embedding(10, 3), layers.Flatten(), layers.Dense(2)])
+    ids = np.random.default_rng(13).integers(0, 10, size=(4, 5))
+    model.predict(ids, verbose=0)  # builds it, with an int64 Input
+    perturb_weights(model)
+    assert_same_predictions(model, [ids])
