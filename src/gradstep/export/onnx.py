@@ -3,17 +3,19 @@
 The export walks the model's graph in the order it runs and asks each
 layer's converter (the registry in ``onnx_graph``; the converters in
 ``onnx_layers``, ``onnx_recurrent``, ``onnx_attention``, ``onnx_ops`` and
-``onnx_preprocessing``) for
-the ONNX nodes that compute the layer's output. A model used as a layer is
-written inline. What the file computes is ``model.predict``: the inference
-pass (dropout and noise are identities, BatchNormalization uses its moving
-statistics), in float32.
+``onnx_preprocessing``) for the ONNX nodes that compute the layer's output.
+A model used as a layer is written inline. What the file computes is
+``model.predict``: the inference pass (dropout and noise are identities,
+BatchNormalization uses its moving statistics), in float32. Masks are
+computed in the file too: ``Embedding(mask_zero=True)`` and ``Masking``
+write theirs, the layers that keep a mask pass it on, and the layers that
+use one get it in ``Call.masks``.
 
 - Opset 18 by default (``opset_version=`` picks a later one): every op the
-  export writes exists in its current form since opset 18 (the reductions
-  take their axes as an input since 18), so 18 is the oldest opset that has
-  them all, and the file runs on ONNX Runtime 1.14 and later. Later opsets
-  add nothing the export needs.
+  export writes has, as the export uses it, the form it has in opset 18
+  (the reductions take their axes as an input since 18), so 18 is the
+  oldest opset that has them all, and the file runs on ONNX Runtime 1.14
+  and later. Later opsets add nothing the export needs.
 - The batch axis is dynamic (named ``batch``), as is every size the model
   leaves unknown; the inputs are named after the model's ``Input`` layers and
   the outputs after the layers that produce them.
