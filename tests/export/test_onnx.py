@@ -612,3 +612,32 @@ def test_a_sequential_model_that_starts_with_an_embedding():
     model.predict(ids, verbose=0)  # builds it, with an int64 Input
     perturb_weights(model)
     assert_same_predictions(model, [ids])
+
+
+@pytest.mark.parametrize("length", [7, 10])
+def test_sequences_of_any_length(length):
+    """Steps unknown until the model runs: 'same' padding from ONNX's
+    SAME_UPPER rule (Keras's), recurrent ops over any number of steps."""
+    steps = gradstep.Input((None, 3))
+    x = layers.Conv1D(4, 3, strides=2, padding="same", activation="relu")(steps)
+    x = layers.MaxPooling1D(3, strides=2, padding="same")(x)
+    x = layers.Conv1D(4, 2, padding="causal", dilation_rate=2)(x)
+    x = layers.AveragePooling1D(2, padding="same")(x)
+    x = layers.GRU(3, return_sequences=True)(x)
+    model = gradstep.Model(steps, layers.GlobalAveragePooling1D()(x))
+    perturb_weights(model)
+    sequence = np.random.default_rng(14).normal(size=(2, length, 3)).astype(np.float32)
+    assert_same_predictions(model, [sequence])
+
+
+@pytest.mark.parametrize("size", [(5, 6), (8, 7)])
+def test_images_of_any_size(size):
+    images = gradstep.Input((None, None, 2))
+    x = layers.Conv2D(3, 3, strides=2, padding="same", activation="relu")(images)
+    x = layers.DepthwiseConv2D(2, padding="same", depth_multiplier=2)(x)
+    x = layers.MaxPooling2D(2, padding="same")(x)
+    x = layers.SeparableConv2D(4, 3, padding="same")(x)
+    model = gradstep.Model(images, layers.GlobalMaxPooling2D()(x))
+    perturb_weights(model)
+    pixels = np.random.default_rng(15).normal(size=(2, *size, 2)).astype(np.float32)
+    assert_same_predictions(model, [pixels])
