@@ -1240,6 +1240,23 @@ class Model(Layer):
 
         saving.load_weights(self, filepath)
 
+    def export(
+        self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs
+    ) -> None:
+        """Keras's ``export``: the inference pass as an artifact for other
+        runtimes. gradstep writes ``format="onnx"`` (``opset_version=`` in
+        ``kwargs``; see ``gradstep.export.onnx``); Keras's other formats
+        need TensorFlow, JAX or PyTorch and are refused with a ValueError."""
+        if format != "onnx":
+            raise ValueError(
+                f"Model.export: gradstep writes format='onnx' only; received format={format!r} "
+                "(Keras's 'tf_saved_model', 'openvino', 'litert' and 'torch' need their own "
+                "frameworks)"
+            )
+        from gradstep.export.onnx import export_onnx
+
+        export_onnx(self, filepath, verbose, input_signature=input_signature, **kwargs)
+
     def to_json(self, **kwargs) -> str:
         """The architecture as Keras's JSON (``serialize_keras_object`` of the
         model); ``models.model_from_json`` builds it again. ``kwargs`` go to

@@ -1,0 +1,1 @@
+"""Writing a model for other runtimes: ``onnx`` (``model.export(path, format="onnx")``)."""

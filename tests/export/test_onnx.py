@@ -1,0 +1,643 @@
+"""ONNX export: ONNX Runtime gives gradstep's predictions for every layer of
+the case tables (tests/layer_cases), every activation, and functional models
+with several inputs and outputs; what cannot be exported is refused, naming
+the layer.
+
+Tolerance: 1e-5 (absolute and relative), what the export promises. Both
+sides compute in float32 with sums of at most a few hundred terms in
+different orders (ONNX Runtime's kernels against NumPy's), so their outputs
+differ by a few float32 units in the last place of numbers of size ~1."""
+
+import importlib
+import pkgutil
+import warnings
+
+import numpy as np
+import pytest
+
+import functional_models
+import gradstep
+import layer_cases
+from gradstep import activations, layers
+from gradstep.export.onnx import to_onnx
+
+pytestmark = pytest.mark.requires("onnxruntime", extra="interop")
+
+TOLERANCE = 1e-5
+
+#: Arguments the layer tables leave out, in their format (tests/layer_cases/__init__.py).
+SEQUENCE = (5, 3)
+IMAGE = (5, 6, 3)
+EXTRA_CASES = [
+    *(
+        {"name": f"{class_name.lower()}_{number}", "layers": [(class_name, config)], **extra}
+        for number, (class_name, config, extra) in enumerate(
+            [
+                ("Resizing", {"height": 3, "width": 4}, {"input_shape": IMAGE}),
+                ("Resizing", {"height": 8, "width": 7, "interpolation": "nearest"}, {}),
+                ("Resizing", {"height": 4, "width": 4, "crop_to_aspect_ratio": True}, {}),
+                (
+                    "Resizing",
+                    {"height": 3, "width": 5, "pad_to_aspect_ratio": True, "fill_value": 0.5},
+                    {},
+                ),
+                (
+                    "Resizing",
+                    {"height": 4, "width": 3, "data_format": "channels_first"},
+                    {"input_shape": (3, 5, 6)},
+                ),
+                (
+                    "Resizing",
+                    {"height": 3, "width": 3},
+                    {"input_dtype": "int32", "inputs": {"tokens": 255}},
+                ),
+                ("CenterCrop", {"height": 3, "width": 4}, {}),
+                ("CenterCrop", {"height": 7, "width": 4}, {}),
+                ("RandomFlip", {}, {}),
+                ("RandomContrast", {"factor": 0.5}, {}),
+            ]
+        )
+        for extra in [{"input_shape": IMAGE, **extra}]
+    ),
+    *(
+        {
+            "name": f"integer_lookup_{number}",
+            "layers": [("IntegerLookup", {"vocabulary": [7, 3, 5, 11], **config})],
+            "input_shape": (4,),
+            "inputs": {"tokens": 14},
+        }
+        for number, config in enumerate(
+            [
+                {},
+                {"mask_token": 0},
+                {"num_oov_indices": 3},
+                {"output_mode": "one_hot", "mask_token": 0},
+                {"output_mode": "multi_hot", "num_oov_indices": 2},
+                {"output_mode": "count"},
+                {"output_mode": "tf_idf", "idf_weights": [0.5, 1.0, 1.5, 2.0]},
+            ]
+        )
+    ),
+    *(
+        {
+            "name": f"discretization_{mode}",
+            "layers": [
+                ("Discretization", {"bin_boundaries": [-0.5, 0.0, 0.7], "output_mode": mode})
+            ],
+            "input_shape": (3,),
+        }
+        for mode in ("int", "one_hot", "multi_hot", "count")
+    ),
+    *(
+        {
+            "name": f"category_encoding_{mode}_{length}",
+            "layers": [("CategoryEncoding", {"num_tokens": 5, "output_mode": mode})],
+            "input_shape": (length,),
+            "inputs": {"tokens": 5},
+        }
+        for mode in ("one_hot", "multi_hot", "count")
+        for length in (1, 3)
+    ),
+    {"name": "dropout", "layers": [("Dense", {"units": 3}), ("Dropout", {"rate": 0.5})]},
+    {
+        "name": "gru_backwards_last_relu",
+        "layers": [("GRU", {"units": 3, "go_backwards": True, "activation": "relu"})],
+        "input_shape": SEQUENCE,
+    },
+    {
+        "name": "lstm_backwards_last_no_bias",
+        "layers": [("LSTM", {"units": 3, "go_backwards": True, "use_bias": False})],
+        "input_shape": SEQUENCE,
+    },
+    {
+        "name": "lstm_hard_sigmoid_unrolled",
+        "layers": [
+            (
+                "LSTM",
+                {"units": 3, "recurrent_activation": "hard_sigmoid", "return_sequences": True},
+            ),
+            ("GRU", {"units": 2, "activation": "selu", "go_backwards": True}),
+        ],
+        "input_shape": SEQUENCE,
+    },
+    {
+        "name": "rnn_of_stacked_cells",
+        "layers": [
+            (
+                "RNN",
+                {
+                    "cell": {
+                        "class_name": "StackedRNNCells",
+                        "config": {
+                            "cells": [
+                                {"class_name": "LSTMCell", "config": {"units": 3}},
+                                {"class_name": "GRUCell", "config": {"units": 2}},
+                                {"class_name": "SimpleRNNCell", "config": {"units": 2}},
+                            ]
+                        },
+                    },
+                    "return_sequences": True,
+                },
+            )
+        ],
+        "input_shape": SEQUENCE,
+    },
+    {
+        "name": "rnn_of_an_lstm_cell",
+        "layers": [("RNN", {"cell": {"class_name": "LSTMCell", "config": {"units": 2}}})],
+        "input_shape": SEQUENCE,
+    },
+    *(
+        {
+            "name": f"bidirectional_{mode}",
+            "layers": [
+                (
+                    "Bidirectional",
+                    {
+                        "layer": {
+                            "class_name": "SimpleRNN",
+                            "config": {"units": 2, "return_sequences": True},
+                        },
+                        "merge_mode": mode,
+                    },
+                )
+            ],
+            "input_shape": SEQUENCE,
+        }
+        for mode in ("sum", "mul", "ave")
+    ),
+    {
+        "name": "time_distributed_conv",
+        "layers": [
+            (
+                "TimeDistributed",
+                {"layer": {"class_name": "Conv1D", "config": {"filters": 2, "kernel_size": 2}}},
+            )
+        ],
+        "input_shape": (3, 4, 2),
+    },
+]
+
+
+def _families():
+    return [m.name for m in pkgutil.iter_modules(layer_cases.__path__)]
+
+
+def _table_cases():
+    for family in _families():
+        for case in importlib.import_module(f"layer_cases.{family}").CASES:
+            yield pytest.param(case, id=f"{family}-{case['name']}")
+    for case in EXTRA_CASES:
+        yield pytest.param({"input_shape": (4,), **case}, id=f"extra-{case['name']}")
+
+
+def run_onnx(model, arrays, opset=None):
+    """The outputs of ONNX Runtime on the exported ``model``."""
+    import onnxruntime
+
+    exported = to_onnx(model) if opset is None else to_onnx(model, opset)
+    session = onnxruntime.InferenceSession(
+        exported.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    feeds = {entry.name: array for entry, array in zip(session.get_inputs(), arrays, strict=True)}
+    return session.run(None, feeds)
+
+
+def perturb_weights(model, seed: int = 0) -> None:
+    """Weights away from their initial values (biases and moving statistics
+    are zeros and ones at first): normal noise, variances kept positive.
+    The outputs stay of size ~1, where 1e-5 is about a hundred float32 units
+    in the last place."""
+    rng = np.random.default_rng(seed)
+    new = []
+    for name, value in model.named_weights():
+        if value.dtype.kind != "f":
+            new.append(value)
+        elif "variance" in name:
+            new.append(rng.uniform(0.5, 1.5, value.shape).astype(value.dtype))
+        else:  # noise on the scale of the weights (kept small for wide layers' sums)
+            scale = 0.5 * float(value.std()) if value.std() > 0 else 0.2
+            new.append((value + scale * rng.normal(size=value.shape)).astype(value.dtype))
+    model.set_weights(new)
+
+
+def assert_same_predictions(model, arrays, opset=None) -> None:
+    want = model.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
+    want = want if isinstance(want, list) else [want]
+    if isinstance(want[0], dict):
+        want = list(want[0].values())
+    got = run_onnx(model, arrays, opset)
+    assert len(got) == len(want)
+    for mine, theirs in zip(got, want, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=TOLERANCE, atol=TOLERANCE)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", list(_table_cases()))
+def test_every_layer_case_runs_the_same_in_onnx_runtime(case):
+    case = layer_cases.complete(case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = layer_cases.build(case, gradstep)
+    perturb_weights(model, case["seed"])
+    x = layer_cases.inputs_for(case, np)
+    assert_same_predictions(model, [x])
+    assert_same_predictions(model, [x[:1]])  # the batch axis is dynamic
+
+
+def _activation_cases():
+    for name in sorted(activations.ACTIVATIONS.names()):
+        yield pytest.param(name, id=name)
+    yield pytest.param(activations.GELU(approximate=True), id="gelu_approximate")
+    yield pytest.param(activations.LeakyReLU(0.05), id="leaky_relu_0.05")
+    yield pytest.param(activations.ELU(alpha=0.4), id="elu_0.4")
+    yield pytest.param(activations.Softmax(axis=1), id="softmax_axis_1")
+
+
+@pytest.mark.parametrize("activation", list(_activation_cases()))
+def test_every_activation_in_dense_and_as_a_layer(activation):
+    inputs = gradstep.Input(shape=(3, 4))
+    dense = layers.Dense(5, activation=activation)(inputs)
+    # Scaled by 3 so that the inputs reach the activations' bends and tails.
+    scaled = layers.Rescaling(3.0)(dense)
+    model = gradstep.Model(inputs, layers.Activation(activation)(scaled))
+    perturb_weights(model)
+    x = np.random.default_rng(1).normal(size=(4, 3, 4)).astype(np.float32)
+    assert_same_predictions(model, [x])
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        functional_models.two_inputs_shared_residual,
+        functional_models.two_outputs,
+        functional_models.every_merge,
+        functional_models.shared_at_two_depths,
+        functional_models.a_chain,
+        functional_models.long_names_and_a_flatten_called_twice,
+        functional_models.mnist_convnet,
+        functional_models.batchnorm_mlp,
+    ],
+    ids=lambda builder: builder.__name__,
+)
+def test_functional_models(builder):
+    model = builder(gradstep)
+    perturb_weights(model)
+    rng = np.random.default_rng(2)
+    arrays = [rng.normal(size=(3, *tensor.shape[1:])).astype(np.float32) for tensor in model.inputs]
+    assert_same_predictions(model, arrays)
+
+
+def test_several_inputs_and_outputs_with_a_model_inside():
+    """Two inputs, two outputs, a Sequential model used as a layer, a
+    Dropout and an integer input through an Embedding."""
+    tokens = gradstep.Input(shape=(5,), dtype="int32", name="tokens")
+    features = gradstep.Input(shape=(3,), name="features")
+    inner = gradstep.Sequential(
+        [gradstep.Input((3,)), layers.Dense(4, activation="relu"), layers.Dropout(0.5)]
+    )
+    embedded = layers.GlobalAveragePooling1D()(layers.Embedding(10, 4)(tokens))
+    joined = layers.Concatenate()([embedded, inner(features)])
+    first = layers.Dense(2, activation="softmax", name="first")(joined)
+    second = layers.Dense(1, name="second")(layers.Add()([embedded, inner(features)]))
+    model = gradstep.Model({"tokens": tokens, "features": features}, [first, second])
+    perturb_weights(model)
+    rng = np.random.default_rng(3)
+    token_values = rng.integers(0, 10, size=(4, 5)).astype(np.int32)
+    feature_values = rng.normal(size=(4, 3)).astype(np.float32)
+    want = model.predict({"tokens": token_values, "features": feature_values}, verbose=0)
+    got = run_onnx(model, [token_values, feature_values])
+    for mine, theirs in zip(got, want, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=TOLERANCE, atol=TOLERANCE)
+
+
+def test_export_writes_a_file_that_onnx_runtime_serves(tmp_path, capsys):
+    import onnx
+    import onnxruntime
+
+    model = gradstep.Sequential([gradstep.Input((4,)), layers.Dense(3, activation="softmax")])
+    path = tmp_path / "model.onnx"
+    model.export(path, format="onnx")
+    assert capsys.readouterr().out == f"Saved artifact at '{path}'.\n"
+    written = onnx.load(path)
+    assert written.opset_import[0].version == 18
+    dims = written.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch" and dims[1].dim_value == 4
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = np.ones((7, 4), np.float32)
+    (probabilities,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(probabilities, model.predict(x, verbose=0), atol=TOLERANCE)
+
+
+def test_a_later_opset_on_request(tmp_path):
+    """Every case of the tables at opset 21 too (the ops the export writes
+    have the same form there)."""
+    import onnx
+
+    for param in _table_cases():
+        case = layer_cases.complete({"input_shape": (4,), **param.values[0]})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = layer_cases.build(case, gradstep)
+        perturb_weights(model, case["seed"])
+        assert_same_predictions(model, [layer_cases.inputs_for(case, np)], opset=21)
+    model.export(tmp_path / "m.onnx", format="onnx", opset_version=21, verbose=False)
+    assert onnx.load(tmp_path / "m.onnx").opset_import[0].version == 21
+
+
+# --- what is refused ------------------------------------------------------------------------
+def _dense_model():
+    return gradstep.Sequential([gradstep.Input((4,)), layers.Dense(3)])
+
+
+@pytest.mark.parametrize("format_", ["tf_saved_model", "torch", "ONNX"])
+def test_other_formats_are_refused_naming_the_supported_one(tmp_path, format_):
+    with pytest.raises(ValueError, match=r"format='onnx' only; received format="):
+        _dense_model().export(tmp_path / "m", format=format_)
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    model = _dense_model()
+    with pytest.raises(ValueError, match="opset_version must be from 18 to"):
+        model.export(tmp_path / "m.onnx", format="onnx", opset_version=12)
+    with pytest.raises(TypeError, match="opset_version must be an integer"):
+        model.export(tmp_path / "m.onnx", format="onnx", opset_version="18")
+    with pytest.raises(ValueError, match="input_signature must be None"):
+        model.export(tmp_path / "m.onnx", format="onnx", input_signature=[(None, 4)])
+    with pytest.raises(ValueError, match="is not built"):
+        gradstep.Sequential([layers.Dense(3)]).export(tmp_path / "m.onnx", format="onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_layer_without_a_converter_is_named():
+    class Twice(layers.Layer):
+        def call(self, inputs):
+            return inputs * 2
+
+    inputs = gradstep.Input((3,))
+    model = gradstep.Model(inputs, Twice(name="twice")(layers.Dense(3)(inputs)))
+    with pytest.raises(ValueError, match=r"layer 'twice' \(Twice\).*no ONNX converter"):
+        to_onnx(model)
+
+
+def test_a_function_activation_is_named():
+    def cube(x):
+        return x * x * x
+
+    model = gradstep.Sequential([gradstep.Input((4,)), layers.Dense(3, activation=cube, name="d")])
+    with pytest.raises(ValueError, match=r"layer 'd' \(Dense\).*function of yours"):
+        to_onnx(model)
+
+
+def test_a_call_in_training_mode_is_named():
+    inputs = gradstep.Input((4,))
+    dropped = layers.Dropout(0.5, name="always")(inputs, training=True)
+    model = gradstep.Model(inputs, layers.Dense(2)(dropped))
+    with pytest.raises(ValueError, match=r"layer 'always' \(Dropout\).*training=True"):
+        to_onnx(model)
+
+
+def test_recurrent_layers_onnx_cannot_write_are_named():
+    steps = gradstep.Input((5, 3))
+    cases = [(layers.GRU(2, stateful=True, name="kept"), "kept.*GRU.*stateful")]
+    unknown = gradstep.Input((None, 3))
+    hard = layers.LSTM(2, recurrent_activation="hard_sigmoid", name="hard")(unknown)
+    with pytest.raises(ValueError, match="hard.*LSTM.*number of steps must be known"):
+        to_onnx(gradstep.Model(unknown, hard))
+    for layer, message in cases:
+        model = gradstep.Model(steps, layer(steps))
+        with pytest.raises(ValueError, match=message):
+            to_onnx(model)
+    state = gradstep.Input((2,))
+    started = layers.SimpleRNN(2, name="started")(steps, initial_state=[state])
+    with pytest.raises(ValueError, match="started.*SimpleRNN.*initial_state"):
+        to_onnx(gradstep.Model([steps, state], started))
+
+
+def test_attention_with_a_key_a_mask_input_and_causal_masks():
+    query = gradstep.Input((4, 3), name="query")
+    value = gradstep.Input((5, 2), name="value")
+    key = gradstep.Input((5, 2), name="key")
+    allowed = gradstep.Input((4, 5), name="allowed")
+    heads = layers.MultiHeadAttention(2, 3, sliding_window=3)
+    attended = heads(query, value, key=key, attention_mask=allowed)
+    causal = layers.Attention(use_scale=True)([query, query, query], use_causal_mask=True)
+    model = gradstep.Model([query, value, key, allowed], [attended, causal])
+    perturb_weights(model)
+    rng = np.random.default_rng(5)
+    arrays = [
+        rng.normal(size=(3, 4, 3)).astype(np.float32),
+        rng.normal(size=(3, 5, 2)).astype(np.float32),
+        rng.normal(size=(3, 5, 2)).astype(np.float32),
+        (rng.random((3, 4, 5)) < 0.7).astype(np.float32),
+    ]
+    arrays[3][:, :, 0] = 1  # every query step sees some value step
+    assert_same_predictions(model, arrays)
+
+
+def test_ops_on_symbolic_tensors():
+    """gradstep.ops (and Python's operators) in a functional model."""
+    from gradstep import ops
+
+    x = gradstep.Input((3, 4), name="x")
+    tokens = gradstep.Input((3,), dtype="int32", name="tokens")
+    h = layers.Dense(4)(x)
+    positive = ops.abs(h) + 0.5
+    terms = [
+        h + 1,
+        2.0 * h - h / 3,
+        -h,
+        h**2,
+        ops.square(h) * ops.sqrt(positive),
+        ops.exp(ops.tanh(h)) + ops.log(positive),
+        ops.sigmoid(h) + ops.relu(h) + ops.softplus(h),
+        ops.maximum(h, 0.1) - ops.minimum(h, -0.1),
+        ops.clip(h, -0.5, 0.5),
+        ops.where(h > 0, h, 0.01 * h),
+        ops.softmax(h, axis=1) + ops.log_softmax(h),
+        ops.gelu(h) + ops.silu(h) + ops.leaky_relu(h, negative_slope=0.3) + ops.elu(h),
+        ops.mean(h, axis=1, keepdims=True) + ops.sum(h, axis=-1, keepdims=True),
+        ops.max(h, axis=(1, 2), keepdims=True) * ops.min(h, axis=2, keepdims=True),
+        ops.expand_dims(ops.squeeze(ops.expand_dims(h, 1), 1)[:, 0], 1),
+        ops.transpose(ops.transpose(h, (0, 2, 1)), (0, 2, 1)),
+        ops.reshape(ops.reshape(h, (-1, 12)), (-1, 3, 4)),
+        ops.concatenate([h[:, :, :2], h[:, :, 2:]], axis=-1),
+        ops.stack([h[:, 0], h[:, 2]], axis=1)[:, ::-1][:, None, 1] + h[..., ::2].sum(),
+        h @ ops.ones((4, 4)) + ops.matmul(h, ops.transpose(h, (0, 2, 1)))[:, :, :1],
+        ops.take(h, [2, 0], axis=2).mean(axis=2, keepdims=True),
+        ops.cast(ops.argmax(h, axis=-1), "float32")[:, :, None],
+        ops.cast(ops.expand_dims(tokens, -1), "float32") / 2
+        + ops.cast(tokens[:, :, None] > 1, "float32"),
+    ]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    model = gradstep.Model([x, tokens], total)
+    perturb_weights(model)
+    rng = np.random.default_rng(6)
+    arrays = [
+        rng.normal(size=(2, 3, 4)).astype(np.float32),
+        rng.integers(0, 4, size=(2, 3)).astype(np.int32),
+    ]
+    assert_same_predictions(model, arrays)
+
+
+def test_an_op_without_a_converter_is_named():
+    from gradstep import ops
+
+    x = gradstep.Input((4,))
+    model = gradstep.Model(x, ops.cumsum(layers.Dense(3)(x), axis=1))
+    with pytest.raises(ValueError, match=r"\(OpLayer\).*the op 'cumsum' has no ONNX converter"):
+        to_onnx(model)
+
+
+def test_a_subclassed_model():
+    from gradstep import ops
+
+    class Residual(gradstep.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = layers.Dense(4, activation="relu")
+            self.out = layers.Dense(2)
+
+        def call(self, inputs):
+            return self.out(ops.tanh(self.hidden(inputs)) + inputs)
+
+    model = Residual()
+    x = np.random.default_rng(7).normal(size=(3, 4)).astype(np.float32)
+    model.predict(x, verbose=0)  # builds it
+    perturb_weights(model)
+    assert_same_predictions(model, [x])
+
+
+def test_a_text_classifier_averages_over_the_unmasked_tokens():
+    """Embedding(mask_zero=True), layers that pass the mask on, and the
+    masked mean of GlobalAveragePooling1D (padding tokens left out)."""
+    tokens = gradstep.Input((6,), dtype="int32")
+    embedded = layers.Embedding(20, 4, mask_zero=True)(tokens)
+    hidden = layers.Dropout(0.3)(layers.Dense(5, activation="relu")(embedded))
+    pooled = layers.GlobalAveragePooling1D()(hidden)
+    model = gradstep.Model(tokens, layers.Dense(2, activation="softmax")(pooled))
+    perturb_weights(model)
+    ids = np.random.default_rng(8).integers(1, 20, size=(4, 6)).astype(np.int32)
+    ids[0, 3:] = ids[1, :2] = ids[2, 5] = 0  # padding, at the end and at the start
+    assert_same_predictions(model, [ids])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_masks_through_concatenate():
+    tokens = gradstep.Input((6,), dtype="int32")
+    features = gradstep.Input((6, 2))
+    embedded = layers.Embedding(20, 4, mask_zero=True)(tokens)
+    across = layers.Concatenate()([embedded, features])  # the token mask goes on
+    along = layers.Concatenate(axis=1)([embedded, embedded])  # the masks joined, 12 steps
+    pooled = [layers.GlobalAveragePooling1D()(x) for x in (across, along)]
+    model = gradstep.Model([tokens, features], layers.Concatenate()(pooled))
+    perturb_weights(model)
+    rng = np.random.default_rng(11)
+    ids = rng.integers(1, 20, size=(3, 6)).astype(np.int32)
+    ids[0, 4:] = ids[1, :2] = 0
+    assert_same_predictions(model, [ids, rng.normal(size=(3, 6, 2)).astype(np.float32)])
+
+
+@pytest.mark.parametrize(
+    "recurrent",
+    [
+        lambda: layers.LSTM(3, return_sequences=True, zero_output_for_mask=True),
+        lambda: layers.LSTM(3, go_backwards=True, activation="relu"),
+        lambda: layers.GRU(3, reset_after=False, return_sequences=True),
+        lambda: layers.GRU(3, go_backwards=True, recurrent_activation="hard_sigmoid"),
+        lambda: layers.SimpleRNN(3, return_sequences=True, use_bias=False),
+        lambda: layers.LSTM(3, recurrent_activation="hard_sigmoid", activation="gelu"),
+        lambda: layers.Bidirectional(layers.LSTM(2, return_sequences=True), merge_mode="ave"),
+    ],
+    ids=[
+        "lstm_zero_output",
+        "lstm_backwards_relu",
+        "gru_reset_before",
+        "gru_hard_sigmoid",
+        "simple_rnn_no_bias",
+        "lstm_activations_the_ops_lack",
+        "bidirectional_lstm",
+    ],
+)
+def test_recurrent_layers_under_a_mask(recurrent):
+    """Padding at the start (pad_sequences' default) and at the end: masked
+    steps keep the states, as gradstep's recurrent layers do."""
+    tokens = gradstep.Input((6,), dtype="int32")
+    embedded = layers.Embedding(12, 4, mask_zero=True)(tokens)
+    model = gradstep.Model(tokens, recurrent()(embedded))
+    perturb_weights(model)
+    ids = np.random.default_rng(9).integers(1, 12, size=(4, 6)).astype(np.int32)
+    ids[0, :3] = ids[1, 4:] = ids[2, 2] = 0
+    assert_same_predictions(model, [ids])
+
+
+def test_a_small_transformer_under_a_padding_mask():
+    tokens = gradstep.Input((6,), dtype="int32")
+    embedded = layers.Embedding(12, 8, mask_zero=True)(tokens)
+    attended = layers.MultiHeadAttention(2, 4)(embedded, embedded)
+    normalized = layers.LayerNormalization()(layers.Add()([embedded, attended]))
+    pooled = layers.GlobalAveragePooling1D()(normalized)
+    model = gradstep.Model(tokens, layers.Dense(3, activation="softmax")(pooled))
+    perturb_weights(model)
+    ids = np.random.default_rng(10).integers(1, 12, size=(3, 6)).astype(np.int32)
+    ids[0, 4:] = ids[1, :2] = 0
+    assert_same_predictions(model, [ids])
+
+
+def test_a_lambda_layer_is_named():
+    inputs = gradstep.Input((3,))
+    doubled = layers.Lambda(lambda x: x * 2, name="double")(inputs)
+    with pytest.raises(ValueError, match=r"layer 'double' \(Lambda\).*no ONNX converter"):
+        to_onnx(gradstep.Model(inputs, doubled))
+
+
+def test_a_float64_model_is_written_in_float32():
+    model = gradstep.Sequential(
+        [gradstep.Input((4,), dtype="float64"), layers.Dense(3, dtype="float64", activation="tanh")]
+    )
+    perturb_weights(model)
+    x = np.random.default_rng(12).normal(size=(5, 4))
+    want = model.predict(x, verbose=0)
+    assert want.dtype == np.float64
+    (got,) = run_onnx(model, [x.astype(np.float32)])
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=TOLERANCE, atol=TOLERANCE)
+
+
+def test_a_sequential_model_that_starts_with_an_embedding():
+    model = gradstep.Sequential([layers.Embedding(10, 3), layers.Flatten(), layers.Dense(2)])
+    ids = np.random.default_rng(13).integers(0, 10, size=(4, 5))
+    model.predict(ids, verbose=0)  # builds it, with an int64 Input
+    perturb_weights(model)
+    assert_same_predictions(model, [ids])
+
+
+@pytest.mark.parametrize("length", [7, 10])
+def test_sequences_of_any_length(length):
+    """Steps unknown until the model runs: 'same' padding from ONNX's
+    SAME_UPPER rule (Keras's), recurrent ops over any number of steps."""
+    steps = gradstep.Input((None, 3))
+    x = layers.Conv1D(4, 3, strides=2, padding="same", activation="relu")(steps)
+    x = layers.MaxPooling1D(3, strides=2, padding="same")(x)
+    x = layers.Conv1D(4, 2, padding="causal", dilation_rate=2)(x)
+    x = layers.AveragePooling1D(2, padding="same")(x)
+    x = layers.GRU(3, return_sequences=True)(x)
+    model = gradstep.Model(steps, layers.GlobalAveragePooling1D()(x))
+    perturb_weights(model)
+    sequence = np.random.default_rng(14).normal(size=(2, length, 3)).astype(np.float32)
+    assert_same_predictions(model, [sequence])
+
+
+@pytest.mark.parametrize("size", [(5, 6), (8, 7)])
+def test_images_of_any_size(size):
+    images = gradstep.Input((None, None, 2))
+    x = layers.Conv2D(3, 3, strides=2, padding="same", activation="relu")(images)
+    x = layers.DepthwiseConv2D(2, padding="same", depth_multiplier=2)(x)
+    x = layers.MaxPooling2D(2, padding="same")(x)
+    x = layers.SeparableConv2D(4, 3, padding="same")(x)
+    model = gradstep.Model(images, layers.GlobalMaxPooling2D()(x))
+    perturb_weights(model)
+    pixels = np.random.default_rng(15).normal(size=(2, *size, 2)).astype(np.float32)
+    assert_same_predictions(model, [pixels])
