@@ -10,6 +10,7 @@ differ by a few float32 units in the last place of numbers of size ~1."""
 
 import importlib
 import pkgutil
+import re
 import warnings
 
 import numpy as np
@@ -641,3 +642,30 @@ def test_images_of_any_size(size):
     perturb_weights(model)
     pixels = np.random.default_rng(15).normal(size=(2, *size, 2)).astype(np.float32)
     assert_same_predictions(model, [pixels])
+
+
+def test_a_model_with_two_outputs_used_as_a_layer():
+    inner_input = gradstep.Input(shape=(4,))
+    hidden = layers.Dense(3, activation="tanh")(inner_input)
+    encoder = gradstep.Model(inner_input, [layers.Dense(2)(hidden), layers.Dense(2)(hidden)])
+    x = gradstep.Input(shape=(4,))
+    mean, log_var = encoder(x)
+    model = gradstep.Model(
+        x, layers.Dense(1)(layers.Concatenate()([mean, layers.Multiply()([log_var, log_var])]))
+    )
+    perturb_weights(model)
+    assert_same_predictions(model, [np.random.default_rng(4).normal(size=(3, 4)).astype("float32")])
+
+
+@pytest.mark.parametrize(
+    ("builder", "layer"),
+    [
+        (functional_models.encoder_decoder, "'encoder' (LSTM)"),
+        (functional_models.attention_scores_as_features, "'mha' (MultiHeadAttention)"),
+    ],
+)
+def test_a_layer_called_with_several_outputs_is_named(builder, layer):
+    with pytest.raises(
+        ValueError, match=re.escape(f"layer {layer} is called with several outputs")
+    ):
+        to_onnx(builder(gradstep))

@@ -131,6 +131,11 @@ def convert_graph(onnx_graph: OnnxGraph, graph, input_values: list[str], input_m
             masks=tuple(masks[id(t)] for t in tensors),
         )
         _check_exportable(node, call.masks)
+        if node.several_outputs:
+            outputs, output_masks = _convert_several(onnx_graph, call, node)
+            for tensor, value, mask in zip(node.outputs, outputs, output_masks, strict=True):
+                values[id(tensor)], masks[id(tensor)] = value, mask
+            continue
         values[id(node.output)], masks[id(node.output)] = convert_call(onnx_graph, call, node)
     outputs = graph.outputs
     return [values[id(t)] for t in outputs], [masks[id(t)] for t in outputs]
@@ -144,6 +149,20 @@ def convert_call(onnx_graph: OnnxGraph, call: Call, node) -> tuple[str, object]:
         values, masks = convert_graph(onnx_graph, layer.graph(False), call.inputs, call.masks)
         return values[0], masks[0]
     return convert_layer(onnx_graph, call), _output_mask(onnx_graph, call, node)
+
+
+def _convert_several(onnx_graph: OnnxGraph, call: Call, node):
+    """The ONNX values of a call with several outputs: a model used as a layer
+    inline; other layers (``return_state=True``, ``return_attention_scores=True``)
+    are refused."""
+    layer = call.layer
+    if layer.holds_layers and hasattr(layer, "graph"):
+        return convert_graph(onnx_graph, layer.graph(False), call.inputs, call.masks)
+    raise ValueError(
+        f"ONNX export: layer {layer.name!r} ({type(layer).__name__}) is called with several "
+        "outputs (return_state=True or return_attention_scores=True), which the export does "
+        "not write; call it with one output to export the model"
+    )
 
 
 class UnknownMask(NamedTuple):
