@@ -46,8 +46,8 @@ def torch_run(x, y):
 
     lstm = torch.nn.LSTM(FEATURES, UNITS, batch_first=True)
     optimizer = torch.optim.Adam(lstm.parameters())
-    inputs, targets = torch.from_numpy(x).split(BATCH), torch.from_numpy(y).split(BATCH)
-    batches = list(zip(inputs, targets, strict=True))
+    x_batches, y_batches = torch.from_numpy(x).split(BATCH), torch.from_numpy(y).split(BATCH)
+    batches = list(zip(x_batches, y_batches, strict=True))
 
     def run():
         for inputs, targets in batches:

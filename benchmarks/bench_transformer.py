@@ -63,8 +63,8 @@ def torch_run(x, y):
     head = torch.nn.Linear(DIM, 1)
     model = torch.nn.ModuleDict({"encoder": encoder, "head": head})
     optimizer = torch.optim.Adam(model.parameters())
-    inputs, targets = torch.from_numpy(x).split(BATCH), torch.from_numpy(y).split(BATCH)
-    batches = list(zip(inputs, targets, strict=True))
+    x_batches, y_batches = torch.from_numpy(x).split(BATCH), torch.from_numpy(y).split(BATCH)
+    batches = list(zip(x_batches, y_batches, strict=True))
 
     def run():
         for inputs, targets in batches:
