@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradstep import activations, initializers
+from gradstep import activations, initializers, scratch
 from gradstep.layers.base import LAYERS
 from gradstep.layers.recurrent.cell import RecurrentCell
 from gradstep.layers.recurrent.products import masked_matmul, masked_matmul_backward
@@ -69,42 +69,59 @@ class LSTMCell(RecurrentCell):
             return _UnitForgetBias(self.bias_initializer, self.units)
         return self.bias_initializer
 
-    def step(self, xw_t, states, run):
+    def allocate(self, run, batch, steps, dtype):
+        """Per step: ``h_{t-1}``, ``c_{t-1}``, the gates ``[i, f, g, o]``,
+        ``c_t`` and ``phi(c_t)``."""
+        super().allocate(run, batch, steps, dtype)
+        units = self.units
+        run.saved["c_prev"] = scratch.empty((steps, batch, units), dtype)
+        run.saved["gates"] = scratch.empty((steps, batch, 4 * units), dtype)
+        run.saved["c"] = scratch.empty((steps, batch, units), dtype)
+        run.saved["phi_c"] = scratch.empty((steps, batch, units), dtype)
+
+    def step(self, run, t, states):
         h_prev, c_prev = states
         units = self.units
-        z = xw_t + masked_matmul(h_prev, run.recurrent_masks, self.recurrent_kernel)
-        gates = self.recurrent_activation(z)  # i, f, (unused), o
-        candidate = self.activation(z[:, 2 * units : 3 * units])
-        i, f, o = gates[:, :units], gates[:, units : 2 * units], gates[:, 3 * units :]
-        c = f * c_prev + i * candidate
-        phi_c = self.activation(c)
+        saved = run.saved
+        run.h_prev[:, t] = h_prev
+        saved["c_prev"][t] = c_prev
+        z = run.z[:, t]
+        z += masked_matmul(h_prev, run.recurrent_masks, self.recurrent_kernel)
+        gates = saved["gates"][t]  # i, f, g, o
+        gates[...] = self.recurrent_activation(z)
+        gates[:, 2 * units : 3 * units] = self.activation(z[:, 2 * units : 3 * units])
+        i, f = gates[:, :units], gates[:, units : 2 * units]
+        candidate, o = gates[:, 2 * units : 3 * units], gates[:, 3 * units :]
+        c = np.multiply(f, c_prev, out=saved["c"][t])
+        c += i * candidate
+        phi_c = saved["phi_c"][t]
+        phi_c[...] = self.activation(c)
         h = o * phi_c
-        return h, [h, c], (h_prev, c_prev, z, gates, candidate, c, phi_c)
+        return h, [h, c]
 
-    def step_backward(self, cache, output_slope, state_slopes, run, grads):
-        h_prev, c_prev, z, gates, candidate, c, phi_c = cache
+    def step_backward(self, run, t, output_slope, state_slopes, grads):
         units = self.units
-        i, f, o = gates[:, :units], gates[:, units : 2 * units], gates[:, 3 * units :]
+        saved = run.saved
+        gates, c, phi_c = saved["gates"][t], saved["c"][t], saved["phi_c"][t]
+        z = run.z[:, t]
+        i, f = gates[:, :units], gates[:, units : 2 * units]
+        candidate, o = gates[:, 2 * units : 3 * units], gates[:, 3 * units :]
         h_slope = output_slope + state_slopes[0]
         c_slope = state_slopes[1] + self.activation.backward(c, phi_c, h_slope * o)
-        gate_slopes = np.empty_like(z)
-        gate_slopes[:, :units] = c_slope * candidate
-        gate_slopes[:, units : 2 * units] = c_slope * c_prev
+        gate_slopes = np.empty_like(gates)
+        np.multiply(c_slope, candidate, out=gate_slopes[:, :units])
+        np.multiply(c_slope, saved["c_prev"][t], out=gate_slopes[:, units : 2 * units])
         gate_slopes[:, 2 * units : 3 * units] = 0
-        gate_slopes[:, 3 * units :] = h_slope * phi_c
-        z_slope = self.recurrent_activation.backward(z, gates, gate_slopes)
+        np.multiply(h_slope, phi_c, out=gate_slopes[:, 3 * units :])
+        z_slope = run.z_slope[:, t]
+        z_slope[...] = self.recurrent_activation.backward(z, gates, gate_slopes)
         z_slope[:, 2 * units : 3 * units] = self.activation.backward(
             z[:, 2 * units : 3 * units], candidate, c_slope * i
         )
         h_prev_slope = masked_matmul_backward(
-            h_prev,
-            run.recurrent_masks,
-            self.recurrent_kernel,
-            z_slope,
-            grads["recurrent_kernel"],
-            True,
+            run.h_prev[:, t], run.recurrent_masks, self.recurrent_kernel, z_slope, None, True
         )
-        return z_slope, [h_prev_slope, c_slope * f]
+        return [h_prev_slope, c_slope * f]
 
     def get_config(self):
         config = super().get_config()

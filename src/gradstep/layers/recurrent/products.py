@@ -49,16 +49,18 @@ def masked_matmul(x: np.ndarray, masks, kernel: np.ndarray) -> np.ndarray:
 
 
 def masked_matmul_backward(
-    x: np.ndarray, masks, kernel: np.ndarray, slope: np.ndarray, kernel_slope: np.ndarray, need_x
+    x: np.ndarray, masks, kernel: np.ndarray, slope: np.ndarray, kernel_slope, need_x
 ):
     """The slope at ``x`` of ``masked_matmul`` (None unless ``need_x``);
-    adds the kernel's slope into ``kernel_slope``."""
+    adds the kernel's slope into ``kernel_slope`` (unless it is None)."""
     if masks is None:
-        kernel_slope += _flat(x).T @ _flat(slope)
+        if kernel_slope is not None:
+            kernel_slope += _flat(x).T @ _flat(slope)
         return slope @ kernel.T if need_x else None
     if len(masks) == 1:
         mask = _broadcast(masks[0], x)
-        kernel_slope += _flat(x * mask).T @ _flat(slope)
+        if kernel_slope is not None:
+            kernel_slope += _flat(x * mask).T @ _flat(slope)
         return (slope @ kernel.T) * mask if need_x else None
     count = len(masks)
     gates = np.split(kernel, count, axis=1)
@@ -67,7 +69,8 @@ def masked_matmul_backward(
     x_slope = np.zeros_like(x) if need_x else None
     for g, (m, k, s) in enumerate(zip(masks, gates, slopes, strict=True)):
         mask = _broadcast(m, x)
-        kernel_slope[:, g * width : (g + 1) * width] += _flat(x * mask).T @ _flat(s)
+        if kernel_slope is not None:
+            kernel_slope[:, g * width : (g + 1) * width] += _flat(x * mask).T @ _flat(s)
         if need_x:
             x_slope += (s @ k.T) * mask
     return x_slope
