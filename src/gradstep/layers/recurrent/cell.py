@@ -8,10 +8,10 @@ need the previous step is done once for the whole sequence: the inputs with
 the kernel (``start``), and at the end (``finish_backward``) the kernel's,
 the bias's and the recurrent kernel's slopes and the slope at the inputs:
 
-    z = dropout(x) @ kernel (+ input bias)         # (batch, steps, gates * units)
-    for t: output_t, states_t = step(t, states_{t-1})    (adds h_{t-1} U into z[:, t])
+    z = dropout(x) @ kernel (+ input bias)         # (steps, batch, gates * units)
+    for t: output_t, states_t = step(t, states_{t-1})    (adds h_{t-1} U into z[t])
     for t reversed: d states_{t-1} = step_backward(t, d output_t, d states_t)
-                    (writes d z[:, t])
+                    (writes d z[t])
     dx, d kernel, d bias, d recurrent_kernel = finish_backward(d z)
 
 What one sequence needs is kept in its ``Run``: the dropout masks (drawn
@@ -37,11 +37,11 @@ from gradstep.validation import check_bool
 
 class Run:
     """One sequence's record: the dropout masks (None, or an array
-    ``(count, batch, features)``: one mask, or one per gate), the inputs
-    ``x`` and pre-activations ``z`` (``(batch, steps, ...)``), the slope at
-    ``z`` (``z_slope``, filled by the backward pass), ``h_prev`` (each step's
-    previous output, ``(batch, steps, units)``) and ``saved``, a dict of the
-    cell's own per-step arrays."""
+    ``(count, batch, features)``: one mask, or one per gate), and, time-major
+    (``(steps, batch, ...)``, so that one step's rows are contiguous), the
+    inputs ``x``, the pre-activations ``z``, the slope at ``z`` (``z_slope``,
+    filled by the backward pass), each step's previous output ``h_prev``, and
+    ``saved``, a dict of the cell's own per-step arrays."""
 
     __slots__ = ("input_masks", "recurrent_masks", "x", "z", "z_slope", "h_prev", "saved")
 
@@ -176,9 +176,9 @@ class RecurrentCell(Layer):
     def input_bias(self):
         return self.bias
 
-    def project(self, x: np.ndarray, masks) -> np.ndarray:
-        """``dropout(x) @ kernel + input bias`` (``x`` of any rank)."""
-        xw = masked_matmul(x, masks, self.kernel)
+    def project(self, x: np.ndarray, masks, out=None) -> np.ndarray:
+        """``dropout(x) @ kernel + input bias`` (``x`` of any rank), into ``out``."""
+        xw = masked_matmul(x, masks, self.kernel, out=out)
         bias = self.input_bias() if self.use_bias else None
         if bias is not None:
             xw += bias
@@ -186,25 +186,29 @@ class RecurrentCell(Layer):
 
     def start(self, run: Run, x: np.ndarray) -> None:
         """Ready ``run`` for the sequences ``x`` ``(batch, steps, features)``:
-        ``z`` for every step at once, and the arrays ``step`` fills."""
-        run.x = x
-        run.z = self.project(x, run.input_masks)
-        self.allocate(run, *x.shape[:2], x.dtype)
+        the inputs time-major, ``z`` for every step at once, and the arrays
+        ``step`` fills."""
+        batch, steps, features = x.shape
+        run.x = scratch.empty((steps, batch, features), x.dtype)
+        run.x[...] = x.transpose(1, 0, 2)
+        z = scratch.empty((steps, batch, self.gates * self.units), self.kernel.dtype)
+        run.z = self.project(run.x, run.input_masks, out=z)
+        self.allocate(run, batch, steps, x.dtype)
 
     def start_stepwise(self, run: Run, batch: int, steps: int, features: int, dtype) -> None:
         """Ready ``run`` for inputs given one step at a time (``project_step``),
         as inside ``StackedRNNCells``."""
-        run.x = scratch.empty((batch, steps, features), dtype)
-        run.z = scratch.empty((batch, steps, self.gates * self.units), dtype)
+        run.x = scratch.empty((steps, batch, features), dtype)
+        run.z = scratch.empty((steps, batch, self.gates * self.units), dtype)
         self.allocate(run, batch, steps, dtype)
 
     def project_step(self, run: Run, t: int, x_t: np.ndarray) -> None:
-        run.x[:, t] = x_t
-        run.z[:, t] = self.project(x_t, run.input_masks)
+        run.x[t] = x_t
+        self.project(x_t, run.input_masks, out=run.z[t])
 
     def allocate(self, run: Run, batch: int, steps: int, dtype) -> None:
         """The arrays of every step that ``step`` fills (``h_prev`` here)."""
-        run.h_prev = scratch.empty((batch, steps, self.units), dtype)
+        run.h_prev = scratch.empty((steps, batch, self.units), dtype)
 
     def start_backward(self, run: Run) -> None:
         run.z_slope = scratch.empty(run.z.shape, run.z.dtype)
@@ -212,13 +216,13 @@ class RecurrentCell(Layer):
     def input_slope_step(self, run: Run, t: int) -> np.ndarray:
         """The slope at step ``t``'s input, once ``step_backward(t)`` has run."""
         return masked_matmul_backward(
-            run.x[:, t], run.input_masks, self.kernel, run.z_slope[:, t], None, True
+            run.x[t], run.input_masks, self.kernel, run.z_slope[t], None, True
         )
 
     def finish_backward(self, run: Run, grads: dict, need_x: bool):
         """Adds the slopes of the kernel, the input bias and the recurrent
         kernel (``recurrent_backward``) for all the steps; the slope at the
-        inputs (None unless ``need_x``)."""
+        inputs ``(batch, steps, features)`` (None unless ``need_x``)."""
         self.recurrent_backward(run, grads)
         z_slope = run.z_slope
         x_slope = masked_matmul_backward(
@@ -226,7 +230,7 @@ class RecurrentCell(Layer):
         )
         if self.use_bias:
             self.add_input_bias_slope(grads, z_slope.reshape(-1, z_slope.shape[-1]).sum(0))
-        return x_slope
+        return None if x_slope is None else np.ascontiguousarray(x_slope.transpose(1, 0, 2))
 
     def recurrent_backward(self, run: Run, grads: dict) -> None:
         """``d recurrent_kernel = sum_t h_{t-1}^T dz_t``, as one product over

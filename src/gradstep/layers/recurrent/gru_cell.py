@@ -77,7 +77,7 @@ class GRUCell(RecurrentCell):
 
     def step(self, run, t, states):
         (h_prev,) = states
-        xw_t = run.z[:, t]
+        xw_t = run.z[t]
         units = self.units
         kernel = self.recurrent_kernel
         if self.reset_after:
@@ -121,7 +121,7 @@ class GRUCell(RecurrentCell):
         a_h_slope = self.activation.backward(a_h, hh, h_slope * (1 - z))
         zr_slope = np.empty_like(zr)
         zr_slope[:, :units] = h_slope * (h_prev - hh)
-        xw_slope = run.z_slope[:, t]
+        xw_slope = run.z_slope[t]
         xw_slope[:, 2 * units :] = a_h_slope
         h_prev_slope = h_slope * z
         if self.reset_after:

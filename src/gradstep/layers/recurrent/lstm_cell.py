@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import activations, initializers, scratch
+from gradstep.kernels import lstm as lstm_kernels
 from gradstep.layers.base import LAYERS
 from gradstep.layers.recurrent.cell import RecurrentCell
 from gradstep.layers.recurrent.products import masked_matmul, masked_matmul_backward
@@ -83,9 +84,9 @@ class LSTMCell(RecurrentCell):
         h_prev, c_prev = states
         units = self.units
         saved = run.saved
-        run.h_prev[:, t] = h_prev
+        run.h_prev[t] = h_prev
         saved["c_prev"][t] = c_prev
-        z = run.z[:, t]
+        z = run.z[t]
         z += masked_matmul(h_prev, run.recurrent_masks, self.recurrent_kernel)
         gates = saved["gates"][t]  # i, f, g, o
         gates[...] = self.recurrent_activation(z)
@@ -100,10 +101,35 @@ class LSTMCell(RecurrentCell):
         return h, [h, c]
 
     def step_backward(self, run, t, output_slope, state_slopes, grads):
+        saved = run.saved
+        gates, phi_c = saved["gates"][t], saved["phi_c"][t]
+        z_slope = run.z_slope[t]
+        if self._fused(gates, output_slope, *state_slopes):
+            c_prev_slope = lstm_kernels.lstm_step_backward(
+                output_slope, *state_slopes, gates, saved["c_prev"][t], phi_c, z_slope
+            )
+        else:
+            c_prev_slope = self._gates_backward(run, t, output_slope, state_slopes, z_slope)
+        h_prev_slope = masked_matmul_backward(
+            run.h_prev[t], run.recurrent_masks, self.recurrent_kernel, z_slope, None, True
+        )
+        return [h_prev_slope, c_prev_slope]
+
+    def _fused(self, *arrays) -> bool:
+        """Whether the fused kernel does the step's slopes between the products:
+        Keras's default activations, numba installed (kernels/lstm.py)."""
+        return (
+            type(self.recurrent_activation) is activations.Sigmoid
+            and type(self.activation) is activations.Tanh
+            and lstm_kernels.fused(*arrays)
+        )
+
+    def _gates_backward(self, run, t, output_slope, state_slopes, z_slope):
+        """The slope at ``z`` (into ``z_slope``) and at ``c_{t-1}``."""
         units = self.units
         saved = run.saved
         gates, c, phi_c = saved["gates"][t], saved["c"][t], saved["phi_c"][t]
-        z = run.z[:, t]
+        z = run.z[t]
         i, f = gates[:, :units], gates[:, units : 2 * units]
         candidate, o = gates[:, 2 * units : 3 * units], gates[:, 3 * units :]
         h_slope = output_slope + state_slopes[0]
@@ -113,15 +139,11 @@ class LSTMCell(RecurrentCell):
         np.multiply(c_slope, saved["c_prev"][t], out=gate_slopes[:, units : 2 * units])
         gate_slopes[:, 2 * units : 3 * units] = 0
         np.multiply(h_slope, phi_c, out=gate_slopes[:, 3 * units :])
-        z_slope = run.z_slope[:, t]
         z_slope[...] = self.recurrent_activation.backward(z, gates, gate_slopes)
         z_slope[:, 2 * units : 3 * units] = self.activation.backward(
             z[:, 2 * units : 3 * units], candidate, c_slope * i
         )
-        h_prev_slope = masked_matmul_backward(
-            run.h_prev[:, t], run.recurrent_masks, self.recurrent_kernel, z_slope, None, True
-        )
-        return [h_prev_slope, c_slope * f]
+        return c_slope * f
 
     def get_config(self):
         config = super().get_config()

@@ -34,8 +34,8 @@ class SimpleRNNCell(RecurrentCell):
 
     def step(self, run, t, states):
         h_prev = states[0]
-        run.h_prev[:, t] = h_prev
-        pre = run.z[:, t]
+        run.h_prev[t] = h_prev
+        pre = run.z[t]
         pre += masked_matmul(h_prev, run.recurrent_masks, self.recurrent_kernel)
         h = run.saved["h"][t]
         h[...] = self.activation(pre)
@@ -43,9 +43,9 @@ class SimpleRNNCell(RecurrentCell):
 
     def step_backward(self, run, t, output_slope, state_slopes, grads):
         slope = output_slope + state_slopes[0]
-        pre_slope = run.z_slope[:, t]
-        pre_slope[...] = self.activation.backward(run.z[:, t], run.saved["h"][t], slope)
+        pre_slope = run.z_slope[t]
+        pre_slope[...] = self.activation.backward(run.z[t], run.saved["h"][t], slope)
         h_prev_slope = masked_matmul_backward(
-            run.h_prev[:, t], run.recurrent_masks, self.recurrent_kernel, pre_slope, None, True
+            run.h_prev[t], run.recurrent_masks, self.recurrent_kernel, pre_slope, None, True
         )
         return [h_prev_slope]
