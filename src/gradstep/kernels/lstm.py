@@ -1,10 +1,19 @@
-"""One LSTM step's backward pass between the products, as a fused kernel
-(numba): the twin of the NumPy lines of ``LSTMCell.step_backward`` for
-Keras's default activations (sigmoid gates, tanh candidate and cell output).
+"""One LSTM step's element-wise work, forward and backward, as fused kernels
+(numba): twins of the NumPy lines of ``LSTMCell.step`` and
+``LSTMCell.step_backward`` for Keras's default activations (sigmoid gates,
+tanh candidate and cell output). The NumPy pass does each line as a
+whole-array operation (about ten forward, twenty backward); a kernel visits
+each entry once.
 
-With the gates ``i, f, g, o`` and ``phi = tanh(c_t)`` saved by the forward
-pass, for every entry (the NumPy pass does each line as a whole-array
-operation, about twenty of them; the kernel visits each entry once)::
+Forward, given ``z`` (the step's pre-activations, blocks i, f, g, o), ``e =
+exp(-|z|)`` and ``g = tanh(z_g)`` (NumPy's exp and tanh: the kernel computes
+no transcendental function, so that its bits are NumPy's)::
+
+    sigmoid(z) = 1 / (1 + e)  where z >= 0,  e / (1 + e)  elsewhere   (as activations.sigmoid)
+    c_t = f * c_prev + i * g
+
+Backward, with the gates ``i, f, g, o`` and ``phi = tanh(c_t)`` saved by the
+forward pass::
 
     dh   = output_slope + dh_next
     dc   = dc_next + (dh * o) * (1 - phi * phi)
@@ -38,11 +47,18 @@ def fused(*arrays: np.ndarray) -> bool:
     )
 
 
+def lstm_step_forward(z, exp_neg_abs, c_prev, gates, c) -> None:
+    """Write the gates i, f, o (``sigmoid(z)``) into ``gates``, whose block g
+    already holds ``tanh(z_g)``, and ``c_t`` into ``c``."""
+    kernel = kernels.compiled("lstm_step_forward", _compile_forward)
+    kernel(z, exp_neg_abs, c_prev, gates, c, gates.dtype.type(1))
+
+
 def lstm_step_backward(output_slope, h_slope_next, c_slope_next, gates, c_prev, phi_c, z_slope):
     """Write the slope at the pre-activations ``z`` (``(batch, 4 units)``,
     gates i, f, g, o) into ``z_slope``; return the slope at ``c_{t-1}``."""
     c_prev_slope = np.empty_like(c_prev)
-    kernel = kernels.compiled("lstm_step_backward", _compile)
+    kernel = kernels.compiled("lstm_step_backward", _compile_backward)
     kernel(
         output_slope,
         h_slope_next,
@@ -57,7 +73,28 @@ def lstm_step_backward(output_slope, h_slope_next, c_slope_next, gates, c_prev, 
     return c_prev_slope
 
 
-def _compile():
+def _compile_forward():
+    @kernels.jit()
+    def sigmoid(x, e, one):
+        return one / (one + e) if x >= 0 else e / (one + e)
+
+    @kernels.jit()
+    def lstm_step_forward(z, exp_neg_abs, c_prev, gates, c, one):
+        batch, units = c_prev.shape
+        for b in range(batch):
+            for j in range(units):
+                for block in (0, 1, 3):
+                    k = block * units + j
+                    gates[b, k] = sigmoid(z[b, k], exp_neg_abs[b, k], one)
+                i = gates[b, j]
+                f = gates[b, units + j]
+                g = gates[b, 2 * units + j]
+                c[b, j] = f * c_prev[b, j] + i * g
+
+    return lstm_step_forward
+
+
+def _compile_backward():
     @kernels.jit()
     def lstm_step_backward(
         output_slope, h_slope_next, c_slope_next, gates, c_prev, phi_c, z_slope, c_prev_slope, one

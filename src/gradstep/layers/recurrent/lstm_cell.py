@@ -88,16 +88,22 @@ class LSTMCell(RecurrentCell):
         saved["c_prev"][t] = c_prev
         z = run.z[t]
         z += masked_matmul(h_prev, run.recurrent_masks, self.recurrent_kernel)
-        gates = saved["gates"][t]  # i, f, g, o
-        gates[...] = self.recurrent_activation(z)
-        gates[:, 2 * units : 3 * units] = self.activation(z[:, 2 * units : 3 * units])
-        i, f = gates[:, :units], gates[:, units : 2 * units]
-        candidate, o = gates[:, 2 * units : 3 * units], gates[:, 3 * units :]
-        c = np.multiply(f, c_prev, out=saved["c"][t])
-        c += i * candidate
+        gates, c = saved["gates"][t], saved["c"][t]  # gates i, f, g, o
+        if self._fused(z, c_prev):
+            exp_neg_abs = np.abs(z)
+            np.negative(exp_neg_abs, out=exp_neg_abs)
+            np.exp(exp_neg_abs, out=exp_neg_abs)
+            np.tanh(z[:, 2 * units : 3 * units], out=gates[:, 2 * units : 3 * units])
+            lstm_kernels.lstm_step_forward(z, exp_neg_abs, c_prev, gates, c)
+        else:
+            gates[...] = self.recurrent_activation(z)
+            gates[:, 2 * units : 3 * units] = self.activation(z[:, 2 * units : 3 * units])
+            i, f = gates[:, :units], gates[:, units : 2 * units]
+            np.multiply(f, c_prev, out=c)
+            c += i * gates[:, 2 * units : 3 * units]
         phi_c = saved["phi_c"][t]
         phi_c[...] = self.activation(c)
-        h = o * phi_c
+        h = gates[:, 3 * units :] * phi_c
         return h, [h, c]
 
     def step_backward(self, run, t, output_slope, state_slopes, grads):
@@ -116,8 +122,8 @@ class LSTMCell(RecurrentCell):
         return [h_prev_slope, c_prev_slope]
 
     def _fused(self, *arrays) -> bool:
-        """Whether the fused kernel does the step's slopes between the products:
-        Keras's default activations, numba installed (kernels/lstm.py)."""
+        """Whether the fused kernels do the step's element-wise work: Keras's
+        default activations, numba installed (kernels/lstm.py)."""
         return (
             type(self.recurrent_activation) is activations.Sigmoid
             and type(self.activation) is activations.Tanh
