@@ -11,6 +11,10 @@ thread's CPU time) and of the per-round ratios are printed.
 Needs PyTorch (``/tmp/bench/bin/python`` has torch 2.13.0 CPU):
 
     PYTHONPATH=src /tmp/bench/bin/python benchmarks/bench_rnn.py --rounds 9
+    PYTHONPATH=src /tmp/bench/bin/python benchmarks/bench_rnn.py --rounds 9 --backend numpy
+
+(``--backend numpy``: without the fused LSTM kernels of gradstep.kernels.lstm,
+as on an install without numba.)
 
 Measured 2026-12-07 on a 2-core AMD EPYC shared with other jobs (load
 average 4-6), ``--rounds 9``: see docs/recurrent.md, "Speed".
@@ -63,7 +67,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=10, help="training steps per round")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        choices=("auto", "numpy"),
+        help="gradstep's kernels: numba's when installed (auto), or the NumPy passes",
+    )
     args = parser.parse_args()
+    from gradstep import kernels
+
+    kernels.set_backend(args.backend)
     one_thread()
     x, y = data(args.steps)
     contenders = {"gradstep": gradstep_run(x, y), "torch": torch_run(x, y)}

@@ -191,9 +191,10 @@ class RecurrentCell(Layer):
         batch, steps, features = x.shape
         run.x = scratch.empty((steps, batch, features), x.dtype)
         run.x[...] = x.transpose(1, 0, 2)
-        z = scratch.empty((steps, batch, self.gates * self.units), self.kernel.dtype)
+        dtype = np.result_type(x, self.kernel)
+        z = scratch.empty((steps, batch, self.gates * self.units), dtype)
         run.z = self.project(run.x, run.input_masks, out=z)
-        self.allocate(run, batch, steps, x.dtype)
+        self.allocate(run, batch, steps, dtype)
 
     def start_stepwise(self, run: Run, batch: int, steps: int, features: int, dtype) -> None:
         """Ready ``run`` for inputs given one step at a time (``project_step``),
