@@ -16,6 +16,11 @@ Backward, given ``dh`` (output's slope plus next step's) and ``dc`` (next step's
     dz = [di sigma'(z_i), df sigma'(z_f), dg phi'(z_c), do sigma'(z_o)]
     dW += x_t^T dz,  dU += h_{t-1}^T dz,  db += sum dz
     dx_t = dz W^T,   dh_{t-1} = dz U^T
+
+``dW``, ``dU``, ``db`` and ``dx`` are each one product over all the steps
+(``RecurrentCell.finish_backward``). With the default activations (sigmoid,
+tanh) and numba installed, the element-wise lines of a step run as one fused
+kernel each way (``gradstep.kernels.lstm``), giving the same bits.
 """
 
 from __future__ import annotations
