@@ -36,15 +36,10 @@ from gradstep import kernels
 FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def fused(*arrays: np.ndarray) -> bool:
-    """Whether the kernel may run on ``arrays``: numba allowed and installed,
-    all of one float dtype it is compiled for."""
-    dtype = arrays[0].dtype
-    return (
-        dtype in FUSED_DTYPES
-        and all(array.dtype == dtype for array in arrays)
-        and kernels.use_numba()
-    )
+def fused(dtype) -> bool:
+    """Whether the kernels may run on arrays of ``dtype``: numba allowed and
+    installed, a float dtype they are compiled for."""
+    return np.dtype(dtype) in FUSED_DTYPES and kernels.use_numba()
 
 
 def lstm_step_forward(z, exp_neg_abs, c_prev, gates, c) -> None:

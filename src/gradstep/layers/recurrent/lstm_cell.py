@@ -84,6 +84,7 @@ class LSTMCell(RecurrentCell):
         run.saved["gates"] = scratch.empty((steps, batch, 4 * units), dtype)
         run.saved["c"] = scratch.empty((steps, batch, units), dtype)
         run.saved["phi_c"] = scratch.empty((steps, batch, units), dtype)
+        run.saved["fused"] = self._fused(dtype)
 
     def step(self, run, t, states):
         h_prev, c_prev = states
@@ -94,7 +95,8 @@ class LSTMCell(RecurrentCell):
         z = run.z[t]
         z += masked_matmul(h_prev, run.recurrent_masks, self.recurrent_kernel)
         gates, c = saved["gates"][t], saved["c"][t]  # gates i, f, g, o
-        if self._fused(z, c_prev):
+        fused = saved["fused"] and c_prev.dtype == z.dtype
+        if fused:
             exp_neg_abs = np.abs(z)
             np.negative(exp_neg_abs, out=exp_neg_abs)
             np.exp(exp_neg_abs, out=exp_neg_abs)
@@ -107,7 +109,10 @@ class LSTMCell(RecurrentCell):
             np.multiply(f, c_prev, out=c)
             c += i * gates[:, 2 * units : 3 * units]
         phi_c = saved["phi_c"][t]
-        phi_c[...] = self.activation(c)
+        if fused:
+            np.tanh(c, out=phi_c)
+        else:
+            phi_c[...] = self.activation(c)
         h = gates[:, 3 * units :] * phi_c
         return h, [h, c]
 
@@ -115,7 +120,9 @@ class LSTMCell(RecurrentCell):
         saved = run.saved
         gates, phi_c = saved["gates"][t], saved["phi_c"][t]
         z_slope = run.z_slope[t]
-        if self._fused(gates, output_slope, *state_slopes):
+        dtype = gates.dtype
+        slopes_dtypes = (output_slope.dtype, state_slopes[0].dtype, state_slopes[1].dtype)
+        if saved["fused"] and slopes_dtypes == (dtype, dtype, dtype):
             c_prev_slope = lstm_kernels.lstm_step_backward(
                 output_slope, *state_slopes, gates, saved["c_prev"][t], phi_c, z_slope
             )
@@ -126,13 +133,13 @@ class LSTMCell(RecurrentCell):
         )
         return [h_prev_slope, c_prev_slope]
 
-    def _fused(self, *arrays) -> bool:
-        """Whether the fused kernels do the step's element-wise work: Keras's
+    def _fused(self, dtype) -> bool:
+        """Whether the fused kernels do the steps' element-wise work: Keras's
         default activations, numba installed (kernels/lstm.py)."""
         return (
             type(self.recurrent_activation) is activations.Sigmoid
             and type(self.activation) is activations.Tanh
-            and lstm_kernels.fused(*arrays)
+            and lstm_kernels.fused(dtype)
         )
 
     def _gates_backward(self, run, t, output_slope, state_slopes, z_slope):
