@@ -1,25 +1,44 @@
-"""A 2-layer Transformer encoder (dim 64, 4 heads of 16, feed-forward 128,
-post-norm as in keras.io's examples) over sequences of length 64 at batch 32:
-one training step (forward, backward, Adam), gradstep against PyTorch eager
-on the CPU, interleaved (one step of each in turn), medians reported.
+"""Transformer encoder training steps, gradstep against PyTorch eager CPU, interleaved.
 
-    PYTHONPATH=src /tmp/bench/bin/python benchmarks/bench_transformer.py
-(the interpreter needs torch; gradstep needs only NumPy.)
+Two encoder blocks (dim 64, 4 heads of 16, feed-forward 128 with relu,
+post-norm as in keras.io's examples, no dropout) over sequences of length 64
+at batch 32, global average pooling, Dense(1), MSE and Adam. gradstep trains
+with ``model.fit`` (``--steps`` batches, one epoch, no shuffling), PyTorch
+(``TransformerEncoderLayer``) with the usual eager loop over the same batches;
+both on one thread. The two take turns, ``--rounds`` times (see
+``interleave.py``), and the medians of the time per step (wall clock and the
+thread's CPU time) and of the per-round ratios are printed.
+
+Needs PyTorch (``/tmp/bench/bin/python`` has torch 2.13.0 CPU):
+
+    PYTHONPATH=src /tmp/bench/bin/python benchmarks/bench_transformer.py --rounds 9
+
+Measured 2026-12-07 on a 2-core AMD EPYC shared with other jobs (load
+average 8), ``--rounds 9``, medians (docs/recurrent.md, "Speed"):
+
+    gradstep 83.7 ms, torch 66.3 ms per step, ratio 1.28 (CPU time 1.20)
 """
 
-import statistics
-import time
+import argparse
 
 import numpy as np
-import torch
 
-import gradstep as keras
-from gradstep import layers
+from interleave import interleaved, one_thread, report
 
-BATCH, STEPS, DIM, HEADS, FF, BLOCKS, REPEATS = 32, 64, 64, 4, 128, 2, 30
+BATCH, STEPS, DIM, HEADS, FF, BLOCKS = 32, 64, 64, 4, 128, 2
+
+
+def data(steps, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(BATCH * steps, STEPS, DIM)).astype("float32")
+    y = rng.normal(size=(BATCH * steps, 1)).astype("float32")
+    return x, y
 
 
 def gradstep_model():
+    import gradstep as keras
+    from gradstep import layers
+
     inputs = keras.Input((STEPS, DIM))
     x = inputs
     for _ in range(BLOCKS):
@@ -33,47 +52,41 @@ def gradstep_model():
     return model
 
 
-def torch_model():
+def gradstep_run(x, y):
+    model = gradstep_model()
+    return lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+
+
+def torch_run(x, y):
+    import torch
+
     layer = torch.nn.TransformerEncoderLayer(DIM, HEADS, FF, dropout=0.0, batch_first=True)
     encoder = torch.nn.TransformerEncoder(layer, BLOCKS, enable_nested_tensor=False)
     head = torch.nn.Linear(DIM, 1)
     model = torch.nn.ModuleDict({"encoder": encoder, "head": head})
-    return model, torch.optim.Adam(model.parameters())
+    optimizer = torch.optim.Adam(model.parameters())
+    x_batches, y_batches = torch.from_numpy(x).split(BATCH), torch.from_numpy(y).split(BATCH)
+    batches = list(zip(x_batches, y_batches, strict=True))
+
+    def run():
+        for inputs, targets in batches:
+            optimizer.zero_grad()
+            output = head(encoder(inputs).mean(dim=1))
+            torch.nn.functional.mse_loss(output, targets).backward()
+            optimizer.step()
+
+    return run
 
 
 def main():
-    torch.set_num_threads(1)
-    keras.config.set_blas_threads(1) if hasattr(keras.config, "set_blas_threads") else None
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(BATCH, STEPS, DIM)).astype("float32")
-    y = rng.normal(size=(BATCH, 1)).astype("float32")
-    ours = gradstep_model()
-    theirs, optimizer = torch_model()
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step_torch():
-        optimizer.zero_grad()
-        out = theirs["head"](theirs["encoder"](tx).mean(dim=1))
-        torch.nn.functional.mse_loss(out, ty).backward()
-        optimizer.step()
-
-    def step_ours():
-        ours.train_on_batch(x, y)
-
-    times = {"gradstep": [], "torch": []}
-    for _ in range(3):
-        step_ours(), step_torch()
-    for _ in range(REPEATS):
-        for name, step in (("gradstep", step_ours), ("torch", step_torch)):
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    ours_median = statistics.median(times["gradstep"])
-    torch_median = statistics.median(times["torch"])
-    print(
-        f"gradstep {ours_median * 1e3:.1f} ms/step, torch {torch_median * 1e3:.1f} ms/step, "
-        f"ratio {ours_median / torch_median:.2f}"
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=5, help="training steps per round")
+    args = parser.parse_args()
+    one_thread()
+    x, y = data(args.steps)
+    contenders = {"gradstep": gradstep_run(x, y), "torch": torch_run(x, y)}
+    report(interleaved(contenders, args.rounds, args.steps))
 
 
 if __name__ == "__main__":

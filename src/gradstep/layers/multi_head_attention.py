@@ -506,9 +506,11 @@ class MultiHeadAttention(Layer):
             grad_weights = grad_weights * saved.keep
         if grad_probabilities is not None:
             grad_weights = grad_weights + grad_probabilities.reshape(saved.softmax.shape)
-        grad_scores = saved.softmax * (
-            grad_weights - np.sum(grad_weights * saved.softmax, axis=-1, keepdims=True)
-        )
+        # softmax * (grad_weights - sum(grad_weights * softmax)), in one array
+        grad_scores = np.multiply(grad_weights, saved.softmax)
+        total = grad_scores.sum(axis=-1, keepdims=True)
+        np.subtract(grad_weights, total, out=grad_scores)
+        grad_scores *= saved.softmax
         scale = saved.query.dtype.type(1.0 / math.sqrt(self.key_dim))
         grad_query = plan.query_back(grad_scores @ saved.key) * scale
         grad_key = plan.key_back(np.swapaxes(grad_scores, -1, -2) @ saved.query)
@@ -640,8 +642,11 @@ class _HeadsPlan:
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
+    """Over the last axis, in one array (the scores are large: N H T S)."""
+    shifted = np.subtract(scores, scores.max(axis=-1, keepdims=True))
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=-1, keepdims=True)
+    return shifted
 
 
 def _traced(x) -> bool:

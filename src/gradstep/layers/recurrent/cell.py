@@ -3,27 +3,29 @@
 A cell (``SimpleRNNCell``, ``LSTMCell``, ``GRUCell``) computes one step of a
 recurrence, ``output_t, states_t = cell(x_t, states_{t-1})``. ``RNN`` runs it
 over the steps of a sequence, and backpropagation through time runs the
-cell's ``step_backward`` in reverse, summing each weight's slope over the
-steps. For speed the product of the inputs with the kernel is done for all
-steps at once (``project``), and its slope once at the end (``project_backward``):
+cell's ``step_backward`` in reverse. For speed every product that does not
+need the previous step is done once for the whole sequence: the inputs with
+the kernel (``start``), and at the end (``finish_backward``) the kernel's,
+the bias's and the recurrent kernel's slopes and the slope at the inputs:
 
-    xw = dropout(x) @ kernel (+ input bias)        # (batch, steps, gates * units)
-    for t: output_t, states_t, cache_t = step(xw[:, t], states_{t-1})
-    for t reversed: d xw[:, t], d states_{t-1} = step_backward(cache_t, d output_t, d states_t)
-    dx, d kernel = project_backward(x, d xw)
+    z = dropout(x) @ kernel (+ input bias)         # (steps, batch, gates * units)
+    for t: output_t, states_t = step(t, states_{t-1})    (adds h_{t-1} U into z[t])
+    for t reversed: d states_{t-1} = step_backward(t, d output_t, d states_t)
+                    (writes d z[t])
+    dx, d kernel, d bias, d recurrent_kernel = finish_backward(d z)
 
-Dropout masks (``dropout`` on the inputs, ``recurrent_dropout`` on the
-previous state) are drawn once per sequence by ``begin`` and used at every
-step, as Keras's ``DropoutRNNCell`` does.
+What one sequence needs is kept in its ``Run``: the dropout masks (drawn
+once per sequence by ``begin`` and used at every step, as Keras's
+``DropoutRNNCell`` does), the inputs, ``z`` and its slope, and each step's
+values the backward pass reads, in arrays of all the steps (taken from
+``scratch``, so that ``fit`` reuses them from one batch to the next).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
-from gradstep import activations, constraints, initializers, regularizers
+from gradstep import activations, constraints, initializers, regularizers, scratch
 from gradstep.layers.base import Layer
 from gradstep.layers.recurrent.products import (
     draw_masks,
@@ -33,12 +35,20 @@ from gradstep.layers.recurrent.products import (
 from gradstep.validation import check_bool
 
 
-class Run(NamedTuple):
-    """What stays fixed over one sequence: the dropout masks (None, or an
-    array ``(count, batch, features)``: one mask, or one per gate)."""
+class Run:
+    """One sequence's record: the dropout masks (None, or an array
+    ``(count, batch, features)``: one mask, or one per gate), and, time-major
+    (``(steps, batch, ...)``, so that one step's rows are contiguous), the
+    inputs ``x``, the pre-activations ``z``, the slope at ``z`` (``z_slope``,
+    filled by the backward pass), each step's previous output ``h_prev``, and
+    ``saved``, a dict of the cell's own per-step arrays."""
 
-    input_masks: np.ndarray | None
-    recurrent_masks: np.ndarray | None
+    __slots__ = ("input_masks", "recurrent_masks", "x", "z", "z_slope", "h_prev", "saved")
+
+    def __init__(self, input_masks, recurrent_masks):
+        self.input_masks, self.recurrent_masks = input_masks, recurrent_masks
+        self.x = self.z = self.z_slope = self.h_prev = None
+        self.saved = {}
 
 
 def _rate(value, label: str) -> float:
@@ -166,20 +176,75 @@ class RecurrentCell(Layer):
     def input_bias(self):
         return self.bias
 
-    def project(self, x: np.ndarray, run: Run) -> np.ndarray:
-        """``dropout(x) @ kernel + input bias`` for every step of ``x``."""
-        xw = masked_matmul(x, run.input_masks, self.kernel)
+    def project(self, x: np.ndarray, masks, out=None) -> np.ndarray:
+        """``dropout(x) @ kernel + input bias`` (``x`` of any rank), into ``out``."""
+        xw = masked_matmul(x, masks, self.kernel, out=out)
         bias = self.input_bias() if self.use_bias else None
-        return xw if bias is None else xw + bias
+        if bias is not None:
+            xw += bias
+        return xw
 
-    def project_backward(self, x, xw_slope, run: Run, grads: dict, need_x: bool):
-        """Adds the kernel's (and input bias's) slopes; the slope at ``x``."""
+    def start(self, run: Run, x: np.ndarray) -> None:
+        """Ready ``run`` for the sequences ``x`` ``(batch, steps, features)``:
+        the inputs time-major, ``z`` for every step at once, and the arrays
+        ``step`` fills."""
+        batch, steps, features = x.shape
+        run.x = scratch.empty((steps, batch, features), x.dtype)
+        run.x[...] = x.transpose(1, 0, 2)
+        dtype = np.result_type(x, self.kernel)
+        z = scratch.empty((steps, batch, self.gates * self.units), dtype)
+        run.z = self.project(run.x, run.input_masks, out=z)
+        self.allocate(run, batch, steps, dtype)
+
+    def start_stepwise(self, run: Run, batch: int, steps: int, features: int, dtype) -> None:
+        """Ready ``run`` for inputs given one step at a time (``project_step``),
+        as inside ``StackedRNNCells``."""
+        run.x = scratch.empty((steps, batch, features), dtype)
+        run.z = scratch.empty((steps, batch, self.gates * self.units), dtype)
+        self.allocate(run, batch, steps, dtype)
+
+    def project_step(self, run: Run, t: int, x_t: np.ndarray) -> None:
+        run.x[t] = x_t
+        self.project(x_t, run.input_masks, out=run.z[t])
+
+    def allocate(self, run: Run, batch: int, steps: int, dtype) -> None:
+        """The arrays of every step that ``step`` fills (``h_prev`` here)."""
+        run.h_prev = scratch.empty((steps, batch, self.units), dtype)
+
+    def start_backward(self, run: Run) -> None:
+        run.z_slope = scratch.empty(run.z.shape, run.z.dtype)
+
+    def input_slope_step(self, run: Run, t: int) -> np.ndarray:
+        """The slope at step ``t``'s input, once ``step_backward(t)`` has run."""
+        return masked_matmul_backward(
+            run.x[t], run.input_masks, self.kernel, run.z_slope[t], None, True
+        )
+
+    def finish_backward(self, run: Run, grads: dict, need_x: bool):
+        """Adds the slopes of the kernel, the input bias and the recurrent
+        kernel (``recurrent_backward``) for all the steps; the slope at the
+        inputs ``(batch, steps, features)`` (None unless ``need_x``)."""
+        self.recurrent_backward(run, grads)
+        z_slope = run.z_slope
         x_slope = masked_matmul_backward(
-            x, run.input_masks, self.kernel, xw_slope, grads["kernel"], need_x
+            run.x, run.input_masks, self.kernel, z_slope, grads["kernel"], need_x
         )
         if self.use_bias:
-            self.add_input_bias_slope(grads, xw_slope.reshape(-1, xw_slope.shape[-1]).sum(0))
-        return x_slope
+            self.add_input_bias_slope(grads, z_slope.reshape(-1, z_slope.shape[-1]).sum(0))
+        return None if x_slope is None else np.ascontiguousarray(x_slope.transpose(1, 0, 2))
+
+    def recurrent_backward(self, run: Run, grads: dict) -> None:
+        """``d recurrent_kernel = sum_t h_{t-1}^T dz_t``, as one product over
+        all the steps (for cells whose recurrent product is added into ``z``
+        unchanged: SimpleRNN, LSTM)."""
+        masked_matmul_backward(
+            run.h_prev,
+            run.recurrent_masks,
+            self.recurrent_kernel,
+            run.z_slope,
+            grads["recurrent_kernel"],
+            False,
+        )
 
     def add_input_bias_slope(self, grads, slope) -> None:
         grads["bias"] += slope

@@ -68,8 +68,16 @@ class GRUCell(RecurrentCell):
             return masks
         return masks[gates]
 
-    def step(self, xw_t, states, run):
+    def allocate(self, run, batch, steps, dtype):
+        run.saved["caches"] = [None] * steps
+
+    def recurrent_backward(self, run, grads):
+        """Nothing left to add: ``step_backward`` adds each step's part of the
+        recurrent kernel's slope (the reset gate multiplies the product)."""
+
+    def step(self, run, t, states):
         (h_prev,) = states
+        xw_t = run.z[t]
         units = self.units
         kernel = self.recurrent_kernel
         if self.reset_after:
@@ -94,7 +102,8 @@ class GRUCell(RecurrentCell):
         z = zr[:, :units]
         hh = self.activation(a_h)
         h = z * h_prev + (1 - z) * hh
-        return h, [h], (h_prev, zr_pre, zr, reset_input, a_h, hh)
+        run.saved["caches"][t] = (h_prev, zr_pre, zr, reset_input, a_h, hh)
+        return h, [h]
 
     def _masked_state(self, h_prev, run):
         """``h_{t-1}`` as the candidate's product sees it (its dropout mask)."""
@@ -103,8 +112,8 @@ class GRUCell(RecurrentCell):
             return h_prev
         return h_prev * masks[-1] if len(masks) > 1 else h_prev * masks[0]
 
-    def step_backward(self, cache, output_slope, state_slopes, run, grads):
-        h_prev, zr_pre, zr, reset_input, a_h, hh = cache
+    def step_backward(self, run, t, output_slope, state_slopes, grads):
+        h_prev, zr_pre, zr, reset_input, a_h, hh = run.saved["caches"][t]
         units = self.units
         kernel = self.recurrent_kernel
         z, r = zr[:, :units], zr[:, units:]
@@ -112,7 +121,7 @@ class GRUCell(RecurrentCell):
         a_h_slope = self.activation.backward(a_h, hh, h_slope * (1 - z))
         zr_slope = np.empty_like(zr)
         zr_slope[:, :units] = h_slope * (h_prev - hh)
-        xw_slope = np.empty((len(h_prev), 3 * units), h_prev.dtype)
+        xw_slope = run.z_slope[t]
         xw_slope[:, 2 * units :] = a_h_slope
         h_prev_slope = h_slope * z
         if self.reset_after:
@@ -141,7 +150,7 @@ class GRUCell(RecurrentCell):
                 grads["recurrent_kernel"][:, : 2 * units],
                 True,
             )
-        return xw_slope, [h_prev_slope]
+        return [h_prev_slope]
 
     def get_config(self):
         config = super().get_config()

@@ -8,7 +8,10 @@ kept for every step. With ``recurrent_dropout`` Keras draws one mask per gate
     z[:, g] = (x * m_g) @ W[:, g]        dW[:, g] = (x * m_g)^T dz[:, g]
     dx = sum_g (dz[:, g] @ W[:, g]^T) * m_g
 
-With one mask (or none) this is the plain ``z = (x * m) @ W``.
+With one mask (or none) this is the plain ``z = (x * m) @ W``. The cells
+keep their sequences time-major, ``x`` of shape ``(steps, batch, features)``
+(or one step's ``(batch, features)``), so a mask ``(batch, features)``
+multiplies every step by broadcasting.
 """
 
 from __future__ import annotations
@@ -29,36 +32,33 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(-1, x.shape[-1])
 
 
-def _broadcast(mask: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """A ``(batch, features)`` mask shaped to multiply ``x`` of shape
-    ``(batch, ..., features)`` (the same mask at every step)."""
-    return mask.reshape(mask.shape[0], *([1] * (x.ndim - 2)), mask.shape[-1])
-
-
-def masked_matmul(x: np.ndarray, masks, kernel: np.ndarray) -> np.ndarray:
+def masked_matmul(x: np.ndarray, masks, kernel: np.ndarray, out=None) -> np.ndarray:
     """``x @ kernel`` with ``masks`` (None, one mask, or one per gate)
-    applied to ``x`` first; ``x`` is ``(batch, ..., features)``."""
+    applied to ``x`` first; ``x`` is ``(..., batch, features)``; written
+    into ``out`` when given."""
     if masks is None:
-        return x @ kernel
+        return np.matmul(x, kernel, out=out)
     if len(masks) == 1:
-        return (x * _broadcast(masks[0], x)) @ kernel
+        return np.matmul(x * masks[0], kernel, out=out)
     gates = np.split(kernel, len(masks), axis=1)
     return np.concatenate(
-        [(x * _broadcast(m, x)) @ k for m, k in zip(masks, gates, strict=True)], axis=-1
+        [(x * m) @ k for m, k in zip(masks, gates, strict=True)], axis=-1, out=out
     )
 
 
 def masked_matmul_backward(
-    x: np.ndarray, masks, kernel: np.ndarray, slope: np.ndarray, kernel_slope: np.ndarray, need_x
+    x: np.ndarray, masks, kernel: np.ndarray, slope: np.ndarray, kernel_slope, need_x
 ):
     """The slope at ``x`` of ``masked_matmul`` (None unless ``need_x``);
-    adds the kernel's slope into ``kernel_slope``."""
+    adds the kernel's slope into ``kernel_slope`` (unless it is None)."""
     if masks is None:
-        kernel_slope += _flat(x).T @ _flat(slope)
+        if kernel_slope is not None:
+            kernel_slope += _flat(x).T @ _flat(slope)
         return slope @ kernel.T if need_x else None
     if len(masks) == 1:
-        mask = _broadcast(masks[0], x)
-        kernel_slope += _flat(x * mask).T @ _flat(slope)
+        mask = masks[0]
+        if kernel_slope is not None:
+            kernel_slope += _flat(x * mask).T @ _flat(slope)
         return (slope @ kernel.T) * mask if need_x else None
     count = len(masks)
     gates = np.split(kernel, count, axis=1)
@@ -66,8 +66,8 @@ def masked_matmul_backward(
     width = kernel.shape[1] // count
     x_slope = np.zeros_like(x) if need_x else None
     for g, (m, k, s) in enumerate(zip(masks, gates, slopes, strict=True)):
-        mask = _broadcast(m, x)
-        kernel_slope[:, g * width : (g + 1) * width] += _flat(x * mask).T @ _flat(s)
+        if kernel_slope is not None:
+            kernel_slope[:, g * width : (g + 1) * width] += _flat(x * m).T @ _flat(s)
         if need_x:
-            x_slope += (s @ k.T) * mask
+            x_slope += (s @ k.T) * m
     return x_slope

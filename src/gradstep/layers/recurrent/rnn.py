@@ -34,8 +34,7 @@ class _Pass(NamedTuple):
 
     x: np.ndarray  # the sequences in the order they were run
     mask: np.ndarray | None  # (batch, steps), in that order
-    run: object  # the cell's dropout masks
-    caches: list  # each step's cache, from the cell
+    run: object  # the cell's record of the sequence (dropout masks, each step's values)
     has_initial_state: bool
     output_shape: tuple
 
@@ -176,15 +175,13 @@ class RNN(Layer):
         states = given_states or self._start_states(batch, x.dtype)
         cell = self.cell
         run = cell.begin(batch, x.shape[-1], training, x.dtype, self.rng)
-        xw = cell.project(x, run)
+        cell.start(run, x)
         output = np.zeros((batch, cell.output_size), x.dtype)
         outputs = (
             np.empty((batch, steps, cell.output_size), x.dtype) if self.return_sequences else None
         )
-        caches = []
         for t in range(steps):
-            step_output, new_states, cache = cell.step(xw[:, t], states, run)
-            caches.append(cache)
+            step_output, new_states = cell.step(run, t, states)
             if mask is not None:
                 keep = mask[:, t, None]
                 fallback = 0 if self.zero_output_for_mask else output
@@ -198,7 +195,7 @@ class RNN(Layer):
         if self.stateful:
             self.states = [s.copy() for s in states]
         result = outputs if self.return_sequences else output
-        saved = _Pass(x, mask, run, caches, bool(given_states), result.shape)
+        saved = _Pass(x, mask, run, bool(given_states), result.shape)
         if self.return_state:
             return [result, *states], saved
         return result, saved
@@ -254,7 +251,7 @@ class RNN(Layer):
             carried = carried + output_slope
         no_slope = np.zeros((batch, cell.output_size), dtype)
         grads = cell.zero_grads()
-        xw_slope = None
+        cell.start_backward(saved.run)
         for t in range(steps - 1, -1, -1):
             slope = carried + output_slope[:, t] if self.return_sequences else carried
             if mask is not None:
@@ -265,15 +262,10 @@ class RNN(Layer):
                 state_slopes = [np.where(keep, s, 0) for s in state_slopes]
             else:
                 carried = no_slope
-            step_slope, state_slopes = cell.step_backward(
-                saved.caches[t], slope, state_slopes, saved.run, grads
-            )
+            state_slopes = cell.step_backward(saved.run, t, slope, state_slopes, grads)
             if mask is not None:
                 state_slopes = [a + b for a, b in zip(state_slopes, skipped, strict=True)]
-            if xw_slope is None:
-                xw_slope = np.empty((batch, steps, step_slope.shape[-1]), dtype)
-            xw_slope[:, t] = step_slope
-        x_slope = cell.project_backward(x, xw_slope, saved.run, grads, input_gradient)
+        x_slope = cell.finish_backward(saved.run, grads, input_gradient)
         weight_grads = (
             {f"{cell.name}/{name}": g for name, g in grads.items()} if self.trainable else {}
         )

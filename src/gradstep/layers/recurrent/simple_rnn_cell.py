@@ -10,6 +10,7 @@ Backward, with ``a_t`` the pre-activation and ``dh_t`` the slope at ``h_t``
 
 from __future__ import annotations
 
+from gradstep import scratch
 from gradstep.layers.base import LAYERS
 from gradstep.layers.recurrent.cell import RecurrentCell
 from gradstep.layers.recurrent.products import masked_matmul, masked_matmul_backward
@@ -27,22 +28,24 @@ class SimpleRNNCell(RecurrentCell):
         super().__init__(units, **kwargs)
         self.state_size = self.units
 
-    def step(self, xw_t, states, run):
-        h_prev = states[0]
-        pre = xw_t + masked_matmul(h_prev, run.recurrent_masks, self.recurrent_kernel)
-        h = self.activation(pre)
-        return h, [h], (h_prev, pre, h)
+    def allocate(self, run, batch, steps, dtype):
+        super().allocate(run, batch, steps, dtype)
+        run.saved["h"] = scratch.empty((steps, batch, self.units), dtype)
 
-    def step_backward(self, cache, output_slope, state_slopes, run, grads):
-        h_prev, pre, h = cache
+    def step(self, run, t, states):
+        h_prev = states[0]
+        run.h_prev[t] = h_prev
+        pre = run.z[t]
+        pre += masked_matmul(h_prev, run.recurrent_masks, self.recurrent_kernel)
+        h = run.saved["h"][t]
+        h[...] = self.activation(pre)
+        return h, [h]
+
+    def step_backward(self, run, t, output_slope, state_slopes, grads):
         slope = output_slope + state_slopes[0]
-        pre_slope = self.activation.backward(pre, h, slope)
+        pre_slope = run.z_slope[t]
+        pre_slope[...] = self.activation.backward(run.z[t], run.saved["h"][t], slope)
         h_prev_slope = masked_matmul_backward(
-            h_prev,
-            run.recurrent_masks,
-            self.recurrent_kernel,
-            pre_slope,
-            grads["recurrent_kernel"],
-            True,
+            run.h_prev[t], run.recurrent_masks, self.recurrent_kernel, pre_slope, None, True
         )
-        return pre_slope, [h_prev_slope]
+        return [h_prev_slope]

@@ -77,8 +77,15 @@ class StackedRNNCells(Layer):
             features = cell.output_size
         return runs
 
-    def project(self, x, runs):
-        return x  # each cell projects its own input, step by step
+    def start(self, runs, x):
+        """The first cell takes the sequences; each other cell its inputs step
+        by step (the previous cell's outputs)."""
+        batch, steps = x.shape[:2]
+        self.cells[0].start(runs[0], x)
+        features = self.cells[0].output_size
+        for cell, run in zip(self.cells[1:], runs[1:], strict=True):
+            cell.start_stepwise(run, batch, steps, features, x.dtype)
+            features = cell.output_size
 
     def _split(self, states):
         parts, start = [], 0
@@ -88,32 +95,39 @@ class StackedRNNCells(Layer):
             start += count
         return parts
 
-    def step(self, x_t, states, runs):
-        new_states, caches = [], []
-        for cell, run, cell_states in zip(self.cells, runs, self._split(states), strict=True):
-            step_input = x_t
-            x_t, cell_new, cache = cell.step(cell.project(step_input, run), cell_states, run)
+    def step(self, runs, t, states):
+        output, new_states = None, []
+        cells = zip(self.cells, runs, self._split(states), strict=True)
+        for index, (cell, run, cell_states) in enumerate(cells):
+            if index:
+                cell.project_step(run, t, output)
+            output, cell_new = cell.step(run, t, cell_states)
             new_states += cell_new
-            caches.append((step_input, cache))
-        return x_t, new_states, caches
+        return output, new_states
 
-    def step_backward(self, cache, output_slope, state_slopes, runs, grads):
-        caches = cache
+    def start_backward(self, runs):
+        for cell, run in zip(self.cells, runs, strict=True):
+            cell.start_backward(run)
+
+    def step_backward(self, runs, t, output_slope, state_slopes, grads):
         slopes = self._split(state_slopes)
         previous = []
         for index in range(len(self.cells) - 1, -1, -1):
             cell, run = self.cells[index], runs[index]
-            own = self._own(cell, grads)
-            xw_slope, cell_previous = cell.step_backward(
-                caches[index][1], output_slope, slopes[index], run, own
+            cell_previous = cell.step_backward(
+                run, t, output_slope, slopes[index], self._own(cell, grads)
             )
-            step_input = caches[index][0]
-            output_slope = cell.project_backward(step_input, xw_slope, run, own, True)
+            if index:
+                output_slope = cell.input_slope_step(run, t)
             previous = cell_previous + previous
-        return output_slope, previous
+        return previous
 
-    def project_backward(self, x, xw_slope, runs, grads, need_x):
-        return xw_slope if need_x else None
+    def finish_backward(self, runs, grads, need_x):
+        x_slope = None
+        for index, (cell, run) in enumerate(zip(self.cells, runs, strict=True)):
+            slope = cell.finish_backward(run, self._own(cell, grads), need_x and index == 0)
+            x_slope = slope if index == 0 else x_slope
+        return x_slope
 
     def get_config(self):
         return {
