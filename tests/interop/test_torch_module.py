@@ -1,0 +1,218 @@
+"""``to_torch``: every layer case of tests/layer_cases/*.py as a PyTorch module
+gives gradstep's outputs, in inference and in training mode, to 1e-5 of the
+largest output (float32 round-off: each output is a sum of at most a few
+hundred float32 products, computed in another order by PyTorch's kernels)."""
+
+import importlib
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import functional_models
+import gradstep
+import layer_cases
+from gradstep import optimizers
+
+pytestmark = pytest.mark.requires("torch", extra="interop")
+
+FAMILIES = sorted(
+    path.stem
+    for path in (pathlib.Path(layer_cases.__file__).parent).glob("*.py")
+    if path.stem != "__init__"
+)
+
+#: Cases PyTorch cannot run as gradstep does, and the reason the error gives.
+REFUSED = {
+    "attention-mha_embedding_mask": "depends on the mask",
+    "attention-mha_embedding_mask_causal": "depends on the mask",
+    "attention-attention_masked": "depends on the mask",
+    "attention-additive_attention_masked": "depends on the mask",
+    "masking-multiply_both_masked": "depends on the mask",
+    "masking-multiply_first_masked": "depends on the mask",
+    "masking-maximum_both_masked": "depends on the mask",
+    "masking-maximum_second_masked": "depends on the mask",
+    "masking-minimum_first_masked": "depends on the mask",
+    "masking-global_average_over_the_unmasked_steps": "depends on the mask",
+    "masking-global_average_keepdims": "depends on the mask",
+    "masking-global_average_channels_first": "depends on the mask",
+    "masking-batch_norm_masked_moments_then_global_average": "depends on the mask",
+    "masking-batch_norm_masked_moments_to_the_loss": "depends on the mask",
+    "masking-batch_norm_renorm_masked_moments": "depends on the mask",
+    "masking-batch_norm_every_entry_masked": "depends on the mask",
+    "normalization-batch_norm_renorm": "batch renormalization",
+    "normalization-batch_norm_renorm_unclipped_no_scale": "batch renormalization",
+    "recurrent-embedding_mask_lstm": "depends on the mask",
+    "recurrent-masking_bidirectional_gru": "depends on the mask",
+}
+
+
+def all_cases():
+    return list(_cases())
+
+
+def _cases():
+    for family in FAMILIES:
+        for case in importlib.import_module(f"layer_cases.{family}").CASES:
+            yield pytest.param(layer_cases.complete(case), id=f"{family}-{case['name']}")
+
+
+def trained_model(case):
+    """The case's gradstep model after two training steps (moving statistics
+    and weights away from their initial values)."""
+    model = layer_cases.build(case, gradstep)
+    x = layer_cases.inputs_for(case, np)
+    y = layer_cases.targets_for(case, model.outputs[0].shape, np)
+    model.compile(optimizer=optimizers.SGD(0.05), loss=case["loss"])
+    for _ in range(2):
+        model.train_on_batch(x, y)
+    return model, x
+
+
+def close(got, want, what):
+    want = np.asarray(want, dtype=np.float64)
+    scale = max(1.0, float(np.max(np.abs(want))))
+    np.testing.assert_allclose(
+        np.asarray(got, dtype=np.float64), want, rtol=0, atol=1e-5 * scale, err_msg=what
+    )
+
+
+@pytest.mark.parametrize("case", all_cases())
+def test_each_layer_case_gives_gradsteps_outputs(case, request):
+    import torch
+
+    from gradstep.interop import to_torch
+
+    case_id = request.node.callspec.id
+    model, x = trained_model(case)
+    if case_id in REFUSED:
+        with pytest.raises(ValueError, match=REFUSED[case_id]) as error:
+            to_torch(model)
+        assert "layer '" in str(error.value)
+        return
+    module = to_torch(model)
+    with torch.no_grad():
+        close(module(torch.from_numpy(x)).numpy(), model.predict(x, verbose=0), "inference")
+        if case["train"] and not any(
+            name.startswith(("Gaussian", "Spatial", "Dropout")) for name, *_ in case["layers"]
+        ):
+            module.train()
+            close(module(torch.from_numpy(x)).numpy(), model(x, training=True), "training")
+
+
+def _inputs_for(model, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(3, *tensor.shape[1:])).astype("float32") for tensor in model.inputs]
+
+
+BUILDERS = [
+    "two_inputs_shared_residual",
+    "two_outputs",
+    "every_merge",
+    "shared_at_two_depths",
+    "a_chain",
+    "long_names_and_a_flatten_called_twice",
+    "mnist_convnet",
+    "batchnorm_mlp",
+]
+
+
+@pytest.mark.parametrize("builder", [getattr(functional_models, n) for n in BUILDERS], ids=BUILDERS)
+def test_functional_models_with_several_inputs_and_outputs(builder):
+    import torch
+
+    from gradstep.interop import to_torch
+
+    model = builder(gradstep)
+    arrays = _inputs_for(model)
+    want = model.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
+    module = to_torch(model)
+    with torch.no_grad():
+        got = module(*[torch.from_numpy(a) for a in arrays])
+    want = want if isinstance(want, list) else [want]
+    got = got if isinstance(got, list) else [got]
+    assert len(got) == len(want) == len(model.outputs)
+    for g, w in zip(got, want, strict=True):
+        close(g.numpy(), w, builder.__name__)
+
+
+def test_a_model_used_as_a_layer_becomes_a_submodule():
+    import torch
+
+    from gradstep.interop import to_torch
+
+    inner = gradstep.Sequential(
+        [gradstep.Input((4,)), gradstep.layers.Dense(3, activation="relu", name="inner_dense")],
+        name="inner",
+    )
+    x = gradstep.Input((4,))
+    model = gradstep.Model(x, gradstep.layers.Dense(2, name="head")(inner(x)))
+    data = np.random.default_rng(1).normal(size=(5, 4)).astype("float32")
+    module = to_torch(model)
+    with torch.no_grad():
+        close(module(torch.from_numpy(data)).numpy(), model.predict(data, verbose=0), "nested")
+    paths = [link.path for link in module.gradstep_links]
+    assert paths == [
+        "inner/inner_dense/kernel",
+        "inner/inner_dense/bias",
+        "head/kernel",
+        "head/bias",
+    ]
+
+
+def test_the_parameters_are_the_weights_in_pytorchs_layouts():
+    from gradstep.interop import to_torch
+
+    model = gradstep.Sequential(
+        [
+            gradstep.Input((6, 6, 2)),
+            gradstep.layers.Conv2D(3, (2, 3), name="conv"),
+            gradstep.layers.Flatten(),
+            gradstep.layers.Dense(4, name="dense"),
+        ]
+    )
+    module = to_torch(model)
+    weights = {link.path: link for link in module.gradstep_links}
+    kernel = model.get_layer("dense").kernel
+    assert tuple(weights["dense/kernel"].parameter.shape) == (4, kernel.shape[0])
+    np.testing.assert_array_equal(weights["dense/kernel"].parameter.detach().numpy(), kernel.T)
+    conv = model.get_layer("conv").kernel  # (2, 3, 2, 3): (kh, kw, in, out)
+    np.testing.assert_array_equal(
+        weights["conv/kernel"].parameter.detach().numpy(), conv.transpose(3, 2, 0, 1)
+    )
+    assert sum(p.numel() for p in module.parameters()) == model.count_params()
+
+
+def test_batch_normalization_carries_momentum_and_epsilon():
+    from gradstep.interop import to_torch
+
+    model = gradstep.Sequential(
+        [gradstep.Input((3,)), gradstep.layers.BatchNormalization(momentum=0.9, epsilon=0.01)]
+    )
+    (norm,) = to_torch(model).layers.values()
+    assert norm.momentum == pytest.approx(0.1) and norm.eps == 0.01
+
+
+def test_a_layer_pytorch_cannot_run_is_refused_by_name():
+    from gradstep.interop import to_torch
+
+    model = gradstep.Sequential(
+        [gradstep.Input((3,)), gradstep.layers.Dense(2, activation=lambda x: x * 2, name="odd")]
+    )
+    with pytest.raises(ValueError, match="layer 'odd' \\(Dense\\).*Python function"):
+        to_torch(model)
+    model = gradstep.Sequential(
+        [gradstep.Input((3,)), gradstep.layers.Lambda(lambda x: x + 1, name="shift")]
+    )
+    with pytest.raises(ValueError, match="layer 'shift' \\(Lambda\\).*Python code"):
+        to_torch(model)
+
+
+def test_importing_gradstep_interop_does_not_import_torch():
+    code = "import sys, gradstep, gradstep.interop; print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
