@@ -30,60 +30,9 @@ def to_torch(model):
             does (a ``Lambda``, string preprocessing, a mask that changes a
             later layer's output, ...), or for a model that is not built.
     """
-    module = convert_model(model)
-    return module.eval()
+    from gradstep.interop import torch_convert
 
-
-def convert_model(model):
-    """``to_torch`` without the ``eval()``: a model used as a layer converts the same way."""
-    from gradstep.interop import torch_convert, torch_module
-
-    if not model.built:
-        raise ValueError(
-            f"to_torch: model {model.name!r} is not built; call it on data or build() it first"
-        )
-    graph = model.graph(False)
-    _refuse_masks(graph)
-    modules, steps, links = {}, [], []
-    keys = {}
-    for step in graph.steps:
-        layer = step.layer
-        if id(layer) not in keys:
-            keys[id(layer)] = layer.name.replace(".", "_")
-            module, own = torch_convert.convert_layer(layer)
-            modules[keys[id(layer)]] = module
-            links += [
-                torch_module.WeightLink(f"{layer.name}/{name}", array, parameter, to_torch)
-                for name, array, parameter, to_torch in own
-            ]
-        steps.append(
-            (keys[id(layer)], step.input_slots, step.listed, step.output_slot, step.training)
-        )
-    converted = torch_module.GradstepModule(
-        model.name,
-        modules,
-        steps,
-        [tensor.dtype for tensor in graph.inputs],
-        graph.output_slots,
-    )
-    converted.gradstep_links = links
-    return converted
-
-
-def _refuse_masks(graph) -> None:
-    """A mask that changes a layer's output cannot be carried (PyTorch's modules
-    take no masks); a mask nobody reads is dropped."""
-    for node in graph.nodes:
-        masked = [t for t in node.input_tensors if t.mask_shape is not None]
-        if masked and node.layer.forward_takes_mask:
-            source = masked[0].node.layer if masked[0].node is not None else None
-            made_by = f" made by layer {source.name!r}" if source is not None else ""
-            raise ValueError(
-                f"to_torch: layer {node.layer.name!r} ({type(node.layer).__name__}) cannot be "
-                f"converted: its output depends on the mask{made_by}, and PyTorch's modules "
-                "take no masks. Pad with a value the model learns to ignore, or leave "
-                "mask_zero/Masking out."
-            )
+    return torch_convert.convert_model(model).eval()
 
 
 def to_torch_optimizer(model, module):
@@ -98,7 +47,8 @@ def to_torch_optimizer(model, module):
     on in PyTorch gives the weights that training on in gradstep gives, to
     float32 round-off.
 
-    Where the two will differ, a ``TorchConversionWarning`` says why: an
+    Where the two will differ, a
+    ``gradstep.interop.differences.TorchConversionWarning`` says why: an
     epsilon placed as Keras places it, Keras's momentum form (its velocity is
     divided by the learning rate to make PyTorch's buffer), a learning-rate
     schedule (PyTorch gets this step's rate; attach a ``torch.optim.lr_scheduler``),

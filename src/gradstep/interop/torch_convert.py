@@ -28,6 +28,56 @@ _REFUSED = {
 }
 
 
+def convert_model(model):
+    """``to_torch`` without the ``eval()``: a model used as a layer converts the same way."""
+    if not model.built:
+        raise ValueError(
+            f"to_torch: model {model.name!r} is not built; call it on data or build() it first"
+        )
+    graph = model.graph(False)
+    _refuse_masks(graph)
+    modules, steps, links = {}, [], []
+    keys = {}
+    for step in graph.steps:
+        layer = step.layer
+        if id(layer) not in keys:
+            keys[id(layer)] = layer.name.replace(".", "_")
+            module, own = convert_layer(layer)
+            modules[keys[id(layer)]] = module
+            links += [
+                tm.WeightLink(f"{layer.name}/{name}", array, parameter, to_torch)
+                for name, array, parameter, to_torch in own
+            ]
+        steps.append(
+            (keys[id(layer)], step.input_slots, step.listed, step.output_slot, step.training)
+        )
+    converted = tm.GradstepModule(
+        model.name,
+        modules,
+        steps,
+        [tensor.dtype for tensor in graph.inputs],
+        graph.output_slots,
+    )
+    converted.gradstep_links = links
+    return converted
+
+
+def _refuse_masks(graph) -> None:
+    """A mask that changes a layer's output cannot be carried (PyTorch's modules
+    take no masks); a mask nobody reads is dropped."""
+    for node in graph.nodes:
+        masked = [t for t in node.input_tensors if t.mask_shape is not None]
+        if masked and node.layer.forward_takes_mask:
+            source = masked[0].node.layer if masked[0].node is not None else None
+            made_by = f" made by layer {source.name!r}" if source is not None else ""
+            raise ValueError(
+                f"to_torch: layer {node.layer.name!r} ({type(node.layer).__name__}) cannot be "
+                f"converted: its output depends on the mask{made_by}, and PyTorch's modules "
+                "take no masks. Pad with a value the model learns to ignore, or leave "
+                "mask_zero/Masking out."
+            )
+
+
 def convert_layer(layer) -> tuple[nn.Module, list]:
     """``(module, links)``: the layer's module and its trained weights'
     ``(name, gradstep array, parameter, to_torch)``."""
@@ -35,8 +85,6 @@ def convert_layer(layer) -> tuple[nn.Module, list]:
     if kind in _REFUSED:
         raise refuse(layer, _REFUSED[kind])
     if getattr(layer, "holds_layers", False) and hasattr(layer, "graph"):
-        from gradstep.interop.pytorch import convert_model
-
         module = convert_model(layer)
         return module, [
             (link.path, link.array, link.parameter, link.to_torch) for link in module.gradstep_links
@@ -355,6 +403,25 @@ def _merge(kind):
     return convert
 
 
+def _bidirectional(layer, weights: LayerWeights):
+    if layer.merge_mode is None or layer.return_state:
+        raise refuse(layer, "merge_mode=None or return_state=True gives several outputs per node")
+    forward, forward_links = convert_layer(layer.forward_layer)
+    backward, backward_links = convert_layer(layer.backward_layer)
+    for sublayer, links in (
+        (layer.forward_layer, forward_links),
+        (layer.backward_layer, backward_links),
+    ):
+        weights.links += [(f"{sublayer.name}/{name}", *rest) for name, *rest in links]
+    return ts.Bidirectional(forward, backward, layer.merge_mode, layer.return_sequences)
+
+
+def _time_distributed(layer, weights: LayerWeights):
+    inner, links = convert_layer(layer.layer)
+    weights.links += [(f"{layer.layer.name}/{name}", *rest) for name, *rest in links]
+    return ts.TimeDistributed(inner)
+
+
 def _dtype(array) -> torch.dtype:
     return torch.from_numpy(np.zeros((), dtype=array.dtype)).dtype
 
@@ -412,5 +479,7 @@ _CONVERTERS = {
     "Maximum": _merge("maximum"),
     "Minimum": _merge("minimum"),
     "Concatenate": _merge("concatenate"),
+    "Bidirectional": _bidirectional,
+    "TimeDistributed": _time_distributed,
     **ts.CONVERTERS,
 }

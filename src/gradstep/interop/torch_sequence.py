@@ -204,21 +204,6 @@ class Bidirectional(nn.Module):
         return y * y_rev
 
 
-def _bidirectional(layer, weights: LayerWeights):
-    from gradstep.interop.torch_convert import convert_layer
-
-    if layer.merge_mode is None or layer.return_state:
-        raise refuse(layer, "merge_mode=None or return_state=True gives several outputs per node")
-    forward, forward_links = convert_layer(layer.forward_layer)
-    backward, backward_links = convert_layer(layer.backward_layer)
-    for sublayer, links in (
-        (layer.forward_layer, forward_links),
-        (layer.backward_layer, backward_links),
-    ):
-        weights.links += [(f"{sublayer.name}/{name}", *rest) for name, *rest in links]
-    return Bidirectional(forward, backward, layer.merge_mode, layer.return_sequences)
-
-
 class TimeDistributed(nn.Module):
     def __init__(self, inner):
         super().__init__()
@@ -228,14 +213,6 @@ class TimeDistributed(nn.Module):
         batch, steps = x.shape[0], x.shape[1]
         y = self.inner(x.reshape(batch * steps, *x.shape[2:]))
         return y.reshape(batch, steps, *y.shape[1:])
-
-
-def _time_distributed(layer, weights: LayerWeights):
-    from gradstep.interop.torch_convert import convert_layer
-
-    inner, links = convert_layer(layer.layer)
-    weights.links += [(f"{layer.layer.name}/{name}", *rest) for name, *rest in links]
-    return TimeDistributed(inner)
 
 
 # --- attention --------------------------------------------------------------------------
@@ -417,8 +394,6 @@ CONVERTERS = {
     "LSTM": _recurrent,
     "GRU": _recurrent,
     "SimpleRNN": _recurrent,
-    "Bidirectional": _bidirectional,
-    "TimeDistributed": _time_distributed,
     "MultiHeadAttention": _multi_head_attention,
     "Attention": _attention,
     "AdditiveAttention": _attention,
