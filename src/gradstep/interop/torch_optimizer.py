@@ -143,7 +143,9 @@ class _Rule:
             converted = np.ascontiguousarray(
                 link.to_torch(array * factor if factor != 1 else array)
             )
-            entries[torch_name] = torch.from_numpy(converted.astype(array.dtype, copy=True))
+            entries[torch_name] = torch.from_numpy(converted.astype(array.dtype, copy=True)).to(
+                link.parameter.device
+            )
         for name, value in self.optimizer_wide(state).items():
             entries[name] = value
         return entries
