@@ -102,6 +102,50 @@ def test_each_layer_case_gives_gradsteps_outputs(case, request):
             close(module(torch.from_numpy(x)).numpy(), model(x, training=True), "training")
 
 
+def _draws_noise(case):
+    return not case["train"] or any(
+        name.startswith(("Gaussian", "Spatial", "Dropout")) for name, *_ in case["layers"]
+    )
+
+
+def _trains_alike(case, case_id, model):
+    """Cases whose training loss is a plain mean squared error in PyTorch: no
+    weight or activity penalty (part of gradstep's loss), no noise, no mask
+    on the output (which gradstep's loss leaves out)."""
+    return (
+        case_id not in REFUSED
+        and case["loss"] == "mse"
+        and not _draws_noise(case)
+        and "regulariz" not in repr(case).lower()
+        and all(tensor.mask_shape is None for tensor in model.outputs)
+    )
+
+
+@pytest.mark.parametrize("case", all_cases())
+def test_each_layer_case_gives_gradsteps_gradients(case, request):
+    """The slope of the loss at every parameter is gradstep's at its weight,
+    in the parameter's layout: PyTorch trains the module as gradstep trains
+    the model."""
+    import torch
+
+    from gradstep.interop import to_torch
+
+    model, x = trained_model(case)
+    if not _trains_alike(case, request.node.callspec.id, model):
+        pytest.skip("the case's loss has terms a plain PyTorch MSE has not (see _trains_alike)")
+    y = layer_cases.targets_for(case, model.outputs[0].shape, np)
+    module = to_torch(model).train()
+    loss = torch.mean((module(torch.from_numpy(x)) - torch.from_numpy(y)) ** 2)
+    loss.backward()
+    _, gradients = model.gradients(x, y)
+    by_weight = {id(weight): gradient for _, weight, gradient in gradients}
+    for link in module.gradstep_links:
+        want = link.to_torch(by_weight[id(link.array)])
+        got = link.parameter.grad
+        got = np.zeros_like(want) if got is None else got.numpy()
+        close(got, want, link.path)
+
+
 def _inputs_for(model, seed=0):
     rng = np.random.default_rng(seed)
     return [rng.normal(size=(3, *tensor.shape[1:])).astype("float32") for tensor in model.inputs]

@@ -419,7 +419,8 @@ class GroupNormalization(nn.GroupNorm):
         self.axis = axis
 
     def forward(self, x):
-        return super().forward(x.movedim(self.axis, 1)).movedim(1, self.axis)
+        # contiguous: PyTorch 2.13's group_norm backward crashes on a moved view
+        return super().forward(x.movedim(self.axis, 1).contiguous()).movedim(1, self.axis)
 
 
 class Embedding(nn.Embedding):
