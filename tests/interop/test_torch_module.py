@@ -260,3 +260,47 @@ def test_importing_gradstep_interop_does_not_import_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_subclassed_model_converts_through_its_traced_graph():
+    import torch
+
+    from gradstep.interop import to_torch
+
+    class TwoLayers(gradstep.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = gradstep.layers.Dense(4, activation="relu")
+            self.out = gradstep.layers.Dense(2)
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    model = TwoLayers()
+    x = np.random.default_rng(2).normal(size=(3, 5)).astype("float32")
+    model(x)
+    with torch.no_grad():
+        close(to_torch(model)(torch.from_numpy(x)).numpy(), model.predict(x, verbose=0), "call")
+
+
+def test_frozen_layers_give_frozen_parameters_and_float64_layers_stay_float64():
+    import torch
+
+    from gradstep.interop import to_torch
+
+    model = gradstep.Sequential(
+        [
+            gradstep.Input((5,)),
+            gradstep.layers.Dense(3, name="frozen", trainable=False),
+            gradstep.layers.BatchNormalization(trainable=False, name="inference_norm"),
+            gradstep.layers.Dense(2, name="wide", dtype="float64"),
+        ]
+    )
+    x = np.random.default_rng(3).normal(size=(4, 5)).astype("float32")
+    module = to_torch(model).train()  # the frozen BatchNormalization stays in inference mode
+    assert [link.path for link in module.gradstep_links] == ["wide/kernel", "wide/bias"]
+    trained = [name for name, p in module.named_parameters() if p.requires_grad]
+    assert trained == ["layers.wide.linear.weight", "layers.wide.linear.bias"]
+    output = module(torch.from_numpy(x))
+    assert output.dtype == torch.float64
+    close(output.detach().numpy(), model(x, training=True), "training mode")

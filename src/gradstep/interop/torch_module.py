@@ -615,6 +615,8 @@ class GradstepModule(nn.Module):
         self.input_dtypes = list(input_dtypes)
         self.output_slots = list(output_slots)
         self.gradstep_links: list[WeightLink] = []
+        #: each layer's float dtype (its weights'), which its float inputs are cast to
+        self.dtypes = {key: _float_dtype(module) for key, module in layers.items()}
 
     def forward(self, *inputs):
         if len(inputs) == 1 and isinstance(inputs[0], list | tuple):
@@ -629,8 +631,8 @@ class GradstepModule(nn.Module):
         ]
         values += [None] * (1 + max((step[3] for step in self.steps), default=0) - len(values))
         for name, slots, listed, output_slot, training in self.steps:
-            arguments = [values[slot] for slot in slots]
             layer = self.layers[name]
+            arguments = [_in_dtype(values[slot], self.dtypes[name]) for slot in slots]
             if training is None or training == self.training:
                 values[output_slot] = layer(arguments if listed else arguments[0])
             else:  # a layer called with training= in the graph keeps that mode
@@ -639,6 +641,20 @@ class GradstepModule(nn.Module):
                 layer.train(self.training)
         outputs = [values[slot] for slot in self.output_slots]
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _float_dtype(module):
+    for parameter in module.parameters():
+        if parameter.is_floating_point():
+            return parameter.dtype
+    return None
+
+
+def _in_dtype(tensor, dtype):
+    """A float input in the layer's float dtype, as gradstep's layers cast it."""
+    if dtype is None or not tensor.is_floating_point() or tensor.dtype == dtype:
+        return tensor
+    return tensor.to(dtype)
 
 
 def _input_tensor(x, dtype: str):
