@@ -1,4 +1,4 @@
-"""``to_torch``: every layer case of tests/layer_cases/*.py as a PyTorch module
+"""``to_torch``: every layer case of tests/layer_cases/*.py (masked ones too) as a PyTorch module
 gives gradstep's outputs, in inference and in training mode, to 1e-5 of the
 largest output (float32 round-off: each output is a sum of at most a few
 hundred float32 products, computed in another order by PyTorch's kernels)."""
@@ -26,26 +26,9 @@ FAMILIES = sorted(
 
 #: Cases PyTorch cannot run as gradstep does, and the reason the error gives.
 REFUSED = {
-    "attention-mha_embedding_mask": "depends on the mask",
-    "attention-mha_embedding_mask_causal": "depends on the mask",
-    "attention-attention_masked": "depends on the mask",
-    "attention-additive_attention_masked": "depends on the mask",
-    "masking-multiply_both_masked": "depends on the mask",
-    "masking-multiply_first_masked": "depends on the mask",
-    "masking-maximum_both_masked": "depends on the mask",
-    "masking-maximum_second_masked": "depends on the mask",
-    "masking-minimum_first_masked": "depends on the mask",
-    "masking-global_average_over_the_unmasked_steps": "depends on the mask",
-    "masking-global_average_keepdims": "depends on the mask",
-    "masking-global_average_channels_first": "depends on the mask",
-    "masking-batch_norm_masked_moments_then_global_average": "depends on the mask",
-    "masking-batch_norm_masked_moments_to_the_loss": "depends on the mask",
-    "masking-batch_norm_renorm_masked_moments": "depends on the mask",
-    "masking-batch_norm_every_entry_masked": "depends on the mask",
     "normalization-batch_norm_renorm": "batch renormalization",
     "normalization-batch_norm_renorm_unclipped_no_scale": "batch renormalization",
-    "recurrent-embedding_mask_lstm": "depends on the mask",
-    "recurrent-masking_bidirectional_gru": "depends on the mask",
+    "masking-batch_norm_renorm_masked_moments": "batch renormalization",
 }
 
 

@@ -11,7 +11,8 @@ def to_torch(model):
     The module takes the model's inputs in gradstep's layouts (channels last
     where the layers are; one tensor per input, or a list), runs the graph's
     layers in gradstep's order, and returns the output (a list for a model
-    with several). It is returned in ``eval()`` mode, as ``predict`` runs:
+    with several). Masks (``Embedding(mask_zero=True)``, ``Masking``) flow
+    from layer to layer as in gradstep. It is returned in ``eval()`` mode, as ``predict`` runs:
     call ``module.train()`` to train it (dropout then draws PyTorch's noise
     and batch normalization uses the batch's statistics). Each trained weight
     is one ``nn.Parameter`` in PyTorch's layout (``Dense``'s kernel
@@ -27,8 +28,8 @@ def to_torch(model):
 
     Raises:
         ValueError: naming the layer, for a layer PyTorch cannot run as gradstep
-            does (a ``Lambda``, string preprocessing, a mask that changes a
-            later layer's output, ...), or for a model that is not built.
+            does (a ``Lambda``, string preprocessing, batch renormalization,
+            ...), or for a model that is not built.
     """
     from gradstep.interop import torch_convert
 

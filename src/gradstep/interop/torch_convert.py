@@ -35,7 +35,6 @@ def convert_model(model):
             f"to_torch: model {model.name!r} is not built; call it on data or build() it first"
         )
     graph = model.graph(False)
-    _refuse_masks(graph)
     modules, steps, links = {}, [], []
     keys = {}
     for step in graph.steps:
@@ -59,23 +58,21 @@ def convert_model(model):
         graph.output_slots,
     )
     converted.gradstep_links = links
+    converted.mask_rules = _mask_rules(graph, keys)
     return converted
 
 
-def _refuse_masks(graph) -> None:
-    """A mask that changes a layer's output cannot be carried (PyTorch's modules
-    take no masks); a mask nobody reads is dropped."""
+def _mask_rules(graph, keys) -> dict:
+    """The gradstep layer of each module, when masks flow in the graph (each
+    gives its output's mask); a model used as a layer that receives a mask is
+    refused (its own graph's masks are not followed)."""
+    if not graph.carries_masks:
+        return {}
     for node in graph.nodes:
-        masked = [t for t in node.input_tensors if t.mask_shape is not None]
-        if masked and node.layer.forward_takes_mask:
-            source = masked[0].node.layer if masked[0].node is not None else None
-            made_by = f" made by layer {source.name!r}" if source is not None else ""
-            raise ValueError(
-                f"to_torch: layer {node.layer.name!r} ({type(node.layer).__name__}) cannot be "
-                f"converted: its output depends on the mask{made_by}, and PyTorch's modules "
-                "take no masks. Pad with a value the model learns to ignore, or leave "
-                "mask_zero/Masking out."
-            )
+        masked = any(t.mask_shape is not None for t in node.input_tensors)
+        if node.layer.holds_layers and (masked or node.layer.carries_masks):
+            raise refuse(node.layer, "the masks of a model used as a layer are not followed")
+    return {keys[id(step.layer)]: step.layer for step in graph.steps}
 
 
 def convert_layer(layer) -> tuple[nn.Module, list]:

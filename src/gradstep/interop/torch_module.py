@@ -28,7 +28,8 @@ with its weights converted explicitly:
 Every trained weight of the model becomes one ``nn.Parameter``; the module's
 ``gradstep_links`` lists them with their gradstep arrays and layout
 conversions (``to_torch_optimizer`` maps the optimizer's slots with them).
-A layer that PyTorch cannot run as gradstep does is refused by name.
+Masks flow beside the tensors as in gradstep (see ``GradstepModule``). A
+layer that PyTorch cannot run as gradstep does is refused by name.
 """
 
 from __future__ import annotations
@@ -106,8 +107,12 @@ class KerasActivation(nn.Module):
     def extra_repr(self) -> str:
         return f"{self.name!r}, {self.options}" if self.options else repr(self.name)
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
         name, options = self.name, self.options
+        if mask is not None:  # the Softmax layer: masked entries get no weight
+            kept = mask.bool()
+            filled = torch.where(kept, x, torch.full_like(x, -1.0e9))
+            return torch.where(kept, _softmax(filled, options.get("axis", -1)), 0.0)
         if name == "linear":
             return x
         if name == "relu":
@@ -325,10 +330,16 @@ class GlobalPooling(nn.Module):
         self.axes = tuple(axes)
         self.keepdims = keepdims
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
         if self.kind == "max":
             return torch.amax(x, dim=self.axes, keepdim=self.keepdims)
-        return torch.mean(x, dim=self.axes, keepdim=self.keepdims)
+        if mask is None:
+            return torch.mean(x, dim=self.axes, keepdim=self.keepdims)
+        # the mean over the unmasked steps (GlobalAveragePooling1D)
+        kept = mask.to(x.dtype).unsqueeze(2 if self.axes == (1,) else 1)
+        total = (x * kept).sum(dim=self.axes, keepdim=True)
+        mean = total / kept.sum(dim=self.axes, keepdim=True)
+        return mean if self.keepdims else mean.squeeze(self.axes)
 
 
 class BatchNormalization(nn.BatchNorm1d):
@@ -342,7 +353,9 @@ class BatchNormalization(nn.BatchNorm1d):
         self.axis = axis
         self.frozen = frozen
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
+        if mask is not None and self.training and not self.frozen:
+            return self._masked(x, mask)
         moved = x.movedim(self.axis, 1)
         flat = moved.reshape(moved.shape[0], moved.shape[1], -1)
         if self.frozen:
@@ -361,6 +374,29 @@ class BatchNormalization(nn.BatchNorm1d):
         else:
             normalized = super().forward(flat)
         return normalized.reshape(moved.shape).movedim(1, self.axis)
+
+    def _masked(self, x, mask):
+        """Training under a mask: the moments of the unmasked positions (Keras
+        3's, the mask broadcast over the last axis), which also move the
+        moving statistics."""
+        axes = tuple(a for a in range(x.ndim) if a != self.axis % x.ndim)
+        kept = mask.unsqueeze(-1).expand(x.shape).to(x.dtype)
+        count = kept.sum(dim=axes, keepdim=True) + 1e-7
+        mean = (x * kept).sum(dim=axes, keepdim=True) / count
+        deviation = (x - mean) * kept
+        variance = (deviation * deviation).sum(dim=axes, keepdim=True) / count
+        with torch.no_grad():
+            self.running_mean.lerp_(mean.reshape(-1), self.momentum)
+            self.running_var.lerp_(variance.reshape(-1), self.momentum)
+            self.num_batches_tracked += 1
+        shape = [1] * x.ndim
+        shape[self.axis % x.ndim] = -1
+        y = (x - mean) * torch.rsqrt(variance + self.eps)
+        if self.weight is not None:
+            y = y * self.weight.reshape(shape)
+        if self.bias is not None:
+            y = y + self.bias.reshape(shape)
+        return y
 
     def _one_value_per_feature(self, flat):
         """A batch of one value per feature (PyTorch's module refuses it): the
@@ -554,7 +590,7 @@ class Noise(nn.Module):
 
 class Masking(nn.Module):
     """``x * keep``, ``keep`` where some feature of a step is not ``mask_value``
-    (the mask itself is not carried: a layer that reads it is refused)."""
+    (the mask itself flows beside the output, see ``GradstepModule``)."""
 
     def __init__(self, mask_value):
         super().__init__()
@@ -578,7 +614,12 @@ class Merge(nn.Module):
         self.kind = kind
         self.axis = axis
 
-    def forward(self, inputs):
+    def forward(self, inputs, mask=None):
+        if mask is not None and any(m is not None for m in mask):
+            if self.kind == "multiply":
+                return _masked_product(inputs, mask)
+            if self.kind in ("maximum", "minimum"):
+                return _masked_extremum(inputs, mask, self.kind)
         if self.kind == "concatenate":
             return torch.cat(list(inputs), dim=self.axis)
         if self.kind == "subtract":
@@ -596,6 +637,44 @@ class Merge(nn.Module):
         return result / len(inputs) if self.kind == "average" else result
 
 
+def _spread(mask, x):
+    return None if mask is None else mask.unsqueeze(-1).expand(x.shape)
+
+
+def _masked_product(inputs, masks):
+    """Keras's masked product: a masked entry counts as 1; where every input
+    is masked, the output is 0."""
+    kept = [_spread(m, x) for x, m in zip(inputs, masks, strict=True)]
+    filled = [x if k is None else torch.where(k, x, 1.0) for x, k in zip(inputs, kept, strict=True)]
+    output = filled[0]
+    for x in filled[1:]:
+        output = output * x
+    if all(k is not None for k in kept):
+        any_kept = kept[0]
+        for k in kept[1:]:
+            any_kept = any_kept | k
+        output = torch.where(any_kept, output, 0.0)
+    return output
+
+
+def _masked_extremum(inputs, masks, kind):
+    """Keras's masked maximum/minimum: a masked entry of the new input takes
+    the running value, a masked running value (every input so far masked)
+    takes the new input's."""
+    pick = torch.maximum if kind == "maximum" else torch.minimum
+    output, output_kept = inputs[0], _spread(masks[0], inputs[0])
+    for x, m in zip(inputs[1:], masks[1:], strict=True):
+        kept = _spread(m, x)
+        chosen_x = x if kept is None else torch.where(kept, x, output)
+        chosen_running = (
+            output if output_kept is None else torch.where(output_kept, output, chosen_x)
+        )
+        both = kept is not None and output_kept is not None
+        output_kept = (output_kept | kept) if both else None
+        output = pick(chosen_running, chosen_x)
+    return output
+
+
 # --- the graph --------------------------------------------------------------------------
 class GradstepModule(nn.Module):
     """A gradstep model's graph: its layers' modules, run in the graph's order.
@@ -603,6 +682,13 @@ class GradstepModule(nn.Module):
     ``forward(*inputs)`` takes one tensor per model input (or a list of them),
     in gradstep's layouts, and returns the output, or a list of outputs for a
     model with several. NumPy arrays are accepted too.
+
+    When masks flow in the graph (``Embedding(mask_zero=True)``, ``Masking``),
+    each output's mask is worked out by the gradstep layer's own
+    ``compute_mask`` (booleans, read on the CPU), and a layer whose output
+    depends on its input's mask (recurrent, attention, average pooling over
+    steps, masked merges, softmax, batch normalization in training) receives
+    it as ``mask=``.
     """
 
     def __init__(self, name, layers, steps, input_dtypes, output_slots):
@@ -617,6 +703,9 @@ class GradstepModule(nn.Module):
         self.gradstep_links: list[WeightLink] = []
         #: each layer's float dtype (its weights'), which its float inputs are cast to
         self.dtypes = {key: _float_dtype(module) for key, module in layers.items()}
+        #: when masks flow in the graph, the gradstep layer of each module, whose
+        #: ``output_mask`` gives its output's mask (else empty)
+        self.mask_rules: dict = {}
 
     def forward(self, *inputs):
         if len(inputs) == 1 and isinstance(inputs[0], list | tuple):
@@ -630,17 +719,45 @@ class GradstepModule(nn.Module):
             _input_tensor(x, dtype) for x, dtype in zip(inputs, self.input_dtypes, strict=True)
         ]
         values += [None] * (1 + max((step[3] for step in self.steps), default=0) - len(values))
+        masks = [None] * len(values) if self.mask_rules else None
+        mask = None
         for name, slots, listed, output_slot, training in self.steps:
             layer = self.layers[name]
             arguments = [_in_dtype(values[slot], self.dtypes[name]) for slot in slots]
+            argument = arguments if listed else arguments[0]
+            keywords = {}
+            if masks is not None:
+                given = [masks[slot] for slot in slots]
+                mask = given if listed else given[0]
+                if any(m is not None for m in given) and self.mask_rules[name].forward_takes_mask:
+                    keywords["mask"] = mask
             if training is None or training == self.training:
-                values[output_slot] = layer(arguments if listed else arguments[0])
+                values[output_slot] = layer(argument, **keywords)
             else:  # a layer called with training= in the graph keeps that mode
                 layer.train(training)
-                values[output_slot] = layer(arguments if listed else arguments[0])
+                values[output_slot] = layer(argument, **keywords)
                 layer.train(self.training)
+            if masks is not None:
+                masks[output_slot] = _output_mask(self.mask_rules[name], argument, mask, values)
         outputs = [values[slot] for slot in self.output_slots]
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _output_mask(layer, argument, mask, values):
+    """The mask of a layer's output, by gradstep's own ``compute_mask`` (exactly
+    gradstep's rule for each layer; masks are booleans, read on the CPU)."""
+
+    def array(tensor):
+        return None if tensor is None else tensor.detach().cpu().numpy()
+
+    listed = isinstance(argument, list)
+    inputs = [array(t) for t in argument] if listed else array(argument)
+    given = ([array(m) for m in mask] if listed else array(mask)) if mask is not None else None
+    if isinstance(given, list) and all(m is None for m in given):
+        given = None
+    result = layer.compute_mask(inputs, given) if layer.supports_masking else None
+    device = (argument[0] if listed else argument).device
+    return None if result is None else torch.from_numpy(np.asarray(result, dtype=bool)).to(device)
 
 
 def _float_dtype(module):

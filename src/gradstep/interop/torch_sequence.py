@@ -48,18 +48,30 @@ def _converter(kind, part, row=None):
 # --- recurrent layers -------------------------------------------------------------------
 class Recurrent(nn.Module):
     """A recurrent layer: PyTorch's module (``nn.LSTM``, ``nn.GRU``, ``nn.RNN``)
-    or ``StepByStep``, with Keras's ``go_backwards`` and ``return_sequences``."""
+    or ``StepByStep``, with Keras's ``go_backwards`` and ``return_sequences``.
+    Under a mask the cell runs step by step: a masked step keeps the states,
+    and outputs the previous output (zeros with ``zero_output_for_mask``)."""
 
-    def __init__(self, core, go_backwards, return_sequences):
+    def __init__(self, core, cell, names, go_backwards, return_sequences, zero_output_for_mask):
         super().__init__()
         self.core = core
+        #: (kind, units, activation, recurrent activation, reset_after) of the cell
+        self.cell = cell
+        #: the core's (weight_ih, weight_hh, bias_ih, bias_hh) attribute names
+        self.names = names
         self.go_backwards = go_backwards
         self.return_sequences = return_sequences
+        self.zero_output_for_mask = zero_output_for_mask
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
         if self.go_backwards:
             x = torch.flip(x, dims=(1,))
-        outputs = self.core(x)[0]
+            mask = None if mask is None else torch.flip(mask, dims=(1,))
+        if mask is None:
+            outputs = self.core(x)[0]
+        else:
+            weights = [getattr(self.core, name, None) for name in self.names]
+            outputs = _run_steps(self.cell, weights, x, mask, self.zero_output_for_mask)
         return outputs if self.return_sequences else outputs[:, -1]
 
 
@@ -67,53 +79,64 @@ class StepByStep(nn.Module):
     """Keras's LSTM, GRU (either reset) or SimpleRNN cell with any activations,
     one step after another; parameters in PyTorch's layouts and gate orders."""
 
-    def __init__(self, kind, units, activation, recurrent_activation, reset_after):
+    def __init__(self, cell):
         super().__init__()
-        self.kind = kind
-        self.units = units
-        self.activation = activation
-        self.recurrent_activation = recurrent_activation
-        self.reset_after = reset_after
+        self.cell = cell
         self.weight_ih = self.weight_hh = self.bias_ih = self.bias_hh = None
 
     def forward(self, x):
-        batch, steps = x.shape[0], x.shape[1]
-        h = x.new_zeros(batch, self.units)
-        c = x.new_zeros(batch, self.units)
-        projected = x @ self.weight_ih.T
-        if self.bias_ih is not None:
-            projected = projected + self.bias_ih
-        outputs = []
-        for t in range(steps):
-            h, c = self._step(projected[:, t], h, c)
-            outputs.append(h)
-        return (torch.stack(outputs, dim=1),)
+        weights = [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
+        return (_run_steps(self.cell, weights, x, None, False),)
 
-    def _recurrent(self, h, weight_rows=slice(None), bias=True):
-        out = h @ self.weight_hh[weight_rows].T
-        if bias and self.bias_hh is not None:
-            out = out + self.bias_hh[weight_rows]
-        return out
 
-    def _step(self, x_t, h, c):
-        act, gate = self.activation, self.recurrent_activation
-        if self.kind == "simple":
-            return act(x_t + self._recurrent(h)), c
-        if self.kind == "lstm":
-            i, f, g, o = torch.chunk(x_t + self._recurrent(h), 4, dim=-1)
-            c = gate(f) * c + gate(i) * act(g)
-            return gate(o) * act(c), c
-        u = self.units
-        x_r, x_z, x_n = torch.split(x_t, u, dim=-1)
-        if self.reset_after:
-            h_r, h_z, h_n = torch.split(self._recurrent(h), u, dim=-1)
-            r, z = gate(x_r + h_r), gate(x_z + h_z)
-            n = act(x_n + r * h_n)
+def _run_steps(cell, weights, x, mask, zero_output_for_mask):
+    """The outputs of every step, ``(batch, steps, units)``."""
+    units = cell[1]
+    weight_ih, _, bias_ih, _ = weights
+    batch, steps = x.shape[0], x.shape[1]
+    h = x.new_zeros(batch, units)
+    c = x.new_zeros(batch, units)
+    output = x.new_zeros(batch, units)
+    projected = x @ weight_ih.T
+    if bias_ih is not None:
+        projected = projected + bias_ih
+    outputs = []
+    for t in range(steps):
+        new_h, new_c = _step(cell, weights, projected[:, t], h, c)
+        if mask is None:
+            output, h, c = new_h, new_h, new_c
         else:
-            h_rz = self._recurrent(h, slice(0, 2 * u))
-            r, z = gate(x_r + h_rz[:, :u]), gate(x_z + h_rz[:, u:])
-            n = act(x_n + (r * h) @ self.weight_hh[2 * u :].T)
-        return z * h + (1 - z) * n, c
+            keep = mask[:, t, None].bool()
+            output = torch.where(keep, new_h, 0.0 if zero_output_for_mask else output)
+            h, c = torch.where(keep, new_h, h), torch.where(keep, new_c, c)
+        outputs.append(output)
+    return torch.stack(outputs, dim=1)
+
+
+def _step(cell, weights, x_t, h, c):
+    kind, units, act, gate, reset_after = cell
+    _, weight_hh, _, bias_hh = weights
+
+    def recurrent(state, rows=slice(None)):
+        out = state @ weight_hh[rows].T
+        return out if bias_hh is None else out + bias_hh[rows]
+
+    if kind == "simple":
+        return act(x_t + recurrent(h)), c
+    if kind == "lstm":
+        i, f, g, o = torch.chunk(x_t + recurrent(h), 4, dim=-1)
+        c = gate(f) * c + gate(i) * act(g)
+        return gate(o) * act(c), c
+    x_r, x_z, x_n = torch.split(x_t, units, dim=-1)
+    if reset_after:
+        h_r, h_z, h_n = torch.split(recurrent(h), units, dim=-1)
+        r, z = gate(x_r + h_r), gate(x_z + h_z)
+        n = act(x_n + r * h_n)
+    else:
+        h_rz = recurrent(h, slice(0, 2 * units))
+        r, z = gate(x_r + h_rz[:, :units]), gate(x_z + h_rz[:, units:])
+        n = act(x_n + (r * h) @ weight_hh[2 * units :].T)
+    return z * h + (1 - z) * n, c
 
 
 _KINDS = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simple"}
@@ -143,16 +166,24 @@ def _recurrent(layer, weights: LayerWeights):
     default = activation.name == "tanh" and (kind == "simple" or gate.name == "sigmoid")
     if kind == "simple" and activation.name == "relu":
         default = True
+    description = (kind, cell.units, activation, gate, reset_after)
     if default and reset_after:
         core = _torch_module(
             kind, kernel.shape[0], cell.units, cell.use_bias, activation.name, dtype
         )
         names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
     else:
-        core = StepByStep(kind, cell.units, activation, gate, reset_after)
+        core = StepByStep(description)
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
     _set_recurrent_weights(core, names, weights, prefix, kind, cell, reset_after, dtype)
-    return Recurrent(core, layer.go_backwards, layer.return_sequences)
+    return Recurrent(
+        core,
+        description,
+        names,
+        layer.go_backwards,
+        layer.return_sequences,
+        layer.zero_output_for_mask,
+    )
 
 
 def _torch_module(kind, inputs, units, bias, activation, dtype):
@@ -191,8 +222,9 @@ class Bidirectional(nn.Module):
         self.merge_mode = merge_mode
         self.return_sequences = return_sequences
 
-    def forward(self, x):
-        y, y_rev = self.forward_layer(x), self.backward_layer(x)
+    def forward(self, x, mask=None):
+        masked = {} if mask is None else {"mask": mask}
+        y, y_rev = self.forward_layer(x, **masked), self.backward_layer(x, **masked)
         if self.return_sequences:
             y_rev = torch.flip(y_rev, dims=(1,))
         if self.merge_mode == "concat":
@@ -230,8 +262,11 @@ class MultiHeadAttention(nn.Module):
         self.key_given, self.mask_given, self.causal = layout
         self.dropout = dropout
 
-    def forward(self, inputs):
+    def forward(self, inputs, mask=None):
         inputs = list(inputs)
+        masks = list(mask or []) + [None] * (len(inputs) - len(mask or []))
+        # the query's, value's and key's masks (Keras's _compute_attention_mask)
+        own_masks = (masks[0], masks[1], masks[2] if self.key_given else None)
         query_in, value_in = inputs[0], inputs[1]
         rest = inputs[2:]
         key_in = rest.pop(0) if self.key_given else value_in
@@ -249,7 +284,9 @@ class MultiHeadAttention(nn.Module):
         k = key.permute(perm).reshape(batch, self.heads, steps_k, self.key_dim)
         v = value.permute(perm).reshape(batch, self.heads, steps_k, self.value_dim)
         scores = (q * (1.0 / math.sqrt(self.key_dim))) @ k.transpose(-1, -2)
-        mask = self._mask(query, key, query_in, value_in, attention_mask, others, scores.shape)
+        mask = self._mask(
+            query, key, query_in, value_in, attention_mask, others, scores.shape, own_masks
+        )
         if mask is not None:
             scores = torch.where(mask, scores, torch.full_like(scores, -1.0e9))
         weights = torch.softmax(scores, dim=-1)
@@ -268,13 +305,21 @@ class MultiHeadAttention(nn.Module):
         y = linear(x)
         return y.reshape(*y.shape[:-1], self.heads, depth)
 
-    def _mask(self, query, key, query_in, value_in, attention_mask, others, scores_shape):
+    def _mask(self, query, key, query_in, value_in, attention_mask, others, scores_shape, masks):
         combined = None
+        query_mask, value_mask, key_mask = masks
+        if query_mask is not None:
+            combined = query_mask.bool().unsqueeze(-1)
+        for given in (value_mask, key_mask):
+            if given is not None:
+                given = given.bool().unsqueeze(-2)
+                combined = given if combined is None else combined & given
         steps_q, steps_v = query_in.shape[1], value_in.shape[1]
         if self.causal:
             rows = torch.arange(steps_q)[None, :, None]
             cols = torch.arange(steps_v)[None, None, :]
-            combined = rows >= cols
+            causal = (rows >= cols).to(query_in.device)
+            combined = causal if combined is None else combined & causal
         if attention_mask is not None:
             given = attention_mask != 0
             combined = given if combined is None else given & combined
@@ -353,18 +398,26 @@ class Attention(nn.Module):
         self.scale = scale
         self.concat_weight = concat_weight
 
-    def forward(self, inputs):
+    def forward(self, inputs, mask=None):
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
+        query_mask, value_mask = (list(mask) + [None, None])[:2] if mask else (None, None)
         scores = self._scores(query, key)
+        keep = None if value_mask is None else value_mask.bool().unsqueeze(-2)
         if self.causal:
             steps_q, steps_v = scores.shape[-2], scores.shape[-1]
-            keep = torch.arange(steps_q)[:, None] >= torch.arange(steps_v)[None, :]
+            causal = torch.arange(steps_q)[:, None] >= torch.arange(steps_v)[None, :]
+            causal = causal.to(scores.device)
+            keep = causal if keep is None else keep & causal
+        if keep is not None:
             scores = torch.where(keep, scores, scores - 1.0e9)
         weights = torch.softmax(scores, dim=-1)
         if self.training and self.dropout > 0:
             weights = nn.functional.dropout(weights, self.dropout, True)
-        return weights @ value
+        output = weights @ value
+        if query_mask is not None:
+            output = torch.where(query_mask.bool().unsqueeze(-1), output, 0.0)
+        return output
 
     def _scores(self, query, key):
         if self.score_mode == "dot":
