@@ -287,3 +287,63 @@ def test_frozen_layers_give_frozen_parameters_and_float64_layers_stay_float64():
     output = module(torch.from_numpy(x))
     assert output.dtype == torch.float64
     close(output.detach().numpy(), model(x, training=True), "training mode")
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        {"class": "Resizing", "height": 4, "width": 7},
+        {"class": "Resizing", "height": 9, "width": 5, "interpolation": "nearest"},
+        {"class": "Resizing", "height": 4, "width": 4, "crop_to_aspect_ratio": True},
+        {
+            "class": "Resizing",
+            "height": 5,
+            "width": 5,
+            "pad_to_aspect_ratio": True,
+            "fill_value": 0.5,
+            "data_format": "channels_first",
+        },
+        {"class": "CenterCrop", "height": 3, "width": 4},
+        {"class": "CenterCrop", "height": 8, "width": 3},
+    ],
+    ids=lambda config: "-".join(f"{v}" for v in config.values()),
+)
+def test_resizing_and_cropping_images(layer):
+    import torch
+
+    from gradstep.interop import to_torch
+
+    config = dict(layer)
+    class_name = config.pop("class")
+    first = config.get("data_format") == "channels_first"
+    shape = (3, 6, 8) if first else (6, 8, 3)
+    model = gradstep.Sequential(
+        [gradstep.Input(shape), getattr(gradstep.layers, class_name)(**config)]
+    )
+    x = np.random.default_rng(4).uniform(size=(2, *shape)).astype("float32")
+    with torch.no_grad():
+        close(to_torch(model)(torch.from_numpy(x)).numpy(), model.predict(x, verbose=0), "image")
+
+
+def test_random_flip_and_contrast_act_in_training_only():
+    import torch
+
+    from gradstep.interop import to_torch
+
+    model = gradstep.Sequential(
+        [
+            gradstep.Input((4, 5, 2)),
+            gradstep.layers.RandomFlip("horizontal"),
+            gradstep.layers.RandomContrast(0.5),
+        ]
+    )
+    x = np.random.default_rng(5).uniform(size=(16, 4, 5, 2)).astype("float32")
+    module = to_torch(model)
+    with torch.no_grad():
+        np.testing.assert_array_equal(module(torch.from_numpy(x)).numpy(), x)
+        torch.manual_seed(0)
+        flipped = module.layers[model.layers[0].name].train()(torch.from_numpy(x)).numpy()
+    same = [np.array_equal(a, b) for a, b in zip(flipped, x, strict=True)]
+    mirrored = [np.array_equal(a, b[:, ::-1]) for a, b in zip(flipped, x, strict=True)]
+    assert all(s or m for s, m in zip(same, mirrored, strict=True))
+    assert any(same) and any(mirrored)

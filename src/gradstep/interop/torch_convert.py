@@ -21,10 +21,6 @@ _REFUSED = {
     "IntegerLookup": "a vocabulary lookup is preprocessing; apply it before the module",
     "CategoryEncoding": "an encoding is preprocessing; apply it before the module",
     "Discretization": "a bucketing is preprocessing; apply it before the module",
-    "RandomFlip": "an augmentation layer is preprocessing; apply it before the module",
-    "RandomContrast": "an augmentation layer is preprocessing; apply it before the module",
-    "Resizing": "a resizing layer is preprocessing; apply it before the module",
-    "CenterCrop": "a cropping layer is preprocessing; apply it before the module",
 }
 
 
@@ -374,6 +370,51 @@ def _resize_matrix(layer, axis, length):
     return nn.Parameter(torch.from_numpy(np.ascontiguousarray(matrix)), requires_grad=False)
 
 
+def _spatial_map(layer, weights):
+    """Resizing and CenterCrop as ``A_h x A_w^T + b``, found from gradstep's own
+    outputs for single pixels (both maps are linear along each axis, so the
+    image of pixel (i, k) is ``A_h[:, i] A_w[:, k]^T``, known up to a scale
+    that the product fixes)."""
+    first = layer.data_format == "channels_first"
+    shape = layer.input_shape
+    h_axis = len(shape) - 2 if first else len(shape) - 3
+    height, width = shape[h_axis], shape[h_axis + 1]
+    if height is None or width is None:
+        raise refuse(layer, "its input's height and width must be known")
+
+    def run(images):  # images (n, height, width) -> outputs (n, out_h, out_w), one channel
+        batch = images[:, None] if first else images[..., None]
+        output, _ = layer.forward(batch.astype(np.float64), training=False)
+        return output[:, 0] if first else output[..., 0]
+
+    offset = run(np.zeros((1, height, width)))
+    centre_row, centre_column = height // 2, width // 2
+    pixels = np.zeros((height + width, height, width))
+    pixels[np.arange(height), np.arange(height), centre_column] = 1
+    pixels[height + np.arange(width), centre_row, np.arange(width)] = 1
+    images = run(pixels) - offset
+    centre = images[centre_row]
+    row, column = np.unravel_index(np.argmax(np.abs(centre)), centre.shape)
+    rows = images[:height, :, column].T  # A_h times A_w[column, centre_column]
+    columns = images[height:, row, :].T / rows[row, centre_row]
+    dtype = np.dtype(layer.dtype or "float32")
+    offset_shape = (1, 1, *offset.shape[1:]) if first else (1, *offset.shape[1:], 1)
+    return tm.SpatialMap(
+        torch.from_numpy(rows.astype(dtype)),
+        torch.from_numpy(columns.astype(dtype)),
+        torch.from_numpy(offset.reshape(offset_shape).astype(dtype)),
+        layer.data_format,
+    )
+
+
+def _random_flip(layer, weights):
+    return tm.RandomFlip(layer.mode, layer.data_format)
+
+
+def _random_contrast(layer, weights):
+    return tm.RandomContrast(layer.lower, layer.upper, layer.value_range)
+
+
 def _noise(kind, channels=False):
     def convert(layer, weights):
         rate = layer.stddev if kind == "gaussian_noise" else layer.rate
@@ -469,6 +510,10 @@ _CONVERTERS = {
     "GaussianDropout": _noise("gaussian_dropout"),
     "ActivityRegularization": _identity,
     "Masking": _masking,
+    "Resizing": _spatial_map,
+    "CenterCrop": _spatial_map,
+    "RandomFlip": _random_flip,
+    "RandomContrast": _random_contrast,
     "Add": _merge("add"),
     "Subtract": _merge("subtract"),
     "Multiply": _merge("multiply"),

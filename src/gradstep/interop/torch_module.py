@@ -564,6 +564,77 @@ class Resize(nn.Module):
         return _channels_to_back(x, self.data_format)
 
 
+class SpatialMap(nn.Module):
+    """A linear map of each image's height and width, ``y = A_h x A_w^T + b``
+    per channel (Resizing, CenterCrop: a crop, a padding and an interpolation
+    along each axis are each linear), for images of the size it was made for."""
+
+    def __init__(self, rows, columns, offset, data_format):
+        super().__init__()
+        self.register_buffer("rows", rows)
+        self.register_buffer("columns", columns)
+        self.register_buffer("offset", offset)
+        self.data_format = data_format
+
+    def forward(self, x):
+        x = x.to(self.rows.dtype)
+        h_axis = x.ndim - 2 if self.data_format == "channels_first" else x.ndim - 3
+        expected = (self.rows.shape[1], self.columns.shape[1])
+        if tuple(x.shape[h_axis : h_axis + 2]) != expected:
+            raise ValueError(
+                f"this module resizes images of height and width {expected}, received "
+                f"input of shape {tuple(x.shape)}"
+            )
+        moved = x.movedim((h_axis, h_axis + 1), (-2, -1))
+        y = self.rows @ moved @ self.columns.T
+        return y.movedim((-2, -1), (h_axis, h_axis + 1)) + self.offset
+
+
+class RandomFlip(nn.Module):
+    """Keras's RandomFlip: in training each image is flipped with probability
+    1/2 along each axis of ``mode`` (PyTorch's generator draws); identity in ``eval()``."""
+
+    def __init__(self, mode, data_format):
+        super().__init__()
+        self.mode = mode
+        self.data_format = data_format
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        batched = x if x.ndim == 4 else x.unsqueeze(0)
+        h_axis = 2 if self.data_format == "channels_first" else 1
+        shape = (len(batched), 1, 1, 1)
+        if "horizontal" in self.mode:
+            flip = torch.rand(shape, device=x.device) < 0.5
+            batched = torch.where(flip, torch.flip(batched, dims=(h_axis + 1,)), batched)
+        if "vertical" in self.mode:
+            flip = torch.rand(shape, device=x.device) < 0.5
+            batched = torch.where(flip, torch.flip(batched, dims=(h_axis,)), batched)
+        return batched if x.ndim == 4 else batched[0]
+
+
+class RandomContrast(nn.Module):
+    """Keras's RandomContrast: in training ``(x - mean) * f + mean`` per image
+    and channel, ``f`` uniform in ``[1 - lower, 1 + upper]``, clipped to
+    ``value_range``; identity in ``eval()``."""
+
+    def __init__(self, lower, upper, value_range):
+        super().__init__()
+        self.lower, self.upper = lower, upper
+        self.value_range = tuple(value_range)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        batched = x if x.ndim == 4 else x.unsqueeze(0)
+        draws = torch.rand((len(batched), 1, 1, 1), device=x.device, dtype=x.dtype)
+        factors = 1 - self.lower + draws * (self.lower + self.upper)
+        means = batched.mean(dim=(1, 2), keepdim=True)
+        output = torch.clamp((batched - means) * factors + means, *self.value_range)
+        return output if x.ndim == 4 else output[0]
+
+
 class Noise(nn.Module):
     """Dropout's kin, as PyTorch draws them (in training only); identity in ``eval()``."""
 
