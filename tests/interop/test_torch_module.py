@@ -237,6 +237,19 @@ def test_a_layer_pytorch_cannot_run_is_refused_by_name():
         to_torch(model)
 
 
+def test_a_subclass_that_computes_its_own_output_is_refused():
+    from gradstep.interop import to_torch
+
+    class Doubled(gradstep.layers.Dense):
+        def forward(self, x, training=False):
+            output, saved = super().forward(x, training)
+            return 2 * output, saved
+
+    model = gradstep.Sequential([gradstep.Input((3,)), Doubled(2, name="doubled")])
+    with pytest.raises(ValueError, match="'doubled'.*computes its own output"):
+        to_torch(model)
+
+
 def test_importing_gradstep_interop_does_not_import_torch():
     code = "import sys, gradstep, gradstep.interop; print('torch' in sys.modules)"
     result = subprocess.run(

@@ -91,8 +91,13 @@ def convert_layer(layer) -> tuple[nn.Module, list]:
 
 
 def _converter_by_base(layer):
+    """A subclass of a built-in layer converts as it, unless it computes its
+    own output (writes ``forward`` or ``call``): that code is not translated."""
     for base in type(layer).__mro__[1:]:
         if base.__name__ in _CONVERTERS and base.__module__.startswith("gradstep.layers"):
+            own = type(layer).__mro__[: type(layer).__mro__.index(base)]
+            if any("forward" in cls.__dict__ or "call" in cls.__dict__ for cls in own):
+                raise refuse(layer, f"it computes its own output (a {base.__name__} subclass)")
             return _CONVERTERS[base.__name__]
     return None
 
@@ -107,13 +112,8 @@ def _dense(layer, weights: LayerWeights):
 
 
 def _conv_kernel(array):
-    """``(*k, in / groups, filters)`` -> ``(filters, in / groups, *k)``."""
-    rank = array.ndim - 2
-    return np.transpose(array, (rank + 1, rank, *range(rank)))
-
-
-def _transpose_kernel(array):
-    """``(*k, filters, in)`` -> ``(in, filters, *k)``."""
+    """``(*k, in / groups, filters)`` -> ``(filters, in / groups, *k)``; for a
+    transposed convolution, ``(*k, filters, in)`` -> ``(in, filters, *k)``."""
     rank = array.ndim - 2
     return np.transpose(array, (rank + 1, rank, *range(rank)))
 
@@ -162,7 +162,7 @@ def _conv_transpose(layer, weights: LayerWeights):
     conv = _conv_module(
         rank, kernel.shape[-1], kernel.shape[-2], layer, 1, layer.use_bias, _dtype(kernel), True
     )
-    conv.weight = weights.parameter("kernel", _transpose_kernel)
+    conv.weight = weights.parameter("kernel", _conv_kernel)
     if layer.use_bias:
         conv.bias = weights.parameter("bias")
     extra = layer.output_padding or (None,) * rank
