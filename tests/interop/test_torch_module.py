@@ -196,7 +196,7 @@ def test_the_parameters_are_the_weights_in_pytorchs_layouts():
         [
             gradstep.Input((6, 6, 2)),
             gradstep.layers.Conv2D(3, (2, 3), name="conv"),
-            gradstep.layers.Flatten(),
+            gradstep.layers.Flatten(name="flatten"),
             gradstep.layers.Dense(4, name="dense"),
         ]
     )
@@ -216,7 +216,10 @@ def test_batch_normalization_carries_momentum_and_epsilon():
     from gradstep.interop import to_torch
 
     model = gradstep.Sequential(
-        [gradstep.Input((3,)), gradstep.layers.BatchNormalization(momentum=0.9, epsilon=0.01)]
+        [
+            gradstep.Input((3,)),
+            gradstep.layers.BatchNormalization(momentum=0.9, epsilon=0.01, name="norm"),
+        ]
     )
     (norm,) = to_torch(model).layers.values()
     assert norm.momentum == pytest.approx(0.1) and norm.eps == 0.01
@@ -266,8 +269,8 @@ def test_a_subclassed_model_converts_through_its_traced_graph():
     class TwoLayers(gradstep.Model):
         def __init__(self):
             super().__init__()
-            self.hidden = gradstep.layers.Dense(4, activation="relu")
-            self.out = gradstep.layers.Dense(2)
+            self.hidden = gradstep.layers.Dense(4, activation="relu", name="hidden")
+            self.out = gradstep.layers.Dense(2, name="out")
 
         def call(self, x):
             return self.out(self.hidden(x))
@@ -331,7 +334,7 @@ def test_resizing_and_cropping_images(layer):
     first = config.get("data_format") == "channels_first"
     shape = (3, 6, 8) if first else (6, 8, 3)
     model = gradstep.Sequential(
-        [gradstep.Input(shape), getattr(gradstep.layers, class_name)(**config)]
+        [gradstep.Input(shape), getattr(gradstep.layers, class_name)(**config, name="image")]
     )
     x = np.random.default_rng(4).uniform(size=(2, *shape)).astype("float32")
     with torch.no_grad():
@@ -346,8 +349,8 @@ def test_random_flip_and_contrast_act_in_training_only():
     model = gradstep.Sequential(
         [
             gradstep.Input((4, 5, 2)),
-            gradstep.layers.RandomFlip("horizontal"),
-            gradstep.layers.RandomContrast(0.5),
+            gradstep.layers.RandomFlip("horizontal", name="flip"),
+            gradstep.layers.RandomContrast(0.5, name="contrast"),
         ]
     )
     x = np.random.default_rng(5).uniform(size=(16, 4, 5, 2)).astype("float32")

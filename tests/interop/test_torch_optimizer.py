@@ -52,7 +52,7 @@ def small_model():
             gradstep.Input((6, 2)),
             layers.Conv1D(3, 2, activation="relu", name="conv"),
             layers.LayerNormalization(name="norm"),
-            layers.Flatten(),
+            layers.Flatten(name="flatten"),
             layers.Dense(4, activation="tanh", name="hidden"),
             layers.Dense(2, name="out"),
         ]
