@@ -317,7 +317,7 @@ class Pooling(nn.Module):
         else:
             pool = F.avg_pool1d if rank == 1 else F.avg_pool2d
             total = pool(_pad_spatial(x, pads), self.pool_size, self.strides)
-            ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype)
+            ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
             share = pool(_pad_spatial(ones, pads), self.pool_size, self.strides)
             y = total / share  # both are averages over the whole window
         return _channels_to_back(y, self.data_format)
@@ -652,7 +652,7 @@ class Noise(nn.Module):
         if self.kind == "spatial_dropout":
             shape = [x.shape[0]] + [1] * (x.ndim - 1)
             shape[self.channel_axis] = x.shape[self.channel_axis]
-            keep = (torch.rand(shape, dtype=x.dtype) >= self.rate).to(x.dtype)
+            keep = (torch.rand(shape, dtype=x.dtype, device=x.device) >= self.rate).to(x.dtype)
             return x * keep / (1 - self.rate)
         if self.kind == "gaussian_noise":
             return x + torch.randn_like(x) * self.rate

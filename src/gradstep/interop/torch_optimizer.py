@@ -33,8 +33,8 @@ _REFUSED = {
     "Lamb": "PyTorch has no LAMB optimizer",
     "Ftrl": "PyTorch has no FTRL optimizer",
     "ScheduleFreeAdamW": "PyTorch has no schedule-free AdamW",
-    "Adafactor": "PyTorch's Adafactor follows another rule than Keras's (no clipping "
-    "threshold, relative step or beta_2 decay), so its state would not continue this run",
+    "Adafactor": "PyTorch's Adafactor bounds the second-moment estimate below by eps1^2 "
+    "where Keras adds epsilon_1 to every squared gradient, so the two rules differ",
     "Muon": "PyTorch's Muon follows another rule than Keras's (no Adam fallback for the "
     "non-matrix weights), so its state would not continue this run",
     "LBFGS": "L-BFGS's history and line search are not kept as PyTorch keeps them; "
