@@ -260,6 +260,11 @@ class Optimizer:
         names = sorted(set(var_names or []))
         self._excluded_pattern = re.compile("|".join(names)) if names else None
 
+    def decays(self, variable: np.ndarray) -> bool:
+        """Whether ``weight_decay`` shrinks ``variable`` (set, and the variable
+        not excluded by ``exclude_from_weight_decay``)."""
+        return bool(self.weight_decay) and self._use_weight_decay(variable)
+
     def _use_weight_decay(self, variable: np.ndarray) -> bool:
         if id(variable) in self._excluded_ids:
             return False

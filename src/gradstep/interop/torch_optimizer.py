@@ -1,0 +1,342 @@
+"""A gradstep optimizer and its state as PyTorch's (imported by ``to_torch_optimizer``).
+
+Each gradstep slot becomes the ``torch.optim`` state entry of the same
+meaning, in the parameter's PyTorch layout (the link's ``to_torch``, the
+conversion its weight went through)::
+
+    SGD       momentum_buffer (PyTorch's form; Keras's velocity / -learning_rate)
+    Adam(W)   exp_avg = momentum, exp_avg_sq = velocity, max_exp_avg_sq = velocity_hat
+    RMSprop   square_avg = velocity, grad_avg = average_gradient, momentum_buffer
+    Adagrad   sum = accumulator
+    Adamax    exp_avg = momentum, exp_inf = norm
+    NAdam     exp_avg = momentum, exp_avg_sq = velocity, mu_product = u_product
+    Adadelta  square_avg = accumulated_grad, acc_delta = accumulated_delta_var
+
+and ``step`` is the number of updates made (``optimizer.iterations``).
+Differences PyTorch's optimizer cannot follow are announced by a
+``TorchConversionWarning`` naming each; an optimizer PyTorch does not have
+is refused (``ValueError``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from gradstep.interop.differences import TorchConversionWarning
+
+#: Optimizers PyTorch has not, or has with another rule, and why.
+_REFUSED = {
+    "Lion": "PyTorch has no Lion optimizer",
+    "Lamb": "PyTorch has no LAMB optimizer",
+    "Ftrl": "PyTorch has no FTRL optimizer",
+    "ScheduleFreeAdamW": "PyTorch has no schedule-free AdamW",
+    "Adafactor": "PyTorch's Adafactor bounds the second-moment estimate below by eps1^2 "
+    "where Keras adds epsilon_1 to every squared gradient, so the two rules differ",
+    "Muon": "PyTorch's Muon follows another rule than Keras's (no Adam fallback for the "
+    "non-matrix weights), so its state would not continue this run",
+    "LBFGS": "L-BFGS's history and line search are not kept as PyTorch keeps them; "
+    "create torch.optim.LBFGS afresh",
+}
+
+
+def convert_optimizer(model, module):
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        raise ValueError(
+            f"to_torch_optimizer: model {model.name!r} has no optimizer; compile it first"
+        )
+    kind = type(optimizer).__name__
+    if kind in _REFUSED:
+        raise ValueError(f"to_torch_optimizer: {kind} cannot be converted: {_REFUSED[kind]}")
+    if kind not in _RULES:
+        raise ValueError(
+            f"to_torch_optimizer: {kind} cannot be converted: PyTorch has no optimizer "
+            "known to follow its rule"
+        )
+    links = list(module.gradstep_links)
+    _check_links(model, links)
+    config = optimizer.get_config()
+    notes = _general_notes(model, optimizer, config)
+    learning_rate = float(optimizer.learning_rate)
+    rule = _RULES[kind](optimizer, config, learning_rate, notes)
+    groups = _parameter_groups(optimizer, links, rule)
+    converted = rule.torch_class(groups, **rule.arguments)
+    if optimizer.built and optimizer.iterations > 0:
+        state = optimizer.get_state()
+        for link in links:
+            converted.state[link.parameter] = rule.state(optimizer, link, state)
+    for note in notes:
+        warnings.warn(f"to_torch_optimizer: {note}", TorchConversionWarning, stacklevel=3)
+    return converted
+
+
+def _check_links(model, links) -> None:
+    trained = {id(array) for array in model.trainable_weights}
+    linked = {id(link.array) for link in links}
+    if linked != trained:
+        raise ValueError(
+            "to_torch_optimizer: the module's parameters are not this model's trained weights; "
+            "pass the module that to_torch(model) returned"
+        )
+
+
+def _general_notes(model, optimizer, config) -> list[str]:
+    notes = []
+    if isinstance(config["learning_rate"], dict) or callable(config["learning_rate"]):
+        notes.append(
+            "the learning-rate schedule is not carried: PyTorch gets this step's rate "
+            f"({float(optimizer.learning_rate):.6g}); attach a torch.optim.lr_scheduler"
+        )
+    if optimizer.cycles_momentum:
+        notes.append("the cycled momentum of the schedule is not carried")
+    for option in ("clipnorm", "clipvalue", "global_clipnorm"):
+        if config[option] is not None:
+            notes.append(
+                f"{option}={config[option]} is not carried: PyTorch clips outside the "
+                "optimizer (torch.nn.utils.clip_grad_norm_ / clip_grad_value_ before step())"
+            )
+    if config["use_ema"]:
+        notes.append("the moving average of the weights (use_ema) is not carried")
+    if config["gradient_accumulation_steps"]:
+        notes.append(
+            "gradient accumulation is not carried: PyTorch accumulates by calling "
+            "backward() several times before step()"
+        )
+    penalized = [
+        layer.name
+        for layer in model.layers
+        if any(
+            value is not None
+            for key, value in vars(layer).items()
+            if key.endswith(("_regularizer", "_constraint"))
+        )
+    ]
+    if penalized:
+        notes.append(
+            f"the weight penalties and constraints of layers {penalized} are part of gradstep's "
+            "loss and step, not of its optimizer: add the penalties to the PyTorch loss and "
+            "apply the constraints after step()"
+        )
+    return notes
+
+
+class _Rule:
+    """PyTorch's optimizer class, its arguments, and the state of one parameter."""
+
+    def __init__(self, torch_class, arguments, slots, decay_in_group=True):
+        self.torch_class = torch_class
+        self.arguments = arguments
+        #: (PyTorch's state name, gradstep's slot name, factor)
+        self.slots = slots
+        self.decay_in_group = decay_in_group
+
+    def state(self, optimizer, link, state):
+        index = _index(optimizer, link)
+        entries = {"step": torch.tensor(float(optimizer.iterations))}
+        for torch_name, slot, factor in self.slots:
+            array = state.get(f"{slot}/{index}")
+            if array is None:
+                continue
+            converted = np.ascontiguousarray(
+                link.to_torch(array * factor if factor != 1 else array)
+            )
+            entries[torch_name] = torch.from_numpy(converted.astype(array.dtype, copy=True)).to(
+                link.parameter.device
+            )
+        for name, value in self.optimizer_wide(state).items():
+            entries[name] = value
+        return entries
+
+    def optimizer_wide(self, state) -> dict:
+        return {}
+
+
+def _index(optimizer, link) -> int | None:
+    """The parameter's index in the optimizer's state (``"<slot>/<index>"``)."""
+    for slot, arrays in optimizer.variables.items():
+        for index, array in enumerate(arrays):
+            if array is not None and array is optimizer.slot(slot, link.array):
+                return index
+    return None  # an optimizer without slots (SGD without momentum)
+
+
+def _parameter_groups(optimizer, links, rule):
+    decay = rule.arguments.get("weight_decay", 0.0)
+    if not decay or not optimizer.built:
+        return [{"params": [link.parameter for link in links]}]
+    decayed = [link.parameter for link in links if optimizer.decays(link.array)]
+    kept = [link.parameter for link in links if not optimizer.decays(link.array)]
+    return [g for g in ({"params": decayed}, {"params": kept, "weight_decay": 0.0}) if g["params"]]
+
+
+def _placement(optimizer, notes, what):
+    if getattr(optimizer, "epsilon_placement", "pytorch") != "pytorch":
+        notes.append(
+            f"epsilon_placement='keras' {what}, PyTorch's after: the steps differ where the "
+            "gradients are small (create the gradstep optimizer with epsilon_placement='pytorch' "
+            "to continue a run exactly)"
+        )
+
+
+def _momentum_form(optimizer, notes):
+    if getattr(optimizer, "momentum_form", "pytorch") != "pytorch" and optimizer.momentum:
+        notes.append(
+            "momentum_form='keras' keeps the learning rate inside the velocity; PyTorch's "
+            "buffer is the velocity divided by the rate, which agrees while the rate stays "
+            "constant (create the gradstep optimizer with momentum_form='pytorch' to continue "
+            "a run exactly)"
+        )
+
+
+def _coupled_decay(optimizer, notes, name):
+    plain_sgd = name == "SGD" and not optimizer.momentum  # then the two steps are one
+    if optimizer.weight_decay and not plain_sgd:
+        notes.append(
+            f"weight_decay={optimizer.weight_decay} is decoupled in gradstep (w -= lr * wd * w), "
+            f"and PyTorch's {name} only adds wd * w to the gradient: it is passed as that, "
+            "which is not the same step"
+        )
+
+
+def _sgd(optimizer, config, learning_rate, notes):
+    _momentum_form(optimizer, notes)
+    _coupled_decay(optimizer, notes, "SGD")
+    keras_form = optimizer.momentum_form != "pytorch"
+    slot = "momentum" if keras_form else "momentum_buffer"
+    factor = -1.0 / learning_rate if keras_form else 1.0
+    arguments = {
+        "lr": learning_rate,
+        "momentum": optimizer.momentum,
+        "nesterov": bool(optimizer.nesterov),
+        "weight_decay": optimizer.weight_decay or 0.0,
+    }
+    rule = _Rule(torch.optim.SGD, arguments, [("momentum_buffer", slot, factor)])
+    rule.state = _without_step(rule.state)
+    return rule
+
+
+def _without_step(state):
+    def wrapped(optimizer, link, saved):
+        entries = state(optimizer, link, saved)
+        entries.pop("step", None)
+        return entries
+
+    return wrapped
+
+
+def _adam(optimizer, config, learning_rate, notes):
+    _placement(optimizer, notes, "adds epsilon before the bias correction")
+    decay = optimizer.weight_decay or 0.0
+    arguments = {
+        "lr": learning_rate,
+        "betas": (optimizer.beta_1, optimizer.beta_2),
+        "eps": optimizer.epsilon,
+        "amsgrad": bool(optimizer.amsgrad),
+        "weight_decay": decay,
+    }
+    slots = [
+        ("exp_avg", "momentum", 1.0),
+        ("exp_avg_sq", "velocity", 1.0),
+        ("max_exp_avg_sq", "velocity_hat", 1.0),
+    ]
+    # gradstep's weight decay is decoupled, as AdamW's.
+    return _Rule(torch.optim.AdamW if decay else torch.optim.Adam, arguments, slots)
+
+
+def _rmsprop(optimizer, config, learning_rate, notes):
+    _placement(optimizer, notes, "adds epsilon inside the square root")
+    _momentum_form(optimizer, notes)
+    _coupled_decay(optimizer, notes, "RMSprop")
+    keras_form = optimizer.momentum_form != "pytorch"
+    arguments = {
+        "lr": learning_rate,
+        "alpha": optimizer.rho,
+        "eps": optimizer.epsilon,
+        "momentum": optimizer.momentum,
+        "centered": bool(optimizer.centered),
+        "weight_decay": optimizer.weight_decay or 0.0,
+    }
+    slots = [
+        ("square_avg", "velocity", 1.0),
+        ("grad_avg", "average_gradient", 1.0),
+        (
+            "momentum_buffer",
+            "momentum" if keras_form else "momentum_buffer",
+            1.0 / learning_rate if keras_form else 1.0,
+        ),
+    ]
+    return _Rule(torch.optim.RMSprop, arguments, slots)
+
+
+def _adagrad(optimizer, config, learning_rate, notes):
+    _placement(optimizer, notes, "adds epsilon inside the square root")
+    _coupled_decay(optimizer, notes, "Adagrad")
+    arguments = {
+        "lr": learning_rate,
+        "initial_accumulator_value": optimizer.initial_accumulator_value,
+        "eps": optimizer.epsilon,
+        "weight_decay": optimizer.weight_decay or 0.0,
+    }
+    return _Rule(torch.optim.Adagrad, arguments, [("sum", "accumulator", 1.0)])
+
+
+def _adamax(optimizer, config, learning_rate, notes):
+    _placement(optimizer, notes, "adds epsilon to the norm in the step")
+    _coupled_decay(optimizer, notes, "Adamax")
+    arguments = {
+        "lr": learning_rate,
+        "betas": (optimizer.beta_1, optimizer.beta_2),
+        "eps": optimizer.epsilon,
+        "weight_decay": optimizer.weight_decay or 0.0,
+    }
+    slots = [("exp_avg", "momentum", 1.0), ("exp_inf", "norm", 1.0)]
+    return _Rule(torch.optim.Adamax, arguments, slots)
+
+
+class _NadamRule(_Rule):
+    def optimizer_wide(self, state):
+        product = state.get("u_product")
+        return {} if product is None else {"mu_product": torch.tensor(float(product))}
+
+
+def _nadam(optimizer, config, learning_rate, notes):
+    decay = optimizer.weight_decay or 0.0
+    arguments = {
+        "lr": learning_rate,
+        "betas": (optimizer.beta_1, optimizer.beta_2),
+        "eps": optimizer.epsilon,
+        # Keras's momentum schedule is 0.96^t: PyTorch's 0.96^(t * momentum_decay)
+        "momentum_decay": 1.0,
+        "weight_decay": decay,
+        "decoupled_weight_decay": bool(decay),
+    }
+    slots = [("exp_avg", "momentum", 1.0), ("exp_avg_sq", "velocity", 1.0)]
+    return _NadamRule(torch.optim.NAdam, arguments, slots)
+
+
+def _adadelta(optimizer, config, learning_rate, notes):
+    _coupled_decay(optimizer, notes, "Adadelta")
+    arguments = {
+        "lr": learning_rate,
+        "rho": optimizer.rho,
+        "eps": optimizer.epsilon,
+        "weight_decay": optimizer.weight_decay or 0.0,
+    }
+    slots = [("square_avg", "accumulated_grad", 1.0), ("acc_delta", "accumulated_delta_var", 1.0)]
+    return _Rule(torch.optim.Adadelta, arguments, slots)
+
+
+_RULES = {
+    "SGD": _sgd,
+    "GD": _sgd,
+    "Adam": _adam,
+    "AdamW": _adam,
+    "RMSprop": _rmsprop,
+    "Adagrad": _adagrad,
+    "Adamax": _adamax,
+    "Nadam": _nadam,
+    "Adadelta": _adadelta,
+}

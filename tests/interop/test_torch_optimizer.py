@@ -1,0 +1,174 @@
+"""``to_torch_optimizer``: a run trained k steps in gradstep, then continued
+N steps in PyTorch, ends at the weights that N more steps in gradstep give.
+
+Tolerance: float32 round-off. The two libraries sum the same products in
+another order, so each gradient differs by a few float32 units; adaptive
+optimizers divide by sqrt(v), which can double a relative error, and five
+steps accumulate it: 1e-5 of each weight's scale (about 80 float32 epsilons)."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import gradstep
+from gradstep import layers, optimizers
+
+pytestmark = pytest.mark.requires("torch", extra="interop")
+
+PYTORCH_CONVENTIONS = {
+    "sgd": lambda: optimizers.SGD(0.05),
+    "sgd_momentum": lambda: optimizers.SGD(0.05, momentum=0.9, momentum_form="pytorch"),
+    "sgd_nesterov": lambda: optimizers.SGD(
+        0.05, momentum=0.8, nesterov=True, momentum_form="pytorch"
+    ),
+    "adam": lambda: optimizers.Adam(0.01, epsilon=1e-8, epsilon_placement="pytorch"),
+    "adam_amsgrad": lambda: optimizers.Adam(
+        0.01, epsilon=1e-8, amsgrad=True, epsilon_placement="pytorch"
+    ),
+    "adamw": lambda: optimizers.AdamW(
+        0.01, weight_decay=0.05, epsilon=1e-8, epsilon_placement="pytorch"
+    ),
+    "rmsprop": lambda: optimizers.RMSprop(
+        0.005,
+        rho=0.95,
+        momentum=0.5,
+        centered=True,
+        epsilon=1e-8,
+        epsilon_placement="pytorch",
+        momentum_form="pytorch",
+    ),
+    "adagrad": lambda: optimizers.Adagrad(0.05, epsilon=1e-10, epsilon_placement="pytorch"),
+    "adamax": lambda: optimizers.Adamax(0.01, epsilon=1e-8, epsilon_placement="pytorch"),
+    "nadam": lambda: optimizers.Nadam(0.01),
+    "nadam_weight_decay": lambda: optimizers.Nadam(0.01, weight_decay=0.02),
+    "adadelta": lambda: optimizers.Adadelta(1.0, rho=0.9, epsilon=1e-6),
+}
+
+
+def small_model():
+    return gradstep.Sequential(
+        [
+            gradstep.Input((6, 2)),
+            layers.Conv1D(3, 2, activation="relu", name="conv"),
+            layers.LayerNormalization(name="norm"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(4, activation="tanh", name="hidden"),
+            layers.Dense(2, name="out"),
+        ]
+    )
+
+
+def batches(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            rng.normal(size=(8, 6, 2)).astype("float32"),
+            rng.normal(size=(8, 2)).astype("float32"),
+        )
+        for _ in range(count)
+    ]
+
+
+def continue_in_both(make_optimizer, before=3, after=5, announced=None):
+    """The gradstep model after ``before + after`` steps, and the module
+    after ``before`` steps in gradstep and ``after`` in PyTorch."""
+    import torch
+
+    from gradstep.interop import to_torch, to_torch_optimizer
+
+    model = small_model()
+    model.compile(optimizer=make_optimizer(), loss="mse")
+    data = batches(before + after)
+    for x, y in data[:before]:
+        model.train_on_batch(x, y)
+    module = to_torch(model).train()
+    if announced is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            torch_optimizer = to_torch_optimizer(model, module)
+    else:
+        with pytest.warns(UserWarning, match=announced):
+            torch_optimizer = to_torch_optimizer(model, module)
+    for x, y in data[before:]:
+        model.train_on_batch(x, y)
+        torch_optimizer.zero_grad()
+        loss = torch.mean((module(torch.from_numpy(x)) - torch.from_numpy(y)) ** 2)
+        loss.backward()
+        torch_optimizer.step()
+    return model, module
+
+
+@pytest.mark.parametrize("name", sorted(PYTORCH_CONVENTIONS))
+def test_training_continues_in_pytorch_as_in_gradstep(name):
+    _, module = continue_in_both(PYTORCH_CONVENTIONS[name])
+    assert_same_weights(module)
+
+
+def assert_same_weights(module):
+    for link in module.gradstep_links:
+        want = link.to_torch(link.array)
+        scale = max(1.0, float(np.abs(want).max()))
+        np.testing.assert_allclose(
+            link.parameter.detach().numpy(), want, rtol=0, atol=1e-5 * scale, err_msg=link.path
+        )
+
+
+def test_the_state_is_in_the_parameters_layouts():
+    from gradstep.interop import to_torch, to_torch_optimizer
+
+    model = small_model()
+    model.compile(optimizer=optimizers.Adam(epsilon_placement="pytorch"), loss="mse")
+    x, y = batches(1)[0]
+    model.train_on_batch(x, y)
+    module = to_torch(model)
+    torch_optimizer = to_torch_optimizer(model, module)
+    kernel = model.get_layer("hidden").kernel
+    parameter = next(l.parameter for l in module.gradstep_links if l.path == "hidden/kernel")
+    state = torch_optimizer.state[parameter]
+    assert int(state["step"]) == 1
+    np.testing.assert_array_equal(
+        state["exp_avg"].numpy(), model.optimizer.slot("momentum", kernel).T
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: optimizers.Adam(0.01), "epsilon_placement='keras'"),
+        (lambda: optimizers.SGD(0.01, momentum=0.9), "momentum_form='keras'"),
+        (lambda: optimizers.Adam(optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)), "schedule"),
+        (lambda: optimizers.SGD(0.01, clipnorm=1.0), "clipnorm"),
+        (
+            lambda: optimizers.RMSprop(0.01, weight_decay=0.1, epsilon_placement="pytorch"),
+            "decoupled",
+        ),
+    ],
+)
+def test_a_difference_is_announced_with_its_reason(make, reason):
+    from gradstep.interop import to_torch, to_torch_optimizer
+    from gradstep.interop.differences import TorchConversionWarning
+
+    model = small_model()
+    model.compile(optimizer=make(), loss="mse")
+    model.train_on_batch(*batches(1)[0])
+    with pytest.warns(TorchConversionWarning, match=reason):
+        to_torch_optimizer(model, to_torch(model))
+
+
+def test_keras_momentum_form_continues_while_the_rate_is_constant():
+    """Keras's velocity is -learning_rate times PyTorch's buffer: converted,
+    the run continues (the warning says it holds at a constant rate only)."""
+    model, module = continue_in_both(
+        lambda: optimizers.SGD(0.05, momentum=0.9), announced="momentum_form='keras'"
+    )
+    assert_same_weights(module)
+
+
+def test_an_optimizer_pytorch_does_not_have_is_refused():
+    from gradstep.interop import to_torch, to_torch_optimizer
+
+    model = small_model()
+    model.compile(optimizer=optimizers.Lion(), loss="mse")
+    with pytest.raises(ValueError, match="Lion cannot be converted: PyTorch has no Lion"):
+        to_torch_optimizer(model, to_torch(model))
