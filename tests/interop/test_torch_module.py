@@ -5,6 +5,7 @@ hundred float32 products, computed in another order by PyTorch's kernels)."""
 
 import importlib
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -363,3 +364,38 @@ def test_random_flip_and_contrast_act_in_training_only():
     mirrored = [np.array_equal(a, b[:, ::-1]) for a, b in zip(flipped, x, strict=True)]
     assert all(s or m for s, m in zip(same, mirrored, strict=True))
     assert any(same) and any(mirrored)
+
+
+def test_a_model_with_two_outputs_used_as_a_layer_converts():
+    import torch
+
+    from gradstep.interop import to_torch
+
+    inner_input = gradstep.Input(shape=(4,))
+    hidden = gradstep.layers.Dense(3, activation="tanh")(inner_input)
+    encoder = gradstep.Model(
+        inner_input, [gradstep.layers.Dense(2)(hidden), gradstep.layers.Dense(2)(hidden)]
+    )
+    x = gradstep.Input(shape=(4,))
+    mean, log_var = encoder(x)
+    product = gradstep.layers.Multiply()([log_var, log_var])
+    model = gradstep.Model(
+        x, gradstep.layers.Dense(1)(gradstep.layers.Concatenate()([mean, product]))
+    )
+    data = np.random.default_rng(7).normal(size=(3, 4)).astype(np.float32)
+    with torch.no_grad():
+        close(to_torch(model)(torch.from_numpy(data)).numpy(), model.predict(data, verbose=0), "")
+
+
+@pytest.mark.parametrize(
+    ("builder", "layer"),
+    [
+        (functional_models.encoder_decoder, "'encoder' (LSTM)"),
+        (functional_models.attention_scores_as_features, "'mha' (MultiHeadAttention)"),
+    ],
+)
+def test_a_layer_called_with_several_outputs_is_named(builder, layer):
+    from gradstep.interop import to_torch
+
+    with pytest.raises(ValueError, match=re.escape(f"layer {layer} cannot be converted")):
+        to_torch(builder(gradstep))

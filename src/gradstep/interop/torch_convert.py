@@ -35,6 +35,12 @@ def convert_model(model):
     keys = {}
     for step in graph.steps:
         layer = step.layer
+        if step.several_outputs and not layer.holds_layers:
+            raise refuse(
+                layer,
+                "it is called with several outputs (return_state=True or "
+                "return_attention_scores=True), which to_torch does not run",
+            )
         if id(layer) not in keys:
             keys[id(layer)] = layer.name.replace(".", "_")
             module, own = convert_layer(layer)
@@ -43,9 +49,8 @@ def convert_model(model):
                 tm.WeightLink(f"{layer.name}/{name}", array, parameter, to_torch)
                 for name, array, parameter, to_torch in own
             ]
-        steps.append(
-            (keys[id(layer)], step.input_slots, step.listed, step.output_slot, step.training)
-        )
+        output = step.output_slots if step.several_outputs else step.output_slot
+        steps.append((keys[id(layer)], step.input_slots, step.listed, output, step.training))
     converted = tm.GradstepModule(
         model.name,
         modules,

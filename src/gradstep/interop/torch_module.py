@@ -789,7 +789,9 @@ class GradstepModule(nn.Module):
         values = [
             _input_tensor(x, dtype) for x, dtype in zip(inputs, self.input_dtypes, strict=True)
         ]
-        values += [None] * (1 + max((step[3] for step in self.steps), default=0) - len(values))
+        values += [None] * (
+            1 + max((_last_slot(step[3]) for step in self.steps), default=0) - len(values)
+        )
         masks = [None] * len(values) if self.mask_rules else None
         mask = None
         for name, slots, listed, output_slot, training in self.steps:
@@ -803,15 +805,24 @@ class GradstepModule(nn.Module):
                 if any(m is not None for m in given) and self.mask_rules[name].forward_takes_mask:
                     keywords["mask"] = mask
             if training is None or training == self.training:
-                values[output_slot] = layer(argument, **keywords)
+                output = layer(argument, **keywords)
             else:  # a layer called with training= in the graph keeps that mode
                 layer.train(training)
-                values[output_slot] = layer(argument, **keywords)
+                output = layer(argument, **keywords)
                 layer.train(self.training)
+            if isinstance(output_slot, tuple):  # a model with several outputs, as a layer
+                for slot, value in zip(output_slot, output, strict=True):
+                    values[slot] = value
+                continue
+            values[output_slot] = output
             if masks is not None:
                 masks[output_slot] = _output_mask(self.mask_rules[name], argument, mask, values)
         outputs = [values[slot] for slot in self.output_slots]
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _last_slot(output_slot) -> int:
+    return max(output_slot) if isinstance(output_slot, tuple) else output_slot
 
 
 def _output_mask(layer, argument, mask, values):
