@@ -308,7 +308,11 @@ CASES = {
         r"Unknown loss 'sparse_categorical_crossentropyy' for loss. Did you mean "
         r"'sparse_categorical_crossentropy'",
     ),
-    "compile: no loss": (lambda: _compile(loss=None), ValueError, "compile\\(\\) needs a loss"),
+    "fit: compiled without a loss, nothing added": (
+        lambda: _fit_without_loss(),
+        ValueError,
+        "No loss to compute: compile\\(\\) was given no loss",
+    ),
     "compile: unknown metric": (
         lambda: _compile(metrics=["acuracy"]),
         ValueError,
@@ -420,6 +424,12 @@ CASES = {
         "Unknown optimizer 'rmsprob' for optimizer. Did you mean 'rmsprop'",
     ),
 }
+
+
+def _fit_without_loss():
+    model = models.Sequential([layers.Dense(3, input_shape=(FEATURES,))])
+    model.compile(optimizer="adam")
+    model.fit(np.zeros((4, FEATURES)), np.zeros((4, 3)), verbose=0)
 
 
 def _compile(**kwargs):
