@@ -20,10 +20,12 @@ weight changes; on any problem the model is left as it was.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,8 +53,83 @@ def keras_layout(model, prefix: str = "") -> list[tuple[str, str, list[np.ndarra
         if _is_model(layer):
             entries += keras_layout(layer, f"{group}/")
         else:
-            entries.append((f"{group}/vars", layer.name, list(layer.weights)))
+            entries += layer_layout(layer, group)
     return entries
+
+
+def layer_layout(layer, group: str) -> list[tuple[str, str, list[np.ndarray]]]:
+    """The ``vars`` groups of one layer under ``group``, as Keras's walk of its
+    attributes makes them: the layer's own weights in ``group/vars``, then each
+    layer it holds under the attribute's name (``lstm/cell``,
+    ``bidirectional/forward_layer/cell``), in Keras's order of attribute names
+    (sorted, private ones last); a list of layers as a container
+    (``cell/cells/lstm_cell``). MultiHeadAttention, whose four projections are
+    weights of its own in gradstep and layers in Keras, is told apart."""
+    if type(layer).__name__ == "MultiHeadAttention":
+        return _attention_layout(layer, group)
+    sublayers = _sublayers_by_attribute(layer)
+    held = {
+        id(weight)
+        for _, items in sublayers
+        for item in (items if isinstance(items, list) else [items])
+        for weight in item.weights
+    }
+    own = [weight for weight in layer.weights if id(weight) not in held]
+    entries = [(f"{group}/vars", layer.name, own)]
+    for attribute, items in sublayers:
+        if isinstance(items, list):
+            used: dict[str, int] = {}
+            for item in items:
+                name = _unique(to_snake_case(type(item).__name__), used)
+                entries += layer_layout(item, f"{group}/{attribute}/{name}")
+        else:
+            entries += layer_layout(items, f"{group}/{attribute}")
+    return entries
+
+
+def _sublayers_by_attribute(layer) -> list[tuple[str, Any]]:
+    """``(attribute, layer or list of layers)`` for the layers ``layer`` holds,
+    in the order Keras visits them, each layer once."""
+    found, seen = [], set()
+    attributes = sorted(vars(layer), key=lambda name: f"~{name}" if name.startswith("_") else name)
+    for attribute in attributes:
+        value = getattr(layer, attribute)
+        if _is_layer(value) and id(value) not in seen and value is not layer:
+            seen.add(id(value))
+            found.append((attribute, value))
+        elif (
+            isinstance(value, list)
+            and value
+            and all(_is_layer(item) for item in value)
+            and attribute != "_sublayers"
+        ):
+            seen.update(id(item) for item in value)
+            found.append((attribute, list(value)))
+    return found
+
+
+def _is_layer(value) -> bool:
+    return hasattr(value, "named_weights") and hasattr(value, "get_config")
+
+
+def _attention_layout(layer, group: str):
+    """Keras's MultiHeadAttention holds query_dense, key_dense, value_dense and
+    output_dense layers (visited in that sorted order: key, output, query,
+    value); gradstep's holds their kernels (and biases) itself, in Keras's
+    ``get_weights`` order (query, key, value, output)."""
+    weights = list(layer.weights)
+    per = 2 if layer.use_bias else 1
+    parts = dict(zip(("query", "key", "value", "output"), np.split(np.arange(len(weights)), 4)))
+    if len(weights) != 4 * per:
+        raise ValueError(
+            f"Layer {layer.name!r}: expected {4 * per} weights for Keras's layout, "
+            f"has {len(weights)}"
+        )
+    names = {"query": "query", "key": "key", "value": "value", "output": "attention_output"}
+    return [(f"{group}/vars", layer.name, [])] + [
+        (f"{group}/{part}_dense/vars", names[part], [weights[i] for i in parts[part]])
+        for part in ("key", "output", "query", "value")
+    ]
 
 
 def _is_model(layer) -> bool:
@@ -80,6 +157,28 @@ def dataset_paths(entries) -> list[str]:
     return sorted(paths)
 
 
+def keras_weights_blob(model, optimizer_variables=None) -> bytes:
+    """``model.weights.h5`` of a ``.keras`` archive: the weights in Keras's
+    layout, and ``optimizer_variables`` (Keras's ``optimizer.variables``
+    order) under ``optimizer/vars`` when given."""
+    h5py = _h5py()
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as file:
+        for group_path, name, weights in keras_layout(model):
+            _write_group(file, group_path, name, weights)
+        if optimizer_variables is not None:
+            name = model.optimizer.get_config().get("name", "optimizer")
+            _write_group(file, "optimizer/vars", name, optimizer_variables)
+    return buffer.getvalue()
+
+
+def _write_group(file, group_path: str, name: str, weights) -> None:
+    group = file.require_group(group_path)
+    group.attrs["name"] = name
+    for index, weight in enumerate(weights):
+        group.create_dataset(str(index), data=np.asarray(weight))
+
+
 def save_weights(model, filepath, overwrite: bool = True) -> None:
     """Write ``model``'s weights to ``filepath`` (``*.weights.h5``) in Keras's
     layout, atomically (a temporary file beside it, renamed over it)."""
@@ -96,10 +195,7 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
     try:
         with h5py.File(temporary, "w") as file:
             for group_path, name, weights in keras_layout(model):
-                group = file.require_group(group_path)
-                group.attrs["name"] = name
-                for index, weight in enumerate(weights):
-                    group.create_dataset(str(index), data=np.asarray(weight))
+                _write_group(file, group_path, name, weights)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
