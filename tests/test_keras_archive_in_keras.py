@@ -9,12 +9,12 @@ import pkgutil
 import warnings
 import zipfile
 
-import layer_cases
 import numpy as np
 import pytest
-from layer_cases import build, complete, inputs_for, targets_for
 
 import gradstep
+import layer_cases
+from layer_cases import build, complete, inputs_for, targets_for
 
 # Keras picks its backend when first imported (by the requires marker's check too).
 os.environ.setdefault("KERAS_BACKEND", "jax")

@@ -119,12 +119,13 @@ def _attention_layout(layer, group: str):
     ``get_weights`` order (query, key, value, output)."""
     weights = list(layer.weights)
     per = 2 if layer.use_bias else 1
-    parts = dict(zip(("query", "key", "value", "output"), np.split(np.arange(len(weights)), 4)))
     if len(weights) != 4 * per:
         raise ValueError(
             f"Layer {layer.name!r}: expected {4 * per} weights for Keras's layout, "
             f"has {len(weights)}"
         )
+    indices = np.split(np.arange(len(weights)), 4)
+    parts = dict(zip(("query", "key", "value", "output"), indices, strict=True))
     names = {"query": "query", "key": "key", "value": "value", "output": "attention_output"}
     return [(f"{group}/vars", layer.name, [])] + [
         (f"{group}/{part}_dense/vars", names[part], [weights[i] for i in parts[part]])

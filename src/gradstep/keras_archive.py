@@ -226,10 +226,11 @@ def members_of(blob: bytes, path) -> dict[str, bytes]:
     with archive:
         infos = _check_archive(archive, len(blob), path)
         members = {}
+        unreadable = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError)
         for info in infos:
             try:
                 members[info.filename] = _read_member(archive, info)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
+            except unreadable as error:
                 fail(
                     path,
                     f"member {info.filename!r} cannot be read (truncated or damaged?): {error}",
@@ -275,9 +276,8 @@ def _check_archive(archive: zipfile.ZipFile, size: int, path) -> list[zipfile.Zi
         seen.add(name)
         if info.file_size > MAX_MEMBER_BYTES:
             fail(path, f"member {name!r} declares {info.file_size} bytes, beyond any model's")
-        if (
-            info.file_size > EXPANSION_FLOOR_BYTES
-            and info.file_size > MAX_EXPANSION * max(info.compress_size, 1)
+        if info.file_size > EXPANSION_FLOOR_BYTES and info.file_size > MAX_EXPANSION * max(
+            info.compress_size, 1
         ):
             fail(
                 path,

@@ -51,7 +51,8 @@ def keras_slot_names(optimizer, count: int) -> list[str] | None:
     after ``iteration`` and ``learning_rate``; None if not mapped."""
     config = optimizer.get_config()
     calls = _slot_calls(type(optimizer).__name__, config)
-    if calls is None or config.get("use_ema") or (config.get("gradient_accumulation_steps") or 1) > 1:
+    accumulates = (config.get("gradient_accumulation_steps") or 1) > 1
+    if calls is None or config.get("use_ema") or accumulates:
         return None
     names = [f"{slot}/{index}" for call in calls for index in range(count) for slot in call]
     return names + _TRAILING.get(type(optimizer).__name__, [])
