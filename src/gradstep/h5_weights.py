@@ -148,6 +148,14 @@ def _unique(name: str, used: dict[str, int]) -> str:
     return name
 
 
+def in_weights_order(model, values_by_id: dict[int, np.ndarray]) -> list[np.ndarray]:
+    """``values_by_id`` (by ``id`` of the weight they are for, as
+    ``keras_layout`` gives them) in ``model.get_weights()`` order: Keras's
+    layout visits a layer's parts in its own order (MultiHeadAttention's key
+    projection before its query projection)."""
+    return [values_by_id[id(weight)] for weight in model.weights]
+
+
 def dataset_paths(entries) -> list[str]:
     """Every group and dataset path the layout makes (h5py's ``visit`` order: sorted)."""
     paths = set()
@@ -219,7 +227,7 @@ def load_weights(model, filepath) -> None:
         if handle.read(8) != b"\x89HDF\r\n\x1a\n":
             raise ValueError(f"Cannot load {path}: it is not an HDF5 file")
     layout = keras_layout(model)
-    values = []
+    values = {}
     with h5py.File(path, "r") as file:
         for group_path, name, weights in layout:
             if not weights:
@@ -246,8 +254,8 @@ def load_weights(model, filepath) -> None:
                     )
                 if dataset.dtype.kind not in "fiu":
                     _fail(path, f"array {group_path}/{index} has dtype {dataset.dtype}", file)
-                values.append(np.asarray(dataset[()], dtype=target.dtype))
-    model.set_weights(values)
+                values[id(target)] = np.asarray(dataset[()], dtype=target.dtype)
+    model.set_weights(in_weights_order(model, values))
 
 
 def _fail(path, problem: str, file) -> None:
