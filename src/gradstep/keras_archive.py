@@ -51,9 +51,10 @@ NATIVE = "gradstep.safetensors"
 #: The Keras release whose archive layout gradstep writes.
 KERAS_VERSION = "3.15.1"
 #: A member may not expand past this multiple of its stored size, once above
-#: the floor: Keras stores its members uncompressed (ratio 1), DEFLATE reaches
-#: about 1032; an archive beyond both is a zip bomb.
-MAX_EXPANSION = 1100
+#: the floor: Keras stores its members uncompressed (ratio 1); weights
+#: compress a few times at most; DEFLATE reaches about 1032 only on runs of one
+#: byte, which is what a zip bomb is made of.
+MAX_EXPANSION = 200
 EXPANSION_FLOOR_BYTES = 2**20
 #: No member of a model archive comes near this (uncompressed).
 MAX_MEMBER_BYTES = 2**33

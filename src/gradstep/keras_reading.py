@@ -108,7 +108,7 @@ def _reading(path, action):
         return action()
     except keras_archive.ArchiveError:
         raise
-    except (OSError, KeyError, RuntimeError, TypeError, ValueError) as error:
+    except Exception as error:  # the data come from the file: any error means a bad file
         fail(path, f"{keras_archive.WEIGHTS_H5} cannot be read (damaged?): {error}")
 
 
@@ -301,7 +301,7 @@ def h5_file(members, path):
     h5py = _h5py()
     try:
         return h5py.File(io.BytesIO(members[keras_archive.WEIGHTS_H5]), "r")
-    except (OSError, ValueError) as error:
+    except Exception as error:  # h5py raises OSError, OverflowError, ... on damaged files
         fail(path, f"{keras_archive.WEIGHTS_H5} is not a readable HDF5 file: {error}")
 
 
