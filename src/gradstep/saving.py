@@ -292,6 +292,10 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
             file (truncated, oversized, malformed, unknown class names, arrays
             that do not fit the architecture).
     """
+    from gradstep import keras_legacy_h5
+
+    if isinstance(filepath, str | os.PathLike) and keras_legacy_h5.is_legacy_h5(filepath):
+        return keras_legacy_h5.load_model(Path(filepath), custom_objects, compile)
     contents = _read_model_file(filepath)
     if not isinstance(contents, _Contents):  # a .keras archive that Keras wrote
         from gradstep import keras_reading
