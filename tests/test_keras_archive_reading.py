@@ -6,6 +6,7 @@ import importlib
 import io
 import json
 import stat
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -118,6 +119,21 @@ def test_gradstep_s_own_archive_resumes_to_the_bit(tmp_path):
     resumed.fit(x, y, epochs=1, batch_size=4, verbose=0)
     for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_without_h5py_keras_files_name_the_extra_and_gradstep_files_still_work(
+    tmp_path, monkeypatch
+):
+    model = gradstep.Sequential([gradstep.Input((2,)), gradstep.layers.Dense(1)])
+    model.save(tmp_path / "m.keras")  # before h5py is hidden
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    with pytest.raises(ImportError, match=r"need h5py: pip install 'gradstep\[h5\]'"):
+        model.save(tmp_path / "other.keras")
+    with pytest.raises(ImportError, match="need h5py"):
+        gradstep.models.load_model(ARCHIVES / "as_keras_wrote_it.keras")
+    gradstep.models.load_model(tmp_path / "m.keras")  # gradstep's member needs no h5py
+    model.save(tmp_path / "m.gradstep")
+    gradstep.models.load_model(tmp_path / "m.gradstep")
 
 
 # --- refusals -------------------------------------------------------------------------

@@ -272,6 +272,8 @@ def _h5py():
         import h5py
     except ImportError:
         raise ImportError(
-            "Reading and writing .weights.h5 files needs h5py: pip install 'gradstep[h5]'"
+            "Keras's HDF5 files (.weights.h5, the weights inside a .keras archive, Keras 2's "
+            ".h5) need h5py: pip install 'gradstep[h5]'. gradstep's own .gradstep files need "
+            "only NumPy and safetensors"
         ) from None
     return h5py
