@@ -100,7 +100,17 @@ def keras_model_config(model) -> tuple[dict[str, Any], bool]:
     if build_config is not None:
         config["build_config"] = build_config
     compile_config = model.get_compile_config()
-    keras_compile = None if compile_config is None else _keras_compile_config(compile_config)
+    keras_compile = None
+    if compile_config is not None and model.custom_objects():
+        warnings.warn(
+            "The .keras file's config.json holds the model uncompiled for Keras: its loss or "
+            f"metrics are functions of your own ({sorted(model.custom_objects())}), which "
+            f"Keras would not find. gradstep's load_model restores them from {NATIVE} (given "
+            "custom_objects).",
+            stacklevel=5,  # model.save's caller
+        )
+    elif compile_config is not None:
+        keras_compile = _keras_compile_config(compile_config)
     if keras_compile is not None:
         config["compile_config"] = keras_compile
     return config, keras_compile is not None
@@ -158,7 +168,7 @@ def _keras_compile_config(config: dict[str, Any]) -> dict[str, Any] | None:
             f"The .keras file's config.json holds the model uncompiled for Keras: Keras has no "
             f"{what}. gradstep's load_model restores the compile settings from the archive's "
             f"{NATIVE} member.",
-            stacklevel=4,
+            stacklevel=6,  # model.save's caller
         )
         return None
     for key in _GRADSTEP_ONLY_OPTIONS:
