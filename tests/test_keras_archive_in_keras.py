@@ -154,3 +154,23 @@ def test_keras_reads_weights_h5_of_nested_layers(keras, tmp_path):
     np.testing.assert_allclose(
         np.asarray(theirs(inputs)), ours.predict(inputs, verbose=0), atol=1e-6
     )
+
+
+def test_a_loss_of_your_own_leaves_keras_an_uncompiled_model(keras, tmp_path):
+    def scaled_error(y_true, y_pred):
+        return gradstep.ops.mean((y_true - y_pred) ** 2, axis=-1) * 2.0
+
+    model = gradstep.Sequential([gradstep.Input((3,)), gradstep.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=scaled_error)
+    with pytest.warns(UserWarning, match=r"functions of your own \(\['scaled_error'\]\)"):
+        model.save(tmp_path / "m.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert not loaded.compiled
+    inputs = np.ones((2, 3), np.float32)
+    np.testing.assert_allclose(np.asarray(loaded(inputs)), model.predict(inputs, verbose=0))
+    again = gradstep.models.load_model(
+        tmp_path / "m.keras", custom_objects={"scaled_error": scaled_error}
+    )
+    assert again.compiled
