@@ -10,7 +10,11 @@ within its model, in ``model.layers`` order; a nested model's layers under
 ``layers/<its group>/layers/...``) holding a ``vars`` group whose ``name``
 attribute is the layer's name and whose datasets ``0``, ``1``, ... are its
 weights in ``get_weights`` order. Each model has a ``vars`` group with its
-name too (the file's root ``vars`` for the outer model).
+name too (the file's root ``vars`` for the outer model). A layer that holds
+layers has theirs under the attribute that holds them (``lstm/cell/vars``,
+``bidirectional/forward_layer/cell/vars``, ``time_distributed/layer/vars``,
+``multi_head_attention/query_dense/vars``): ``layer_layout``. The same layout
+is the ``model.weights.h5`` member of a ``.keras`` archive.
 
 Only the weights are written and read: the optimizer's state is left out
 (Keras's ``optimizer/vars`` are ignored when reading), as are the random
