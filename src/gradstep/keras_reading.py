@@ -359,7 +359,16 @@ def _stored_keys(file, group_path: str, path) -> list[str]:
 
 
 def _checked(file, group_path, index, target, name, path) -> np.ndarray:
+    """The array, of the weight's shape and dtype; an integer weight (a
+    count) may come in another integer dtype (Keras on JAX keeps int32) and
+    is cast when no value changes."""
     dataset = _dataset(file, group_path, str(index), path)
+    both_integers = dataset.dtype.kind in "iu" and np.dtype(target.dtype).kind in "iu"
+    if dataset.shape == target.shape and both_integers:
+        value = np.asarray(dataset[()])
+        cast = value.astype(target.dtype)
+        if np.array_equal(cast, value):
+            return cast
     if dataset.shape != target.shape or dataset.dtype != target.dtype:
         fail(
             path,
