@@ -58,7 +58,7 @@ def model_from_keras_config(config: dict, path, custom_objects=None, compile=Tru
     """A new gradstep model (compiled when ``compile`` and the config has
     compile settings) from Keras's ``serialize_keras_object`` form of a
     model, after ``refuse_code``. ``path`` names the source in errors."""
-    from gradstep import saving
+    from gradstep.serialization import custom_object_scope
 
     objects = {**registry.scope_objects(), **(custom_objects or {})}
     refuse_code(config, objects, path)
@@ -69,9 +69,9 @@ def model_from_keras_config(config: dict, path, custom_objects=None, compile=Tru
     if isinstance(model_config["config"].get("layers"), list):
         layers = model_config["config"]["layers"]
         model_config["config"]["layers"] = _without_unused_mask_ops(layers)
-    with saving.custom_object_scope(objects):
+    with custom_object_scope(objects):
         model = _guard(path, "config.json does not describe a model gradstep can rebuild",
-                       lambda: saving.model_from_config(model_config))  # fmt: skip
+                       lambda: _model_from_config(model_config))  # fmt: skip
     compile_config = config.get("compile_config")
     if compile and compile_config:
         settings = gradstep_compile_config(compile_config, path)
@@ -110,6 +110,17 @@ def _reading(path, action):
         raise
     except Exception as error:  # the data come from the file: any error means a bad file
         fail(path, f"{keras_archive.WEIGHTS_H5} cannot be read (damaged?): {error}")
+
+
+def _model_from_config(model_config: dict[str, Any]):
+    """The model class from the ``LAYERS`` registry, built from its config
+    (``saving.model_from_config``'s path; this module does not import saving,
+    which imports it)."""
+    from gradstep.layers import LAYERS
+
+    model = LAYERS.lookup_class(model_config["class_name"]).from_config(model_config["config"])
+    model.build_from_config(model_config.get("build_config"))
+    return model
 
 
 def _config(members, path) -> dict[str, Any]:
@@ -291,7 +302,7 @@ def h5_file(members, path):
             fail(
                 path,
                 "its weights are model.weights.npz, which Keras 3 writes as pickled object "
-                "arrays: gradstep never unpickles (pickle runs code), and Keras itself cannot "
+                "arrays: gradstep never unpickles (unpickling runs code), and Keras itself cannot "
                 "read them back with allow_pickle=False. Save with Keras's default "
                 "weights_format='h5'",
             )
