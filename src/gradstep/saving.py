@@ -84,7 +84,12 @@ def save_model(model, filepath, overwrite: bool = True, weights_only: bool = Fal
     import safetensors.numpy
 
     arrays, metadata = _contents(model, weights_only)
-    _write_atomic(path, safetensors.numpy.save(arrays, metadata=metadata))
+    blob = safetensors.numpy.save(arrays, metadata=metadata)
+    if path.name.endswith(".keras") and not weights_only:
+        from gradstep import keras_archive
+
+        blob = keras_archive.archive_bytes(model, blob)
+    _write_atomic(path, blob)
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
@@ -287,7 +292,15 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
             file (truncated, oversized, malformed, unknown class names, arrays
             that do not fit the architecture).
     """
-    contents = _read(filepath)
+    from gradstep import keras_legacy_h5
+
+    if isinstance(filepath, str | os.PathLike) and keras_legacy_h5.is_legacy_h5(filepath):
+        return keras_legacy_h5.load_model(Path(filepath), custom_objects, compile)
+    contents = _read_model_file(filepath)
+    if not isinstance(contents, _Contents):  # a .keras archive that Keras wrote
+        from gradstep import keras_reading
+
+        return keras_reading.load_model(contents, Path(filepath), custom_objects, compile)
     with custom_object_scope({**registry.scope_objects(), **(custom_objects or {})}):
         model = contents.guard(
             "model_config does not describe a model that can be rebuilt",
@@ -325,7 +338,12 @@ def load_weights(model, filepath) -> None:
     if h5_weights.is_h5_weights_path(filepath):
         h5_weights.load_weights(model, filepath)
         return
-    contents = _read(filepath)
+    contents = _read_model_file(filepath)
+    if not isinstance(contents, _Contents):  # a .keras archive that Keras wrote
+        from gradstep import keras_reading
+
+        keras_reading.load_weights(model, contents, Path(filepath))
+        return
     if not model.built:
         shape = contents.model_config["config"].get("build_input_shape")
         hint = f" (the file was saved from a model built for {tuple(shape)})" if shape else ""
@@ -522,21 +540,39 @@ class _Contents:
             self.fail(f"{what}: {type(error).__name__}: {error}")
 
 
+def _read_model_file(filepath) -> _Contents | dict[str, bytes]:
+    """A gradstep file's contents; for a ``.keras`` archive, those of its
+    gradstep member, or (an archive Keras wrote) its members, checked."""
+    if not isinstance(filepath, str | os.PathLike):
+        raise TypeError(f"filepath must be a str or a path, received {filepath!r}")
+    from gradstep import keras_archive
+
+    if not keras_archive.is_archive(filepath):
+        return _read(filepath)
+    members = keras_archive.read_members(filepath)
+    if keras_archive.NATIVE not in members:
+        return members
+    return read_native(members[keras_archive.NATIVE], Path(filepath))
+
+
 def _read(filepath) -> _Contents:
     if not isinstance(filepath, str | os.PathLike):
         raise TypeError(f"filepath must be a str or a path, received {filepath!r}")
     path = Path(filepath)
     with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        prefix = handle.read(8)
-        _check_prefix(prefix, size, path)
-        header_size = int.from_bytes(prefix, "little")
-        header = _parse_json(handle.read(header_size), "the header", path)
-        _expect(header, dict, "the header", path)
-        raw_metadata = header.pop("__metadata__", None)
-        entries = _check_layout(header, size - 8 - header_size, path)
-        handle.seek(0)
-        blob = handle.read()
+        return read_native(handle.read(), path)
+
+
+def read_native(blob: bytes, path) -> _Contents:
+    """A gradstep file's contents (``blob``: the whole file, from ``path``), checked."""
+    size = len(blob)
+    prefix = blob[:8]
+    _check_prefix(prefix, size, path)
+    header_size = int.from_bytes(prefix, "little")
+    header = _parse_json(blob[8 : 8 + header_size], "the header", path)
+    _expect(header, dict, "the header", path)
+    raw_metadata = header.pop("__metadata__", None)
+    entries = _check_layout(header, size - 8 - header_size, path)
     metadata = _check_metadata(raw_metadata, path)
     arrays = _decode(blob, entries, path)
     return _Contents(path, arrays, metadata)
