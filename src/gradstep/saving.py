@@ -1,6 +1,9 @@
 """Saving and loading models: one file, data only, written atomically.
 
-``model.save("model.keras")`` writes one safetensors file. Its arrays are the
+``model.save("model.gradstep")`` (or ``.safetensors``) writes one
+safetensors file; ``model.save("model.keras")`` writes Keras 3's archive,
+which holds that same file as its member ``gradstep.safetensors`` beside
+Keras's own members (``gradstep.keras_archive``). The file's arrays are the
 weights (``layers/<i>/vars/<j>``: weight ``j`` of ``model.layers[i]``), the
 optimizer's state (``optimizer/iterations`` and ``optimizer/<slot>/<j>``);
 its string metadata holds JSON for the architecture (``{"class_name",
