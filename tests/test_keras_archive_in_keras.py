@@ -12,6 +12,7 @@ import zipfile
 import numpy as np
 import pytest
 
+import functional_models
 import gradstep
 import layer_cases
 from layer_cases import build, complete, inputs_for, targets_for
@@ -174,3 +175,27 @@ def test_a_loss_of_your_own_leaves_keras_an_uncompiled_model(keras, tmp_path):
         tmp_path / "m.keras", custom_objects={"scaled_error": scaled_error}
     )
     assert again.compiled
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        functional_models.encoder_decoder,
+        functional_models.recurrent_states_as_features,
+        functional_models.attention_scores_as_features,
+    ],
+    ids=lambda builder: builder.__name__,
+)
+def test_keras_loads_layers_called_with_several_outputs_or_initial_states(keras, tmp_path, builder):
+    """return_state, initial_state (written as Keras's kwargs) and
+    return_attention_scores in a functional model."""
+    model = builder(gradstep)
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(2, *t.shape[1:])).astype("float32") for t in model.inputs]
+    inputs = arrays if len(arrays) > 1 else arrays[0]
+    model.save(tmp_path / "model.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = keras.saving.load_model(tmp_path / "model.keras")
+    expected = model.predict(inputs, verbose=0)
+    np.testing.assert_allclose(np.asarray(loaded(inputs, training=False)), expected, atol=1e-6)

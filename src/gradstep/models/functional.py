@@ -269,11 +269,20 @@ def _resolve(node_data, created, layer_name: str):
             f"layer {layer_name!r}: an inbound node's kwargs may only hold 'training', "
             f"received {kwargs!r}"
         )
-    kwargs = {
-        key: tensor(value) if isinstance(value, dict) and "class_name" in value else value
-        for key, value in kwargs.items()
-    }
+    kwargs = {key: _tensors_in(value, tensor) for key, value in kwargs.items()}
     return None if missing else (args, kwargs)
+
+
+def _tensors_in(value, tensor):
+    """A call's keyword value with its tensors resolved: one tensor, or a list
+    of them (an RNN's ``initial_state``); anything else as it is."""
+    if isinstance(value, dict) and "class_name" in value:
+        return tensor(value)
+    if isinstance(value, list) and value and all(
+        isinstance(v, dict) and "class_name" in v for v in value
+    ):
+        return [tensor(v) for v in value]
+    return value
 
 
 def _history(value, layer_name: str) -> list:

@@ -113,6 +113,16 @@ class RNN(Layer):
                 mask = [mask] + [None] * len(states)
         return super().__call__(inputs, training=training, mask=mask, **kwargs)
 
+    #: The keyword arguments of its calls a saved graph may hold (besides ``training``).
+    call_keywords = ("initial_state",)
+
+    def call_arguments(self, tensors: list):
+        """A graph node's call as Keras writes it in a saved file: the sequences
+        as ``args``, the states given as ``kwargs["initial_state"]``."""
+        if len(tensors) == 1:
+            return tensors, {}
+        return tensors[:1], {"initial_state": list(tensors[1:])}
+
     def _sequence_shape(self, input_shape):
         return input_shape[0] if isinstance(input_shape, list) else input_shape
 
