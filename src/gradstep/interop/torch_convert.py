@@ -417,7 +417,8 @@ def _random_flip(layer, weights):
 
 
 def _random_contrast(layer, weights):
-    return tm.RandomContrast(layer.lower, layer.upper, layer.value_range)
+    lower, upper = layer.factor
+    return tm.RandomContrast(lower, upper, layer.value_range, layer.data_format)
 
 
 def _noise(kind, channels=False):

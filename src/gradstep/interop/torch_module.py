@@ -592,7 +592,8 @@ class SpatialMap(nn.Module):
 
 class RandomFlip(nn.Module):
     """Keras's RandomFlip: in training each image is flipped with probability
-    1/2 along each axis of ``mode`` (PyTorch's generator draws); identity in ``eval()``."""
+    1/2 along the axes of ``mode``, both at once for ``'horizontal_and_vertical'``
+    (one draw, as Keras 3; PyTorch's generator draws); identity in ``eval()``."""
 
     def __init__(self, mode, data_format):
         super().__init__()
@@ -604,13 +605,11 @@ class RandomFlip(nn.Module):
             return x
         batched = x if x.ndim == 4 else x.unsqueeze(0)
         h_axis = 2 if self.data_format == "channels_first" else 1
-        shape = (len(batched), 1, 1, 1)
-        if "horizontal" in self.mode:
-            flip = torch.rand(shape, device=x.device) < 0.5
-            batched = torch.where(flip, torch.flip(batched, dims=(h_axis + 1,)), batched)
-        if "vertical" in self.mode:
-            flip = torch.rand(shape, device=x.device) < 0.5
-            batched = torch.where(flip, torch.flip(batched, dims=(h_axis,)), batched)
+        flip = torch.rand((len(batched), 1, 1, 1), device=x.device) < 0.5
+        axes = {"horizontal": (h_axis + 1,), "vertical": (h_axis,)}.get(
+            self.mode, (h_axis, h_axis + 1)
+        )
+        batched = torch.where(flip, torch.flip(batched, dims=axes), batched)
         return batched if x.ndim == 4 else batched[0]
 
 
@@ -619,10 +618,11 @@ class RandomContrast(nn.Module):
     and channel, ``f`` uniform in ``[1 - lower, 1 + upper]``, clipped to
     ``value_range``; identity in ``eval()``."""
 
-    def __init__(self, lower, upper, value_range):
+    def __init__(self, lower, upper, value_range, data_format="channels_last"):
         super().__init__()
         self.lower, self.upper = lower, upper
         self.value_range = tuple(value_range)
+        self.image_axes = (2, 3) if data_format == "channels_first" else (1, 2)
 
     def forward(self, x):
         if not self.training:
@@ -630,7 +630,7 @@ class RandomContrast(nn.Module):
         batched = x if x.ndim == 4 else x.unsqueeze(0)
         draws = torch.rand((len(batched), 1, 1, 1), device=x.device, dtype=x.dtype)
         factors = 1 - self.lower + draws * (self.lower + self.upper)
-        means = batched.mean(dim=(1, 2), keepdim=True)
+        means = batched.mean(dim=self.image_axes, keepdim=True)
         output = torch.clamp((batched - means) * factors + means, *self.value_range)
         return output if x.ndim == 4 else output[0]
 
