@@ -246,3 +246,20 @@ def test_compiled_without_a_loss_trains_on_added_losses_and_round_trips(tmp_path
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert loaded.evaluate(x, verbose=0) == pytest.approx(model.evaluate(x, verbose=0), rel=1e-6)
+
+
+class _Scaled(layers.Layer):
+    def call(self, values, scales):
+        return values * scales
+
+
+def test_a_layer_called_on_two_positional_tensors_eagerly_and_in_a_graph(tmp_path):
+    values, scales = np.arange(6.0).reshape(2, 3), np.full((2, 3), 2.0)
+    np.testing.assert_allclose(_Scaled()(values, scales), values * scales)
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    layer = _Scaled()
+    model = keras.Model([a, b], layer(a, b))
+    assert layer.positional_tensors
+    np.testing.assert_allclose(model.predict([values, scales], verbose=0), values * scales)
+    node = next(e for e in model.get_config()["layers"] if e["name"] == layer.name)
+    assert len(node["inbound_nodes"][0]["args"]) == 2  # as Keras writes them

@@ -458,7 +458,9 @@ class Layer:
         """On symbolic tensors (from ``Input``): record the call in the graph
         and return the symbolic output. On arrays: the output; ``mask`` (a
         boolean array, for a layer whose ``forward_takes_mask``) says which
-        steps count, as Keras's ``layer(x, mask=...)``."""
+        steps count, as Keras's ``layer(x, mask=...)``. A layer whose ``call``
+        takes several tensors (``call(self, targets, logits)``) is called with
+        them as positional arguments, as in Keras: ``layer(targets, logits)``."""
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__} {self.name!r} was called with unexpected keyword "
@@ -467,9 +469,12 @@ class Layer:
         from gradstep import graph
 
         if _is_tensor(training) and self._takes_positional_tensors():
-            # layer(a, b) or layer(a, b, c): tensors in the places of training and mask
-            extra = [training] + ([mask] if _is_tensor(mask) else [])
-            inputs, training, mask = [inputs, *extra], None, None if _is_tensor(mask) else mask
+            # layer(a, b) or layer(a, b, c): tensors where training and mask would be
+            tensors = [inputs, training]
+            if _is_tensor(mask):
+                tensors.append(mask)
+                mask = None
+            inputs, training = tensors, None
             self.positional_tensors = True
 
         if mask is not None and not self.forward_takes_mask:
