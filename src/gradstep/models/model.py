@@ -702,11 +702,7 @@ class Model(Layer):
     def _check_some_loss(self, graph, saved) -> None:
         """A model compiled without a loss trains on what its layers add; with
         nothing added either, there is nothing to minimize (Keras's error)."""
-        adds = saved.penalty_slopes or any(
-            step.layer.adds_losses(step_saved)
-            for step, step_saved in zip(graph.steps, saved.steps, strict=True)
-        )
-        if not adds and not self._weights_to_train().regularized:
+        if not _graph_adds_losses(graph, saved) and not self._weights_to_train().regularized:
             raise ValueError(
                 "No loss to compute: compile() was given no loss and no layer adds one with "
                 "add_loss. Give compile a loss (e.g. loss='mse'), add one in a layer's call, or "
@@ -1121,12 +1117,8 @@ class Model(Layer):
         return (outputs if several else outputs[0]), (training, saved, isinstance(inputs, list))
 
     def adds_losses(self, saved) -> bool:
-        graph_saved = saved[1]
-        steps = self.graph(saved[0]).steps
-        return bool(graph_saved.penalty_slopes) or any(
-            step.layer.adds_losses(step_saved)
-            for step, step_saved in zip(steps, graph_saved.steps, strict=True)
-        )
+        training, graph_saved, _ = saved
+        return _graph_adds_losses(self.graph(training), graph_saved)
 
     def output_mask(self, inputs, mask, saved):
         masks = saved[1].output_masks
@@ -1403,3 +1395,12 @@ def _full_batch_size(requested, count, optimizer) -> int:
             f"batch; leave batch_size out, received batch_size={requested}"
         )
     return count
+
+
+def _graph_adds_losses(graph, saved) -> bool:
+    """Whether the forward pass of ``graph`` that returned ``saved`` added
+    losses: an activity regularizer's, or a layer's ``add_loss``."""
+    return bool(saved.penalty_slopes) or any(
+        step.layer.adds_losses(step_saved)
+        for step, step_saved in zip(graph.steps, saved.steps, strict=True)
+    )
