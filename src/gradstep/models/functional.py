@@ -278,8 +278,10 @@ def _tensors_in(value, tensor):
     of them (an RNN's ``initial_state``); anything else as it is."""
     if isinstance(value, dict) and "class_name" in value:
         return tensor(value)
-    if isinstance(value, list) and value and all(
-        isinstance(v, dict) and "class_name" in v for v in value
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, dict) and "class_name" in v for v in value)
     ):
         return [tensor(v) for v in value]
     return value
