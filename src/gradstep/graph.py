@@ -213,12 +213,16 @@ class _Step(NamedTuple):
     layer: Any
     input_slots: tuple[int, ...]
     listed: bool  # the layer takes a list of inputs
-    output_slot: int  # its (first) output's
-    output_slots: tuple[int, ...]  # all its outputs' (several for a node with several)
+    output_slots: tuple[int, ...]  # its outputs' (several for a node with several)
     several_outputs: bool
     training: bool | None
     feeds_on_nodes: bool  # some input comes from another node (needs its slope)
     path_prefix: str  # "dense/": the layer's weights' paths begin with it
+
+    @property
+    def output_slot(self) -> int:
+        """Its (first) output's slot."""
+        return self.output_slots[0]
 
 
 class Saved(NamedTuple):
@@ -276,7 +280,6 @@ class Graph:
                     layer=node.layer,
                     input_slots=slots,
                     listed=isinstance(node.inputs, list),
-                    output_slot=slot_of[id(node.output)],
                     output_slots=tuple(slot_of[id(t)] for t in node.outputs),
                     several_outputs=node.several_outputs,
                     training=node.training,

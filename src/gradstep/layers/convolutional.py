@@ -353,13 +353,8 @@ def _grouped(kernel: np.ndarray, groups: int) -> np.ndarray:
     return kernel.reshape(rows, groups, kernel.shape[-1] // groups).transpose(1, 0, 2)
 
 
-def _convolve(cols: np.ndarray, kernel: np.ndarray, groups: int) -> np.ndarray:
+def _grouped_convolve(cols: np.ndarray, kernel: np.ndarray, groups: int) -> np.ndarray:
     """``(rows, filters)``: each group's windows times its part of the kernel."""
-    if groups == 1:
-        flat_kernel = kernel.reshape(-1, kernel.shape[-1])
-        product = scratch.empty((cols.shape[1], kernel.shape[-1]), np.result_type(cols, kernel))
-        with config.product_threads(cols[0], flat_kernel):
-            return np.matmul(cols[0], flat_kernel, out=product)
     products = np.matmul(cols, _grouped(kernel, groups))
     return np.ascontiguousarray(products.transpose(1, 0, 2)).reshape(cols.shape[1], -1)
 
@@ -385,7 +380,7 @@ def _windowed_forward(x_last, geometry, kernel, groups):
     batch, filters = len(x_last), kernel.shape[-1]
     if groups != 1:
         cols = windows.im2col(canvas, geometry, groups)
-        z = _convolve(cols, kernel, groups)
+        z = _grouped_convolve(cols, kernel, groups)
         return z.reshape(batch, *geometry.output_size, filters), cols
     flat_kernel = kernel.reshape(-1, filters)
     dtype = np.result_type(canvas, kernel)
