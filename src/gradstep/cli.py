@@ -271,10 +271,12 @@ def _add_compare_parser(commands) -> None:
     compare = commands.add_parser(
         "compare",
         help="train every combination of optimizers, learning rates, losses and batch sizes",
-        description="Train every combination for every seed (in parallel through joblib), "
-        "print a table of final and best validation loss and accuracy (mean and spread over "
-        "seeds), epochs to reach --target and wall time, and write JSON, CSV and plots to "
-        "--output-dir.",
+        description="Train every combination for every seed (in parallel through joblib) on "
+        "the training data less a validation part, print a table of final and best "
+        "validation loss and accuracy (mean and spread over seeds), epochs to reach --target, "
+        "wall time and each configuration's paired difference to the one chosen on the "
+        "validation part; then score the chosen configuration once on the test part, and "
+        "write JSON, CSV and plots to --output-dir.",
     )
     _add_dataset_arguments(compare)
     compare.add_argument("--optimizers", default="sgd,rmsprop,adam,adagrad")
@@ -289,6 +291,18 @@ def _add_compare_parser(commands) -> None:
         type=float,
         default=None,
         help="validation accuracy (regression: MAE) to reach",
+    )
+    compare.add_argument(
+        "--validation-split",
+        type=float,
+        default=0.2,
+        help="fraction of the training data to choose on (stratified for classification)",
+    )
+    compare.add_argument(
+        "--select-by",
+        default="val_loss",
+        choices=("val_loss", "val_metric"),
+        help="choose the lowest mean final validation loss, or the best validation metric",
     )
     compare.add_argument("--jobs", type=int, default=-1, help="parallel workers (-1: all cores)")
     compare.add_argument("--backend", default=None, choices=("loky", "dask", "ray"))
@@ -322,6 +336,8 @@ def run_compare(args) -> int:
             target_column=args.target,
             n_jobs=args.jobs,
             backend=args.backend,
+            validation_split=args.validation_split,
+            select_by=args.select_by,
         )
     print(result.table())
     output = Path(args.output_dir)

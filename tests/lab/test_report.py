@@ -107,6 +107,15 @@ def test_report_is_self_contained(comparison, tmp_path):
     assert "http" not in page.replace("https://", "")  # no remote assets
 
 
+def test_report_says_where_the_choice_and_the_test_score_come_from(comparison, tmp_path):
+    page = report.write_report(comparison, tmp_path / "report.html").read_text()
+    assert "validation on 20% of the training data; the test part scores only" in page
+    assert "held-out test part" not in page
+    choice = re.search(r'<div id="choice">(.*?)</div>', page).group(1)
+    assert "Chosen: " in choice and "Test part, chosen configuration only" in choice
+    assert "vs chosen (95%)</th>" in page
+
+
 def _chromium():
     for name in ("chromium", "chromium-browser", "google-chrome"):
         path = shutil.which(name)

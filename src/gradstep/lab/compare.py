@@ -9,7 +9,11 @@ scheduler of our own. Seeds are spawned from one ``numpy.random.SeedSequence``
 and each trial is deterministic from its seed, so results do not depend on
 which worker finishes first.
 
-Validation numbers are measured on the data set's held-out test part.
+Configurations are judged on a validation part cut out of the training data
+(stratified for classification, the same rows for every configuration of one
+seed: see :mod:`gradstep.lab.selection`), never on the test part. The chosen
+configuration's test score is measured once, after the choice, and reported
+apart from the table.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from gradstep import datasets
+from gradstep.lab import selection
+
+DEFAULT_VALIDATION_SPLIT = 0.2
 
 _TASK_SETUP = {
     # task -> (last activation, default loss, metric)
@@ -51,6 +58,10 @@ SUMMARY_COLUMNS = [
     "epochs_to_target_mean",
     "reached_target",
     "wall_time_mean",
+    "chosen",
+    "paired_difference_mean",
+    "paired_difference_low",
+    "paired_difference_high",
 ]
 
 
@@ -59,19 +70,28 @@ def _load(dataset: str, target_column):
     return datasets.load_dataset(dataset, target=target_column)
 
 
-def run_trial(config: dict, seed: int) -> dict:
+def run_trial(config: dict, seed: int, evaluate_test: bool = False) -> dict:
     """Train one configuration with one seed; returns its history and summary numbers.
 
     ``config`` holds ``dataset``, ``optimizer``, ``learning_rate``, ``loss``
     (None: the task's natural loss), ``batch_size``, ``epochs``,
-    ``hidden_units``, ``target`` (a validation metric value to reach, or None)
-    and ``target_column`` (for a CSV).
+    ``hidden_units``, ``target`` (a validation metric value to reach, or None),
+    ``target_column`` (for a CSV) and ``validation_split`` (the fraction of the
+    training data the trial validates on; it trains on the rest). With
+    ``evaluate_test`` the trained model is also scored on the test part
+    (``test_loss``, ``test_metric``): only for the chosen configuration.
     """
     from gradstep import layers, models, optimizers
 
     data = _load(config["dataset"], config.get("target_column"))
     activation, default_loss, metric = _TASK_SETUP[data.task]
     units = len(data.classes) if data.task == "multiclass" else 1
+    train, validation = selection.split_validation(
+        data.y_train,
+        config.get("validation_split", DEFAULT_VALIDATION_SPLIT),
+        seed,
+        stratify=data.task != "regression",
+    )
     model = models.Sequential(seed=seed)
     model.add(layers.Input(shape=data.x_train.shape[1:]))
     if len(data.x_train.shape) > 2:
@@ -83,17 +103,17 @@ def run_trial(config: dict, seed: int) -> dict:
     model.compile(optimizer=optimizer, loss=config.get("loss") or default_loss, metrics=[metric])
     started = time.perf_counter()
     history = model.fit(
-        data.x_train,
-        data.y_train,
+        data.x_train[train],
+        data.y_train[train],
         batch_size=config["batch_size"],
         epochs=config["epochs"],
-        validation_data=(data.x_test, data.y_test),
+        validation_data=(data.x_train[validation], data.y_train[validation]),
         verbose=0,
     ).history
     wall_time = time.perf_counter() - started
     val_loss = history.get("val_loss", [])
     val_metric = history.get(f"val_{metric}", [])
-    return {
+    trial = {
         "config": dict(config),
         "seed": int(seed),
         "metric": metric,
@@ -105,6 +125,11 @@ def run_trial(config: dict, seed: int) -> dict:
         "epochs_to_target": _epochs_to_target(val_metric, config.get("target"), metric),
         "wall_time": wall_time,
     }
+    if evaluate_test:
+        scores = model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
+        trial["test_loss"] = float(scores["loss"])
+        trial["test_metric"] = float(scores[metric])
+    return trial
 
 
 def _last(values):
@@ -126,19 +151,41 @@ def _epochs_to_target(values, target, metric):
 
 @dataclass
 class Comparison:
-    """The trials of a sweep and their summary per configuration."""
+    """The trials of a sweep, their summary per configuration, and the choice.
+
+    ``selection`` says how the configuration was chosen on the validation part
+    (``select_by``, ``validation_split``, ``chosen``: the summary row's index)
+    and holds the chosen configuration's test score (``test``), measured once.
+    """
 
     trials: list[dict]
     summary: list[dict] = field(default_factory=list)
     metric: str = "accuracy"
+    selection: dict | None = None
 
     def table(self) -> str:
-        return format_table(self.summary, self.metric)
+        text = format_table(self.summary, self.metric, self.selection)
+        return text + "\n\n" + self.choice_text() if self.selection else text
+
+    def chosen(self) -> dict | None:
+        """The summary row of the chosen configuration."""
+        if not self.selection or self.selection.get("chosen") is None:
+            return None
+        return self.summary[self.selection["chosen"]]
+
+    def choice_text(self) -> str:
+        """How the configuration was chosen, and its test score, as sentences."""
+        return "\n".join(choice_lines(self.summary, self.metric, self.selection))
 
     def to_json(self, path) -> None:
         Path(path).write_text(
             json.dumps(
-                {"metric": self.metric, "summary": self.summary, "trials": self.trials},
+                {
+                    "metric": self.metric,
+                    "selection": self.selection,
+                    "summary": self.summary,
+                    "trials": self.trials,
+                },
                 indent=1,
                 default=_plain,
             )
@@ -146,14 +193,19 @@ class Comparison:
 
     def to_csv(self, path) -> None:
         with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS)
+            writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(self.summary)
 
     @classmethod
     def from_json(cls, path) -> Comparison:
         data = json.loads(Path(path).read_text())
-        return cls(trials=data["trials"], summary=data["summary"], metric=data["metric"])
+        return cls(
+            trials=data["trials"],
+            summary=data["summary"],
+            metric=data["metric"],
+            selection=data.get("selection"),
+        )
 
 
 def _plain(value):
@@ -172,6 +224,7 @@ def sweep_configs(
     hidden_units=64,
     target=None,
     target_column=None,
+    validation_split=DEFAULT_VALIDATION_SPLIT,
 ) -> list[dict]:
     """Every combination of the swept values, as trial configs."""
     return [
@@ -185,6 +238,7 @@ def sweep_configs(
             "hidden_units": int(hidden_units),
             "target": target,
             "target_column": target_column,
+            "validation_split": float(validation_split),
         }
         for optimizer, rate, loss, batch in itertools.product(
             optimizers, learning_rates, losses, batch_sizes
@@ -213,8 +267,11 @@ def compare(
     n_jobs=-1,
     backend=None,
     progress=True,
+    validation_split=DEFAULT_VALIDATION_SPLIT,
+    select_by="val_loss",
 ) -> Comparison:
-    """Train every combination for every seed, in parallel, and summarize.
+    """Train every combination for every seed, in parallel, choose one on the
+    validation part, and score only that one on the test part.
 
     Args:
         dataset: a built-in name or a file path (see ``gradstep.datasets``).
@@ -233,10 +290,18 @@ def compare(
         backend: None (joblib's default, or what ``joblib.parallel_config``
             set), ``'loky'``, ``'dask'`` or ``'ray'``.
         progress: draw a progress bar with the trials done and the best so far.
+        validation_split: the fraction of the training data each trial validates
+            on (stratified for classification; the same rows for every
+            configuration of a seed). The test part is not used to choose.
+        select_by: ``'val_loss'`` (the lowest mean final validation loss over
+            seeds) or ``'val_metric'`` (the best mean final validation metric).
     """
-    import joblib
-
     _check_sweep(dataset, target_column, optimizers, losses)
+    selection.criterion_key(select_by)
+    data = _load(str(dataset), target_column)
+    selection.split_validation(
+        data.y_train, validation_split, base_seed, stratify=data.task != "regression"
+    )
     configs = sweep_configs(
         dataset,
         optimizers,
@@ -247,6 +312,7 @@ def compare(
         hidden_units,
         target,
         target_column,
+        validation_split,
     )
     tasks = [
         (index, config, seed)
@@ -255,22 +321,80 @@ def compare(
         )
     ]
     with _backend(backend):
-        # Results stream back in trial order (whichever worker finishes first) where the
-        # backend can stream them; Ray's joblib backend returns them all at the end.
-        active, _ = joblib.parallel.get_active_backend()
-        streams = getattr(active, "supports_return_generator", False)
-        runner = joblib.Parallel(n_jobs=n_jobs, return_as="generator" if streams else "list")
-        outcomes = runner(
-            joblib.delayed(_indexed_trial)(index, config, seed) for index, config, seed in tasks
-        )
-        results = dict(_with_progress(outcomes, len(tasks), progress))
-    trials = [results[index] for index in range(len(tasks))]
-    metric = trials[0]["metric"] if trials else "accuracy"
-    return Comparison(trials=trials, summary=summarize(trials), metric=metric)
+        trials = _run_all(tasks, n_jobs, progress)
+        metric = trials[0]["metric"] if trials else "accuracy"
+        summary = summarize(trials)
+        chosen = add_paired_differences(trials, summary, metric, select_by)
+        test = None
+        if chosen is not None:
+            config = _config_of(trials, summary[chosen])
+            seed_list = [t["seed"] for t in trials if t["config"] == config]
+            test = _test_score(config, seed_list, metric, n_jobs)
+    return Comparison(
+        trials=trials,
+        summary=summary,
+        metric=metric,
+        selection={
+            "select_by": select_by,
+            "validation_split": float(validation_split),
+            "chosen": chosen,
+            "test": test,
+        },
+    )
 
 
-def _indexed_trial(index, config, seed):
-    return index, run_trial(config, seed)
+def _run_all(tasks, n_jobs, progress, evaluate_test=False):
+    """Map ``run_trial`` over ``(index, config, seed)`` with joblib; results in task order."""
+    import joblib
+
+    # Results stream back in trial order (whichever worker finishes first) where the
+    # backend can stream them; Ray's joblib backend returns them all at the end.
+    active, _ = joblib.parallel.get_active_backend()
+    streams = getattr(active, "supports_return_generator", False)
+    runner = joblib.Parallel(n_jobs=n_jobs, return_as="generator" if streams else "list")
+    outcomes = runner(
+        joblib.delayed(_indexed_trial)(index, config, seed, evaluate_test)
+        for index, config, seed in tasks
+    )
+    results = dict(_with_progress(outcomes, len(tasks), progress))
+    return [results[index] for index in range(len(tasks))]
+
+
+def _config_of(trials, row):
+    for trial in trials:
+        config = trial["config"]
+        if (config["optimizer"], config["learning_rate"], config["batch_size"]) == (
+            row["optimizer"],
+            row["learning_rate"],
+            row["batch_size"],
+        ) and (config["loss"] or "default") == row["loss"]:
+            return config
+    raise AssertionError("the chosen row has no trials")
+
+
+def _test_score(config, seeds, metric, n_jobs):
+    """The chosen configuration, trained again for each seed (the same model: a trial is
+    deterministic from its seed) and scored once on the test part."""
+    tasks = [(index, config, seed) for index, seed in enumerate(seeds)]
+    trials = _run_all(tasks, n_jobs, progress=False, evaluate_test=True)
+    losses = np.array([t["test_loss"] for t in trials])
+    metrics = np.array([t["test_metric"] for t in trials])
+    return {
+        "metric": metric,
+        "seeds": len(trials),
+        "loss_mean": float(np.mean(losses)),
+        "loss_std": float(np.std(losses)),
+        "metric_mean": float(np.mean(metrics)),
+        "metric_std": float(np.std(metrics)),
+        "per_seed": [
+            {"seed": t["seed"], "test_loss": t["test_loss"], "test_metric": t["test_metric"]}
+            for t in trials
+        ],
+    }
+
+
+def _indexed_trial(index, config, seed, evaluate_test=False):
+    return index, run_trial(config, seed, evaluate_test)
 
 
 def _check_sweep(dataset, target_column, optimizers, losses):
@@ -397,7 +521,75 @@ def summarize(trials: list[dict]) -> list[dict]:
     return rows
 
 
-def table_cells(summary: list[dict], metric: str = "accuracy"):
+def add_paired_differences(trials, summary, metric, select_by="val_loss") -> int | None:
+    """Choose a summary row by ``select_by`` and give every row its paired difference
+    to the chosen one (``paired_difference_mean/low/high``, a 95% interval over
+    seeds; see :mod:`gradstep.lab.selection`). Returns the chosen row's index."""
+    key = selection.criterion_key(select_by)
+    chosen = selection.choose(summary, select_by, metric)
+    groups = _trials_by_row(trials)
+    for index, row in enumerate(summary):
+        row["chosen"] = index == chosen
+        difference = {"mean": math.nan, "low": math.nan, "high": math.nan}
+        if chosen is not None:
+            reference = {t["seed"]: t[key] for t in groups[_row_key(summary[chosen])]}
+            paired = [(t[key], reference[t["seed"]]) for t in groups[_row_key(row)]]
+            difference = selection.paired_difference(*zip(*paired, strict=True))
+        for name, value in difference.items():
+            row[f"paired_difference_{name}"] = value
+    return chosen
+
+
+def _row_key(row):
+    return (row["optimizer"], row["learning_rate"], row["loss"], row["batch_size"])
+
+
+def _trials_by_row(trials):
+    groups: dict[tuple, list[dict]] = {}
+    for trial in trials:
+        config = trial["config"]
+        key = (
+            config["optimizer"],
+            config["learning_rate"],
+            config["loss"] or "default",
+            config["batch_size"],
+        )
+        groups.setdefault(key, []).append(trial)
+    return groups
+
+
+def choice_lines(summary, metric, selection_record) -> list[str]:
+    """Sentences saying what was chosen, on what, and its test score (measured once)."""
+    select_by = selection_record["select_by"]
+    fraction = selection_record["validation_split"]
+    chosen = selection_record.get("chosen")
+    criterion = "val_loss" if select_by == "val_loss" else f"val_{metric}"
+    best = "highest" if selection.higher_is_better(select_by, metric) else "lowest"
+    lines = [
+        f"Chosen on the validation part ({fraction:.0%} of the training data, "
+        f"{'stratified, ' if metric == 'accuracy' else ''}the same rows for every "
+        f"configuration of a seed), by the {best} mean final {criterion}; "
+        "Δ is each configuration's paired difference to it, with a 95% interval over seeds."
+    ]
+    if chosen is None:
+        lines.append("No configuration finished with a finite score: none was chosen.")
+        return lines
+    row = summary[chosen]
+    lines.append(
+        f"Chosen: {row['optimizer']}, learning rate {row['learning_rate']:g}, "
+        f"loss {row['loss']}, batch {row['batch_size']}."
+    )
+    test = selection_record.get("test")
+    if test:
+        lines.append(
+            f"Test part, chosen configuration only, measured once: loss "
+            f"{test['loss_mean']:.4f} ± {test['loss_std']:.4f}, {metric} "
+            f"{test['metric_mean']:.4f} ± {test['metric_std']:.4f} over {test['seeds']} seeds."
+        )
+    return lines
+
+
+def table_cells(summary: list[dict], metric: str = "accuracy", selection_record=None):
     """The summary's headers and its rows as text cells, for the text and HTML tables."""
     headers = [
         "optimizer",
@@ -428,12 +620,28 @@ def table_cells(summary: list[dict], metric: str = "accuracy"):
         ]
         for row in summary
     ]
+    if selection_record is not None:
+        criterion = "val_loss" if selection_record["select_by"] == "val_loss" else metric
+        headers.append(f"Δ final {criterion} vs chosen (95%)")
+        for cells, row in zip(rows, summary, strict=True):
+            cells.append(_difference(row))
     return headers, rows
 
 
-def format_table(summary: list[dict], metric: str = "accuracy") -> str:
+def _difference(row):
+    if row.get("chosen"):
+        return "chosen"
+    mean, low, high = (row.get(f"paired_difference_{name}") for name in ("mean", "low", "high"))
+    if mean is None or math.isnan(mean):
+        return "nan"
+    if math.isnan(low):
+        return f"{mean:+.4f}"
+    return f"{mean:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
+def format_table(summary: list[dict], metric: str = "accuracy", selection_record=None) -> str:
     """The summary as an aligned text table."""
-    headers, rows = table_cells(summary, metric)
+    headers, rows = table_cells(summary, metric, selection_record)
     widths = [
         max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
     ]

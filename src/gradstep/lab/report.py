@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradstep.lab.compare import Comparison, format_table, table_cells
+from gradstep.lab.compare import Comparison, table_cells
 
 
 def _pyplot():
@@ -180,25 +180,35 @@ def write_report(comparison: Comparison, output, title="gradstep comparison") ->
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Dataset <b>{html.escape(str(config.get('dataset', '?')))}</b>, "
         f"{config.get('epochs', '?')} epochs, {len(comparison.trials)} trials; "
-        "validation on the held-out test part; mean ± standard deviation over seeds.</p>",
-        _html_table(comparison.summary, metric),
+        f"{_validation_words(comparison)}; mean ± standard deviation over seeds.</p>",
+        _html_table(comparison.summary, metric, comparison.selection),
     ]
+    if comparison.selection:
+        lines = comparison.choice_text().split("\n")
+        paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+        parts.append(f'<div id="choice">{paragraphs}</div>')
     for caption, data in images:
         parts.append(f"<h2>{html.escape(caption)}</h2>")
         parts.append(f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">')
-    parts.append(
-        "<h2>Table as text</h2><pre>"
-        + html.escape(format_table(comparison.summary, metric))
-        + "</pre>"
-    )
+    parts.append("<h2>Table as text</h2><pre>" + html.escape(comparison.table()) + "</pre>")
     parts.append("</body></html>")
     output = Path(output)
     output.write_text("\n".join(parts), encoding="utf-8")
     return output
 
 
-def _html_table(summary, metric):
-    headers, rows = table_cells(summary, metric)
+def _validation_words(comparison):
+    if not comparison.selection:  # a comparison saved before validation parts existed
+        return "validation on the held-out test part"
+    fraction = comparison.selection["validation_split"]
+    return (
+        f"validation on {fraction:.0%} of the training data; the test part scores only "
+        "the chosen configuration, once"
+    )
+
+
+def _html_table(summary, metric, selection_record=None):
+    headers, rows = table_cells(summary, metric, selection_record)
     head = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>"
