@@ -238,9 +238,7 @@ def test_choice_is_the_lowest_mean_validation_loss_with_paired_differences(local
     chosen = local_run.selection["chosen"]
     assert chosen == int(np.nanargmin(finals))
     assert local_run.chosen() is local_run.summary[chosen]
-    assert [row["chosen"] for row in local_run.summary] == [
-        i == chosen for i in range(len(finals))
-    ]
+    assert [row["chosen"] for row in local_run.summary] == [i == chosen for i in range(len(finals))]
     by_seed = {}
     for t in local_run.trials:
         key = (t["config"]["optimizer"], t["config"]["learning_rate"])
