@@ -5,6 +5,7 @@ Writes:
                                 the values computed by the schedule objects (and,
                                 dotted, the momentum OneCycle and Cyclic cycle)
   docs/images/lr_find_digits.png  gradstep.lab.lr_find on the reference model
+  docs/images/lr_find_band_digits.png  the same over 5 seeds (median and spread)
                                 (Dense 512 relu -> Dense 10 softmax, Adam) on digits
 
 Run in the dev environment (gradstep with the 'main' and 'plot' extras):
@@ -137,12 +138,31 @@ def plot_lr_find_digits(path):
     return result
 
 
+def plot_lr_find_band_digits(path):
+    """The same test over 5 seeds: the median curve, its spread, each seed's suggestions."""
+    (x, y), _ = datasets.load("digits")
+    model = models.Sequential(
+        [layers.Dense(512, activation="relu", input_shape=(64,)), layers.Dense(10, "softmax")],
+        seed=0,
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    band = lr_find(model, x, y, seeds=5)
+    band.plot(path)
+    return band
+
+
 def main():
     os.makedirs(IMAGES, exist_ok=True)
     plot_schedules(os.path.join(IMAGES, "schedules.png"))
     result = plot_lr_find_digits(os.path.join(IMAGES, "lr_find_digits.png"))
     print(f"lr_find on digits: {result.suggestions}", file=sys.stderr)
-    print(f"wrote {os.path.normpath(IMAGES)}/schedules.png and lr_find_digits.png", file=sys.stderr)
+    band = plot_lr_find_band_digits(os.path.join(IMAGES, "lr_find_band_digits.png"))
+    print(band.summary(), file=sys.stderr)
+    print(
+        f"wrote {os.path.normpath(IMAGES)}/schedules.png, lr_find_digits.png and "
+        "lr_find_band_digits.png",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -98,6 +98,13 @@ def _add_lr_find_parser(commands) -> None:
     )
     lr_find.add_argument("--hidden-units", type=int, default=512)
     lr_find.add_argument("--seed", type=int, default=0)
+    lr_find.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="run the test for this many seeds (initial weights and batch order) and plot "
+        "the median curve with its spread",
+    )
     lr_find.set_defaults(handler=run_lr_find, learning_rate=None)
 
 
@@ -220,6 +227,8 @@ def run_train(args) -> int:
 def run_lr_find(args) -> int:
     from gradstep.lab import lr_find
 
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, received {args.seeds}")
     data = _load(args)
     x_train, y_train = data.x_train, data.y_train
     model = _reference_model(args, data)
@@ -237,7 +246,11 @@ def run_lr_find(args) -> int:
         num_steps=args.steps,
         batch_size=args.batch_size,
         seed=args.seed,
+        seeds=args.seeds if args.seeds > 1 else None,
     )
+    if args.seeds > 1:
+        print(result.summary())
+        return _plot_lr_find(result, args.output)
     steps = len(result.learning_rates)
     if result.stopped_early:
         print(f"The loss diverged at step {steps}, learning rate {result.learning_rates[-1]:.3g}")
@@ -246,12 +259,16 @@ def run_lr_find(args) -> int:
     for name, rate in (("steep", result.steep), ("minimum/10", result.minimum)):
         text = f"{rate:.3g}" if rate is not None else "none (too few steps before divergence)"
         print(f"suggested learning rate ({name}): {text}")
+    return _plot_lr_find(result, args.output)
+
+
+def _plot_lr_find(result, output) -> int:
     try:
-        result.plot(args.output)
+        result.plot(output)
     except ImportError as error:
         print(f"gradstep: error: {error}", file=sys.stderr)
         return 1
-    print(f"plot written to {args.output}")
+    print(f"plot written to {output}")
     return 0
 
 

@@ -4,7 +4,7 @@ image data format."""
 from __future__ import annotations
 
 import contextlib
-import functools
+import sys
 
 import numpy as np
 
@@ -188,22 +188,31 @@ def product_threads(left: np.ndarray, right: np.ndarray):
     return controller.limit(limits=1, user_api="blas")
 
 
-@functools.cache
+_CONTROLLER: tuple[int, object] | None = None
+
+
 def _blas_controller():
     """threadpoolctl's view of the loaded BLAS libraries (None without
-    threadpoolctl), made once: switching its limit then costs microseconds."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()
+    threadpoolctl), made once and remade only when modules were imported since
+    (a new BLAS comes with an extension module, such as SciPy's): switching its
+    limit then costs microseconds, where a fresh scan of the process's libraries
+    costs about 10 ms."""
+    global _CONTROLLER
+    modules = len(sys.modules)
+    if _CONTROLLER is None or _CONTROLLER[0] != modules:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return None
+        _CONTROLLER = (len(sys.modules), ThreadpoolController())
+    return _CONTROLLER[1]
 
 
 def _threadpool_limits(threads: int | None):
-    if threads is None:
+    """threadpoolctl's limit through ``_blas_controller``: a fresh
+    ``threadpool_limits`` scans the process's loaded libraries each time, about
+    10 ms, which ``train_on_batch`` would pay on every call."""
+    controller = None if threads is None else _blas_controller()
+    if controller is None:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=threads, user_api="blas")
+    return controller.limit(limits=threads, user_api="blas")

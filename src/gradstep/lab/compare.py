@@ -81,26 +81,15 @@ def run_trial(config: dict, seed: int, evaluate_test: bool = False) -> dict:
     ``evaluate_test`` the trained model is also scored on the test part
     (``test_loss``, ``test_metric``): only for the chosen configuration.
     """
-    from gradstep import layers, models, optimizers
-
     data = _load(config["dataset"], config.get("target_column"))
-    activation, default_loss, metric = _TASK_SETUP[data.task]
-    units = len(data.classes) if data.task == "multiclass" else 1
+    metric = _TASK_SETUP[data.task][2]
     train, validation = selection.split_validation(
         data.y_train,
         config.get("validation_split", DEFAULT_VALIDATION_SPLIT),
         seed,
         stratify=data.task != "regression",
     )
-    model = models.Sequential(seed=seed)
-    model.add(layers.Input(shape=data.x_train.shape[1:]))
-    if len(data.x_train.shape) > 2:
-        model.add(layers.Flatten())
-    model.add(layers.Dense(config["hidden_units"], activation="relu"))
-    model.add(layers.Dense(units, activation=activation))
-    optimizer = optimizers.get(config["optimizer"])
-    optimizer.learning_rate = config["learning_rate"]
-    model.compile(optimizer=optimizer, loss=config.get("loss") or default_loss, metrics=[metric])
+    model = trial_model(config, seed)
     started = time.perf_counter()
     history = model.fit(
         data.x_train[train],
@@ -130,6 +119,26 @@ def run_trial(config: dict, seed: int, evaluate_test: bool = False) -> dict:
         trial["test_loss"] = float(scores["loss"])
         trial["test_metric"] = float(scores[metric])
     return trial
+
+
+def trial_model(config: dict, seed: int):
+    """The compiled model a trial of ``config`` trains: ``Dense(hidden_units, relu)``
+    then the task's output layer, its initial weights drawn with ``seed``."""
+    from gradstep import layers, models, optimizers
+
+    data = _load(config["dataset"], config.get("target_column"))
+    activation, default_loss, metric = _TASK_SETUP[data.task]
+    units = len(data.classes) if data.task == "multiclass" else 1
+    model = models.Sequential(seed=seed)
+    model.add(layers.Input(shape=data.x_train.shape[1:]))
+    if len(data.x_train.shape) > 2:
+        model.add(layers.Flatten())
+    model.add(layers.Dense(config["hidden_units"], activation="relu"))
+    model.add(layers.Dense(units, activation=activation))
+    optimizer = optimizers.get(config["optimizer"])
+    optimizer.learning_rate = config["learning_rate"]
+    model.compile(optimizer=optimizer, loss=config.get("loss") or default_loss, metrics=[metric])
+    return model
 
 
 def _last(values):

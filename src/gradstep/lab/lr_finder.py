@@ -79,7 +79,8 @@ def lr_find(
     stop_div: bool = True,
     beta: float = 0.98,
     seed: int | None = 0,
-) -> LRFindResult:
+    seeds=None,
+):
     """Run the learning-rate range test on a compiled model, then restore it.
 
         >>> import numpy as np
@@ -104,11 +105,29 @@ def lr_find(
         stop_div: stop when the smoothed loss exceeds 4 times its minimum (default True).
         beta: the smoothing factor of the loss (default ``0.98``).
         seed: seeds the order of the batches (default ``0``).
+        seeds: run the test several times: a count (that many seeds spawned from
+            ``seed``) or a list of seeds; each run starts from the initial weights
+            the model gets with that seed and takes the batches in that seed's
+            order (see :mod:`gradstep.lab.lr_band`).
 
     Returns:
-        An ``LRFindResult``.
+        An ``LRFindResult``; with ``seeds``, an ``LRFindBand``: the median and
+        spread of the curves, and the spread of each suggestion.
     """
     _check_arguments(start_lr, end_lr, num_steps, beta)
+    if seeds is not None:
+        from gradstep.lab import lr_band
+
+        settings = {
+            "start_lr": start_lr,
+            "end_lr": end_lr,
+            "num_steps": num_steps,
+            "batch_size": batch_size,
+            "stop_div": stop_div,
+            "beta": beta,
+            "seed": seed,
+        }
+        return lr_band.lr_find_band(model, x, y, seeds, settings)
     batch_size = check_positive_int(batch_size, "batch_size")
     x, y = np.asarray(x), np.asarray(y)
     check_same_length(x, y)
