@@ -35,7 +35,7 @@ from gradstep import metrics as metrics_module
 from gradstep.graph import Graph, SymbolicTensor
 from gradstep.layers.base import LAYERS, Layer, assign_state_updates, snake_case, unique_name
 from gradstep.layers.core import Input
-from gradstep.models import adapters, data
+from gradstep.models import adapters, data, non_finite
 from gradstep.models.compile import CompiledLoss, CompiledMetrics, CompileSettings
 from gradstep.optimizers import WeightGradient
 from gradstep.validation import (
@@ -98,6 +98,9 @@ class Model(Layer):
             False for Keras's behaviour (train on, whatever the loss).
         diverged_at: ``(epoch, batch)`` (0-based) where the last ``fit``
             stopped because of NaN or infinite values, else None.
+        non_finite_origin: where that batch's first non-finite value appeared
+            (a ``models.non_finite.NonFiniteOrigin``: forward, loss or backward,
+            the layer, and the NumPy operation), else None.
     """
 
     holds_layers = True
@@ -130,6 +133,7 @@ class Model(Layer):
         self.history = None
         self.terminate_on_nan = True
         self.diverged_at: tuple[int, int] | None = None
+        self.non_finite_origin: non_finite.NonFiniteOrigin | None = None
         self._resume_epoch: int | None = None
         self._settings: CompileSettings | None = None
         self._compiled: tuple[CompiledLoss, CompiledMetrics] | None = None
@@ -868,6 +872,7 @@ class Model(Layer):
         )
         self.stop_training = False
         self.diverged_at = None
+        self.non_finite_origin = None
         self._resume_epoch = None
         self._reset_metrics()
         callback_list.on_train_begin()
@@ -882,7 +887,7 @@ class Model(Layer):
                 problem = self._train_step(inputs, targets, weights, self.terminate_on_nan)
                 callback_list.on_train_batch_end(step, self._logs())
                 if problem is not None:
-                    self._stop_diverged(epoch, step, problem)
+                    self._stop_diverged(epoch, step, problem, (inputs, targets, weights))
                 if self.stop_training:
                     break
             batches.close()
@@ -930,12 +935,17 @@ class Model(Layer):
             return adapters.stream_source(validation_data, None, None, None, None)
         return adapters.ArrayBatches(self._prepare_validation(validation_data), batch_size)
 
-    def _stop_diverged(self, epoch: int, step: int, problem: str) -> None:
-        """Stop ``fit`` at a batch whose loss or gradients are not finite, and say why."""
+    def _stop_diverged(self, epoch: int, step: int, problem: str, batch) -> None:
+        """Stop ``fit`` at a batch whose loss or gradients are not finite, and say why:
+        where the first non-finite value appeared (``non_finite.locate`` runs the batch
+        again, watching every layer), kept in ``non_finite_origin``."""
         self.diverged_at = (epoch, step)
         self.stop_training = True
+        self.non_finite_origin = non_finite.locate(self, *batch)
+        where = "" if self.non_finite_origin is None else f"; {self.non_finite_origin}"
         print(
-            f"Epoch {epoch + 1}, batch {step + 1}: Invalid loss, terminating training: {problem}. "
+            f"Epoch {epoch + 1}, batch {step + 1}: Invalid loss, terminating training: {problem}"
+            f"{where}. "
             "The weights are those from before this batch (its step was not applied). "
             f"Training diverged: try a lower learning rate (it is {self.optimizer.learning_rate:g})"
             ", or, for a classifier whose outputs saturate, a linear last layer with "
