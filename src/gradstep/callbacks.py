@@ -1200,3 +1200,7 @@ def _tensorboard_update_freq(update_freq):
             f"received {update_freq!r}"
         )
     return check_positive_int(update_freq, "update_freq")
+
+
+# Defined in its own module (it needs Callback, above); a callback like the others.
+from gradstep.diagnostics import Diagnostics  # noqa: E402, F401

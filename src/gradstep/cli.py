@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--hidden-units", type=int, default=512)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    train.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="record per-layer gradient, weight, update and activation numbers, print what "
+        "they show, and write them (JSON, CSV, plots) to --diagnose-dir",
+    )
+    train.add_argument("--diagnose-dir", default="diagnostics")
     train.set_defaults(handler=run_train)
     _add_lr_find_parser(commands)
     _add_compare_parser(commands)
@@ -202,6 +209,7 @@ def run_train(args) -> int:
     builder = _convnet_model if args.model == "convnet" else _reference_model
     model = builder(args, data)
     model.summary()
+    diagnostics = _diagnostics(args)
     # fit stops at the first NaN or infinite loss and prints where (terminate_on_nan).
     model.fit(
         x_train,
@@ -209,7 +217,10 @@ def run_train(args) -> int:
         batch_size=args.batch_size,
         epochs=args.epochs,
         verbose=args.verbose,
+        callbacks=[] if diagnostics is None else [diagnostics],
     )
+    if diagnostics is not None:
+        _write_diagnostics(diagnostics, args.diagnose_dir)
     if model.diverged_at is not None:
         epoch, batch = model.diverged_at
         print(
@@ -222,6 +233,29 @@ def run_train(args) -> int:
     results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
     print(" - ".join(f"test {name}: {value:.4f}" for name, value in results.items()))
     return 0
+
+
+def _diagnostics(args):
+    if not args.diagnose:
+        return None
+    from pathlib import Path
+
+    from gradstep.callbacks import Diagnostics
+
+    Path(args.diagnose_dir).mkdir(parents=True, exist_ok=True)
+    return Diagnostics(csv_path=Path(args.diagnose_dir) / "diagnostics.csv")
+
+
+def _write_diagnostics(diagnostics, directory) -> None:
+    from pathlib import Path
+
+    written = [diagnostics.to_json(Path(directory) / "diagnostics.json"), diagnostics.csv_path]
+    try:
+        written += diagnostics.plot(directory)
+    except ImportError as error:
+        print(f"gradstep: no plots: {error}", file=sys.stderr)
+    print("diagnostics written: " + ", ".join(str(path) for path in written))
+    print(f"an HTML page of them: gradstep report {Path(directory) / 'diagnostics.json'}")
 
 
 def run_lr_find(args) -> int:
@@ -406,18 +440,27 @@ class _cluster:
 def _add_report_parser(commands) -> None:
     report = commands.add_parser(
         "report",
-        help="write a self-contained HTML report of a saved comparison",
-        description="Read the comparison.json that `gradstep compare` wrote and write one "
-        "HTML page with the table and the plots embedded.",
+        help="write a self-contained HTML report of a saved comparison or diagnosed run",
+        description="Read the comparison.json that `gradstep compare` wrote (or the "
+        "diagnostics.json of `gradstep train --diagnose`) and write one HTML page with the "
+        "tables, the findings and the plots embedded.",
     )
-    report.add_argument("comparison", help="the comparison.json written by gradstep compare")
+    report.add_argument(
+        "comparison",
+        help="the comparison.json written by gradstep compare, or the diagnostics.json "
+        "written by gradstep train --diagnose",
+    )
     report.add_argument("--output", default="report.html")
     report.set_defaults(handler=run_report)
 
 
 def run_report(args) -> int:
-    from gradstep.lab import compare, report
+    from gradstep.lab import compare, diagnostics_report, report
 
+    if diagnostics_report.is_diagnostics(args.comparison):
+        written = diagnostics_report.write_report(args.comparison, args.output)
+        print(f"report written to {written}")
+        return 0
     result = compare.Comparison.from_json(args.comparison)
     print(f"report written to {report.write_report(result, args.output)}")
     return 0

@@ -1,13 +1,12 @@
 import base64
 import io
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 from gradstep.lab import compare, report
+from headless_chromium import probe_title
 
 pytestmark = pytest.mark.requires("matplotlib", extra="plot")
 
@@ -116,48 +115,7 @@ def test_report_says_where_the_choice_and_the_test_score_come_from(comparison, t
     assert "vs chosen (95%)</th>" in page
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail(
-        "headless Chromium is needed: sh tools/install_test_dependencies.sh installs it "
-        "(the README's test command runs it first)"
-    )
-
-
 def test_report_renders_in_headless_chromium(comparison, tmp_path):
     """Every image decodes in a real browser and the table is there."""
     page = report.write_report(comparison, tmp_path / "report.html").read_text()
-    probe = (
-        "<script>window.addEventListener('load', () => {"
-        "const images = [...document.images];"
-        "const loaded = images.filter(i => i.complete && i.naturalWidth > 0).length;"
-        "const rows = document.querySelectorAll('#summary tbody tr').length;"
-        "document.title = `images ${loaded}/${images.length} rows ${rows}`;});</script>"
-    )
-    (tmp_path / "probe.html").write_text(page.replace("</body>", probe + "</body>"))
-    result = subprocess.run(
-        [
-            _chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            (tmp_path / "probe.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    title = re.search(r"<title>(.*?)</title>", result.stdout)
-    assert title is not None, result.stderr[-2000:]
-    assert title.group(1) == "images 3/3 rows 6"
+    assert probe_title(page, "summary", tmp_path) == "images 3/3 rows 6"
