@@ -115,7 +115,12 @@ def test_a_bad_initialization_leaves_the_relus_dead():
     model = keras.Sequential(
         [
             keras.Input((64,)),
-            layers.Dense(32, activation="relu", bias_initializer=keras.initializers.Constant(-5.0)),
+            layers.Dense(
+                32,
+                activation="relu",
+                bias_initializer=keras.initializers.Constant(-5.0),
+                name="hidden",
+            ),
             layers.Dense(10, activation="softmax"),
         ],
         seed=0,
@@ -123,10 +128,10 @@ def test_a_bad_initialization_leaves_the_relus_dead():
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     diagnostics = Diagnostics(verbose=0)
     model.fit(x, y, epochs=2, verbose=0, callbacks=[diagnostics])
-    assert diagnostics.values("dead_fraction", "dense") == [1.0, 1.0]
+    assert diagnostics.values("dead_fraction", "hidden") == [1.0, 1.0]
     [dead] = [f for f in diagnostics.findings() if f.kind == "dead_relus"]
     assert str(dead).startswith(
-        "Dead ReLUs: 100% of the units of layer 'dense' gave zero for every sample of the last "
+        "Dead ReLUs: 100% of the units of layer 'hidden' gave zero for every sample of the last "
         "period (threshold 50%)."
     )
 
