@@ -75,6 +75,8 @@ EXTRA_CASES = [
                 {"output_mode": "multi_hot", "num_oov_indices": 2},
                 {"output_mode": "count"},
                 {"output_mode": "tf_idf", "idf_weights": [0.5, 1.0, 1.5, 2.0]},
+                {"invert": True},  # indices 0 .. 13: past the vocabulary, oov_token
+                {"invert": True, "mask_token": 0, "oov_token": 99},
             ]
         )
     ),
@@ -229,7 +231,11 @@ def assert_same_predictions(model, arrays, opset=None) -> None:
     got = run_onnx(model, arrays, opset)
     assert len(got) == len(want)
     for mine, theirs in zip(got, want, strict=True):
-        np.testing.assert_allclose(mine, theirs, rtol=TOLERANCE, atol=TOLERANCE)
+        if np.asarray(theirs).dtype.kind in "OUS":  # text: the same strings
+            assert mine.dtype == object
+            np.testing.assert_array_equal(mine, np.asarray(theirs, dtype=object))
+        else:
+            np.testing.assert_allclose(mine, theirs, rtol=TOLERANCE, atol=TOLERANCE)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -858,3 +864,131 @@ def test_masks_that_do_not_fit_several_attention_axes_are_named():
         to_onnx(model)
     with pytest.raises(ValueError, match="out of bounds"):
         model.predict(np.zeros((1, 2, 3, 4), np.float32), verbose=0)
+
+
+# --- lookups of text and integers ---------------------------------------------------------------
+WORDS = ["cat", "dog", "bird"]
+#: Words with padding (the empty string), the vocabulary's, and others.
+TEXT = np.array(
+    [["cat", "dog", "", "bird"], ["fish", "cat", "cat", ""], ["dog", "zebra", "x", "cat"]],
+    dtype=object,
+)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"mask_token": ""},
+        {"num_oov_indices": 0, "mask_token": "", "oov_token": "?"},
+        {"output_mode": "one_hot", "mask_token": ""},
+        {"output_mode": "multi_hot"},
+        {"output_mode": "count", "mask_token": ""},
+        {"output_mode": "tf_idf", "idf_weights": [0.5, 1.0, 1.5]},
+        {"max_tokens": 6, "pad_to_max_tokens": True, "output_mode": "multi_hot"},
+    ],
+    ids=["int", "mask", "no_oov", "one_hot", "multi_hot", "count", "tf_idf", "padded"],
+)
+def test_string_lookup_takes_a_string_input(config):
+    text = gradstep.Input((4,), dtype="string", name="text")
+    model = gradstep.Model(text, layers.StringLookup(vocabulary=WORDS, **config)(text))
+    words = TEXT
+    if config.get("num_oov_indices") == 0:  # predict refuses unknown words
+        words = np.where(np.isin(TEXT, [*WORDS, ""]), TEXT, "dog").astype(object)
+    assert_same_predictions(model, [words])
+
+
+def test_inverted_lookups_give_tokens():
+    """Indices back to strings (a string output) and integers; an index past
+    the vocabulary gives ``oov_token``."""
+    indices = gradstep.Input((4,), dtype="int64")
+    strings = layers.StringLookup(vocabulary=WORDS, invert=True, mask_token="")(indices)
+    other = layers.StringLookup(vocabulary=WORDS, invert=True, num_oov_indices=2)(indices)
+    integers = layers.IntegerLookup(vocabulary=[7, 3, 5], invert=True, mask_token=0)(indices)
+    model = gradstep.Model(indices, [strings, other, integers])
+    assert_same_predictions(model, [np.array([[0, 1, 2, 3], [4, 5, -1, 2]])])
+
+
+def test_text_to_the_inverted_lookup_and_back():
+    """A string output of one lookup as the input of another."""
+    indices = gradstep.Input((4,), dtype="int64")
+    strings = layers.StringLookup(vocabulary=WORDS, invert=True)(indices)
+    model = gradstep.Model(indices, layers.StringLookup(vocabulary=WORDS[::-1])(strings))
+    assert_same_predictions(model, [np.array([[0, 1, 2, 3], [4, 3, -1, 2]])])
+
+
+def test_a_text_classifier_from_strings():
+    """Words -> StringLookup (the empty string as padding) -> Embedding's
+    mask -> LSTM -> Dense: a model trained on text serves on text."""
+    text = gradstep.Input((4,), dtype="string")
+    indices = layers.StringLookup(vocabulary=WORDS, mask_token="")(text)
+    embedded = layers.Embedding(5, 3, mask_zero=True)(indices)
+    hidden = layers.LSTM(3)(embedded)
+    model = gradstep.Model(text, layers.Dense(2, activation="softmax")(hidden))
+    perturb_weights(model)
+    assert_same_predictions(model, [TEXT])
+
+
+@pytest.mark.parametrize("mode", ["int", "one_hot", "count"])
+def test_without_oov_indices_an_unknown_token_is_minus_one(mode):
+    """``num_oov_indices=0``: known tokens as predict gives them; an unknown
+    one, which predict refuses with an error, is index -1 (zeros when
+    encoded) in the file, since an ONNX model cannot raise."""
+    import onnxruntime
+
+    tokens, text = gradstep.Input((3,), dtype="int64"), gradstep.Input((3,), dtype="string")
+    options = {"num_oov_indices": 0, "output_mode": mode}
+    model = gradstep.Model(
+        [tokens, text],
+        [
+            layers.IntegerLookup(vocabulary=[7, 3, 5], **options)(tokens),
+            layers.StringLookup(vocabulary=WORDS, **options)(text),
+        ],
+    )
+    known = [np.array([[7, 3, 5], [5, 5, 7]]), np.array([["cat", "dog", "bird"]] * 2, object)]
+    assert_same_predictions(model, known)
+    with pytest.raises(ValueError, match="num_oov_indices=0 all inputs should be in vocabulary"):
+        model.predict([np.array([[7, 4, 5]]), known[1][:1]], verbose=0)
+    session = onnxruntime.InferenceSession(
+        to_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    unknown = [np.array([[7, 4, 5]]), np.array([["cat", "cow", "bird"]], object)]
+    feeds = {entry.name: array for entry, array in zip(session.get_inputs(), unknown, strict=True)}
+    want = {
+        "int": [[0, -1, 2]],
+        "one_hot": [[[1, 0, 0], [0, 0, 0], [0, 0, 1]]],
+        "count": [[1, 0, 1]],
+    }[mode]
+    for got in session.run(None, feeds):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_what_onnx_cannot_hash_or_look_up_is_named():
+    text = gradstep.Input((3,), dtype="string")
+    indices = gradstep.Input((3,), dtype="int64")
+    cases = [
+        (text, layers.Hashing(5, name="hashed"), r"'hashed' \(Hashing\).*FarmHash64"),
+        (
+            text,
+            layers.StringLookup(vocabulary=WORDS, num_oov_indices=2, name="words"),
+            r"'words' \(StringLookup\).*num_oov_indices=2.*FarmHash64",
+        ),
+        (
+            indices,
+            layers.IntegerLookup(vocabulary=[1, 2], num_oov_indices=2, oov_method="farmhash"),
+            r"\(IntegerLookup\).*FarmHash64",
+        ),
+        (
+            indices,
+            layers.StringLookup(vocabulary=WORDS, invert=True, oov_token=None, name="back"),
+            r"'back' \(StringLookup\).*oov_token=None",
+        ),
+        (
+            text,
+            layers.StringLookup(name="empty"),
+            r"'empty' \(StringLookup\).*no vocabulary",
+        ),
+    ]
+    for inputs, layer, message in cases:
+        with pytest.raises(ValueError, match=message):
+            to_onnx(gradstep.Model(inputs, layer(inputs)))

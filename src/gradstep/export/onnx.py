@@ -108,7 +108,8 @@ def to_onnx(model, opset: int = DEFAULT_OPSET):
     for tensor, value in zip(graph.outputs, output_values, strict=True):
         name = onnx_graph.name(tensor.node.layer.name)
         onnx_graph.op_named("Identity", value, name)
-        outputs.append((name, file_dtype(tensor.dtype), _output_dims(tensor.shape, name)))
+        dtype = onnx_graph.value_dtypes.get(value, file_dtype(tensor.dtype))
+        outputs.append((name, dtype, _output_dims(tensor.shape, name)))
     return onnx_graph.to_model(inputs, outputs, opset, model.name)
 
 
@@ -125,7 +126,7 @@ def convert_graph(onnx_graph: OnnxGraph, graph, input_values: list[str], input_m
             layer=node.layer,
             inputs=[values[id(t)] for t in tensors],
             shapes=[t.shape for t in tensors],
-            dtypes=[t.dtype for t in tensors],
+            dtypes=[onnx_graph.value_dtypes.get(values[id(t)], t.dtype) for t in tensors],
             output_shape=node.output.shape,
             output_dtype=file_dtype(node.output.dtype),
             masks=tuple(masks[id(t)] for t in tensors),

@@ -152,6 +152,9 @@ class OnnxGraph:
     def __init__(self):
         self.nodes: list[tuple[str, list[str], list[str], dict]] = []
         self.constants: dict[str, np.ndarray] = {}
+        #: The values whose type is not their symbolic tensor's (the text an
+        #: inverted StringLookup gives, which gradstep's graph calls float32).
+        self.value_dtypes: dict[str, str] = {}
         self._taken: set[str] = set()
 
     def name(self, hint: str) -> str:
