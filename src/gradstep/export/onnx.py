@@ -9,13 +9,17 @@ A model used as a layer is written inline. What the file computes is
 BatchNormalization uses its moving statistics), in float32. Masks are
 computed in the file too: ``Embedding(mask_zero=True)`` and ``Masking``
 write theirs, the layers that keep a mask pass it on, and the layers that
-use one get it in ``Call.masks``.
+use one get it in ``Call.masks``. A call with several outputs (a recurrent
+layer's states, attention scores, a model used as a layer) gets one ONNX
+value per output from its converter.
 
 - Opset 18 by default (``opset_version=`` picks a later one): every op the
   export writes has, as the export uses it, the form it has in opset 18
   (the reductions take their axes as an input since 18), so 18 is the
   oldest opset that has them all, and the file runs on ONNX Runtime 1.14
-  and later. Later opsets add nothing the export needs.
+  and later. Later opsets add nothing the export needs. StringLookup's
+  LabelEncoder comes from the ``ai.onnx.ml`` domain, imported at version 3
+  (opset 18's companion) when a model has one.
 - The batch axis is dynamic (named ``batch``), as is every size the model
   leaves unknown; the inputs are named after the model's ``Input`` layers and
   the outputs after the layers that produce them.
