@@ -992,3 +992,30 @@ def test_what_onnx_cannot_hash_or_look_up_is_named():
     for inputs, layer, message in cases:
         with pytest.raises(ValueError, match=message):
             to_onnx(gradstep.Model(inputs, layer(inputs)))
+
+
+def test_ops_with_several_outputs():
+    """``split``, ``unstack`` and ``moments``: one node per output."""
+    from gradstep import ops
+
+    x = gradstep.Input((4, 6))
+    h = layers.Dense(6)(x)
+    left, middle, right = ops.split(h, [1, 4], axis=-1)
+    halves = ops.split(h, 2, axis=1)
+    rows = ops.unstack(h, axis=1)
+    mean, variance = ops.moments(h, axes=[1])
+    kept_mean, kept_variance = ops.moments(h, axes=(1, 2), keepdims=True)
+    model = gradstep.Model(
+        x,
+        [
+            left,
+            ops.concatenate([right, middle], axis=-1),
+            halves[1] - halves[0],
+            rows[3] * rows[0],
+            mean + variance,
+            kept_mean * kept_variance,
+        ],
+    )
+    perturb_weights(model)
+    x_values = np.random.default_rng(22).normal(size=(3, 4, 6)).astype(np.float32)
+    assert_same_predictions(model, [x_values])
