@@ -133,7 +133,8 @@ def _cell_op(layer):
 class Recurrence(NamedTuple):
     """The ONNX values of a recurrent layer's run: its output (the last
     step's, or every step's with ``return_sequences``) and its final states
-    in Keras's order (LSTM ``[h, c]``; a stack of cells, each cell's in turn)."""
+    in Keras's order (LSTM ``[h, c]``; a stack of cells, each cell's in turn;
+    written only for a layer with ``return_state=True``)."""
 
     output: str
     states: list[str]
@@ -171,13 +172,18 @@ def recurrent(
     if initial_states:  # ONNX's initial_h (and initial_c): (directions, batch, units)
         inputs.append("")  # sequence_lens: every sequence runs to the end
         inputs += [graph.op("Unsqueeze", state, graph.ints([0])) for state in initial_states]
-    state_count = 2 if op_type == "LSTM" else 1
+    # Y, Y_h and, for LSTM's states, Y_c: (steps, directions, batch, units), (directions, ...)
+    with_states, sequences = config.get("return_state"), config.get("return_sequences")
+    state_count = 2 if op_type == "LSTM" and with_states else 1
     every_step, *finals = graph.op(op_type, *inputs, outputs=1 + state_count, **attributes)
-    states = [graph.op("Squeeze", final, graph.ints([0])) for final in finals]
-    if config.get("return_sequences"):
-        squeezed = graph.op("Squeeze", every_step, graph.ints([1]))  # (steps, batch, units)
-        return Recurrence(graph.transpose(squeezed, (1, 0, 2)), states)
-    return Recurrence(states[0], states)  # the last output is the last h
+    states = []
+    if with_states or not sequences:
+        states = [graph.op("Squeeze", final, graph.ints([0])) for final in finals]
+    if sequences:
+        output = graph.transpose(graph.op("Squeeze", every_step, graph.ints([1])), (1, 0, 2))
+    else:
+        output = states[0]  # the last output is the last h
+    return Recurrence(output, states if with_states else [])
 
 
 def _layer_outputs(layer, run: Recurrence):
@@ -391,6 +397,7 @@ def unrolled(
             ]
         outputs.append(output)
     final_states = [state for cell_states in states for state in cell_states]
+    final_states = final_states if config.get("return_state") else []
     if not config.get("return_sequences"):
         return Recurrence(output, final_states)
     every_step = [graph.op("Unsqueeze", o, graph.ints([1])) for o in outputs]
