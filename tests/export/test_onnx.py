@@ -10,7 +10,6 @@ differ by a few float32 units in the last place of numbers of size ~1."""
 
 import importlib
 import pkgutil
-import re
 import warnings
 
 import numpy as np
@@ -76,6 +75,8 @@ EXTRA_CASES = [
                 {"output_mode": "multi_hot", "num_oov_indices": 2},
                 {"output_mode": "count"},
                 {"output_mode": "tf_idf", "idf_weights": [0.5, 1.0, 1.5, 2.0]},
+                {"invert": True},  # indices 0 .. 13: past the vocabulary, oov_token
+                {"invert": True, "mask_token": 0, "oov_token": 99},
             ]
         )
     ),
@@ -230,7 +231,11 @@ def assert_same_predictions(model, arrays, opset=None) -> None:
     got = run_onnx(model, arrays, opset)
     assert len(got) == len(want)
     for mine, theirs in zip(got, want, strict=True):
-        np.testing.assert_allclose(mine, theirs, rtol=TOLERANCE, atol=TOLERANCE)
+        if np.asarray(theirs).dtype.kind in "OUS":  # text: the same strings
+            assert mine.dtype == object
+            np.testing.assert_array_equal(mine, np.asarray(theirs, dtype=object))
+        else:
+            np.testing.assert_allclose(mine, theirs, rtol=TOLERANCE, atol=TOLERANCE)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -278,6 +283,9 @@ def test_every_activation_in_dense_and_as_a_layer(activation):
         functional_models.long_names_and_a_flatten_called_twice,
         functional_models.mnist_convnet,
         functional_models.batchnorm_mlp,
+        functional_models.encoder_decoder,
+        functional_models.recurrent_states_as_features,
+        functional_models.attention_scores_as_features,
     ],
     ids=lambda builder: builder.__name__,
 )
@@ -409,10 +417,6 @@ def test_recurrent_layers_onnx_cannot_write_are_named():
         model = gradstep.Model(steps, layer(steps))
         with pytest.raises(ValueError, match=message):
             to_onnx(model)
-    state = gradstep.Input((2,))
-    started = layers.SimpleRNN(2, name="started")(steps, initial_state=[state])
-    with pytest.raises(ValueError, match="started.*SimpleRNN.*initial_state"):
-        to_onnx(gradstep.Model([steps, state], started))
 
 
 def test_attention_with_a_key_a_mask_input_and_causal_masks():
@@ -657,15 +661,361 @@ def test_a_model_with_two_outputs_used_as_a_layer():
     assert_same_predictions(model, [np.random.default_rng(4).normal(size=(3, 4)).astype("float32")])
 
 
+# --- calls with several outputs ---------------------------------------------------------------
+#: Recurrent layers called with ``return_state=True`` (and Bidirectional with
+#: ``merge_mode=None``): every output of the call is an output of the model.
+SEVERAL_OUTPUTS = {
+    "lstm": lambda: layers.LSTM(3, return_state=True),
+    "lstm_sequences_backwards": lambda: layers.LSTM(
+        3, return_sequences=True, return_state=True, go_backwards=True
+    ),
+    "gru_reset_after": lambda: layers.GRU(3, return_state=True),
+    "gru_reset_before_no_bias": lambda: layers.GRU(
+        3, reset_after=False, use_bias=False, return_sequences=True, return_state=True
+    ),
+    "simple_rnn_backwards": lambda: layers.SimpleRNN(3, return_state=True, go_backwards=True),
+    "lstm_unrolled": lambda: layers.LSTM(3, recurrent_activation="hard_sigmoid", return_state=True),
+    "rnn_of_stacked_cells": lambda: layers.RNN(
+        [layers.LSTMCell(3), layers.GRUCell(2)], return_sequences=True, return_state=True
+    ),
+    "bidirectional_concat": lambda: layers.Bidirectional(layers.LSTM(2, return_state=True)),
+    "bidirectional_sum": lambda: layers.Bidirectional(
+        layers.GRU(2, return_sequences=True, return_state=True), merge_mode="sum"
+    ),
+    "bidirectional_merge_none": lambda: layers.Bidirectional(
+        layers.SimpleRNN(2, return_sequences=True, return_state=True), merge_mode=None
+    ),
+    "bidirectional_merge_none_no_states": lambda: layers.Bidirectional(
+        layers.LSTM(2, return_sequences=True), merge_mode=None
+    ),
+}
+
+
+def _padded_tokens(seed: int, batch: int = 4, steps: int = 6, vocabulary: int = 12):
+    """Token ids with padding (0) at the start, at the end and inside."""
+    ids = np.random.default_rng(seed).integers(1, vocabulary, size=(batch, steps)).astype(np.int32)
+    ids[0, :3] = ids[1, 4:] = ids[2, 2] = 0
+    return ids
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("make", list(SEVERAL_OUTPUTS.values()), ids=list(SEVERAL_OUTPUTS))
+def test_every_output_of_a_recurrent_call_is_a_model_output(make, masked):
+    """The sequences or last output and the final states (Keras's order:
+    LSTM ``[h, c]``, a stack's cells in turn, Bidirectional's forward states
+    then backward ones), without a mask and with one (masked steps keep the
+    states)."""
+    if masked:
+        tokens = gradstep.Input((6,), dtype="int32")
+        sequences = layers.Embedding(12, 3, mask_zero=True)(tokens)
+        arrays = [_padded_tokens(16)]
+    else:
+        tokens = sequences = gradstep.Input((5, 3))
+        arrays = [np.random.default_rng(16).normal(size=(4, 5, 3)).astype(np.float32)]
+    outputs = make()(sequences)
+    model = gradstep.Model(tokens, outputs)
+    perturb_weights(model)
+    assert len(model.outputs) > 1
+    assert_same_predictions(model, arrays)
+
+
+#: Recurrent layers started from given states: the layer, the states' sizes.
+INITIAL_STATES = {
+    "lstm": (lambda: layers.LSTM(3, return_sequences=True), [3, 3]),
+    "lstm_backwards_no_bias": (lambda: layers.LSTM(3, go_backwards=True, use_bias=False), [3, 3]),
+    "gru_reset_after": (lambda: layers.GRU(3, return_sequences=True), [3]),
+    "gru_reset_before": (lambda: layers.GRU(3, reset_after=False), [3]),
+    "simple_rnn_relu": (lambda: layers.SimpleRNN(3, activation="relu"), [3]),
+    "lstm_unrolled": (lambda: layers.LSTM(3, activation="gelu", return_sequences=True), [3, 3]),
+    "gru_unrolled_reset_before": (
+        lambda: layers.GRU(3, reset_after=False, recurrent_activation="hard_sigmoid"),
+        [3],
+    ),
+    "stacked_cells_with_states_out": (
+        lambda: layers.RNN([layers.LSTMCell(3), layers.SimpleRNNCell(2)], return_state=True),
+        [3, 3, 2],
+    ),
+    "gru_with_states_out": (lambda: layers.GRU(3, return_state=True, go_backwards=True), [3]),
+}
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize(("make", "sizes"), list(INITIAL_STATES.values()), ids=list(INITIAL_STATES))
+def test_recurrent_layers_started_from_given_states(make, sizes, masked):
+    """``initial_state`` computed in the graph (a Dense layer of another
+    input) as ONNX's initial_h/initial_c or the first states of the steps
+    written out (under a mask: masked steps keep them)."""
+    features = gradstep.Input((4,), name="features")
+    states = [layers.Dense(size, activation="tanh")(features) for size in sizes]
+    rng = np.random.default_rng(17)
+    if masked:
+        tokens = gradstep.Input((6,), dtype="int32")
+        sequences = layers.Embedding(12, 3, mask_zero=True)(tokens)
+        arrays = [_padded_tokens(17)]
+    else:
+        tokens = sequences = gradstep.Input((5, 3))
+        arrays = [rng.normal(size=(4, 5, 3)).astype(np.float32)]
+    outputs = make()(sequences, initial_state=states)
+    model = gradstep.Model([tokens, features], outputs)
+    perturb_weights(model)
+    arrays.append(rng.normal(size=(4, 4)).astype(np.float32))
+    assert_same_predictions(model, arrays)
+
+
+def test_an_encoder_inside_a_model_hands_its_states_on():
+    """A model used as a layer whose outputs are an LSTM's states, and a
+    decoder started from them whose states are outputs too."""
+    source = gradstep.Input((5, 3))
+    _, h, c = layers.LSTM(4, return_state=True)(source)
+    encoder = gradstep.Model(source, [h, c])
+    outer_source, target = gradstep.Input((5, 3)), gradstep.Input((4, 2))
+    states = encoder(outer_source)
+    decoded, *final = layers.LSTM(4, return_sequences=True, return_state=True)(
+        target, initial_state=states
+    )
+    model = gradstep.Model([outer_source, target], [layers.Dense(2)(decoded), *final])
+    perturb_weights(model)
+    rng = np.random.default_rng(18)
+    arrays = [
+        rng.normal(size=(3, 5, 3)).astype(np.float32),
+        rng.normal(size=(3, 4, 2)).astype(np.float32),
+    ]
+    assert_same_predictions(model, arrays)
+
+
+def test_attention_scores_as_outputs_under_masks():
+    """``return_attention_scores=True``: the softmax weights (zeros where
+    masked) beside the output, with a padding mask, a key, a causal mask and
+    an attention_mask input."""
+    tokens = gradstep.Input((6,), dtype="int32")
+    embedded = layers.Embedding(12, 4, mask_zero=True)(tokens)
+    key = gradstep.Input((6, 4))
+    allowed = gradstep.Input((6, 6))
+    attended, scores = layers.MultiHeadAttention(2, 3)(
+        embedded,
+        embedded,
+        key=key,
+        attention_mask=allowed,
+        use_causal_mask=True,
+        return_attention_scores=True,
+    )
+    self_attended, self_scores = layers.MultiHeadAttention(3, 2, value_dim=4)(
+        embedded, embedded, return_attention_scores=True
+    )
+    both = layers.Add()([attended, self_attended])
+    model = gradstep.Model([tokens, key, allowed], [attended, scores, both, self_scores])
+    perturb_weights(model)
+    rng = np.random.default_rng(19)
+    allowed_values = (rng.random((4, 6, 6)) < 0.7).astype(np.float32)
+    arrays = [_padded_tokens(19), rng.normal(size=(4, 6, 4)).astype(np.float32), allowed_values]
+    assert_same_predictions(model, arrays)
+
+
+# --- masks over several attention axes --------------------------------------------------------
+def _multi_axis_case(query_shape, axes, mask_shape, seed, scores=False):
+    query = gradstep.Input(query_shape)
+    allowed = gradstep.Input(mask_shape)
+    heads = layers.MultiHeadAttention(2, 3, attention_axes=axes)
+    result = heads(query, query, attention_mask=allowed, return_attention_scores=scores)
+    model = gradstep.Model([query, allowed], result)
+    perturb_weights(model)
+    rng = np.random.default_rng(seed)
+    allowed_values = (rng.random((3, *mask_shape)) < 0.6).astype(np.float32)
+    return model, [rng.normal(size=(3, *query_shape)).astype(np.float32), allowed_values]
+
+
 @pytest.mark.parametrize(
-    ("builder", "layer"),
+    ("query_shape", "axes", "mask_shape", "scores"),
     [
-        (functional_models.encoder_decoder, "'encoder' (LSTM)"),
-        (functional_models.attention_scores_as_features, "'mha' (MultiHeadAttention)"),
+        ((2, 3, 4), (1, 2), (2, 3, 2, 3), True),  # the mask in the scores' layout
+        ((2, 3, 4), (1, 2), (1, 3, 1, 3), False),  # broadcast over the first axis
+        ((2, 3, 2, 4), (2, 3), (2, 3, 2, 3, 2), True),  # another axis before the attended ones
+        ((2, 3, 2, 4), (1, 3), (3, 2, 2, 2, 2), False),  # attended axes apart
     ],
+    ids=["full", "broadcast", "rank5_trailing_axes", "rank5_axes_apart"],
 )
-def test_a_layer_called_with_several_outputs_is_named(builder, layer):
-    with pytest.raises(
-        ValueError, match=re.escape(f"layer {layer} is called with several outputs")
-    ):
-        to_onnx(builder(gradstep))
+def test_attention_masks_over_several_axes(query_shape, axes, mask_shape, scores):
+    model, arrays = _multi_axis_case(query_shape, axes, mask_shape, seed=20, scores=scores)
+    assert_same_predictions(model, arrays)
+
+
+def test_input_masks_over_a_later_attention_axis():
+    """Masking's mask of a rank-4 input (query's and value's), with a causal
+    mask, attending over axis 2."""
+    images = gradstep.Input((3, 3, 4))
+    masked = layers.Masking()(images)
+    attended = layers.MultiHeadAttention(2, 3, attention_axes=(2,))(
+        masked, masked, use_causal_mask=True
+    )
+    model = gradstep.Model(images, attended)
+    perturb_weights(model)
+    x = np.random.default_rng(21).normal(size=(3, 3, 3, 4)).astype(np.float32)
+    x[0, 1, 2] = x[1, 0, 0] = 0
+    assert_same_predictions(model, [x])
+
+
+def test_masks_that_do_not_fit_several_attention_axes_are_named():
+    """A causal mask (1, T, S) over two attention axes: predict fails too;
+    the export names the layer and says why."""
+    query = gradstep.Input((2, 3, 4))
+    heads = layers.MultiHeadAttention(2, 3, attention_axes=(1, 2), name="grid")
+    model = gradstep.Model(query, heads(query, query, use_causal_mask=True))
+    with pytest.raises(ValueError, match=r"'grid' \(MultiHeadAttention\).*too few axes"):
+        to_onnx(model)
+    with pytest.raises(ValueError, match="out of bounds"):
+        model.predict(np.zeros((1, 2, 3, 4), np.float32), verbose=0)
+
+
+# --- lookups of text and integers ---------------------------------------------------------------
+WORDS = ["cat", "dog", "bird"]
+#: Words with padding (the empty string), the vocabulary's, and others.
+TEXT = np.array(
+    [["cat", "dog", "", "bird"], ["fish", "cat", "cat", ""], ["dog", "zebra", "x", "cat"]],
+    dtype=object,
+)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"mask_token": ""},
+        {"num_oov_indices": 0, "mask_token": "", "oov_token": "?"},
+        {"output_mode": "one_hot", "mask_token": ""},
+        {"output_mode": "multi_hot"},
+        {"output_mode": "count", "mask_token": ""},
+        {"output_mode": "tf_idf", "idf_weights": [0.5, 1.0, 1.5]},
+        {"max_tokens": 6, "pad_to_max_tokens": True, "output_mode": "multi_hot"},
+    ],
+    ids=["int", "mask", "no_oov", "one_hot", "multi_hot", "count", "tf_idf", "padded"],
+)
+def test_string_lookup_takes_a_string_input(config):
+    text = gradstep.Input((4,), dtype="string", name="text")
+    model = gradstep.Model(text, layers.StringLookup(vocabulary=WORDS, **config)(text))
+    words = TEXT
+    if config.get("num_oov_indices") == 0:  # predict refuses unknown words
+        words = np.where(np.isin(TEXT, [*WORDS, ""]), TEXT, "dog").astype(object)
+    assert_same_predictions(model, [words])
+
+
+def test_inverted_lookups_give_tokens():
+    """Indices back to strings (a string output) and integers; an index past
+    the vocabulary gives ``oov_token``."""
+    indices = gradstep.Input((4,), dtype="int64")
+    strings = layers.StringLookup(vocabulary=WORDS, invert=True, mask_token="")(indices)
+    other = layers.StringLookup(vocabulary=WORDS, invert=True, num_oov_indices=2)(indices)
+    integers = layers.IntegerLookup(vocabulary=[7, 3, 5], invert=True, mask_token=0)(indices)
+    model = gradstep.Model(indices, [strings, other, integers])
+    assert_same_predictions(model, [np.array([[0, 1, 2, 3], [4, 5, -1, 2]])])
+
+
+def test_text_to_the_inverted_lookup_and_back():
+    """A string output of one lookup as the input of another."""
+    indices = gradstep.Input((4,), dtype="int64")
+    strings = layers.StringLookup(vocabulary=WORDS, invert=True)(indices)
+    model = gradstep.Model(indices, layers.StringLookup(vocabulary=WORDS[::-1])(strings))
+    assert_same_predictions(model, [np.array([[0, 1, 2, 3], [4, 3, -1, 2]])])
+
+
+def test_a_text_classifier_from_strings():
+    """Words -> StringLookup (the empty string as padding) -> Embedding's
+    mask -> LSTM -> Dense: a model trained on text serves on text."""
+    text = gradstep.Input((4,), dtype="string")
+    indices = layers.StringLookup(vocabulary=WORDS, mask_token="")(text)
+    embedded = layers.Embedding(5, 3, mask_zero=True)(indices)
+    hidden = layers.LSTM(3)(embedded)
+    model = gradstep.Model(text, layers.Dense(2, activation="softmax")(hidden))
+    perturb_weights(model)
+    assert_same_predictions(model, [TEXT])
+
+
+@pytest.mark.parametrize("mode", ["int", "one_hot", "count"])
+def test_without_oov_indices_an_unknown_token_is_minus_one(mode):
+    """``num_oov_indices=0``: known tokens as predict gives them; an unknown
+    one, which predict refuses with an error, is index -1 (zeros when
+    encoded) in the file, since an ONNX model cannot raise."""
+    import onnxruntime
+
+    tokens, text = gradstep.Input((3,), dtype="int64"), gradstep.Input((3,), dtype="string")
+    options = {"num_oov_indices": 0, "output_mode": mode}
+    model = gradstep.Model(
+        [tokens, text],
+        [
+            layers.IntegerLookup(vocabulary=[7, 3, 5], **options)(tokens),
+            layers.StringLookup(vocabulary=WORDS, **options)(text),
+        ],
+    )
+    known = [np.array([[7, 3, 5], [5, 5, 7]]), np.array([["cat", "dog", "bird"]] * 2, object)]
+    assert_same_predictions(model, known)
+    with pytest.raises(ValueError, match="num_oov_indices=0 all inputs should be in vocabulary"):
+        model.predict([np.array([[7, 4, 5]]), known[1][:1]], verbose=0)
+    session = onnxruntime.InferenceSession(
+        to_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    unknown = [np.array([[7, 4, 5]]), np.array([["cat", "cow", "bird"]], object)]
+    feeds = {entry.name: array for entry, array in zip(session.get_inputs(), unknown, strict=True)}
+    want = {
+        "int": [[0, -1, 2]],
+        "one_hot": [[[1, 0, 0], [0, 0, 0], [0, 0, 1]]],
+        "count": [[1, 0, 1]],
+    }[mode]
+    for got in session.run(None, feeds):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_what_onnx_cannot_hash_or_look_up_is_named():
+    text = gradstep.Input((3,), dtype="string")
+    indices = gradstep.Input((3,), dtype="int64")
+    cases = [
+        (text, layers.Hashing(5, name="hashed"), r"'hashed' \(Hashing\).*FarmHash64"),
+        (
+            text,
+            layers.StringLookup(vocabulary=WORDS, num_oov_indices=2, name="words"),
+            r"'words' \(StringLookup\).*num_oov_indices=2.*FarmHash64",
+        ),
+        (
+            indices,
+            layers.IntegerLookup(vocabulary=[1, 2], num_oov_indices=2, oov_method="farmhash"),
+            r"\(IntegerLookup\).*FarmHash64",
+        ),
+        (
+            indices,
+            layers.StringLookup(vocabulary=WORDS, invert=True, oov_token=None, name="back"),
+            r"'back' \(StringLookup\).*oov_token=None",
+        ),
+        (
+            text,
+            layers.StringLookup(name="empty"),
+            r"'empty' \(StringLookup\).*no vocabulary",
+        ),
+    ]
+    for inputs, layer, message in cases:
+        with pytest.raises(ValueError, match=message):
+            to_onnx(gradstep.Model(inputs, layer(inputs)))
+
+
+def test_ops_with_several_outputs():
+    """``split``, ``unstack`` and ``moments``: one node per output."""
+    from gradstep import ops
+
+    x = gradstep.Input((4, 6))
+    h = layers.Dense(6)(x)
+    left, middle, right = ops.split(h, [1, 4], axis=-1)
+    halves = ops.split(h, 2, axis=1)
+    rows = ops.unstack(h, axis=1)
+    mean, variance = ops.moments(h, axes=[1])
+    kept_mean, kept_variance = ops.moments(h, axes=(1, 2), keepdims=True)
+    model = gradstep.Model(
+        x,
+        [
+            left,
+            ops.concatenate([right, middle], axis=-1),
+            halves[1] - halves[0],
+            rows[3] * rows[0],
+            mean + variance,
+            kept_mean * kept_variance,
+        ],
+    )
+    perturb_weights(model)
+    x_values = np.random.default_rng(22).normal(size=(3, 4, 6)).astype(np.float32)
+    assert_same_predictions(model, [x_values])

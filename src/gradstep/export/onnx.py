@@ -9,13 +9,17 @@ A model used as a layer is written inline. What the file computes is
 BatchNormalization uses its moving statistics), in float32. Masks are
 computed in the file too: ``Embedding(mask_zero=True)`` and ``Masking``
 write theirs, the layers that keep a mask pass it on, and the layers that
-use one get it in ``Call.masks``.
+use one get it in ``Call.masks``. A call with several outputs (a recurrent
+layer's states, attention scores, a model used as a layer) gets one ONNX
+value per output from its converter.
 
 - Opset 18 by default (``opset_version=`` picks a later one): every op the
   export writes has, as the export uses it, the form it has in opset 18
   (the reductions take their axes as an input since 18), so 18 is the
   oldest opset that has them all, and the file runs on ONNX Runtime 1.14
-  and later. Later opsets add nothing the export needs.
+  and later. Later opsets add nothing the export needs. StringLookup's
+  LabelEncoder comes from the ``ai.onnx.ml`` domain, imported at version 3
+  (opset 18's companion) when a model has one.
 - The batch axis is dynamic (named ``batch``), as is every size the model
   leaves unknown; the inputs are named after the model's ``Input`` layers and
   the outputs after the layers that produce them.
@@ -108,7 +112,8 @@ def to_onnx(model, opset: int = DEFAULT_OPSET):
     for tensor, value in zip(graph.outputs, output_values, strict=True):
         name = onnx_graph.name(tensor.node.layer.name)
         onnx_graph.op_named("Identity", value, name)
-        outputs.append((name, file_dtype(tensor.dtype), _output_dims(tensor.shape, name)))
+        dtype = onnx_graph.value_dtypes.get(value, file_dtype(tensor.dtype))
+        outputs.append((name, dtype, _output_dims(tensor.shape, name)))
     return onnx_graph.to_model(inputs, outputs, opset, model.name)
 
 
@@ -125,7 +130,7 @@ def convert_graph(onnx_graph: OnnxGraph, graph, input_values: list[str], input_m
             layer=node.layer,
             inputs=[values[id(t)] for t in tensors],
             shapes=[t.shape for t in tensors],
-            dtypes=[t.dtype for t in tensors],
+            dtypes=[onnx_graph.value_dtypes.get(values[id(t)], t.dtype) for t in tensors],
             output_shape=node.output.shape,
             output_dtype=file_dtype(node.output.dtype),
             masks=tuple(masks[id(t)] for t in tensors),
@@ -148,21 +153,28 @@ def convert_call(onnx_graph: OnnxGraph, call: Call, node) -> tuple[str, object]:
     if layer.holds_layers and hasattr(layer, "graph"):
         values, masks = convert_graph(onnx_graph, layer.graph(False), call.inputs, call.masks)
         return values[0], masks[0]
-    return convert_layer(onnx_graph, call), _output_mask(onnx_graph, call, node)
+    return convert_layer(onnx_graph, call), _output_mask(onnx_graph, call, node.output, 0)
 
 
 def _convert_several(onnx_graph: OnnxGraph, call: Call, node):
-    """The ONNX values of a call with several outputs: a model used as a layer
-    inline; other layers (``return_state=True``, ``return_attention_scores=True``)
-    are refused."""
+    """The ONNX values of a call with several outputs, and their masks: a
+    model used as a layer inline; another layer (``return_state=True``,
+    ``return_attention_scores=True``, ``Bidirectional(merge_mode=None)``)
+    through its converter, which returns one value per output."""
     layer = call.layer
     if layer.holds_layers and hasattr(layer, "graph"):
         return convert_graph(onnx_graph, layer.graph(False), call.inputs, call.masks)
-    raise ValueError(
-        f"ONNX export: layer {layer.name!r} ({type(layer).__name__}) is called with several "
-        "outputs (return_state=True or return_attention_scores=True), which the export does "
-        "not write; call it with one output to export the model"
-    )
+    values = convert_layer(onnx_graph, call)
+    if isinstance(values, str) or len(values) != len(node.outputs):
+        raise refuse(
+            layer,
+            f"it is called with {len(node.outputs)} outputs and its converter writes "
+            f"{1 if isinstance(values, str) else len(values)}",
+        )
+    masks = [
+        _output_mask(onnx_graph, call, tensor, index) for index, tensor in enumerate(node.outputs)
+    ]
+    return list(values), masks
 
 
 class UnknownMask(NamedTuple):
@@ -175,22 +187,25 @@ class UnknownMask(NamedTuple):
 SEQUENCE_LAYERS = (RNN, Bidirectional)
 
 
-def _output_mask(onnx_graph: OnnxGraph, call: Call, node):
-    """The ONNX value of the mask of ``node``'s output (None: unmasked): made
-    by Embedding or Masking, or the input's passed on by a layer that keeps
-    it (Keras's default ``compute_mask``; recurrent layers that return
-    sequences); else an ``UnknownMask``, refused if a layer uses it."""
-    if node.output.mask_shape is None:
+def _output_mask(onnx_graph: OnnxGraph, call: Call, tensor, index: int):
+    """The ONNX value of the mask of ``tensor``, output ``index`` of the call
+    (None: unmasked): made by Embedding or Masking, or the input's passed on
+    by a layer that keeps it (Keras's default ``compute_mask``; the sequences
+    of recurrent layers that return them, the first outputs of attention);
+    else an ``UnknownMask``, refused if a layer uses it."""
+    if tensor.mask_shape is None:
         return None
     layer = call.layer
     unknown = [m for m in call.masks if isinstance(m, UnknownMask)]
     if unknown:
         return unknown[0]
+    if isinstance(layer, SEQUENCE_LAYERS) and call.masks:
+        return call.masks[0]  # the sequences' (the states given after them have none)
     maker = MASK_MAKERS.get(type(layer))
-    if maker is not None:
+    if maker is not None and index == 0:
         return maker(onnx_graph, call)
-    keeps = type(layer).compute_mask is Layer.compute_mask or isinstance(layer, SEQUENCE_LAYERS)
-    if keeps and len(call.masks) == 1:
+    keeps = type(layer).compute_mask is Layer.compute_mask
+    if keeps and len(call.masks) == 1 and index == 0:
         return call.masks[0]
     return UnknownMask(layer)
 

@@ -4,8 +4,10 @@ Einsum and MatMul for the products, Softmax for the weights.
 MultiHeadAttention follows its module's equations with Keras's einsum
 layout: the projections keep the inputs' axes, ``(B, *axes, H, d)``; the
 scores are ``(B, *other axes, H, *query attention axes, *key attention
-axes)``, softmax over the key's attention axes. A masked score (causal,
-sliding window, ``attention_mask``) becomes -1e9 before the softmax and its
+axes)``, softmax over the key's attention axes (with
+``return_attention_scores=True`` these weights are a second output). A
+masked score (the inputs' masks, causal, sliding window, ``attention_mask``;
+over one attention axis or several) becomes -1e9 before the softmax and its
 weight 0 after, as in gradstep's forward pass.
 """
 
@@ -37,34 +39,83 @@ def _both(graph: OnnxGraph, a, b):
     return b if a is None else graph.op("And", a, b)
 
 
-def _mha_mask(graph: OnnxGraph, call: Call, given: dict, lengths, score_rank: int):
-    """The boolean mask of the scores (True: counts) as Keras combines it:
-    the query's, value's and key's masks, the causal and sliding-window
-    masks and the ``attention_mask`` input, in Keras's ``(B, T, S)`` layout,
-    with ones for the heads (and any other axes) after the batch; or None."""
+def _mha_mask(graph: OnnxGraph, call: Call, given: dict, score_shape: tuple, count: int):
+    """The boolean mask of the scores (True: counts), or None, as gradstep's
+    (Keras's) MultiHeadAttention combines it: the query's mask ``(B, *axes,
+    1)``, the value's and key's ``(B, ..., 1, S)``, the causal and
+    sliding-window masks ``(1, T, S)`` (T and S: the lengths of axis 1) and
+    the ``attention_mask`` input, and-ed with broadcasting; then, for each
+    axis it lacks of the scores' rank, an axis inserted before the query's
+    attention axes (the heads first), so that it broadcasts over the scores
+    ``(B, *other axes, H, *query attention axes, *key attention axes)``."""
     layer = call.layer
-    config = layer.get_config()
     masks = list(call.masks) if call.masks else [None] * len(call.inputs)
-    input_masks = [masks[0], masks[1], masks[given["key"]] if "key" in given else None]
-    if any(m is not None for m in input_masks) and call.rank != 3:
-        raise refuse(layer, "masks of inputs of rank other than 3 are not exported")
-    mask = None
-    if input_masks[0] is not None:
-        mask = graph.op("Unsqueeze", input_masks[0], graph.ints([-1]))  # (B, T, 1)
-    for steps_mask in input_masks[1:]:
-        if steps_mask is not None:
-            mask = _both(graph, mask, graph.op("Unsqueeze", steps_mask, graph.ints([-2])))
-    if "attention_mask" in given:
-        value = call.inputs[given["attention_mask"]]
-        dtype = np.dtype(call.dtypes[given["attention_mask"]])
-        zero = graph.constant(np.zeros(()), "zero", dtype=dtype)
-        mask = _both(graph, mask, graph.op("Not", graph.op("Equal", value, zero)))
-    static = _static_mask(layer, given, lengths, config)
-    if mask is not None and score_rank > 3:  # the heads (and other axes) after the batch
-        mask = graph.op("Unsqueeze", mask, graph.ints(list(range(1, score_rank - 2))))
+    parts = []  # (ONNX value, its shape: None for a size known when the model runs)
+    if masks[0] is not None:
+        parts.append((graph.op("Unsqueeze", masks[0], graph.ints([-1])), (*call.shape[:-1], 1)))
+    steps_masks = [1] + ([given["key"]] if "key" in given else [])
+    for position in steps_masks:
+        if masks[position] is not None:
+            shape = call.shapes[position]
+            unsqueezed = graph.op("Unsqueeze", masks[position], graph.ints([-2]))
+            parts.append((unsqueezed, (*shape[:-2], 1, shape[-2])))
+    static = _static_mask(layer, given, (call.shape[1], call.shapes[1][1]), layer.get_config())
     if static is not None:
-        mask = _both(graph, mask, graph.constant(static, "causal_mask", dtype=bool))
+        parts.append((graph.constant(static[None], "causal_mask", dtype=bool), static[None].shape))
+    if "attention_mask" in given:
+        position = given["attention_mask"]
+        zero = graph.constant(np.zeros(()), "zero", dtype=np.dtype(call.dtypes[position]))
+        allowed = graph.op("Not", graph.op("Equal", call.inputs[position], zero))
+        parts.append((allowed, tuple(call.shapes[position])))
+    if not parts:
+        return None
+    mask, shape = parts[0]
+    for value, value_shape in parts[1:]:
+        mask, shape = graph.op("And", mask, value), _broadcast(layer, shape, value_shape)
+    axis = -2 * count - 1  # before the query's and key's ``count`` attention axes
+    while len(shape) < len(score_shape):
+        if len(shape) + 1 < -axis:
+            raise refuse(
+                layer,
+                f"its mask of shape {shape} (causal, sliding-window or the inputs' masks) has "
+                f"too few axes for scores over {count} attention axes {score_shape}: predict "
+                "fails the same way",
+            )
+        mask = graph.op("Unsqueeze", mask, graph.ints([axis]))
+        at = len(shape) + 1 + axis
+        shape = (*shape[:at], 1, *shape[at:])
+    _broadcast(layer, shape, score_shape, scores=True)
     return mask
+
+
+def _broadcast(layer, a: tuple, b: tuple, scores: bool = False) -> tuple:
+    """NumPy's broadcast of shapes ``a`` and ``b`` (None: known when the model
+    runs); with ``scores``, ``a`` (a mask) must broadcast to ``b``, the scores."""
+    rank = max(len(a), len(b))
+    padded = zip((1,) * (rank - len(a)) + tuple(a), (1,) * (rank - len(b)) + tuple(b), strict=True)
+    shape = []
+    for x, y in padded:
+        if x == 1 or x == y:
+            shape.append(y)
+        elif y == 1 and not scores:
+            shape.append(x)
+        elif x is None or y is None:
+            shape.append(y if x is None else x)
+        elif scores:
+            raise refuse(
+                layer,
+                f"its mask (the inputs' masks, causal, sliding-window and attention_mask "
+                f"combined) of shape {a} does not broadcast to the attention scores' shape {b} "
+                "(batch, other axes, heads, query attention axes, key attention axes): predict "
+                "fails the same way",
+            )
+        else:
+            raise refuse(
+                layer,
+                f"its masks (the inputs' masks, causal, sliding-window, attention_mask) of "
+                f"shapes {a} and {b} do not broadcast together: predict fails the same way",
+            )
+    return tuple(shape)
 
 
 def _static_mask(layer, given: dict, lengths, config):
@@ -85,21 +136,23 @@ def _static_mask(layer, given: dict, lengths, config):
 
 
 @converts(MultiHeadAttention, takes_masks=True)
-def multi_head_attention(graph: OnnxGraph, call: Call) -> str:
+def multi_head_attention(graph: OnnxGraph, call: Call) -> str | list[str]:
+    """The attention's output; with ``return_attention_scores=True`` also
+    the softmax weights, ``(B, *other axes, H, *query attention axes, *key
+    attention axes)`` (0 where masked), as Keras returns them."""
     layer = call.layer
     config = layer.get_config()
     weights = dict(layer.named_weights())
     # Which inputs the call gave: call_arguments lays out the node's tensors as Keras's call.
     positions = [str(i) for i in range(len(call.inputs))]
     _, given = layer.call_arguments(positions)
+    with_scores = bool(given.pop("return_attention_scores", False))
     given = {k: int(v) if k != "use_causal_mask" else v for k, v in given.items()}
     query, value = call.inputs[0], call.inputs[1]
     key = call.inputs[given["key"]] if "key" in given else value
+    key_shape = call.shapes[given["key"]] if "key" in given else call.shapes[1]
     rank = call.rank
     attention_axes = [a % rank for a in config["attention_axes"]]
-    masked = "use_causal_mask" in given or "attention_mask" in given or any(call.masks)
-    if len(attention_axes) != 1 and (masked or config.get("sliding_window") is not None):
-        raise refuse(layer, "masks over several attention axes are not exported")
     # Einsum letters: b batch, i features, h heads, j per-head features, w.. outputs;
     # the query's axes 1 .. rank - 2 are c, d, ..., the key's attended axes p, q, ...
     query_letters = "cdefg"[: rank - 2]
@@ -107,11 +160,8 @@ def multi_head_attention(graph: OnnxGraph, call: Call) -> str:
         "pqrst"[n] if axis in attention_axes else letter
         for n, (axis, letter) in enumerate(zip(range(1, rank - 1), query_letters, strict=True))
     )
-    others = "".join(
-        letter
-        for axis, letter in zip(range(1, rank - 1), query_letters, strict=True)
-        if axis not in attention_axes
-    )
+    other_axes = [axis for axis in range(1, rank - 1) if axis not in attention_axes]
+    others = "".join(query_letters[a - 1] for a in other_axes)
     attended_q = "".join(query_letters[a - 1] for a in attention_axes)
     attended_k = "".join(key_letters[a - 1] for a in attention_axes)
     q = _project(graph, query, query_letters, weights, "query")
@@ -120,11 +170,17 @@ def multi_head_attention(graph: OnnxGraph, call: Call) -> str:
     q = graph.op("Mul", q, graph.scalar(1.0 / math.sqrt(config["key_dim"])))
     score_axes = f"b{others}h{attended_q}{attended_k}"
     scores = graph.op("Einsum", q, k, equation=f"b{query_letters}hj,b{key_letters}hj->{score_axes}")
-    lengths = (call.shape[attention_axes[0]], call.shapes[1][attention_axes[0]])
-    mask = _mha_mask(graph, call, given, lengths, len(score_axes))
+    score_shape = (
+        call.shape[0],
+        *(call.shape[a] for a in other_axes),
+        config["num_heads"],
+        *(call.shape[a] for a in attention_axes),
+        *(key_shape[a] for a in attention_axes),
+    )
+    count = len(attention_axes)
+    mask = _mha_mask(graph, call, given, score_shape, count)
     if mask is not None:
         scores = graph.op("Where", mask, scores, graph.scalar(MASKED_SCORE))
-    count = len(attention_axes)
     softmax_axes = list(range(len(score_axes) - count, len(score_axes)))
     weights_ = softmax(graph, scores, -1 if count == 1 else softmax_axes)
     if mask is not None:
@@ -143,7 +199,7 @@ def multi_head_attention(graph: OnnxGraph, call: Call) -> str:
     if "attention_output/bias" in weights:
         bias = graph.constant(weights["attention_output/bias"], "output_bias")
         output = graph.op("Add", output, bias)
-    return output
+    return [output, weights_] if with_scores else output
 
 
 def _attention_scores(graph: OnnxGraph, layer, query: str, key: str) -> str:

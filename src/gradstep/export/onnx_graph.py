@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 #: Layer class -> the function that converts one of its calls.
-CONVERTERS: dict[type, Callable[[OnnxGraph, Call], str]] = {}
+CONVERTERS: dict[type, Callable[[OnnxGraph, Call], str | list[str]]] = {}
 
 
 #: Layer classes that take their input's mask only for what they do in
@@ -79,8 +79,9 @@ def refuse(layer, why: str) -> NotExportable:
     )
 
 
-def convert_layer(graph: OnnxGraph, call: Call) -> str:
-    """The ONNX value of ``call`` through its layer's converter."""
+def convert_layer(graph: OnnxGraph, call: Call) -> str | list[str]:
+    """The ONNX value of ``call`` through its layer's converter (a list of
+    values for a call with several outputs)."""
     converter = CONVERTERS.get(type(call.layer))
     if converter is None:
         raise refuse(call.layer, "gradstep has no ONNX converter for this class of layer")
@@ -125,12 +126,23 @@ ONNX_TYPES = {
     "int64": 7,
     "uint8": 2,
     "bool": 9,
+    "string": 8,
 }
+#: gradstep's dtype of text (``Input(dtype="string")``): ONNX's string tensors.
+STRING = "string"
+#: The domain of ONNX's traditional machine-learning ops (LabelEncoder), and the
+#: version of it written: 3, the one released with opset 18 (onnx 1.13).
+ML_DOMAIN, ML_OPSET = "ai.onnx.ml", 3
 
 
 def file_dtype(dtype) -> str:
-    """The dtype a value of ``dtype`` has in the file: float32 for every float."""
+    """The dtype a value of ``dtype`` has in the file: float32 for every
+    float, ``'string'`` for text."""
+    if isinstance(dtype, str) and dtype == STRING:
+        return STRING
     dtype = np.dtype(dtype)
+    if dtype.kind in "OUS":
+        return STRING
     return "float32" if dtype.kind == "f" else dtype.name
 
 
@@ -140,6 +152,9 @@ class OnnxGraph:
     def __init__(self):
         self.nodes: list[tuple[str, list[str], list[str], dict]] = []
         self.constants: dict[str, np.ndarray] = {}
+        #: The values whose type is not their symbolic tensor's (the text an
+        #: inverted StringLookup gives, which gradstep's graph calls float32).
+        self.value_dtypes: dict[str, str] = {}
         self._taken: set[str] = set()
 
     def name(self, hint: str) -> str:
@@ -155,9 +170,13 @@ class OnnxGraph:
     def op(self, op_type: str, *inputs: str, outputs: int = 1, **attributes):
         """Add the node ``op_type(inputs, **attributes)``; the name of its
         output (a list of names when ``outputs`` > 1). An empty string stands
-        for an optional input left out, as in ONNX."""
+        for an optional input left out, as in ONNX (trailing ones are dropped).
+        ``domain=ML_DOMAIN`` among the attributes takes the op from ai.onnx.ml."""
         names = [self.name(op_type.lower()) for _ in range(outputs)]
-        self.nodes.append((op_type, list(inputs), names, attributes))
+        inputs = list(inputs)
+        while inputs and inputs[-1] == "":
+            inputs.pop()
+        self.nodes.append((op_type, inputs, names, attributes))
         return names[0] if outputs == 1 else names
 
     def op_named(self, op_type: str, x: str, name: str, **attributes) -> None:
@@ -219,7 +238,8 @@ class OnnxGraph:
         from onnx import helper, numpy_helper
 
         def value_info(name, dtype, shape):
-            element = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+            element = ONNX_TYPES[STRING] if dtype == STRING else None
+            element = element or helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
             return helper.make_tensor_value_info(name, element, list(shape))
 
         nodes = [
@@ -237,6 +257,8 @@ class OnnxGraph:
             initializer=initializers,
         )
         opsets = [helper.make_opsetid("", opset)]
+        if any(attributes.get("domain") == ML_DOMAIN for *_, attributes in self.nodes):
+            opsets.append(helper.make_opsetid(ML_DOMAIN, ML_OPSET))
         model = helper.make_model(
             graph,
             opset_imports=opsets,

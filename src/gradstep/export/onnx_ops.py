@@ -48,11 +48,13 @@ class Tensor(NamedTuple):
 
 class OpCall(NamedTuple):
     """One op call: its arguments by parameter name, the node's output dtype
-    (the file's), and the OpLayer (for errors)."""
+    (the file's), the OpLayer (for errors), and which output of an op with
+    several (``split``, ``moments``) the node is (None: the op has one)."""
 
     arguments: dict
     dtype: str
     layer: object
+    output_index: int | None = None
 
 
 def _decode(value, tensors: list[Tensor]):
@@ -340,6 +342,49 @@ def _getitem(graph: OnnxGraph, call: OpCall) -> str:
     return y
 
 
+# --- ops with several outputs: one node per output, ``call.output_index`` says which ---------
+def _static_size(call: OpCall, x: Tensor, axis: int) -> int:
+    size = x.shape[axis]
+    if size is None:
+        raise refuse(call.layer, f"the size of axis {axis} it cuts must be known")
+    return size
+
+
+def _split(graph: OnnxGraph, call: OpCall) -> str:
+    """Piece ``output_index`` of ``np.split``: a Slice between its bounds."""
+    x, sections = call.arguments["x"], call.arguments["indices_or_sections"]
+    axis = int(call.arguments.get("axis", 0)) % x.rank
+    size = _static_size(call, x, axis)
+    if isinstance(sections, int):
+        bounds = list(range(0, size + 1, size // sections))
+    else:
+        bounds = [0, *[int(i) for i in sections], size]
+    lo, hi = bounds[call.output_index], bounds[call.output_index + 1]
+    return graph.slice(x.name, [lo], [hi], [axis])
+
+
+def _unstack(graph: OnnxGraph, call: OpCall) -> str:
+    """Slice ``output_index`` along ``axis``, the axis dropped (a Gather)."""
+    x = call.arguments["x"]
+    axis = int(call.arguments.get("axis", 0)) % x.rank
+    index = graph.constant(np.int64(call.output_index), "index")
+    return graph.op("Gather", x.name, index, axis=axis)
+
+
+def _moments(graph: OnnxGraph, call: OpCall) -> str:
+    """The mean (output 0) or the variance (output 1) over ``axes``."""
+    x = value_of(graph, call.arguments["x"], call.dtype)
+    axes = _axes(call.arguments["axes"], call.arguments["x"].rank)
+    keepdims = bool(call.arguments.get("keepdims", False))
+    if call.output_index == 0:
+        return graph.reduce("ReduceMean", x, axes, keepdims=keepdims)
+    centered = graph.op("Sub", x, graph.reduce("ReduceMean", x, axes, keepdims=True))
+    return graph.reduce("ReduceMean", graph.op("Mul", centered, centered), axes, keepdims=keepdims)
+
+
+#: Ops with several outputs that the export writes (each output's node on its own).
+SEVERAL_OUTPUTS = {"split": _split, "unstack": _unstack, "moments": _moments}
+
 #: Op name -> function(graph, OpCall) -> ONNX value.
 OPS: dict[str, Callable[[OnnxGraph, OpCall], str]] = {
     **{name: _unary(op_type) for name, op_type in UNARY.items()},
@@ -362,6 +407,7 @@ OPS: dict[str, Callable[[OnnxGraph, OpCall], str]] = {
     "argmax": _argmax,
     "take": _take,
     "getitem": _getitem,
+    **SEVERAL_OUTPUTS,
 }
 
 
@@ -373,15 +419,19 @@ def op_layer(graph: OnnxGraph, call: Call) -> str:
     write = OPS.get(name)
     if write is None:
         raise refuse(layer, f"the op {name!r} has no ONNX converter (these do: {sorted(OPS)})")
-    if config["output_index"] is not None:
-        raise refuse(layer, f"the op {name!r} has several outputs; the export writes one")
+    if config["output_index"] is not None and name not in SEVERAL_OUTPUTS:
+        raise refuse(
+            layer,
+            f"the op {name!r} has several outputs; of such ops the export writes "
+            f"{sorted(SEVERAL_OUTPUTS)}",
+        )
     tensors = [
         Tensor(value, file_dtype(dtype), shape)
         for value, dtype, shape in zip(call.inputs, call.dtypes, call.shapes, strict=True)
     ]
     args, kwargs = _decode(config["arguments"], tensors)
     arguments = _by_name(layer.function, args, kwargs)
-    return write(graph, OpCall(arguments, file_dtype(layer.dtype), layer))
+    return write(graph, OpCall(arguments, file_dtype(layer.dtype), layer, config["output_index"]))
 
 
 def _by_name(function, args, kwargs) -> dict:

@@ -1,13 +1,24 @@
 """ONNX converters of the image preprocessing layers (Resizing, CenterCrop,
-and the random augmentations, identities at inference) and of Discretization
-CategoryEncoding and IntegerLookup. StringLookup and Hashing (strings, and
-FarmHash) have no converter: the export refuses them by name."""
+and the random augmentations, identities at inference) and of Discretization,
+CategoryEncoding, IntegerLookup and StringLookup (a string input, through
+ai.onnx.ml's LabelEncoder; both inverted too). Hashing (FarmHash64 or
+SipHash, which ONNX lacks) is refused by name, as are the lookups' hashed
+OOV indices."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from gradstep.export.onnx_graph import ONNX_TYPES, Call, OnnxGraph, converts, refuse
+from gradstep.export.onnx_graph import (
+    ML_DOMAIN,
+    ONNX_TYPES,
+    STRING,
+    Call,
+    OnnxGraph,
+    converts,
+    file_dtype,
+    refuse,
+)
 from gradstep.layers.image_preprocessing import (
     CenterCrop,
     RandomContrast,
@@ -15,7 +26,13 @@ from gradstep.layers.image_preprocessing import (
     Resizing,
     interpolation_matrix,
 )
-from gradstep.layers.preprocessing_lookup import CategoryEncoding, Discretization, IntegerLookup
+from gradstep.layers.preprocessing_lookup import (
+    CategoryEncoding,
+    Discretization,
+    Hashing,
+    IntegerLookup,
+    StringLookup,
+)
 
 FLOAT, INT64 = ONNX_TYPES["float32"], ONNX_TYPES["int64"]
 
@@ -165,25 +182,60 @@ def discretization(graph: OnnxGraph, call: Call) -> str:
     return encode(graph, call.layer, indices, call.shape, mode, len(boundaries) + 1)
 
 
+#: The index of a token out of the vocabulary when ``num_oov_indices=0``.
+#: ``predict`` raises an error for such a token, which an ONNX model cannot
+#: do; the file gives -1 (the default of ONNX's LabelEncoder), which the
+#: other output modes encode as zeros (as the mask token).
+UNKNOWN_INDEX = -1
+
+
+def _check_lookup(layer, strings: bool) -> dict:
+    """The lookup's config, after refusing what the export cannot write."""
+    config = layer.get_config()
+    if not layer.get_vocabulary(include_special_tokens=False):
+        raise refuse(layer, "it has no vocabulary (adapt it or set one first)")
+    if config["invert"]:
+        if config["oov_token"] is None:
+            raise refuse(layer, "with invert=True and oov_token=None an unknown index has no token")
+        return config
+    if config["num_oov_indices"] > 1 and (strings or config.get("oov_method") == "farmhash"):
+        raise refuse(
+            layer,
+            f"with num_oov_indices={config['num_oov_indices']} an unknown token's index is "
+            "its FarmHash64 (SipHash with a salt), which ONNX has no op for; use "
+            "num_oov_indices=1 (or, for integers, oov_method='floormod')",
+        )
+    return config
+
+
+def _lookup_output(graph: OnnxGraph, call: Call, config: dict, indices: str) -> str:
+    """The lookup's output from the int64 ``indices`` (the mask token's
+    already 0 in ``'int'`` mode, -1 in the others): cast in ``'int'`` mode,
+    else encoded (``'tf_idf'``: counts times ``idf_weights``)."""
+    mode = config["output_mode"]
+    if mode == "int":
+        return graph.op("Cast", indices, to=ONNX_TYPES[call.output_dtype])
+    depth = call.output_shape[-1]
+    counted = "count" if mode == "tf_idf" else mode
+    encoded = encode(graph, call.layer, indices, call.shape, counted, depth)
+    if mode == "tf_idf":
+        weights = np.asarray(call.layer.idf_weights, np.float32)[:depth]
+        encoded = graph.op("Mul", encoded, graph.constant(weights, "idf_weights"))
+    return encoded
+
+
 @converts(IntegerLookup)
 def integer_lookup(graph: OnnxGraph, call: Call) -> str:
     """Each token's index: 0 for ``mask_token`` (in ``'int'`` mode), then the
     out-of-vocabulary indices (an unknown token's is ``token % num_oov_indices``
-    past them), then the vocabulary in order; encoded in the other modes (the
-    mask token as zeros; ``'tf_idf'`` as counts times ``idf_weights``)."""
+    past them; with none, ``UNKNOWN_INDEX``), then the vocabulary in order;
+    encoded in the other modes (the mask token as zeros). ``invert=True``:
+    each index's token, ``oov_token`` for an index past the vocabulary."""
     layer = call.layer
-    config = layer.get_config()
-    mode, oov_count = config["output_mode"], config["num_oov_indices"]
+    config = _check_lookup(layer, strings=False)
     if config["invert"]:
-        raise refuse(layer, "invert=True is not exported")
-    if oov_count == 0:
-        raise refuse(
-            layer,
-            "with num_oov_indices=0 an unknown token is an error in gradstep, which an ONNX "
-            "model cannot raise",
-        )
-    if oov_count > 1 and config.get("oov_method") == "farmhash":
-        raise refuse(layer, "oov_method='farmhash' is not exported")
+        return _integer_tokens(graph, call, config)
+    oov_count = config["num_oov_indices"]
     vocabulary = np.asarray(layer.get_vocabulary(include_special_tokens=False), np.int64)
     start = layer.vocabulary_size() - len(vocabulary)  # the first token's index
     oov_start = start - oov_count
@@ -197,7 +249,7 @@ def integer_lookup(graph: OnnxGraph, call: Call) -> str:
     found = graph.op("Cast", graph.reduce("ReduceMax", matched, [-1], keepdims=False), to=9)
     position = graph.op("ArgMax", matched, axis=-1, keepdims=0)
     known = graph.op("Add", position, graph.constant(np.int64(start), "start"))
-    unknown = graph.constant(np.int64(oov_start), "oov_start")
+    unknown = graph.constant(np.int64(oov_start if oov_count else UNKNOWN_INDEX), "oov_start")
     if oov_count > 1:
         unknown = graph.op(
             "Add", unknown, graph.op("Mod", tokens, graph.constant(np.int64(oov_count)))
@@ -205,15 +257,74 @@ def integer_lookup(graph: OnnxGraph, call: Call) -> str:
     indices = graph.op("Where", found, known, unknown)
     if config["mask_token"] is not None:
         is_mask = graph.op("Equal", tokens, graph.constant(np.int64(config["mask_token"])))
-        mask_index = graph.constant(np.int64(0 if mode == "int" else -1), "mask_index")
+        mask_index = graph.constant(np.int64(0 if config["output_mode"] == "int" else -1))
         indices = graph.op("Where", is_mask, mask_index, indices)
-    if mode == "int":
-        return graph.op("Cast", indices, to=ONNX_TYPES[call.output_dtype])
-    depth = call.output_shape[-1]
-    encoded = encode(
-        graph, layer, indices, call.shape, "count" if mode == "tf_idf" else mode, depth
+    return _lookup_output(graph, call, config, indices)
+
+
+def _integer_tokens(graph: OnnxGraph, call: Call, config: dict) -> str:
+    """IntegerLookup's ``invert=True``: the vocabulary (the mask and OOV
+    tokens first) gathered at each index, ``oov_token`` past its ends."""
+    table = np.asarray(call.layer.get_vocabulary(), np.int64)
+    indices = graph.op("Cast", call.x, to=INT64)
+    last = len(table) - 1
+    known = graph.op(
+        "And",
+        graph.op("GreaterOrEqual", indices, graph.constant(np.int64(0))),
+        graph.op("LessOrEqual", indices, graph.constant(np.int64(last))),
     )
-    if mode == "tf_idf":
-        weights = np.asarray(layer.idf_weights, np.float32)[:depth]
-        encoded = graph.op("Mul", encoded, graph.constant(weights, "idf_weights"))
-    return encoded
+    inside = graph.op("Clip", indices, graph.constant(np.int64(0)), graph.constant(np.int64(last)))
+    tokens = graph.op("Gather", graph.constant(table, "vocabulary"), inside, axis=0)
+    tokens = graph.op("Where", known, tokens, graph.constant(np.int64(config["oov_token"])))
+    return graph.op("Cast", tokens, to=ONNX_TYPES[call.output_dtype])
+
+
+@converts(StringLookup)
+def string_lookup(graph: OnnxGraph, call: Call) -> str:
+    """A string tensor's indices through ai.onnx.ml's LabelEncoder: each
+    vocabulary token to its index, ``mask_token`` to 0 (in ``'int'`` mode;
+    -1, encoded as zeros, in the others), any other string to the OOV index
+    (``UNKNOWN_INDEX`` with ``num_oov_indices=0``); encoded in the other
+    modes. ``invert=True``: each index's string (``oov_token`` past the
+    vocabulary), a string tensor."""
+    layer = call.layer
+    config = _check_lookup(layer, strings=True)
+    if config["invert"]:
+        strings = graph.op(
+            "LabelEncoder",
+            graph.op("Cast", call.x, to=INT64),
+            domain=ML_DOMAIN,
+            keys_int64s=list(range(layer.vocabulary_size())),
+            values_strings=[str(token) for token in layer.get_vocabulary()],
+            default_string=str(config["oov_token"]),
+        )
+        graph.value_dtypes[strings] = STRING
+        return strings
+    if file_dtype(call.dtypes[0]) != STRING:
+        raise refuse(layer, f"its input must be strings, received {call.dtypes[0]}")
+    tokens = [str(token) for token in layer.get_vocabulary(include_special_tokens=False)]
+    start = layer.vocabulary_size() - len(tokens)
+    indices = list(range(start, start + len(tokens)))
+    if config["mask_token"] is not None:
+        tokens.append(str(config["mask_token"]))
+        indices.append(0 if config["output_mode"] == "int" else -1)
+    oov_count = config["num_oov_indices"]
+    found = graph.op(
+        "LabelEncoder",
+        call.x,
+        domain=ML_DOMAIN,
+        keys_strings=tokens,
+        values_int64s=indices,
+        default_int64=start - oov_count if oov_count else UNKNOWN_INDEX,
+    )
+    return _lookup_output(graph, call, config, found)
+
+
+@converts(Hashing)
+def hashing(graph: OnnxGraph, call: Call) -> str:
+    raise refuse(
+        call.layer,
+        "its bins are FarmHash64 of each value's text (SipHash with a salt), which ONNX has "
+        "no op for; hash the values before the model, or use StringLookup or IntegerLookup "
+        "with a vocabulary",
+    )

@@ -10,7 +10,9 @@ units)``. The gate orders differ for LSTM: Keras ``[i, f, c, o]``, ONNX
 ``reset_after=True`` (its default, two biases) is ONNX's
 ``linear_before_reset=1``. ``go_backwards`` reverses the steps before the
 op, so that with ``return_sequences`` the outputs come in the order Keras
-gives them (the order they were computed in).
+gives them (the order they were computed in). The states given with
+``initial_state`` are the ops' ``initial_h`` (and LSTM's ``initial_c``), and
+with ``return_state=True`` the final states are their ``Y_h`` (and ``Y_c``).
 
 Under a mask, for a stack of cells (StackedRNNCells), or with activations
 the ops lack, the steps are written out one by one instead (``unrolled``),
@@ -128,14 +130,31 @@ def _cell_op(layer):
     raise refuse(layer, f"its cell {type(cell).__name__} has no ONNX recurrent op")
 
 
-def recurrent(graph: OnnxGraph, layer, x: str, mask=None, steps=None) -> str:
-    """``layer`` (an RNN of one LSTM, GRU or SimpleRNN cell) on ``x``,
-    ``(batch, steps, features)``: its last output, or every step's. Under a
-    ``mask`` (``(batch, steps)``), or with an activation ONNX's recurrent ops
-    lack, the steps are written out one by one."""
+class Recurrence(NamedTuple):
+    """The ONNX values of a recurrent layer's run: its output (the last
+    step's, or every step's with ``return_sequences``) and its final states
+    in Keras's order (LSTM ``[h, c]``; a stack of cells, each cell's in turn;
+    written only for a layer with ``return_state=True``)."""
+
+    output: str
+    states: list[str]
+
+
+def recurrent(
+    graph: OnnxGraph, layer, x: str, mask=None, steps=None, initial_states=()
+) -> Recurrence:
+    """``layer`` (an RNN of one LSTM, GRU or SimpleRNN cell, or of a stack of
+    them) on ``x``, ``(batch, steps, features)``, from ``initial_states``
+    (ONNX values, ``(batch, size)`` each; none: zeros). Under a ``mask``
+    (``(batch, steps)``), for a stack of cells, or with an activation ONNX's
+    recurrent ops lack, the steps are written out one by one."""
     config = layer.get_config()
     if config.get("stateful"):
-        raise refuse(layer, "it is stateful: its states carry over between batches")
+        raise refuse(
+            layer,
+            "it is stateful: its states carry over from one batch to the next, which an ONNX "
+            "model (a function of its inputs) cannot keep",
+        )
     if mask is not None or not _op_activations(layer.cell):
         if steps is None:
             raise refuse(
@@ -143,26 +162,45 @@ def recurrent(graph: OnnxGraph, layer, x: str, mask=None, steps=None) -> str:
                 "under a mask, or with activations other than "
                 f"{sorted(RECURRENT_ACTIVATIONS.values())}, the number of steps must be known",
             )
-        return unrolled(graph, layer, x, mask, steps)
+        return unrolled(graph, layer, x, mask, steps, initial_states)
     op_type, w, r, b, attributes = _cell_op(layer)
     steps_first = graph.transpose(x, (1, 0, 2))
     if config.get("go_backwards"):
         steps_first = graph.reverse(steps_first, 0)
     inputs = [steps_first, graph.constant(w, "W"), graph.constant(r, "R")]
-    if b is not None:
-        inputs.append(graph.constant(b, "B"))
-    every_step, last = graph.op(op_type, *inputs, outputs=2, **attributes)
-    if config.get("return_sequences"):
-        squeezed = graph.op("Squeeze", every_step, graph.ints([1]))  # (steps, batch, units)
-        return graph.transpose(squeezed, (1, 0, 2))
-    return graph.op("Squeeze", last, graph.ints([0]))
+    inputs.append("" if b is None else graph.constant(b, "B"))
+    if initial_states:  # ONNX's initial_h (and initial_c): (directions, batch, units)
+        inputs.append("")  # sequence_lens: every sequence runs to the end
+        inputs += [graph.op("Unsqueeze", state, graph.ints([0])) for state in initial_states]
+    # Y, Y_h and, for LSTM's states, Y_c: (steps, directions, batch, units), (directions, ...)
+    with_states, sequences = config.get("return_state"), config.get("return_sequences")
+    state_count = 2 if op_type == "LSTM" and with_states else 1
+    every_step, *finals = graph.op(op_type, *inputs, outputs=1 + state_count, **attributes)
+    states = []
+    if with_states or not sequences:
+        states = [graph.op("Squeeze", final, graph.ints([0])) for final in finals]
+    if sequences:
+        output = graph.transpose(graph.op("Squeeze", every_step, graph.ints([1])), (1, 0, 2))
+    else:
+        output = states[0]  # the last output is the last h
+    return Recurrence(output, states if with_states else [])
+
+
+def _layer_outputs(layer, run: Recurrence):
+    """The converter's result: the output, with the states after it when
+    the layer returns them."""
+    if layer.get_config().get("return_state"):
+        return [run.output, *run.states]
+    return run.output
 
 
 @converts(LSTM, GRU, SimpleRNN, RNN, takes_masks=True)
-def recurrent_layer(graph: OnnxGraph, call: Call) -> str:
-    if len(call.inputs) > 1:
-        raise refuse(call.layer, "it is called with an initial_state")
-    return recurrent(graph, call.layer, call.x, _mask(call), call.shape[1])
+def recurrent_layer(graph: OnnxGraph, call: Call) -> str | list[str]:
+    """The layer's output (and with ``return_state=True`` its final states);
+    the states given with ``initial_state`` are the inputs after the sequences."""
+    layer = call.layer
+    run = recurrent(graph, layer, call.x, _mask(call), call.shape[1], call.inputs[1:])
+    return _layer_outputs(layer, run)
 
 
 def _mask(call: Call):
@@ -170,25 +208,37 @@ def _mask(call: Call):
 
 
 @converts(Bidirectional, takes_masks=True)
-def bidirectional(graph: OnnxGraph, call: Call) -> str:
+def bidirectional(graph: OnnxGraph, call: Call) -> str | list[str]:
     """The forward layer, and the backward layer on the reversed steps (its
-    outputs flipped back into the input's order), merged."""
+    outputs flipped back into the input's order), merged (``merge_mode=None``:
+    both outputs); with ``return_state=True`` the forward layer's final
+    states, then the backward one's, follow."""
     layer = call.layer
+    if len(call.inputs) > 1:
+        raise refuse(layer, "it is called with an initial_state, which gradstep does not run")
     mask, steps = _mask(call), call.shape[1]
     forward = recurrent(graph, layer.forward_layer, call.x, mask, steps)
     backward = recurrent(graph, layer.backward_layer, call.x, mask, steps)
+    backward_output = backward.output
     if layer.backward_layer.get_config()["return_sequences"]:
-        backward = graph.reverse(backward, 1)
-    mode = layer.get_config()["merge_mode"]
+        backward_output = graph.reverse(backward_output, 1)
+    merged = _merge(graph, layer.get_config()["merge_mode"], forward.output, backward_output)
+    if not layer.forward_layer.get_config()["return_state"]:
+        return merged if len(merged) > 1 else merged[0]
+    return [*merged, *forward.states, *backward.states]
+
+
+def _merge(graph: OnnxGraph, mode, forward: str, backward: str) -> list[str]:
+    """Bidirectional's merged output (a list of one), or both (``None``)."""
     if mode == "concat":
-        return graph.op("Concat", forward, backward, axis=-1)
+        return [graph.op("Concat", forward, backward, axis=-1)]
     if mode == "sum":
-        return graph.op("Add", forward, backward)
+        return [graph.op("Add", forward, backward)]
     if mode == "mul":
-        return graph.op("Mul", forward, backward)
+        return [graph.op("Mul", forward, backward)]
     if mode == "ave":
-        return graph.op("Mul", graph.op("Add", forward, backward), graph.scalar(0.5))
-    raise refuse(layer, f"merge_mode={mode!r} gives two outputs; the export writes one per layer")
+        return [graph.op("Mul", graph.op("Add", forward, backward), graph.scalar(0.5))]
+    return [forward, backward]
 
 
 # --- under a mask: the steps one by one ------------------------------------------------------
@@ -299,11 +349,14 @@ def _projected(graph: OnnxGraph, cell: _UnrolledCell, x: str) -> str:
     return xw if cell.input_bias is None else graph.op("Add", xw, cell.input_bias)
 
 
-def unrolled(graph: OnnxGraph, layer, x: str, mask: str | None, steps: int) -> str:
+def unrolled(
+    graph: OnnxGraph, layer, x: str, mask: str | None, steps: int, initial_states=()
+) -> Recurrence:
     """The recurrence step by step, as gradstep's RNN runs it (a stack of
-    cells each step through every cell): under a mask, at a masked step the
-    states stay and the output is the previous one (zeros with
-    ``zero_output_for_mask``)."""
+    cells each step through every cell), from ``initial_states`` (none:
+    zeros): under a mask, at a masked step the states stay and the output is
+    the previous one (zeros with ``zero_output_for_mask``; before the first
+    unmasked step, zeros)."""
     stack = layer.cell.cells if isinstance(layer.cell, StackedRNNCells) else [layer.cell]
     cells = [_unrolled_cell(graph, layer, cell) for cell in stack]
     config = layer.get_config()
@@ -315,6 +368,9 @@ def unrolled(graph: OnnxGraph, layer, x: str, mask: str | None, steps: int) -> s
         for c in cells
     ]
     states = [[zero] * c.state_count for zero, c in zip(zeros, cells, strict=True)]
+    if initial_states:  # the stack's states, each cell's in turn
+        given = list(initial_states)
+        states = [[given.pop(0) for _ in range(c.state_count)] for c in cells]
     output = zeros[-1]
     outputs = []
     order = range(steps - 1, -1, -1) if config.get("go_backwards") else range(steps)
@@ -340,9 +396,12 @@ def unrolled(graph: OnnxGraph, layer, x: str, mask: str | None, steps: int) -> s
                 for news, olds in zip(new_states, states, strict=True)
             ]
         outputs.append(output)
+    final_states = [state for cell_states in states for state in cell_states]
+    final_states = final_states if config.get("return_state") else []
     if not config.get("return_sequences"):
-        return output
-    return graph.op("Concat", *(graph.op("Unsqueeze", o, graph.ints([1])) for o in outputs), axis=1)
+        return Recurrence(output, final_states)
+    every_step = [graph.op("Unsqueeze", o, graph.ints([1])) for o in outputs]
+    return Recurrence(graph.op("Concat", *every_step, axis=1), final_states)
 
 
 @converts(TimeDistributed)
