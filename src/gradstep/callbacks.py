@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from gradstep.diagnostics import DiagnosticsRecorder
 from gradstep.validation import (
     check_non_negative_int,
     check_positive_int,
@@ -1202,5 +1203,5 @@ def _tensorboard_update_freq(update_freq):
     return check_positive_int(update_freq, "update_freq")
 
 
-# Defined in its own module (it needs Callback, above); a callback like the others.
-from gradstep.diagnostics import Diagnostics  # noqa: E402, F401
+class Diagnostics(DiagnosticsRecorder, Callback):
+    __doc__ = DiagnosticsRecorder.__doc__

@@ -1,7 +1,9 @@
 """Why a network does not learn: per-layer numbers recorded while it trains, and what they say.
 
-``Diagnostics`` is a callback. Over each period (an epoch, or ``every`` steps)
-it records, for each of the model's layers:
+``gradstep.callbacks.Diagnostics`` is a callback (its hooks are written here,
+in ``DiagnosticsRecorder``, and ``callbacks`` adds them to ``Callback``). Over
+each period (an epoch, or ``every`` steps) it records, for each of the model's
+layers:
 
 - ``gradient_norm``: the L2 norm of the slopes the optimizer received for the
   layer's trainable weights, averaged over the period's steps;
@@ -44,8 +46,6 @@ from pathlib import Path
 
 import numpy as np
 
-from gradstep.callbacks import Callback
-
 QUANTITIES = (
     "gradient_norm",
     "weight_norm",
@@ -69,8 +69,9 @@ class Finding:
         return self.text
 
 
-class Diagnostics(Callback):
-    """Record per-layer gradient, weight, update and activation numbers while training,
+class DiagnosticsRecorder:
+    """What ``gradstep.callbacks.Diagnostics`` does (it is this and ``Callback``):
+    record per-layer gradient, weight, update and activation numbers while training,
     and say what they show. See the module's docstring for each quantity.
 
     Args:
@@ -194,20 +195,16 @@ class Diagnostics(Callback):
         self._unwrap = []
 
     def _watched_forward(self, layer, method):
-        period_of = self
-
         def forward(inputs, *args, **kwargs):
             result = method(inputs, *args, **kwargs)
             training = kwargs.get("training", args[0] if args else False)
             if training:
-                period_of._period.see_output(layer, result[0], period_of.saturation)
+                self._period.see_output(layer, result[0], self.saturation)
             return result
 
         return forward
 
     def _watched_step(self, step):
-        period_of = self
-
         def watched(closure, *args, **kwargs):
             first = []
 
@@ -215,7 +212,7 @@ class Diagnostics(Callback):
                 loss, gradients = closure()
                 if not first:
                     first.append(True)
-                    period_of._period.see_gradients(gradients)
+                    self._period.see_gradients(gradients)
                 return loss, gradients
 
             return step(recording_closure, *args, **kwargs)

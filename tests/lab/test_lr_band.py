@@ -6,7 +6,7 @@ import pytest
 
 from gradstep import layers, models
 from gradstep.lab import LRFindBand, lr_find
-from gradstep.lab.lr_band import seed_list
+from gradstep.lab.lr_finder import seed_list
 
 SETTINGS = {"start_lr": 1e-4, "end_lr": 10.0, "num_steps": 40, "batch_size": 16}
 

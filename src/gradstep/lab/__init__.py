@@ -6,7 +6,6 @@ With ``seeds=5`` it runs the test for several seeds and returns an
 ``LRFindBand``: the median curve, its spread and each suggestion's spread.
 """
 
-from gradstep.lab.lr_band import LRFindBand
-from gradstep.lab.lr_finder import LRFindResult, lr_find
+from gradstep.lab.lr_finder import LRFindBand, LRFindResult, lr_find
 
 __all__ = ["LRFindBand", "LRFindResult", "lr_find"]

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from gradstep import datasets
 from gradstep.lab import compare as compare_module
 from gradstep.lab.lr_finder import lr_find
 
@@ -37,7 +38,7 @@ def check_suggestion(
     config = compare_module.sweep_configs(
         dataset, [optimizer], [learning_rates[0]], epochs=epochs, hidden_units=hidden_units
     )[0]
-    data = compare_module._load(dataset, None)
+    data = datasets.load_dataset(dataset)
     model = compare_module.trial_model({**config, "batch_size": batch_size}, seed=0)
     band = lr_find(
         model, data.x_train, data.y_train, batch_size=batch_size, num_steps=num_steps, seeds=seeds

@@ -416,6 +416,11 @@ class Layer:
     def _sublayers_in_order(self) -> list[Layer]:
         return list(self.__dict__.get("_sublayers", []))
 
+    def sublayers(self) -> list[Layer]:
+        """The layers this layer holds as attributes (a wrapper's layer, an RNN's
+        cell, a subclassed layer's own), in the order they were assigned."""
+        return self._sublayers_in_order()
+
     def backward_from_pre_activation(self, saved, grad_wrt_pre_activation, input_gradient=True):
         """``backward`` given the slope at the input of ``activation`` (when the
         loss fused with it, e.g. softmax + cross-entropy: ``p - y``)."""

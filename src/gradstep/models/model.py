@@ -941,7 +941,7 @@ class Model(Layer):
         again, watching every layer), kept in ``non_finite_origin``."""
         self.diverged_at = (epoch, step)
         self.stop_training = True
-        self.non_finite_origin = non_finite.locate(self, *batch)
+        self.non_finite_origin = non_finite.locate(self, lambda: self._loss_and_gradients(*batch))
         where = "" if self.non_finite_origin is None else f"; {self.non_finite_origin}"
         print(
             f"Epoch {epoch + 1}, batch {step + 1}: Invalid loss, terminating training: {problem}"

@@ -23,9 +23,9 @@ random generators afterwards, and the model's weights are not changed by it.
 
 from __future__ import annotations
 
+import inspect
 import linecache
 import os
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,16 +63,17 @@ class NonFiniteOrigin:
         return text + (f"; operation: {self.operation}" if self.operation else "")
 
 
-def locate(model, inputs, targets, sample_weights) -> NonFiniteOrigin | None:
-    """Run one training step's forward and backward pass on a batch again, watching
-    every layer; the first place a non-finite value appeared, or None if none did.
-    Nothing is updated; the random generators are restored."""
+def locate(model, run_step) -> NonFiniteOrigin | None:
+    """Run one training step's forward and backward pass again (``run_step()``:
+    the model's ``(loss, gradients, ...)`` on the batch), watching every layer;
+    the first place a non-finite value appeared, or None if none did. Nothing is
+    updated; the random generators are restored."""
     state = model.get_training_state()
     watch = _Watch()
     try:
         with watch.layers(_all_layers(model)), watch.errors():
             try:
-                loss, gradients, *_ = model._loss_and_gradients(inputs, targets, sample_weights)
+                loss, gradients, *_ = run_step()
             except (FloatingPointError, ValueError, ArithmeticError) as error:
                 return watch.origin or NonFiniteOrigin(
                     "forward", None, None, f"the step raised {error!r}", None
@@ -106,7 +107,7 @@ def _all_layers(model):
 def _inner(layer):
     """A layer's own layers: a model's ``layers`` and any layer's tracked ones."""
     inner = list(layer.layers) if layer.holds_layers else []
-    return inner + [s for s in layer._sublayers_in_order() if all(s is not i for i in inner)]
+    return inner + [s for s in layer.sublayers() if all(s is not i for i in inner)]
 
 
 def _finite(value) -> bool:
@@ -141,11 +142,12 @@ def _flat_arrays(value) -> list[np.ndarray]:
     return [array] if np.issubdtype(array.dtype, np.inexact) else []
 
 
+_WATCHED_METHODS = ("forward", "backward", "backward_from_pre_activation")
+
+
 class _Watch:
     """Wraps layers' ``forward``/``backward`` on the instances and catches NumPy's
     floating-point errors, remembering the first non-finite origin."""
-
-    _METHODS = ("forward", "backward", "backward_from_pre_activation")
 
     def __init__(self):
         self.origin: NonFiniteOrigin | None = None
@@ -212,7 +214,7 @@ class _Watch:
         return _Errors(self)
 
     def error(self, kind, flag):
-        text = _where(kind, sys._getframe(1))
+        text = _where(kind, inspect.currentframe().f_back)
         if self.running:
             self.errors_in.setdefault(id(self.running[-1]), text)
         elif self.loss_error is None:
@@ -225,7 +227,7 @@ class _Patched:
 
     def __enter__(self):
         for layer in self.layers:
-            for name in _Watch._METHODS:
+            for name in _WATCHED_METHODS:
                 method = getattr(layer, name, None)
                 if method is None:
                     continue
