@@ -12,6 +12,7 @@ it uses.
 """
 
 import importlib
+import importlib.util
 
 from gradstep.version import __version__ as __version__
 
@@ -47,12 +48,13 @@ __all__ = sorted([*_NAMES, *_SUBPACKAGES])
 
 
 def __getattr__(name: str):
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f"gradstep.{name}")
     if name in _NAMES:
         value = getattr(importlib.import_module(_NAMES[name]), name)
         globals()[name] = value
         return value
+    # A subpackage or module (gradstep.layers, gradstep.graph), as once an import made it.
+    if not name.startswith("_") and importlib.util.find_spec(f"gradstep.{name}") is not None:
+        return importlib.import_module(f"gradstep.{name}")
     raise AttributeError(f"module 'gradstep' has no attribute {name!r}")
 
 
