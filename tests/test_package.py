@@ -5,18 +5,104 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SOURCE = Path(__file__).parents[1] / "src" / "gradstep"
 
 
+def _modules_imported_by(code: str) -> list[str]:
+    """The top-level packages that ``code`` imports, in a fresh interpreter,
+    beyond those the interpreter itself starts with."""
+    script = (
+        "import sys; before = set(sys.modules); "
+        f"{code}; "
+        "print(sorted({m.split('.')[0] for m in set(sys.modules) - before}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return eval(result.stdout)  # a list of names printed by the line above
+
+
+def _outside_numpy_and_the_standard_library(packages: list[str]) -> list[str]:
+    # NumPy's compiled modules (numpy.random) bring Cython's runtime: cython_runtime, ...
+    return [
+        name
+        for name in packages
+        if name not in ("numpy", "gradstep")
+        and not name.lstrip("_").startswith("cython")
+        and name not in sys.stdlib_module_names
+    ]
+
+
 def test_import_gradstep_imports_numpy_only():
+    heavy = ["sklearn", "matplotlib", "numba", "scipy", "pandas", "tqdm", "threadpoolctl"]
+    imported = _modules_imported_by("import gradstep")
+    assert [name for name in heavy + ["torch", "keras"] if name in imported] == []
+    assert _outside_numpy_and_the_standard_library(imported) == []
+
+
+def test_building_and_compiling_a_model_imports_numpy_only():
+    imported = _modules_imported_by(
+        "import gradstep as keras; "
+        "model = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(3, "
+        "activation='softmax')]); "
+        "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+        "metrics=['accuracy'])"
+    )
+    assert _outside_numpy_and_the_standard_library(imported) == []
+
+
+def test_import_gradstep_imports_no_subpackage_until_one_is_read():
+    """``import gradstep`` stays quick: each subpackage is imported on first use."""
+    code = "import sys, gradstep; print(sorted(m for m in sys.modules if m.startswith('gradstep')))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert eval(result.stdout) == ["gradstep", "gradstep.version"]
+
+
+def test_every_public_name_of_the_package_resolves():
+    import gradstep
+
+    assert set(gradstep.__all__) <= set(dir(gradstep))
+    for name in gradstep.__all__:
+        assert getattr(gradstep, name) is not None, name
+    assert gradstep.Sequential is gradstep.models.Sequential
+    assert gradstep.Input is gradstep.layers.Input
+    assert gradstep.Metric is gradstep.metrics.Metric
+    with pytest.raises(AttributeError, match="no attribute 'Dense'"):
+        gradstep.Dense  # noqa: B018 (the attribute access is the test)
+
+
+def test_a_saved_model_loads_in_a_fresh_process_that_only_imported_gradstep(tmp_path):
+    """The layer classes a saved model names (a convolution, a functional
+    model, an op's node) are found though their modules were never imported."""
+    import numpy as np
+
+    import gradstep as keras
+
+    inputs = keras.layers.Input((6, 6, 1))
+    x = keras.layers.Conv2D(2, 3, activation="relu")(inputs)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(3)(keras.ops.tanh(x))
+    inner = keras.Model(inputs, outputs)
+    model = keras.Sequential([keras.layers.Input((6, 6, 1)), inner, keras.layers.Softmax()])
+    images = np.random.default_rng(0).random((2, 6, 6, 1)).astype("float32")
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "expected.npy", model.predict(images, verbose=0))
+    model.save(tmp_path / "model.gradstep")
     code = (
-        "import sys, gradstep; heavy = ['sklearn', 'matplotlib', 'numba', 'scipy', 'pandas', "
-        "'tqdm', 'threadpoolctl', 'torch', 'keras']; print([m for m in heavy if m in sys.modules])"
+        "import sys, numpy as np, gradstep; "
+        f"folder = {str(tmp_path)!r}; "
+        "model = gradstep.models.load_model(folder + '/model.gradstep'); "
+        "got = model.predict(np.load(folder + '/images.npy'), verbose=0); "
+        "print(float(np.max(np.abs(got - np.load(folder + '/expected.npy')))))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "[]"
+    assert float(result.stdout) == 0.0
 
 
 def test_no_pickle_anywhere_in_the_package():

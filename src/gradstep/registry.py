@@ -3,12 +3,19 @@
 Each family (activations, losses, optimizers, ...) owns one ``Registry``.
 It is also the allow-list that a saved configuration is resolved through: a
 name that is not registered is never looked up anywhere else.
+
+A family whose modules are imported lazily (``gradstep.layers``) gives its
+registry a table of which module registers which name (``defer``): looking a
+name up imports that module first, and a name the table does not know imports
+every module in it, so a lookup sees the whole family as if it had all been
+imported.
 """
 
 from __future__ import annotations
 
 import contextvars
 import difflib
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +32,34 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Any] = {}
         self._classes: dict[str, type] = {}
+        self._deferred: dict[str, str] = {}  # lower-cased name -> module that registers it
+        self._all_imported = True
+
+    def defer(self, modules: dict[str, str]) -> None:
+        """Declare that importing ``modules[name]`` registers ``name`` (a name
+        or a class name, in any case); the module is imported on the first
+        lookup that needs it."""
+        self._deferred.update({name.lower(): module for name, module in modules.items()})
+        self._all_imported = False
+
+    def deferred_modules(self) -> dict[str, str]:
+        """The table given to ``defer``: lower-cased name -> module."""
+        return dict(self._deferred)
+
+    def _import_for(self, name: str) -> None:
+        """Import the module that registers ``name``; for a name the table does
+        not know, every module in it (the name may still be there, or the error
+        must list every name)."""
+        module = self._deferred.get(name.lower())
+        if module is not None:
+            importlib.import_module(module)
+        elif not self._all_imported:
+            self._import_all()
+
+    def _import_all(self) -> None:
+        for module in sorted(set(self._deferred.values())):
+            importlib.import_module(module)
+        self._all_imported = True
 
     def register(self, *names: str) -> Callable[[Any], Any]:
         """Decorator that registers an object under one or more names."""
@@ -46,10 +81,13 @@ class Registry:
         else a class of yours registered with ``saving.register_keras_serializable``
         or given to ``saving.custom_object_scope`` under this name."""
         if isinstance(class_name, str) and class_name not in self._classes:
+            self._import_for(class_name)
+        if isinstance(class_name, str) and class_name not in self._classes:
             custom = custom_object(class_name)
             if inspect.isclass(custom):
                 return custom
         if not isinstance(class_name, str) or class_name not in self._classes:
+            self._import_all()
             raise ValueError(
                 f"Unknown {self.kind} class {class_name!r}. Expected one of: "
                 f"{', '.join(sorted(self._classes))}."
@@ -58,16 +96,25 @@ class Registry:
 
     def has_class(self, class_name: str) -> bool:
         """Whether a class of this exact name is registered here (yours aside)."""
+        if isinstance(class_name, str) and class_name not in self._classes:
+            self._import_for(class_name)
         return class_name in self._classes
 
     def holds_class(self, cls: type) -> bool:
         """Whether ``cls`` itself (not a namesake) is registered."""
-        return self._classes.get(getattr(cls, "__name__", None)) is cls
+        class_name = getattr(cls, "__name__", None)
+        if isinstance(class_name, str) and class_name not in self._classes:
+            self._import_for(class_name)
+        return self._classes.get(class_name) is cls
 
     def names(self) -> list[str]:
+        if not self._all_imported:
+            self._import_all()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        if isinstance(name, str) and name.lower() not in self._entries:
+            self._import_for(name)
         return isinstance(name, str) and name.lower() in self._entries
 
     def lookup(self, name: str, argument: str | None = None) -> Any:
@@ -82,6 +129,8 @@ class Registry:
                 f"{argument or self.kind} must be a string name, received {name!r} "
                 f"of type {type(name).__name__}"
             )
+        if name.lower() not in self._entries:
+            self._import_for(name)
         try:
             return self._entries[name.lower()]
         except KeyError:

@@ -13,13 +13,16 @@ Features are float32:
   the training part (an unseen category in the test part encodes as all zeros).
 
 Class labels become integers ``0 .. k-1`` (sorted class names; the names are
-in ``Dataset.classes``). The built-in sets and the split need scikit-learn
-(the ``main`` extra).
+in ``Dataset.classes``). The built-in sets come with scikit-learn (the
+``main`` extra); digits, the default of ``gradstep train``, is read from
+scikit-learn's data file without importing scikit-learn, and the split
+(``split.py``) is scikit-learn's, written in NumPy.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,7 @@ from gradstep.datasets import fashion_mnist as fashion_mnist
 from gradstep.datasets import mnist as mnist
 from gradstep.datasets.images import read_idx as read_idx
 from gradstep.datasets.images import read_images
+from gradstep.datasets.split import split_indices
 
 TEST_SIZE = 0.2
 SPLIT_SEED = 0
@@ -124,17 +128,15 @@ def _source(name: str):
 
 def _load_builtin(name, test_size, seed) -> Dataset:
     loader_name, task = _source(name)
-    sk_datasets = _sklearn("datasets")
-    bunch = getattr(sk_datasets, loader_name)()
-    x = bunch.data.astype(np.float64)
-    y = bunch.target.astype(np.float32 if task == "regression" else np.int64)
+    x, y, names, classes = _read_digits() if name == "digits" else _read_sklearn(loader_name)
+    y = y.astype(np.float32 if task == "regression" else np.int64)
     train, test = _split_indices(y, task, test_size, seed)
     if name == "digits":
         x_train, x_test = x[train] / 16.0, x[test] / 16.0
     else:
         x_train, x_test = _standardize(x[train], x[test])
-    names = list(getattr(bunch, "feature_names", [])) or [f"x{i}" for i in range(x.shape[1])]
-    classes = [] if task == "regression" else list(getattr(bunch, "target_names", np.unique(y)))
+    names = names or [f"x{i}" for i in range(x.shape[1])]
+    classes = [] if task == "regression" else (classes if classes else list(np.unique(y)))
     return Dataset(
         x_train.astype(np.float32),
         y[train],
@@ -144,6 +146,38 @@ def _load_builtin(name, test_size, seed) -> Dataset:
         [str(c) for c in classes],
         [str(n) for n in names],
     )
+
+
+def _read_sklearn(loader_name: str):
+    """``(x, y, feature names, class names)`` from scikit-learn's loader."""
+    bunch = getattr(_sklearn("datasets"), loader_name)()
+    names = list(getattr(bunch, "feature_names", []))
+    classes = list(getattr(bunch, "target_names", []))
+    return bunch.data.astype(np.float64), bunch.target, names, classes
+
+
+def _read_digits():
+    """Digits as scikit-learn's ``load_digits`` gives it, read from the table
+    scikit-learn ships (1,797 rows: 64 pixels in 0..16, then the digit), without
+    importing scikit-learn, which imports SciPy: about a second of start-up."""
+    path = _sklearn_data_file("digits.csv.gz")
+    if path is None:  # not where scikit-learn 1.x keeps it: ask scikit-learn
+        return _read_sklearn("load_digits")
+    table = np.loadtxt(path, delimiter=",")
+    names = [f"pixel_{row}_{column}" for row in range(8) for column in range(8)]
+    return table[:, :-1], table[:, -1].astype(int), names, list(range(10))
+
+
+def _sklearn_data_file(filename: str) -> Path | None:
+    """The path of one of scikit-learn's data files, found without importing it."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        _sklearn("datasets")  # raises the error that says how to install it
+    for folder in spec.submodule_search_locations or ():
+        path = Path(folder) / "datasets" / "data" / filename
+        if path.is_file():
+            return path
+    return None
 
 
 # --- a user's files -----------------------------------------------------------------
@@ -323,12 +357,7 @@ def _sklearn(module: str):
 
 
 def _split_indices(labels, task, test_size, seed):
-    indices = np.arange(len(labels))
-    stratify = None if task == "regression" else labels
-    train, test = _sklearn("model_selection").train_test_split(
-        indices, test_size=test_size, random_state=seed, stratify=stratify
-    )
-    return train, test
+    return split_indices(labels, task != "regression", test_size, seed)
 
 
 def _standardize(x_train, x_test):
