@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from gradstep.datasets.split import split_indices
+
 #: Student's t quantile at 0.975 for 1 to 30 degrees of freedom.
 _T_975 = (
     12.7062,
@@ -78,24 +80,17 @@ def split_validation(labels, fraction: float, seed: int, stratify: bool):
     """Row indices ``(train, validation)`` of the training data, fixed by ``seed``.
 
     ``fraction`` of the rows go to validation, in each class's proportion when
-    ``stratify`` (classification), as scikit-learn's ``train_test_split`` cuts them.
+    ``stratify`` (classification), as scikit-learn's ``train_test_split`` cuts them
+    (``gradstep.datasets.split``, which gives the same rows without scikit-learn).
     """
-    from sklearn.model_selection import train_test_split
-
     fraction = float(fraction)
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"validation_split must be between 0 and 1, received {fraction}")
     labels = np.asarray(labels)
     if labels.ndim == 2 and labels.shape[1] > 1:  # one-hot
         labels = labels.argmax(axis=1)
-    indices = np.arange(len(labels))
     try:
-        train, validation = train_test_split(
-            indices,
-            test_size=fraction,
-            random_state=int(seed) % 2**32,
-            stratify=labels if stratify else None,
-        )
+        train, validation = split_indices(labels, stratify, fraction, int(seed) % 2**32)
     except ValueError as error:
         raise ValueError(
             f"validation_split={fraction} cannot cut a stratified validation part out of "
