@@ -175,6 +175,8 @@ def product_threads(left: np.ndarray, right: np.ndarray):
     a product then took 48 ms instead of 1.4 (median, MNIST's first
     convolution on a 2-core machine running other jobs). One thread gives
     the same bits (each entry's sum is unchanged)."""
+    if _THREADS_IN_EFFECT == 1 or _THREADS_IN_EFFECT == _UNLIMITED:
+        return _NO_CHANGE  # decided without looking at the shapes: once per product
     inner, columns = right.shape
     rows = left.size // inner
     threads = blas_threads_in_effect()
@@ -186,6 +188,9 @@ def product_threads(left: np.ndarray, right: np.ndarray):
     if controller is None:
         return contextlib.nullcontext()
     return controller.limit(limits=1, user_api="blas")
+
+
+_NO_CHANGE = contextlib.nullcontext()
 
 
 @functools.cache
