@@ -26,20 +26,30 @@ _FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def fusable(*arrays: np.ndarray) -> bool:
-    """Whether the fused passes may run: numba allowed and installed, every
-    array C-contiguous, of rank 2, in float32 or float64."""
-    return kernels.use_numba() and all(
+    """Whether the fused passes fit the arrays: every one C-contiguous, of
+    rank 2, in float32 or float64 (``_kernel`` then says whether they run)."""
+    return all(
         array.ndim == 2 and array.flags.c_contiguous and array.dtype in _FLOAT_TYPES
         for array in arrays
     )
+
+
+def _kernel(name: str, compile_kernel, arguments: tuple, size: int):
+    """The compiled kernel ``name`` to run on ``arguments`` (``size`` entries),
+    or None: the caller runs the NumPy twin. (Where ``kernels`` has a loading
+    rule, ``kernels.ready(name, compile_kernel, arguments, size)``, this asks it.)"""
+    return kernels.compiled(name, compile_kernel) if kernels.use_numba() else None
 
 
 def bias_relu(pre: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """``pre += bias`` in place, and ``max(pre, 0)`` as a new array."""
     if fusable(pre) and bias.dtype == pre.dtype and bias.flags.c_contiguous:
         out = np.empty_like(pre)
-        kernels.compiled("dense_bias_relu", _compile_bias_relu)(pre, bias, out)
-        return out
+        arguments = (pre, bias, out)
+        kernel = _kernel("dense_bias_relu", _compile_bias_relu, arguments, pre.size)
+        if kernel is not None:
+            kernel(*arguments)
+            return out
     return bias_relu_numpy(pre, bias)
 
 
@@ -53,10 +63,11 @@ def relu_slope_and_bias_slope(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``grad * (pre > 0)`` and, with ``bias``, its rows' sum (else None)."""
     if bias and grad.dtype == pre.dtype and fusable(grad, pre):
-        slope = np.empty_like(grad)
-        bias_slope = np.empty(grad.shape[1], grad.dtype)
-        kernels.compiled("dense_relu_slopes", _compile_relu_slopes)(grad, pre, slope, bias_slope)
-        return slope, bias_slope
+        arguments = (grad, pre, np.empty_like(grad), np.empty(grad.shape[1], grad.dtype))
+        kernel = _kernel("dense_relu_slopes", _compile_relu_slopes, arguments, grad.size)
+        if kernel is not None:
+            kernel(*arguments)
+            return arguments[2], arguments[3]
     return relu_slope_and_bias_slope_numpy(grad, pre, bias)
 
 
