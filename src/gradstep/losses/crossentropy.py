@@ -314,8 +314,8 @@ class SparseCategoricalCrossentropy(Loss):
     def _fused_mean(self, labels, output):
         """``value_and_gradient(..., fused=True)`` for ``_plain_mean`` batches:
         the same operations in the same order (so the same bits), without the
-        general path's steps that do nothing here (weights, masks, moving axes)."""
-        _check_probabilities(output, self.name, "softmax", upper=False)
+        general path's steps that do nothing here (weights, masks, moving axes,
+        and the check for negative probabilities: a softmax's output has none)."""
         labels = labels.astype(np.int64, copy=False)
         rows = np.arange(labels.shape[0])
         picked = output[rows, labels]
