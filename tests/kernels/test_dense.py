@@ -79,3 +79,52 @@ def test_dense_relu_gives_the_same_bits_with_either_backend(input_shape):
 
     for fused, twin in zip(run("numba"), run("numpy"), strict=True):
         np.testing.assert_array_equal(_bits(fused), _bits(twin))
+
+
+def _model(kind):
+    from gradstep import Sequential, optimizers, regularizers
+
+    if kind == "reference":
+        stack = [layers.Input((6,)), layers.Dense(16, activation="relu")]
+        optimizer = optimizers.Adam(1e-2)
+    elif kind == "regularized":
+        stack = [
+            layers.Input((6,)),
+            layers.Dense(16, activation="relu", kernel_regularizer=regularizers.L2(1e-3)),
+            layers.Dropout(0.25),
+            layers.BatchNormalization(),
+            layers.Dense(8, activation="relu", activity_regularizer="l1"),
+        ]
+        optimizer = optimizers.SGD(0.05, momentum=0.9)
+    else:  # a Dense layer on each step of a sequence
+        stack = [layers.Input((3, 6)), layers.Dense(8, activation="relu"), layers.Flatten()]
+        optimizer = optimizers.RMSprop(1e-2)
+    model = Sequential([*stack, layers.Dense(4, activation="softmax")])
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("kind", ["reference", "regularized", "sequence"])
+def test_a_fit_gives_the_same_bits_on_the_fused_passes_and_the_general_path(kind, monkeypatch):
+    """The fused Dense passes and the sparse cross-entropy's training lane
+    against the NumPy twins and the loss's general path, over a whole fit."""
+    from gradstep import losses, utils
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 3, 6) if kind == "sequence" else (40, 6)).astype(np.float32)
+    y = rng.integers(0, 4, size=(40, 1))
+    weights = rng.uniform(0.5, 2, size=40) if kind == "regularized" else None
+
+    def fit():
+        utils.set_random_seed(7)
+        model = _model(kind)
+        model.fit(x, y, sample_weight=weights, epochs=3, batch_size=8, verbose=0)
+        return model.get_weights()
+
+    kernels.set_backend("numba")
+    fast = fit()
+    kernels.set_backend("numpy")
+    monkeypatch.setattr(losses.SparseCategoricalCrossentropy, "_plain_mean", lambda *a: False)
+    general = fit()
+    for a, b in zip(fast, general, strict=True):
+        np.testing.assert_array_equal(_bits(a), _bits(b))
