@@ -1369,14 +1369,12 @@ _OLDER_BATCH_HOOKS = {
 
 def _batch_hook_in_use(callback_list, hook: str) -> bool:
     """Whether any callback does something at ``hook`` (``on_train_batch_begin``
-    or ``on_train_batch_end``): one that is not a ``Callback``, or whose class or
-    instance replaces the hook or the older name it calls."""
-    base = callbacks_module.Callback
+    or ``on_train_batch_end``): one whose hook, or the older name the base's hook
+    calls, as the callback list would find it, is not ``Callback``'s no-op."""
     for callback in callback_list.callbacks:
-        if not isinstance(callback, base):
-            return True
         for name in (hook, _OLDER_BATCH_HOOKS[hook]):
-            if name in vars(callback) or getattr(type(callback), name) is not getattr(base, name):
+            method = getattr(callback, name, None)
+            if getattr(method, "__func__", None) is not getattr(callbacks_module.Callback, name):
                 return True
     return False
 
