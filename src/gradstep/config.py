@@ -176,7 +176,7 @@ def product_threads(left: np.ndarray, right: np.ndarray):
     convolution on a 2-core machine running other jobs). One thread gives
     the same bits (each entry's sum is unchanged)."""
     if _THREADS_IN_EFFECT == 1 or _THREADS_IN_EFFECT == _UNLIMITED:
-        return _NO_CHANGE  # decided without looking at the shapes: once per product
+        return _NO_CHANGE  # one thread already, or no limit in force: whatever the shapes
     inner, columns = right.shape
     rows = left.size // inner
     threads = blas_threads_in_effect()
