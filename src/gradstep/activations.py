@@ -291,8 +291,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     # Subtracting the row max leaves softmax unchanged and keeps exp() <= 1.
-    shifted = np.exp(x - x.max(axis=axis, keepdims=True))
-    shifted /= shifted.sum(axis=axis, keepdims=True)
+    # (the ufuncs' reduce is what x.max and x.sum call, without their Python wrappers)
+    shifted = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    shifted /= np.add.reduce(shifted, axis=axis, keepdims=True)
     return shifted
 
 

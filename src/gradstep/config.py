@@ -159,6 +159,9 @@ SERIAL_PRODUCT_MAX_ENTRIES = 4096
 SERIAL_PRODUCT_MAX_WORK = 1 << 25
 
 
+_NO_CHANGE = contextlib.nullcontext()
+
+
 def product_threads(left: np.ndarray, right: np.ndarray):
     """A context manager for the matrix product ``left @ right`` (``left``
     of any rank, ``right`` a matrix): one BLAS thread when the product is small
@@ -175,6 +178,8 @@ def product_threads(left: np.ndarray, right: np.ndarray):
     a product then took 48 ms instead of 1.4 (median, MNIST's first
     convolution on a 2-core machine running other jobs). One thread gives
     the same bits (each entry's sum is unchanged)."""
+    if _THREADS_IN_EFFECT == 1 or _THREADS_IN_EFFECT == _UNLIMITED:
+        return _NO_CHANGE  # one thread already, or no limit in force: whatever the shapes
     inner, columns = right.shape
     rows = left.size // inner
     threads = blas_threads_in_effect()

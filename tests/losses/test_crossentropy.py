@@ -249,3 +249,23 @@ def test_a_subclass_that_prepares_its_own_way_is_prepared_so_in_training_too():
     probabilities = np.array([[0.5, 0.25, 0.25]] * 2, dtype=np.float32)
     value, _ = Shifted().value_and_gradient([1, 1], probabilities, fused=True, targets_checked=True)
     assert value == pytest.approx(-np.log(0.5))  # label 0 after the shift, not 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("label_shape", ["flat", "column"])
+def test_sparse_fused_training_lane_gives_the_general_paths_bits(dtype, label_shape):
+    """A training step's sparse cross-entropy (fused with softmax, labels checked,
+    no weights) takes a shorter lane; its value and slope are the general path's."""
+    rng = np.random.default_rng(0)
+    output = activations.softmax(rng.normal(size=(9, 5)) * 4).astype(dtype)
+    output[0] = [1, 0, 0, 0, 0]  # clipped: the label's slope is 0 there
+    output[1] = [0, 1, 0, 0, 0]
+    labels = rng.integers(0, 5, size=9)
+    labels[:2] = 0
+    y_true = labels if label_shape == "flat" else labels[:, None]
+    loss = losses.SparseCategoricalCrossentropy()
+    lane = loss.value_and_gradient(y_true, output, fused=True, targets_checked=True)
+    general = losses.Loss.value_and_gradient(loss, y_true, output, fused=True, targets_checked=True)
+    assert np.asarray(lane[0]).tobytes() == np.asarray(general[0]).tobytes()
+    assert lane[1].dtype == general[1].dtype == dtype
+    np.testing.assert_array_equal(lane[1], general[1])

@@ -268,6 +268,23 @@ def test_callback_hooks_are_called_in_order():
     ]
 
 
+def test_batch_hooks_reach_callbacks_that_define_them_by_any_name():
+    """fit skips batch hooks no callback defines; one defined by Keras's older
+    name, or on the instance, is still called, with the batch's logs."""
+    calls = []
+
+    class Older(callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            calls.append(("older", batch, "loss" in logs))
+
+    instance = callbacks.Callback()
+    instance.on_train_batch_begin = lambda batch, logs=None: calls.append(("instance", batch))
+    x, y = _data(n=40)
+    chosen = [callbacks.Callback(), Older(), instance]
+    _classifier().fit(x, y, epochs=1, batch_size=20, verbose=0, callbacks=chosen)
+    assert calls == [("instance", 0), ("older", 0, True), ("instance", 1), ("older", 1, True)]
+
+
 def test_initial_epoch():
     x, y = _data()
     history = _classifier().fit(x, y, epochs=3, initial_epoch=1, verbose=0)

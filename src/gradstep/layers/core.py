@@ -7,6 +7,7 @@ import numpy as np
 from gradstep import activations as activations_module
 from gradstep import config, constraints, initializers, regularizers
 from gradstep.graph import Node, SymbolicTensor
+from gradstep.kernels import dense as dense_kernels
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.validation import check_positive_int, check_shape
 
@@ -191,6 +192,10 @@ class Dense(Layer):
             x = x.astype(self.kernel.dtype)
         with config.product_threads(x, self.kernel):
             pre_activation = x @ self.kernel
+        if self.bias is not None and type(self.activation) is activations_module.ReLU:
+            # the bias and the ReLU in one pass over the product (the same numbers)
+            output = dense_kernels.bias_relu(pre_activation, self.bias)
+            return output, (x, pre_activation, output)
         if self.bias is not None:
             pre_activation += self.bias
         output = self.activation(pre_activation)
@@ -198,18 +203,30 @@ class Dense(Layer):
 
     def backward(self, saved, grad_wrt_output, input_gradient=True):
         x, pre_activation, output = saved
+        if type(self.activation) is activations_module.ReLU:
+            # ReLU's slope and the bias's in one pass over the slope (the same numbers)
+            grad_wrt_pre, bias_slope = dense_kernels.relu_slope_and_bias_slope(
+                _rows(grad_wrt_output), _rows(pre_activation), self.bias is not None
+            )
+            grad_wrt_pre = grad_wrt_pre.reshape(grad_wrt_output.shape)
+            return self._linear_backward(x, grad_wrt_pre, bias_slope, input_gradient)
         grad_wrt_pre = self.activation.backward(pre_activation, output, grad_wrt_output)
         return self.backward_from_pre_activation(saved, grad_wrt_pre, input_gradient)
 
     def backward_from_pre_activation(self, saved, grad_wrt_pre, input_gradient=True):
         """The linear part of the backward pass, given the slope at ``x @ kernel + bias``."""
-        x = saved[0]
-        flat_x = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
-        flat_grad = grad_wrt_pre.reshape(-1, self.units) if grad_wrt_pre.ndim > 2 else grad_wrt_pre
+        bias_slope = None if self.bias is None else _rows(grad_wrt_pre).sum(axis=0)
+        return self._linear_backward(saved[0], grad_wrt_pre, bias_slope, input_gradient)
+
+    def _linear_backward(self, x, grad_wrt_pre, bias_slope, input_gradient):
+        """The kernel's and the input's slopes, given the slope at ``x @ kernel +
+        bias`` and the bias's (the sum of its rows; None without a bias)."""
+        flat_x = _rows(x)
+        flat_grad = _rows(grad_wrt_pre)
         with config.product_threads(flat_x.T, flat_grad):
             weight_grads = {"kernel": flat_x.T @ flat_grad}
-        if self.bias is not None:
-            weight_grads["bias"] = flat_grad.sum(axis=0)
+        if bias_slope is not None:
+            weight_grads["bias"] = bias_slope
         grad_wrt_input = None
         if input_gradient:
             with config.product_threads(grad_wrt_pre, self.kernel.T):
@@ -235,6 +252,11 @@ class Dense(Layer):
         config_ = dict(config_)
         config_["activation"] = activations_module.deserialize(config_.get("activation"))
         return cls(**config_)
+
+
+def _rows(array: np.ndarray) -> np.ndarray:
+    """``array`` as a matrix of its last axis: ``(n, ..., k) -> (n * ..., k)``."""
+    return array.reshape(-1, array.shape[-1]) if array.ndim > 2 else array
 
 
 @LAYERS.register("Activation")

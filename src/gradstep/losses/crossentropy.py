@@ -277,6 +277,56 @@ class SparseCategoricalCrossentropy(Loss):
     def fused_activation(self):
         return None if self.from_logits or not self._class_axis_is_last() else "softmax"
 
+    def value_and_gradient(
+        self, y_true, y_pred, sample_weight=None, *, fused=False, targets_checked=False, mask=None
+    ):
+        if fused and targets_checked and sample_weight is None and mask is None:
+            labels = np.asarray(y_true)
+            if labels.ndim == 2 and labels.shape[1] == 1:
+                labels = labels[:, 0]
+            if self._plain_mean(y_pred, labels):
+                return self._fused_mean(labels, y_pred)
+        return super().value_and_gradient(
+            y_true,
+            y_pred,
+            sample_weight,
+            fused=fused,
+            targets_checked=targets_checked,
+            mask=mask,
+        )
+
+    def _plain_mean(self, y_pred, labels) -> bool:
+        """Whether a training step's batch takes ``_fused_mean``: this class's
+        defaults (probabilities, no ignored class, the mean over the batch) and
+        a batch of rows of probabilities with one checked label each."""
+        return (
+            type(self) is SparseCategoricalCrossentropy
+            and not self.from_logits
+            and self.ignore_class is None
+            and self.reduction == "sum_over_batch_size"
+            and type(y_pred) is np.ndarray
+            and y_pred.ndim == 2
+            and y_pred.dtype.kind == "f"
+            and y_pred.size > 0
+            and labels.shape == y_pred.shape[:1]
+        )
+
+    def _fused_mean(self, labels, output):
+        """``value_and_gradient(..., fused=True)`` for ``_plain_mean`` batches:
+        the same operations in the same order (so the same bits), without the
+        general path's steps that do nothing here (weights, masks, moving axes,
+        and the check for negative probabilities: a softmax's output has none)."""
+        labels = labels.astype(np.int64, copy=False)
+        rows = np.arange(labels.shape[0])
+        picked = output[rows, labels]
+        per_sample = -np.log((picked / output.sum(axis=-1)).clip(EPSILON, 1 - EPSILON))
+        value = per_sample.sum() / float(per_sample.size)
+        kept = _unclipped(picked).astype(output.dtype)
+        slope = output * kept[..., None]
+        slope[rows, labels] += -kept
+        slope = slope * (1.0 / float(labels.shape[0]))
+        return value, slope.astype(output.dtype, copy=False)
+
     # The formulas of CategoricalCrossentropy with y = one_hot(label), computed
     # from the labels directly: only the label's entry of y is nonzero.
     # Ignored samples carry the label -1 after prepare().

@@ -882,10 +882,16 @@ class Model(Layer):
             self._reset_metrics()
             callback_list.on_epoch_begin(epoch)
             batches = training.epoch()
+            # Checked each epoch (a callback may add one): with no batch hook to
+            # call, a step skips the calls and the per-batch logs.
+            batch_begin = _batch_hook_in_use(callback_list, "on_train_batch_begin")
+            batch_end = _batch_hook_in_use(callback_list, "on_train_batch_end")
             for step, (inputs, targets, weights) in batches:
-                callback_list.on_train_batch_begin(step)
+                if batch_begin:
+                    callback_list.on_train_batch_begin(step)
                 problem = self._train_step(inputs, targets, weights, self.terminate_on_nan)
-                callback_list.on_train_batch_end(step, self._logs())
+                if batch_end:
+                    callback_list.on_train_batch_end(step, self._logs())
                 if problem is not None:
                     self._stop_diverged(epoch, step, problem, (inputs, targets, weights))
                 if self.stop_training:
@@ -1362,6 +1368,25 @@ def _shapes_of_data(x):
     if isinstance(x, list | tuple) and x and all(isinstance(v, np.ndarray) for v in x):
         return [np.shape(value) for value in x] if len(x) > 1 else np.shape(x[0])
     return np.shape(x)
+
+
+#: The older hook each batch hook of ``Callback`` calls (Keras's names).
+_OLDER_BATCH_HOOKS = {
+    "on_train_batch_begin": "on_batch_begin",
+    "on_train_batch_end": "on_batch_end",
+}
+
+
+def _batch_hook_in_use(callback_list, hook: str) -> bool:
+    """Whether any callback does something at ``hook`` (``on_train_batch_begin``
+    or ``on_train_batch_end``): one whose hook, or the older name the base's hook
+    calls, as the callback list would find it, is not ``Callback``'s no-op."""
+    for callback in callback_list.callbacks:
+        for name in (hook, _OLDER_BATCH_HOOKS[hook]):
+            method = getattr(callback, name, None)
+            if getattr(method, "__func__", None) is not getattr(callbacks_module.Callback, name):
+                return True
+    return False
 
 
 class _NonFinite(Exception):

@@ -96,12 +96,13 @@ class Adam(Optimizer):
 
     def update_step(self, gradient, variable, step):
         scalars: AdamScalars = step.values["scalars"][variable.dtype]
+        index, slots = self._index_of[id(variable)], self._slots  # one lookup for all slots
         adam_update_in_dtype(
             variable,
             gradient,
-            self.slot("momentum", variable),
-            self.slot("velocity", variable),
-            self.slot("velocity_hat", variable) if self.amsgrad else None,
+            slots["momentum"][index],
+            slots["velocity"][index],
+            slots["velocity_hat"][index] if self.amsgrad else None,
             scalars,
         )
 

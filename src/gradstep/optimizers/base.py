@@ -501,6 +501,11 @@ class Optimizer:
             self.update_step(gradient, variable, step)
 
     def _apply_weight_decay(self, variables, learning_rate: float) -> None:
+        if (
+            self.weight_decay is None
+            and type(self)._weight_decay_rate is Optimizer._weight_decay_rate
+        ):
+            return  # no parameter decays: not asked once per parameter and step
         for variable in variables:
             rate = self._weight_decay_rate(variable)
             if rate is not None:
