@@ -232,9 +232,9 @@ ARCHIVE_REFUSALS = {
         lambda m: _write_extra(m, [_link_info("assets/link", "/etc/passwd")]),
         "symbolic link",
     ),
-    "weights as pickled npz": (
+    "npz weights that are not a zip": (
         lambda m: _renamed(m, "model.weights.h5", "model.weights.npz"),
-        "never unpickles",
+        r"its model\.weights\.npz\): it is not a whole zip archive",
     ),
     "no weights": (lambda m: _renamed(m, "model.weights.h5", "other.h5"), "no model.weights.h5"),
     "no config": (lambda m: _renamed(m, "config.json", "other.json"), "no config.json"),
