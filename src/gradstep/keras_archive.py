@@ -64,7 +64,7 @@ MAX_MEMBERS = 10_000
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
 #: gradstep's options that Keras lacks, with the value that is Keras's behaviour.
 _GRADSTEP_ONLY_OPTIONS = {"epsilon_placement": "keras", "momentum_form": "keras"}
-_GRADSTEP_ONLY_OPTIMIZERS = {"GD", "LBFGS", "ScheduleFreeAdamW"}
+_GRADSTEP_ONLY_OPTIMIZERS = {"GD", "LBFGS"}
 
 
 def is_archive(path) -> bool:

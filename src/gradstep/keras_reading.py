@@ -451,8 +451,10 @@ def state_from_keras_arrays(model, arrays: list[np.ndarray], path):
 
     if not arrays or (len(arrays) <= 2 and int(np.asarray(arrays[0])) == 0):
         return None  # Keras's optimizer had not been built: a fresh one
-    count = len(_trained(model)[0])
-    state = keras_optimizer_state.from_keras(model.optimizer, arrays, count)
+    variables, names = _trained(model)
+    # which per-variable slots gradstep has for these weights (Muon's, Adafactor's vary)
+    template = model.optimizer._state_template(variables, names)
+    state = keras_optimizer_state.from_keras(model.optimizer, arrays, len(variables), template)
     if state is None:
         warnings.warn(
             f"{path}: the state of Keras's {type(model.optimizer).__name__} ({len(arrays)} "
