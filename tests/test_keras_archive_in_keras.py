@@ -111,6 +111,13 @@ OPTIMIZERS = [
     ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "use_ema": True,
              "ema_overwrite_frequency": 3}),
     ("Adam", {"learning_rate": 0.01, "gradient_accumulation_steps": 2}),
+    # PyTorch's momentum form with a constant rate is Keras's rule, the buffer scaled
+    ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "momentum_form": "pytorch"}),
+    ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True,
+             "momentum_form": "pytorch"}),
+    ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True,
+                 "momentum_form": "pytorch"}),
+    ("Adam", {"learning_rate": 0.01, "epsilon": 0.0, "epsilon_placement": "pytorch"}),
 ]  # fmt: skip
 
 
@@ -147,6 +154,38 @@ def test_gradstep_only_options_leave_keras_an_uncompiled_model(keras, tmp_path):
     assert not loaded.compiled
     again = gradstep.models.load_model(tmp_path / "m.keras")
     assert again.optimizer.get_config()["epsilon_placement"] == "pytorch"
+
+
+GRADSTEP_ONLY = {
+    "PyTorch's epsilon placement": (
+        gradstep.optimizers.Adagrad(epsilon_placement="pytorch"),
+        "epsilon_placement",
+    ),
+    "PyTorch's momentum form under a schedule": (
+        gradstep.optimizers.SGD(
+            gradstep.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5),
+            momentum=0.9,
+            momentum_form="pytorch",
+        ),
+        "momentum_form.*under a learning-rate schedule",
+    ),
+    "GD": (gradstep.optimizers.GD(), "the optimizer GD"),
+    "LBFGS": (gradstep.optimizers.LBFGS(), "the optimizer LBFGS"),
+}
+
+
+@pytest.mark.parametrize(("optimizer", "message"), GRADSTEP_ONLY.values(), ids=GRADSTEP_ONLY)
+def test_settings_that_are_another_algorithm_in_keras_are_left_out(
+    keras, tmp_path, optimizer, message
+):
+    model = _sequential_mlp(gradstep, optimizer)
+    with pytest.warns(UserWarning, match=f"uncompiled for Keras: Keras has no.*{message}"):
+        model.save(tmp_path / "m.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert not keras.saving.load_model(tmp_path / "m.keras").compiled
+    again = gradstep.models.load_model(tmp_path / "m.keras")
+    assert again.get_compile_config()["optimizer"] == model.get_compile_config()["optimizer"]
 
 
 def test_keras_reads_weights_h5_of_nested_layers(keras, tmp_path):

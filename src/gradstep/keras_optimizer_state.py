@@ -97,10 +97,40 @@ def _has_rate_variable(optimizer) -> bool:
     return not isinstance(optimizer.get_config().get("learning_rate"), dict)
 
 
+def _momentum_buffer_scale(optimizer) -> float | None:
+    """With PyTorch's momentum form (SGD, RMSprop: ``momentum_buffer``) and a
+    constant learning rate ``lr``, the update is Keras's with its momentum slot
+    equal to the buffer times this: SGD's velocity is ``-lr * b`` (Keras adds
+    it), RMSprop's momentum ``lr * b`` (Keras subtracts it). None for
+    Keras's form; 0.0 when it cannot be converted (a schedule, or lr = 0)."""
+    config = optimizer.get_config()
+    if config.get("momentum_form", "keras") == "keras":
+        return None
+    rate = config.get("learning_rate")
+    if not isinstance(rate, int | float) or rate == 0:
+        return 0.0
+    return -float(rate) if type(optimizer).__name__ == "SGD" else float(rate)
+
+
+def _renamed(state: dict, old: str, new: str, factor: float) -> dict:
+    """``state`` with each ``<old>/<i>`` entry as ``<new>/<i>``, times ``factor``."""
+    renamed = {}
+    for name, value in state.items():
+        if name.startswith(f"{old}/"):
+            name, value = new + name[len(old) :], value * value.dtype.type(factor)
+        renamed[name] = value
+    return renamed
+
+
 def to_keras(optimizer, count: int) -> list[np.ndarray] | None:
     """The arrays of Keras's ``optimizer.variables`` for a built gradstep
     optimizer of ``count`` trained weights; None if they cannot be given."""
     state = optimizer.get_state()
+    scale = _momentum_buffer_scale(optimizer)
+    if scale == 0.0:
+        return None
+    if scale is not None:
+        state = _renamed(state, "momentum_buffer", "momentum", scale)
     names = keras_slot_names(optimizer, count, present=state)
     if names is None or sorted(n for n in names if n) != sorted(set(state) - {"iterations"}):
         return None
@@ -118,10 +148,18 @@ def from_keras(
     why). ``template``: the state names gradstep has for the model's
     variables (a fresh copy's ``get_state()``), which says where Keras holds
     placeholders."""
+    scale = _momentum_buffer_scale(optimizer)
+    if scale == 0.0:
+        return None
+    if scale is not None and template is not None:
+        template = [name.replace("momentum_buffer/", "momentum/") for name in template]
     names = keras_slot_names(optimizer, count, present=template)
     leading = 2 if _has_rate_variable(optimizer) else 1
     if names is None or len(arrays) != leading + len(names):
         return None
     state = {"iterations": np.asarray(arrays[0]).astype(np.int64).reshape(())}
-    state.update((name, array) for name, array in zip(names, arrays[leading:], strict=True) if name)
+    pairs = zip(names, arrays[leading:], strict=True)
+    state.update((name, np.asarray(array)) for name, array in pairs if name)
+    if scale is not None:
+        state = _renamed(state, "momentum", "momentum_buffer", 1 / scale)
     return state
