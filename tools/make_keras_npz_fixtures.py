@@ -144,8 +144,19 @@ def main() -> None:
             print(name, flush=True)
             results[name] = trained(name)
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump(results, handle, separators=(",", ":"), sort_keys=True)
+        json.dump(float32_text(results), handle, separators=(",", ":"), sort_keys=True)
         handle.write("\n")
+
+
+def float32_text(value):
+    """Each float as the shortest decimal that gives back the same float32."""
+    if isinstance(value, float):
+        return float(np.format_float_positional(np.float32(value), unique=True, trim="0"))
+    if isinstance(value, list):
+        return [float32_text(item) for item in value]
+    if isinstance(value, dict):
+        return {key: float32_text(item) for key, item in value.items()}
+    return value
 
 
 if __name__ == "__main__":
