@@ -138,9 +138,10 @@ HOSTILE = {
     "an INST opcode": (b"(Vid\nios\nsystem\n.", "opcode INST"),
     "a persistent id": (b"\x80\x04\x8c\x01x\x94Q.", "opcode BINPERSID"),
     "an extension code": (b"\x80\x04\x82\x01.", "opcode EXT1"),
-    "a torch tensor": (
-        b"\x80\x04\x8c\x0ctorch._utils\x8c\x12_rebuild_tensor_v2\x93.",
-        "torch._utils._rebuild_tensor_v2.*torch backend",
+    "torch.load": (b"\x80\x04\x8c\x05torch\x8c\x04load\x93.", "global torch.load"),
+    "a storage class outside a torch storage": (
+        b"\x80\x04\x8c\x05torch\x8c\x0cFloatStorage\x93.",
+        "global torch.FloatStorage",
     ),
     "a set": (b"\x80\x04\x8f\x94.", "opcode EMPTY_SET"),
 }
@@ -241,7 +242,8 @@ def _container(body: bytes) -> bytes:
 
 # --- fuzz: mutated npz members load cleanly or raise ValueError -------------------------
 def _mutated_archive(data) -> bytes:
-    members = _members(FIXTURES / data.draw(st.sampled_from(["dense.keras", "rnn.keras"])))
+    archives = ["dense.keras", "rnn.keras", "dense_torch_backend.keras"]
+    members = _members(FIXTURES / data.draw(st.sampled_from(archives)))
     inner = _members_of_bytes(members["model.weights.npz"])
     name = data.draw(st.sampled_from(sorted(inner)))
     body = bytearray(inner[name])

@@ -13,8 +13,10 @@ targets, Keras's predictions, and its weights after one more epoch.
 
 Run with each backend whose Variables pickle differently:
   KERAS_BACKEND=jax /tmp/ref/bin/python tools/make_keras_npz_fixtures.py
+  KERAS_BACKEND=torch /work/main/.venv/bin/python tools/make_keras_npz_fixtures.py
   KERAS_BACKEND=numpy /work/main/.venv/bin/python tools/make_keras_npz_fixtures.py
-(the NumPy backend cannot train: it writes one untrained model, predictions only).
+(PyTorch: a few of the models, named <model>_torch_backend; the NumPy backend
+cannot train: it writes one untrained model, predictions only).
 """
 
 import json
@@ -91,6 +93,9 @@ MODELS = {"dense": dense, "functional": functional, "conv": conv, "rnn": rnn,
           "batch_norm": batch_norm, "embedding": embedding}  # fmt: skip
 
 
+TORCH_MODELS = ["dense", "conv", "rnn"]
+
+
 def data(shapes, rng, integers=False):
     if integers:
         return [rng.integers(0, 10, size=shape).astype("int32") for shape in shapes]
@@ -101,7 +106,7 @@ def unpack(arrays):
     return arrays[0] if len(arrays) == 1 else arrays
 
 
-def trained(name):
+def trained(name, label):
     keras.utils.set_random_seed(0)
     model, input_shapes, target_shapes, (optimizer, options) = MODELS[name]()
     rng = np.random.default_rng(1)
@@ -109,11 +114,13 @@ def trained(name):
     targets = data(target_shapes, rng)
     model.compile(optimizer=getattr(keras.optimizers, optimizer)(**options), loss="mse")
     model.fit(unpack(inputs), unpack(targets), batch_size=8, epochs=1, shuffle=False, verbose=0)
-    saving_lib.save_model(model, OUT / f"{name}.keras", weights_format="npz")
+    saving_lib.save_model(model, OUT / f"{label}.keras", weights_format="npz")
     entry = {
         "inputs": [x.tolist() for x in inputs],
         "targets": [y.tolist() for y in targets],
-        "predictions": [np.asarray(p).tolist() for p in _as_list(model(unpack(inputs)))],
+        "predictions": [
+            keras.ops.convert_to_numpy(p).tolist() for p in _as_list(model(unpack(inputs)))
+        ],
     }
     model.fit(unpack(inputs), unpack(targets), batch_size=8, epochs=1, shuffle=False, verbose=0)
     entry["weights_after_an_epoch"] = [w.tolist() for w in model.get_weights()]
@@ -140,9 +147,12 @@ def main() -> None:
     if BACKEND == "numpy":
         results["dense_numpy_backend"] = untrained_on_numpy_backend()
     else:
-        for name in sys.argv[1:] or MODELS:
-            print(name, flush=True)
-            results[name] = trained(name)
+        # Keras on PyTorch pickles torch tensors (a nested format): a few models suffice
+        names = sys.argv[1:] or (TORCH_MODELS if BACKEND == "torch" else MODELS)
+        for name in names:
+            label = f"{name}_torch_backend" if BACKEND == "torch" else name
+            print(label, flush=True)
+            results[label] = trained(name, label)
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(float32_text(results), handle, separators=(",", ":"), sort_keys=True)
         handle.write("\n")

@@ -6,9 +6,11 @@ weights as a ``.npz`` (a zip of ``.npy`` files, one per store path: ``__root__``
 0-d *object* array holding a dict ``{"0": weight, "1": weight, ...}``: the
 ``.npy`` body is a pickle. What the dict holds depends on Keras's backend:
 the optimizer's arrays are NumPy arrays; a layer's weights are Keras
-``Variable`` objects, whose ``_value`` is a NumPy array (NumPy backend) or a
+``Variable`` objects, whose ``_value`` is a NumPy array (NumPy backend), a
 JAX array (JAX backend, pickled as ``jax._src.array._reconstruct_array`` of
-a NumPy array).
+a NumPy array) or a PyTorch parameter (PyTorch backend, pickled with its
+storage in PyTorch's legacy serialization, itself a few pickles and the raw
+bytes).
 
 gradstep never unpickles (unpickling calls whatever the file names). This
 module instead *reads* the pickle's opcodes with ``pickletools.genops`` and
@@ -32,7 +34,14 @@ How each described object becomes a value:
 - ``jax._src.array._reconstruct_array(reconstruct, args, state, aval)``: the
   NumPy array that ``reconstruct(*args)`` with ``state`` describes;
 - ``keras.src.backend.Variable()`` then ``BUILD {"_value": array, ...}``: its
-  ``_value``, checked against its ``_shape``.
+  ``_value``, checked against its ``_shape``;
+- ``torch._utils._rebuild_parameter(tensor, ...)``: the tensor;
+  ``torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)``: the
+  elements of the storage at those strides (every index checked in bounds);
+  ``torch.storage._load_from_bytes(bytes)``: the storage's elements, read from
+  PyTorch's legacy format (``_torch_storage``), whose own pickle may name only
+  a storage class (``torch.FloatStorage``, ...) and the storage as its
+  persistent id; ``collections.OrderedDict()``: an empty dict (the hooks).
 """
 
 from __future__ import annotations
@@ -53,6 +62,8 @@ MAX_DEPTH = 32
 
 _RECONSTRUCT, _NDARRAY, _DTYPE, _SCALAR = "reconstruct", "ndarray", "dtype", "scalar"
 _JAX_ARRAY, _VARIABLE = "jax array", "Variable"
+_TORCH_PARAMETER, _TORCH_TENSOR, _TORCH_STORAGE = "parameter", "tensor", "storage"
+_ORDERED_DICT, _STORAGE_CLASS = "OrderedDict", "storage class"
 #: The globals such members name, by what they describe (numpy 1 and 2 module names).
 _GLOBALS = {
     ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
@@ -65,11 +76,22 @@ _GLOBALS = {
     ("keras.src.backend", "Variable"): _VARIABLE,
     ("keras.src.backend.jax.core", "Variable"): _VARIABLE,
     ("keras.src.backend.numpy.core", "Variable"): _VARIABLE,
+    ("keras.src.backend.torch.core", "Variable"): _VARIABLE,
+    ("torch._utils", "_rebuild_parameter"): _TORCH_PARAMETER,
+    ("torch._utils", "_rebuild_tensor_v2"): _TORCH_TENSOR,
+    ("torch.storage", "_load_from_bytes"): _TORCH_STORAGE,
+    ("collections", "OrderedDict"): _ORDERED_DICT,
 }
-_HINTS = {
-    "torch": " (Keras's torch backend pickles torch tensors, in PyTorch's own nested format: "
-    "save with weights_format='h5', Keras's default, or from the JAX or NumPy backend)"
-}
+#: PyTorch's legacy storage classes (named inside a torch storage's own
+#: pickle only), by the NumPy dtype of their elements.
+_STORAGE_DTYPES = {
+    "DoubleStorage": "<f8", "FloatStorage": "<f4", "HalfStorage": "<f2",
+    "LongStorage": "<i8", "IntStorage": "<i4", "ShortStorage": "<i2", "CharStorage": "i1",
+    "ByteStorage": "u1", "BoolStorage": "?",
+}  # fmt: skip
+#: The first value of PyTorch's legacy serialization (``torch.serialization.MAGIC_NUMBER``).
+_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
+_TORCH_PROTOCOL = 1001
 #: Kinds of dtype a weight may have: floats, signed and unsigned integers, booleans.
 _NUMBER_KINDS = "fiub"
 
@@ -79,8 +101,15 @@ class _Refused(Exception):
 
 
 class _Global:
-    def __init__(self, kind: str, name: str):
-        self.kind, self.name = kind, name
+    def __init__(self, kind: str, name: str, dtype=None):
+        self.kind, self.name, self.dtype = kind, name, dtype
+
+
+class _StorageReference:
+    """A torch storage's persistent id: its element dtype, key and length."""
+
+    def __init__(self, dtype: np.dtype, key: str, length: int):
+        self.dtype, self.key, self.length = dtype, key, length
 
 
 class _PendingArray:
@@ -171,6 +200,7 @@ def decode(data: bytes, path, name: str):
     """The value the pickle ``data`` describes, built from the allowed
     opcodes and globals only (see the module's docstring)."""
     machine = _Machine()
+    end = -1
     try:
         for opcode, argument, position in pickletools.genops(data):
             try:
@@ -200,7 +230,8 @@ def decode(data: bytes, path, name: str):
 class _Machine:
     """The stack, marks and memo of a pickle, for the allowed opcodes."""
 
-    def __init__(self):
+    def __init__(self, storages: bool = False):
+        self.storages = storages  # a torch storage's pickle: its classes, persistent ids
         self.stack: list = []
         self.marks: list[list] = []
         self.memo: dict[int, Any] = {}
@@ -238,7 +269,9 @@ class _Machine:
                 module, _, qualified = argument.partition(" ")
             else:
                 qualified, module = stack.pop(), stack.pop()
-            stack.append(_global(module, qualified))
+            stack.append(_global(module, qualified, self.storages))
+        elif opcode == "BINPERSID" and self.storages:
+            stack.append(_storage_reference(stack.pop()))
         elif opcode == "REDUCE":
             arguments = stack.pop()
             stack.append(_call(stack.pop(), arguments))
@@ -330,13 +363,15 @@ def _dict_from_mark(machine) -> None:
 _MAKERS["DICT"] = _dict_from_mark
 
 
-def _global(module, qualified) -> _Global:
+def _global(module, qualified, storages: bool = False) -> _Global:
     if not isinstance(module, str) or not isinstance(qualified, str):
         raise _Refused("a global named by something other than strings")
-    kind = _GLOBALS.get((module, qualified))
+    if storages and module == "torch" and qualified in _STORAGE_DTYPES:
+        dtype = np.dtype(_STORAGE_DTYPES[qualified])
+        return _Global(_STORAGE_CLASS, f"torch.{qualified}", dtype)
+    kind = None if storages else _GLOBALS.get((module, qualified))
     if kind is None:
-        hint = _HINTS.get(module.partition(".")[0], "")
-        raise _Refused(f"the global {module}.{qualified} is not one that describes arrays{hint}")
+        raise _Refused(f"the global {module}.{qualified} is not one that describes arrays")
     return _Global(kind, f"{module}.{qualified}")
 
 
@@ -362,7 +397,85 @@ def _call(function, arguments):
         array = _reconstructed(reconstruct_arguments)
         array.build(state)
         return array
+    if function.kind == _ORDERED_DICT and arguments == ():
+        return {}  # a tensor's (empty) backward hooks
+    if function.kind == _TORCH_STORAGE and len(arguments) == 1:
+        return _torch_storage(arguments[0])
+    if function.kind == _TORCH_TENSOR and len(arguments) in (6, 7):
+        return _torch_tensor(*arguments[:4])
+    if function.kind == _TORCH_PARAMETER and len(arguments) == 3:
+        if not isinstance(arguments[0], np.ndarray):
+            raise _Refused(f"a torch parameter of {type(arguments[0]).__name__}")
+        return arguments[0]
     raise _Refused(f"REDUCE of {function.name} with {len(arguments)} arguments")
+
+
+# --- PyTorch's tensors (Keras's torch backend) ---------------------------------------
+def _torch_storage(blob) -> np.ndarray:
+    """The elements of a torch storage that ``torch.storage._load_from_bytes``
+    would rebuild: PyTorch's legacy serialization, five pickles (magic number,
+    protocol, system info, the storage as a persistent id, the list of keys)
+    then the length (int64) and raw bytes of the one storage."""
+    if not isinstance(blob, bytes):
+        raise _Refused(f"a torch storage given as {type(blob).__name__}, not bytes")
+    handle = io.BytesIO(blob)
+    if _read_pickle(handle) != _TORCH_MAGIC or _read_pickle(handle) != _TORCH_PROTOCOL:
+        raise _Refused("a torch storage without PyTorch's magic number and protocol 1001")
+    info = _read_pickle(handle)
+    if not (isinstance(info, dict) and info.get("little_endian") is True):
+        raise _Refused("a torch storage that is not little-endian")
+    reference = _read_pickle(handle, storages=True)
+    if not isinstance(reference, _StorageReference) or _read_pickle(handle) != [reference.key]:
+        raise _Refused("a torch storage whose pickle is not one storage and its key")
+    length = int.from_bytes(handle.read(8), "little", signed=True)
+    data = handle.read()
+    if length != reference.length or len(data) != length * reference.dtype.itemsize:
+        raise _Refused(
+            f"a torch storage of {reference.length} elements of {reference.dtype} given "
+            f"{length} elements and {len(data)} bytes"
+        )
+    return np.frombuffer(data, dtype=reference.dtype).astype(reference.dtype.newbyteorder("="))
+
+
+def _read_pickle(handle, storages: bool = False):
+    """The value of the next pickle in ``handle`` (allowed opcodes only)."""
+    machine = _Machine(storages)
+    for opcode, argument, _ in pickletools.genops(handle):
+        if machine.run(opcode.name, argument):
+            return _finish(machine.result, {}, 0)
+    raise _Refused("a torch storage cut short")
+
+
+def _storage_reference(pid) -> _StorageReference:
+    """``('storage', torch.<X>Storage, key, location, length, view metadata)``."""
+    if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
+        raise _Refused(f"a persistent id {str(pid)[:60]}, not a torch storage's")
+    _, storage_class, key, _, length, view = pid
+    if not (isinstance(storage_class, _Global) and storage_class.kind == _STORAGE_CLASS):
+        raise _Refused(f"a torch storage of class {_named(storage_class)}")
+    if not isinstance(key, str) or type(length) is not int or length < 0 or view is not None:
+        raise _Refused("a torch storage with a malformed key, length or view")
+    return _StorageReference(storage_class.dtype, key, length)
+
+
+def _torch_tensor(storage, offset, size, stride) -> np.ndarray:
+    """``_rebuild_tensor_v2``'s tensor: ``size`` elements of ``storage`` from
+    ``offset`` with ``stride`` (in elements), every index checked in bounds."""
+    if not isinstance(storage, np.ndarray) or storage.ndim != 1:
+        raise _Refused(f"a torch tensor over {type(storage).__name__}, not a storage")
+    numbers = (
+        (offset, *size, *stride) if isinstance(size, tuple) and isinstance(stride, tuple) else ()
+    )
+    if not numbers or len(size) != len(stride) or any(type(n) is not int or n < 0 for n in numbers):
+        raise _Refused("a torch tensor with a malformed offset, size or stride")
+    if 0 in size:
+        return np.zeros(size, storage.dtype)
+    last = offset + sum((n - 1) * step for n, step in zip(size, stride, strict=True))
+    if last >= len(storage):
+        raise _Refused(f"a torch tensor reaching element {last} of a storage of {len(storage)}")
+    strides = [step * storage.itemsize for step in stride]
+    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=size, strides=strides)
+    return view.copy()
 
 
 def _reconstructed(arguments) -> _PendingArray:
