@@ -57,7 +57,7 @@ from gradstep import keras_archive
 from gradstep.keras_archive import fail
 
 MEMBER = keras_archive.WEIGHTS_NPZ
-#: Arrays nested deeper than this (or in a cycle) are refused: Keras's nest 4 deep.
+#: Values nested deeper than this (or in a cycle) are refused: Keras's nest about 6 deep.
 MAX_DEPTH = 32
 
 _RECONSTRUCT, _NDARRAY, _DTYPE, _SCALAR = "reconstruct", "ndarray", "dtype", "scalar"
@@ -131,7 +131,7 @@ class _PendingDtype:
             raise _Refused(f"numpy.dtype of {str(code)[:20]!r}, not a dtype code")
         try:
             dtype = np.dtype(code)
-        except TypeError as error:
+        except Exception as error:  # numpy parses the code: TypeError, SyntaxError, ...
             raise _Refused(f"numpy.dtype of {code!r}: {error}") from None
         if dtype.kind not in _NUMBER_KINDS + "O" or dtype.fields is not None:
             raise _Refused(f"an array of dtype {code!r}; weights are numbers or booleans")
