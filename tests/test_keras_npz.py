@@ -7,6 +7,7 @@ refused naming the member and the opcode or global."""
 import io
 import json
 import pickle
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -69,6 +70,14 @@ def test_an_archive_of_keras_s_numpy_backend_loads():
     model = _load(FIXTURES / "dense_numpy_backend.keras")
     predictions = model.predict(_arrays(expected["inputs"]), verbose=0)
     np.testing.assert_allclose(predictions, np.asarray(expected["predictions"][0]), atol=1e-6)
+
+
+def test_an_npz_archive_needs_neither_h5py_nor_jax_nor_torch(monkeypatch):
+    for module in ("h5py", "jax", "torch"):
+        monkeypatch.setitem(sys.modules, module, None)  # importing it now fails
+    for name in ("functional", "rnn_torch_backend"):
+        model = _load(FIXTURES / f"{name}.keras")
+        assert model.optimizer.iterations == 1
 
 
 def test_load_weights_reads_an_npz_archive():

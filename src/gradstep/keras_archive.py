@@ -19,9 +19,10 @@ is there, and Keras's three members otherwise.
 
 The weights go in HDF5 (``model.weights.h5``), not ``.npz``: Keras 3 stores
 ``.npz`` weights as pickled object arrays, which it cannot itself read back
-with ``allow_pickle=False`` (Keras 3.15), and which gradstep never unpickles.
-Writing and reading HDF5 needs h5py (the ``h5`` extra); a ``.gradstep`` file
-needs neither.
+with ``allow_pickle=False`` (Keras 3.15). gradstep reads such archives
+without unpickling (``gradstep.keras_npz``). Writing and reading HDF5 needs
+h5py (the ``h5`` extra); an archive with npz weights, and a ``.gradstep``
+file, need neither.
 
 Reading never runs code from the file, and checks the archive before it reads
 a member (``_check_archive``): member names (no absolute paths, ``..``,
