@@ -6,8 +6,9 @@ Keras's public ``model.save`` always writes HDF5 weights; its own loader also
 takes an npz member, which ``keras.src.saving.saving_lib.save_model(model,
 path, weights_format="npz")`` writes (each layer's variables as a dict
 pickled in a 0-d object array). Each model below is built with a fixed seed,
-compiled, trained one epoch and saved that way (the archive kept byte for
-byte as Keras wrote it): tests/fixtures/keras_npz/<name>.keras.
+compiled, trained one epoch and saved that way, then re-zipped with DEFLATE
+(each member's bytes, the npz's included, as Keras wrote them):
+tests/fixtures/keras_npz/<name>.keras.
 tests/fixtures/keras_npz/expected.json holds, per model, its inputs and
 targets, Keras's predictions, and its weights after one more epoch.
 
@@ -19,9 +20,11 @@ Run with each backend whose Variables pickle differently:
 cannot train: it writes one untrained model, predictions only).
 """
 
+import io
 import json
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -114,7 +117,7 @@ def trained(name, label):
     targets = data(target_shapes, rng)
     model.compile(optimizer=getattr(keras.optimizers, optimizer)(**options), loss="mse")
     model.fit(unpack(inputs), unpack(targets), batch_size=8, epochs=1, shuffle=False, verbose=0)
-    saving_lib.save_model(model, OUT / f"{label}.keras", weights_format="npz")
+    save(model, label)
     entry = {
         "inputs": [x.tolist() for x in inputs],
         "targets": [y.tolist() for y in targets],
@@ -131,9 +134,28 @@ def untrained_on_numpy_backend():
     keras.utils.set_random_seed(0)
     model, input_shapes, _, _ = dense()
     inputs = data(input_shapes, np.random.default_rng(1))
-    saving_lib.save_model(model, OUT / "dense_numpy_backend.keras", weights_format="npz")
+    save(model, "dense_numpy_backend")
     predictions = [np.asarray(model(inputs[0])).tolist()]
     return {"inputs": [x.tolist() for x in inputs], "predictions": predictions}
+
+
+def save(model, label: str) -> None:
+    raw = OUT / f"{label}.raw.keras"
+    saving_lib.save_model(model, raw, weights_format="npz")
+    (OUT / f"{label}.keras").write_bytes(rezipped(raw))
+    raw.unlink()
+
+
+def rezipped(path: Path) -> bytes:
+    """The archive with the same members, DEFLATE-compressed."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(path) as source,
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
+        for name in source.namelist():
+            target.writestr(name, source.read(name))
+    return buffer.getvalue()
 
 
 def _as_list(outputs):
