@@ -4,8 +4,8 @@
 weights as a ``.npz`` (a zip of ``.npy`` files, one per store path: ``__root__``,
 ``layers/dense``, ``layers/lstm/cell``, ``optimizer``), and each ``.npy`` is a
 0-d *object* array holding a dict ``{"0": weight, "1": weight, ...}``: the
-``.npy`` body is a pickle. What the dict holds depends on Keras's backend:
-the optimizer's arrays are NumPy arrays; a layer's weights are Keras
+``.npy`` body is a pickled stream. What the dict holds depends on Keras's
+backend: the optimizer's arrays are NumPy arrays; a layer's weights are Keras
 ``Variable`` objects, whose ``_value`` is a NumPy array (NumPy backend), a
 JAX array (JAX backend, pickled as ``jax._src.array._reconstruct_array`` of
 a NumPy array) or a PyTorch parameter (PyTorch backend, pickled with its
@@ -13,14 +13,14 @@ storage in PyTorch's legacy serialization, itself a few pickles and the raw
 bytes).
 
 gradstep never unpickles (unpickling calls whatever the file names). This
-module instead *reads* the pickle's opcodes with ``pickletools.genops`` and
+module instead *reads* the stream's opcodes with ``pickletools.genops`` and
 builds only plain values: ``None``, booleans, numbers, strings, bytes,
 tuples, lists, dicts, and NumPy arrays made from raw bytes with
-``np.frombuffer``. The globals a pickle names are compared, as strings, with
-the few that describe such data (``_GLOBALS``); nothing is imported or
-called by name. Any other global (``os.system``, ``builtins.eval``, PyTorch's
-tensors) or opcode is refused, naming the member, the opcode and the global,
-before anything else in the member is read.
+``np.frombuffer``. The globals the stream names are compared, as strings,
+with the few that describe such data (``_GLOBALS``); nothing is imported or
+called by name. Any other global (``os.system``, ``builtins.eval``,
+``torch.load``) or opcode is refused, naming the member, the opcode and the
+global, before anything else in the member is read.
 
 How each described object becomes a value:
 
@@ -39,9 +39,9 @@ How each described object becomes a value:
   ``torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)``: the
   elements of the storage at those strides (every index checked in bounds);
   ``torch.storage._load_from_bytes(bytes)``: the storage's elements, read from
-  PyTorch's legacy format (``_torch_storage``), whose own pickle may name only
-  a storage class (``torch.FloatStorage``, ...) and the storage as its
-  persistent id; ``collections.OrderedDict()``: an empty dict (the hooks).
+  PyTorch's legacy format (``_torch_storage``), whose own pickled streams
+  may name only a storage class (``torch.FloatStorage``, ...) and the
+  storage as its persistent id; ``collections.OrderedDict()``: an empty dict (the hooks).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ _GLOBALS = {
     ("collections", "OrderedDict"): _ORDERED_DICT,
 }
 #: PyTorch's legacy storage classes (named inside a torch storage's own
-#: pickle only), by the NumPy dtype of their elements.
+#: pickled stream only), by the NumPy dtype of their elements.
 _STORAGE_DTYPES = {
     "DoubleStorage": "<f8", "FloatStorage": "<f4", "HalfStorage": "<f2",
     "LongStorage": "<i8", "IntStorage": "<i4", "ShortStorage": "<i2", "CharStorage": "i1",
@@ -171,7 +171,7 @@ def read_weights(blob: bytes, path) -> dict[str, dict[str, np.ndarray]]:
 
 def member_dict(raw: bytes, path, name: str) -> dict[str, np.ndarray]:
     """The dict of one ``.npy`` member of Keras's npz: its header checked,
-    its pickle read opcode by opcode (``decode``)."""
+    its pickled stream read opcode by opcode (``decode``)."""
     handle = io.BytesIO(raw)
     try:
         version = np.lib.format.read_magic(handle)
@@ -197,7 +197,7 @@ def member_dict(raw: bytes, path, name: str) -> dict[str, np.ndarray]:
 
 
 def decode(data: bytes, path, name: str):
-    """The value the pickle ``data`` describes, built from the allowed
+    """The value the pickled stream ``data`` describes, built from the allowed
     opcodes and globals only (see the module's docstring)."""
     machine = _Machine()
     end = -1
@@ -214,13 +214,13 @@ def decode(data: bytes, path, name: str):
                 fail(path, f"{MEMBER} member {name!r} is damaged: opcode {opcode.name} at byte "
                      f"{position}: {type(error).__name__}: {error}")  # fmt: skip
         else:
-            raise ValueError("the pickle has no STOP")
+            raise ValueError("the pickled stream has no STOP")
     except keras_archive.ArchiveError:
         raise
     except ValueError as error:  # genops: unknown opcode, data cut short
         fail(path, f"{MEMBER} member {name!r} is damaged (truncated?): {error}")
     if end != len(data):
-        fail(path, f"{MEMBER} member {name!r} has {len(data) - end} bytes after its pickle")
+        fail(path, f"{MEMBER} member {name!r} has {len(data) - end} bytes after its pickled stream")
     try:
         return _finish(machine.result, {}, 0)
     except _Refused as error:
@@ -228,10 +228,10 @@ def decode(data: bytes, path, name: str):
 
 
 class _Machine:
-    """The stack, marks and memo of a pickle, for the allowed opcodes."""
+    """The stack, marks and memo of a pickled stream, for the allowed opcodes."""
 
     def __init__(self, storages: bool = False):
-        self.storages = storages  # a torch storage's pickle: its classes, persistent ids
+        self.storages = storages  # a torch storage's pickled stream: its classes, persistent ids
         self.stack: list = []
         self.marks: list[list] = []
         self.memo: dict[int, Any] = {}
@@ -426,7 +426,7 @@ def _torch_storage(blob) -> np.ndarray:
         raise _Refused("a torch storage that is not little-endian")
     reference = _read_pickle(handle, storages=True)
     if not isinstance(reference, _StorageReference) or _read_pickle(handle) != [reference.key]:
-        raise _Refused("a torch storage whose pickle is not one storage and its key")
+        raise _Refused("a torch storage whose pickled stream is not one storage and its key")
     length = int.from_bytes(handle.read(8), "little", signed=True)
     data = handle.read()
     if length != reference.length or len(data) != length * reference.dtype.itemsize:
@@ -438,7 +438,7 @@ def _torch_storage(blob) -> np.ndarray:
 
 
 def _read_pickle(handle, storages: bool = False):
-    """The value of the next pickle in ``handle`` (allowed opcodes only)."""
+    """The value of the next pickled stream in ``handle`` (allowed opcodes only)."""
     machine = _Machine(storages)
     for opcode, argument, _ in pickletools.genops(handle):
         if machine.run(opcode.name, argument):

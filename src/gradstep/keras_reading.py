@@ -453,7 +453,7 @@ def state_from_keras_arrays(model, arrays: list[np.ndarray], path):
         return None  # Keras's optimizer had not been built: a fresh one
     variables, names = _trained(model)
     # which per-variable slots gradstep has for these weights (Muon's, Adafactor's vary)
-    template = model.optimizer._state_template(variables, names)
+    template = model.optimizer.state_template(variables, names)
     state = keras_optimizer_state.from_keras(model.optimizer, arrays, len(variables), template)
     if state is None:
         warnings.warn(
