@@ -104,7 +104,21 @@ OPTIMIZERS = [
     ("Ftrl", {"learning_rate": 0.05}),
     ("Lion", {"learning_rate": 0.001}),
     ("Lamb", {"learning_rate": 0.01}),
-]
+    ("Adafactor", {"learning_rate": 0.01}),
+    ("Muon", {"learning_rate": 0.01}),
+    ("ScheduleFreeAdamW", {"learning_rate": 0.01}),
+    ("Adam", {"learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.9}),
+    ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "use_ema": True,
+             "ema_overwrite_frequency": 3}),
+    ("Adam", {"learning_rate": 0.01, "gradient_accumulation_steps": 2}),
+    # PyTorch's momentum form with a constant rate is Keras's rule, the buffer scaled
+    ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "momentum_form": "pytorch"}),
+    ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True,
+             "momentum_form": "pytorch"}),
+    ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True,
+                 "momentum_form": "pytorch"}),
+    ("Adam", {"learning_rate": 0.01, "epsilon": 0.0, "epsilon_placement": "pytorch"}),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "options"), OPTIMIZERS, ids=lambda v: str(v))
@@ -122,7 +136,8 @@ def test_training_resumes_in_keras_with_the_optimizer_state(keras, tmp_path, nam
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loaded = keras.saving.load_model(path)
-    assert int(loaded.optimizer.iterations.numpy()) == 2
+    updates = 2 // options.get("gradient_accumulation_steps", 1)  # 2 batches
+    assert int(np.asarray(loaded.optimizer.iterations)) == updates
     model.fit(inputs, targets, batch_size=4, epochs=1, shuffle=False, verbose=0)
     loaded.fit(inputs, targets, batch_size=4, epochs=1, shuffle=False, verbose=0)
     for ours, theirs in zip(model.get_weights(), loaded.get_weights(), strict=True):
@@ -139,6 +154,38 @@ def test_gradstep_only_options_leave_keras_an_uncompiled_model(keras, tmp_path):
     assert not loaded.compiled
     again = gradstep.models.load_model(tmp_path / "m.keras")
     assert again.optimizer.get_config()["epsilon_placement"] == "pytorch"
+
+
+GRADSTEP_ONLY = {
+    "PyTorch's epsilon placement": (
+        gradstep.optimizers.Adagrad(epsilon_placement="pytorch"),
+        "epsilon_placement",
+    ),
+    "PyTorch's momentum form under a schedule": (
+        gradstep.optimizers.SGD(
+            gradstep.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5),
+            momentum=0.9,
+            momentum_form="pytorch",
+        ),
+        "momentum_form.*under a learning-rate schedule",
+    ),
+    "GD": (gradstep.optimizers.GD(), "the optimizer GD"),
+    "LBFGS": (gradstep.optimizers.LBFGS(), "the optimizer LBFGS"),
+}
+
+
+@pytest.mark.parametrize(("optimizer", "message"), GRADSTEP_ONLY.values(), ids=GRADSTEP_ONLY)
+def test_settings_that_are_another_algorithm_in_keras_are_left_out(
+    keras, tmp_path, optimizer, message
+):
+    model = _sequential_mlp(gradstep, optimizer)
+    with pytest.warns(UserWarning, match=f"uncompiled for Keras: Keras has no.*{message}"):
+        model.save(tmp_path / "m.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert not keras.saving.load_model(tmp_path / "m.keras").compiled
+    again = gradstep.models.load_model(tmp_path / "m.keras")
+    assert again.get_compile_config()["optimizer"] == model.get_compile_config()["optimizer"]
 
 
 def test_keras_reads_weights_h5_of_nested_layers(keras, tmp_path):

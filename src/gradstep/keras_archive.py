@@ -19,9 +19,10 @@ is there, and Keras's three members otherwise.
 
 The weights go in HDF5 (``model.weights.h5``), not ``.npz``: Keras 3 stores
 ``.npz`` weights as pickled object arrays, which it cannot itself read back
-with ``allow_pickle=False`` (Keras 3.15), and which gradstep never unpickles.
-Writing and reading HDF5 needs h5py (the ``h5`` extra); a ``.gradstep`` file
-needs neither.
+with ``allow_pickle=False`` (Keras 3.15). gradstep reads such archives
+without unpickling (``gradstep.keras_npz``). Writing and reading HDF5 needs
+h5py (the ``h5`` extra); an archive with npz weights, and a ``.gradstep``
+file, need neither.
 
 Reading never runs code from the file, and checks the archive before it reads
 a member (``_check_archive``): member names (no absolute paths, ``..``,
@@ -62,9 +63,9 @@ MAX_CONFIG_BYTES = 64 * 2**20
 MAX_MEMBERS = 10_000
 
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
-#: gradstep's options that Keras lacks, with the value that is Keras's behaviour.
-_GRADSTEP_ONLY_OPTIONS = {"epsilon_placement": "keras", "momentum_form": "keras"}
-_GRADSTEP_ONLY_OPTIMIZERS = {"GD", "LBFGS", "ScheduleFreeAdamW"}
+#: gradstep's options that Keras lacks (dropped when their value is Keras's rule).
+_GRADSTEP_ONLY_OPTIONS = ("epsilon_placement", "momentum_form")
+_GRADSTEP_ONLY_OPTIMIZERS = {"GD", "LBFGS"}
 
 
 def is_archive(path) -> bool:
@@ -157,11 +158,7 @@ def _keras_compile_config(config: dict[str, Any]) -> dict[str, Any] | None:
     when Keras has no such optimizer or option."""
     optimizer = dict(config["optimizer"])
     options = dict(optimizer["config"])
-    unlike = {
-        key: options[key]
-        for key, keras_value in _GRADSTEP_ONLY_OPTIONS.items()
-        if key in options and options[key] != keras_value
-    }
+    unlike = _options_keras_lacks(options)
     if optimizer["class_name"] in _GRADSTEP_ONLY_OPTIMIZERS or unlike:
         what = unlike or f"the optimizer {optimizer['class_name']}"
         warnings.warn(
@@ -181,6 +178,24 @@ def _keras_compile_config(config: dict[str, Any]) -> dict[str, Any] | None:
         if key in keras_config:
             keras_config[key] = _with_modules(keras_config[key], "keras.metrics")
     return {"optimizer": optimizer, **keras_config}
+
+
+def _options_keras_lacks(options: dict[str, Any]) -> dict[str, Any]:
+    """gradstep's options (PyTorch's conventions) that make the optimizer
+    another algorithm than Keras's. ``epsilon_placement="pytorch"`` with a
+    nonzero epsilon always does (Adam's would be Keras's epsilon times
+    ``sqrt(1 - beta_2^t)``, a different one at each step; Adagrad's, Adamax's
+    and RMSprop's sit outside a square root or a maximum). PyTorch's
+    ``momentum_form`` does only when the learning rate changes: with a
+    constant rate it is Keras's rule with the buffer scaled by the rate
+    (``keras_optimizer_state`` converts it)."""
+    unlike = {}
+    if options.get("epsilon_placement", "keras") != "keras" and options.get("epsilon") != 0:
+        unlike["epsilon_placement"] = options["epsilon_placement"]
+    constant_rate = isinstance(options.get("learning_rate"), int | float)
+    if options.get("momentum_form", "keras") != "keras" and not constant_rate:
+        unlike["momentum_form"] = f"{options['momentum_form']!r} under a learning-rate schedule"
+    return unlike
 
 
 def _with_modules(value, module: str):

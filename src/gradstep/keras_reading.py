@@ -8,8 +8,9 @@ registered) is refused with its name and the reason. The config is then put
 in gradstep's form (``gradstep_entry``: Keras's ``module``,
 ``registered_name``, ``build_config`` and ``DTypePolicy`` entries dropped, an
 ``InputLayer``'s ``batch_shape`` as ``shape``) and the model is rebuilt by
-gradstep's registries alone. Its weights come from ``model.weights.h5``: each
-group and dataset is checked (no links, no external or virtual data; the
+gradstep's registries alone. Its weights come from ``model.weights.h5``, or
+from ``model.weights.npz`` read without unpickling (``gradstep.keras_npz``):
+each group and dataset is checked (no links, no external or virtual data; the
 count, shape and dtype of each weight the config made) before any is set.
 """
 
@@ -43,11 +44,11 @@ def load_model(members: dict[str, bytes], path: Path, custom_objects=None, compi
     ``keras_archive.members_of``)."""
     config = _config(members, path)
     model = model_from_keras_config(config, path, custom_objects, compile)
-    weights = h5_file(members, path)
-    values = _reading(path, lambda: checked_weight_values(weights, model, path))
+    weights = weights_store(members, path)
+    values = _reading(weights, lambda: checked_weight_values(weights, model, path))
     state = None
     if model.compiled:
-        state = _reading(path, lambda: optimizer_state(weights, model, path))
+        state = _reading(weights, lambda: optimizer_state(weights, model, path))
     model.set_weights(values)
     if state is not None:
         model.optimizer.set_state(state, *_trained(model))
@@ -89,27 +90,27 @@ def load_weights(model, members: dict[str, bytes], path: Path) -> None:
             f"Model {model.name!r} is not built, so it has no weights to load into: give its "
             "first layer input_shape or call model.build(input_shape) first"
         )
-    weights = h5_file(members, path)
-    values = _reading(path, lambda: checked_weight_values(weights, model, path))
+    weights = weights_store(members, path)
+    values = _reading(weights, lambda: checked_weight_values(weights, model, path))
     state = None
     compile_config = _config(members, path).get("compile_config") or {}
     saved = (compile_config.get("optimizer") or {}).get("class_name")
     if model.optimizer is not None and saved == type(model.optimizer).__name__:
-        state = _reading(path, lambda: optimizer_state(weights, model, path))
+        state = _reading(weights, lambda: optimizer_state(weights, model, path))
     model.set_weights(values)
     if state is not None:
         model.optimizer.set_state(state, *_trained(model))
 
 
-def _reading(path, action):
-    """Run ``action`` on the HDF5 member: h5py's errors on a damaged file
+def _reading(weights, action):
+    """Run ``action`` on the weights member: h5py's errors on a damaged file
     (OSError, KeyError, ...) become this file's ValueError."""
     try:
         return action()
     except keras_archive.ArchiveError:
         raise
     except Exception as error:  # the data come from the file: any error means a bad file
-        fail(path, f"{keras_archive.WEIGHTS_H5} cannot be read (damaged?): {error}")
+        fail(weights.path, f"{weights.member} cannot be read (damaged?): {error}")
 
 
 def _model_from_config(model_config: dict[str, Any]):
@@ -295,18 +296,55 @@ def gradstep_compile_config(config, path) -> dict[str, Any]:
 
 
 # --- the weights --------------------------------------------------------------------
+def weights_store(members, path):
+    """The archive's weights, ``model.weights.h5`` or ``model.weights.npz``
+    (read without unpickling, ``gradstep.keras_npz``), as a store of arrays
+    by HDF5 group path (``layers/dense/vars``) and index."""
+    if keras_archive.WEIGHTS_H5 in members:
+        return _H5Weights(h5_file(members, path), path)
+    if keras_archive.WEIGHTS_NPZ in members:
+        from gradstep import keras_npz
+
+        return _NpzWeights(keras_npz.read_weights(members[keras_archive.WEIGHTS_NPZ], path), path)
+    fail(path, f"the archive has no {keras_archive.WEIGHTS_H5} or {keras_archive.WEIGHTS_NPZ}")
+
+
+class _H5Weights:
+    member = keras_archive.WEIGHTS_H5
+
+    def __init__(self, file, path):
+        self.file, self.path = file, path
+
+    def keys(self, group_path: str) -> list[str]:
+        return _stored_keys(self.file, group_path, self.path)
+
+    def array(self, group_path: str, key: str):
+        """The dataset (read lazily: its shape is checked before its data are read)."""
+        return _dataset(self.file, group_path, key, self.path)
+
+
+class _NpzWeights:
+    """Keras's npz holds, for HDF5's group ``<path>/vars``, the entry ``<path>``
+    (``__root__`` for the file's root ``vars``)."""
+
+    member = keras_archive.WEIGHTS_NPZ
+
+    def __init__(self, contents: dict[str, dict[str, np.ndarray]], path):
+        self.contents, self.path = contents, path
+
+    def _entry(self, group_path: str) -> dict[str, np.ndarray]:
+        key = "__root__" if group_path == "vars" else group_path.removesuffix("/vars")
+        return self.contents.get(key, {})
+
+    def keys(self, group_path: str) -> list[str]:
+        return list(self._entry(group_path))
+
+    def array(self, group_path: str, key: str):
+        return self._entry(group_path).get(key)
+
+
 def h5_file(members, path):
     """``model.weights.h5`` opened read-only from memory."""
-    if keras_archive.WEIGHTS_H5 not in members:
-        if keras_archive.WEIGHTS_NPZ in members:
-            fail(
-                path,
-                "its weights are model.weights.npz, which Keras 3 writes as pickled object "
-                "arrays: gradstep never unpickles (unpickling runs code), and Keras itself cannot "
-                "read them back with allow_pickle=False. Save with Keras's default "
-                "weights_format='h5'",
-            )
-        fail(path, f"the archive has no {keras_archive.WEIGHTS_H5}")
     from gradstep.h5_weights import _h5py
 
     h5py = _h5py()
@@ -335,23 +373,24 @@ def _dataset(file, group_path: str, key: str, path):
     return node
 
 
-def checked_weight_values(file, model, path) -> list[np.ndarray]:
-    """The file's arrays in ``model.get_weights()`` order, each checked."""
+def checked_weight_values(weights_store, model, path) -> list[np.ndarray]:
+    """The store's arrays in ``model.get_weights()`` order, each checked."""
     from gradstep import h5_weights
 
     values = {}
     for group_path, name, weights in h5_weights.keras_layout(model):
-        stored = _stored_keys(file, group_path, path)
+        stored = weights_store.keys(group_path)
         if weights and sorted(stored) != sorted(str(i) for i in range(len(weights))):
             fail(
                 path,
                 f"layer {name!r} has {len(weights)} weights, but {group_path} in "
-                f"{keras_archive.WEIGHTS_H5} holds {len(stored)} arrays {sorted(stored)[:8]}",
+                f"{weights_store.member} holds {len(stored)} arrays {sorted(stored)[:8]}",
             )
         if not weights and stored:
             fail(path, f"layer {name!r} has no weights, but {group_path} holds {len(stored)}")
         for index, target in enumerate(weights):
-            values[id(target)] = _checked(file, group_path, index, target, name, path)
+            array = weights_store.array(group_path, str(index))
+            values[id(target)] = _checked(array, f"{group_path}/{index}", target, name, path)
     return h5_weights.in_weights_order(model, values)
 
 
@@ -369,11 +408,11 @@ def _stored_keys(file, group_path: str, path) -> list[str]:
     return list(node.keys()) if isinstance(node, h5py.Group) else []
 
 
-def _checked(file, group_path, index, target, name, path) -> np.ndarray:
-    """The array, of the weight's shape and dtype; an integer weight (a
-    count) may come in another integer dtype (Keras on JAX keeps int32) and
-    is cast when no value changes."""
-    dataset = _dataset(file, group_path, str(index), path)
+def _checked(dataset, where: str, target, name, path) -> np.ndarray:
+    """The array (an HDF5 dataset or an array), of the weight's shape and
+    dtype; an integer weight (a count) may come in another integer dtype
+    (Keras on JAX keeps int32) and is cast when no value changes."""
+    index = where.rsplit("/", 1)[-1]
     both_integers = dataset.dtype.kind in "iu" and np.dtype(target.dtype).kind in "iu"
     if dataset.shape == target.shape and both_integers:
         value = np.asarray(dataset[()])
@@ -383,20 +422,20 @@ def _checked(file, group_path, index, target, name, path) -> np.ndarray:
     if dataset.shape != target.shape or dataset.dtype != target.dtype:
         fail(
             path,
-            f"array {group_path}/{index} has shape {dataset.shape} and dtype {dataset.dtype}, "
+            f"array {where} has shape {dataset.shape} and dtype {dataset.dtype}, "
             f"but weight {index} of layer {name!r} has shape {target.shape} and dtype "
             f"{target.dtype} in the config's model",
         )
     return np.asarray(dataset[()])
 
 
-def optimizer_state(file, model, path) -> dict[str, np.ndarray] | None:
+def optimizer_state(weights_store, model, path) -> dict[str, np.ndarray] | None:
     """The optimizer's state from Keras's ``optimizer/vars``, checked; None
     (with a warning) when Keras's layout of it is not one gradstep maps."""
-    stored = _stored_keys(file, "optimizer/vars", path)
+    stored = weights_store.keys("optimizer/vars")
     if not stored:
         return None
-    arrays = [_dataset(file, "optimizer/vars", str(i), path) for i in range(len(stored))]
+    arrays = [weights_store.array("optimizer/vars", str(i)) for i in range(len(stored))]
     if any(array is None for array in arrays):
         fail(path, f"optimizer/vars holds arrays {sorted(stored)[:8]}, not 0..{len(stored) - 1}")
     return state_from_keras_arrays(model, [np.asarray(array[()]) for array in arrays], path)
@@ -412,8 +451,10 @@ def state_from_keras_arrays(model, arrays: list[np.ndarray], path):
 
     if not arrays or (len(arrays) <= 2 and int(np.asarray(arrays[0])) == 0):
         return None  # Keras's optimizer had not been built: a fresh one
-    count = len(_trained(model)[0])
-    state = keras_optimizer_state.from_keras(model.optimizer, arrays, count)
+    variables, names = _trained(model)
+    # which per-variable slots gradstep has for these weights (Muon's, Adafactor's vary)
+    template = model.optimizer.state_template(variables, names)
+    state = keras_optimizer_state.from_keras(model.optimizer, arrays, len(variables), template)
     if state is None:
         warnings.warn(
             f"{path}: the state of Keras's {type(model.optimizer).__name__} ({len(arrays)} "

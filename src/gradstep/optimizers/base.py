@@ -304,7 +304,7 @@ class Optimizer:
         variables = list(variables)
         if variable_names is None and len(self._variable_names) == len(variables):
             variable_names = self._variable_names
-        expected = self._state_template(variables, variable_names)
+        expected = self.state_template(variables, variable_names)
         missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         if missing or unexpected:
             raise ValueError(
@@ -327,8 +327,10 @@ class Optimizer:
         for name, value in self._state.items():
             value[...] = state[name]
 
-    def _state_template(self, variables, variable_names) -> dict[str, np.ndarray]:
-        """What ``get_state()`` holds for these variables: a fresh copy's state."""
+    def state_template(self, variables, variable_names=None) -> dict[str, np.ndarray]:
+        """What ``get_state()`` holds for these variables (named as the model
+        names them; Muon's slots depend on the names): a fresh copy's state.
+        This optimizer is left as it is."""
         fresh = type(self).from_config(self.get_config())
         fresh._build(variables, variable_names)
         return fresh.get_state()
