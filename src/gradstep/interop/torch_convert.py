@@ -35,12 +35,6 @@ def convert_model(model):
     keys = {}
     for step in graph.steps:
         layer = step.layer
-        if step.several_outputs and not layer.holds_layers:
-            raise refuse(
-                layer,
-                "it is called with several outputs (return_state=True or "
-                "return_attention_scores=True), which to_torch does not run",
-            )
         if id(layer) not in keys:
             keys[id(layer)] = layer.name.replace(".", "_")
             module, own = convert_layer(layer)
@@ -448,8 +442,6 @@ def _merge(kind):
 
 
 def _bidirectional(layer, weights: LayerWeights):
-    if layer.merge_mode is None or layer.return_state:
-        raise refuse(layer, "merge_mode=None or return_state=True gives several outputs per node")
     forward, forward_links = convert_layer(layer.forward_layer)
     backward, backward_links = convert_layer(layer.backward_layer)
     for sublayer, links in (
@@ -457,7 +449,9 @@ def _bidirectional(layer, weights: LayerWeights):
         (layer.backward_layer, backward_links),
     ):
         weights.links += [(f"{sublayer.name}/{name}", *rest) for name, *rest in links]
-    return ts.Bidirectional(forward, backward, layer.merge_mode, layer.return_sequences)
+    return ts.Bidirectional(
+        forward, backward, layer.merge_mode, layer.return_sequences, layer.return_state
+    )
 
 
 def _time_distributed(layer, weights: LayerWeights):
