@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gradstep.interop import torch_lookup as tl
 from gradstep.interop import torch_module as tm
 from gradstep.interop import torch_sequence as ts
 from gradstep.interop.torch_module import LayerWeights, activation_module, refuse
@@ -16,11 +17,7 @@ from gradstep.interop.torch_module import LayerWeights, activation_module, refus
 _REFUSED = {
     "Lambda": "its function is Python code, which gradstep does not translate",
     "OpLayer": "it is an operation traced from a subclassed model's call",
-    "StringLookup": "PyTorch tensors hold no strings",
-    "Hashing": "PyTorch has no FarmHash; hash the inputs before the module",
-    "IntegerLookup": "a vocabulary lookup is preprocessing; apply it before the module",
-    "CategoryEncoding": "an encoding is preprocessing; apply it before the module",
-    "Discretization": "a bucketing is preprocessing; apply it before the module",
+    **tl.REFUSED,
 }
 
 
@@ -524,4 +521,5 @@ _CONVERTERS = {
     "Bidirectional": _bidirectional,
     "TimeDistributed": _time_distributed,
     **ts.CONVERTERS,
+    **tl.CONVERTERS,
 }
