@@ -20,6 +20,7 @@ is refused (``ValueError``).
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -33,10 +34,9 @@ _REFUSED = {
     "Lamb": "PyTorch has no LAMB optimizer",
     "Ftrl": "PyTorch has no FTRL optimizer",
     "ScheduleFreeAdamW": "PyTorch has no schedule-free AdamW",
-    "Adafactor": "PyTorch's Adafactor bounds the second-moment estimate below by eps1^2 "
-    "where Keras adds epsilon_1 to every squared gradient, so the two rules differ",
-    "Muon": "PyTorch's Muon follows another rule than Keras's (no Adam fallback for the "
-    "non-matrix weights), so its state would not continue this run",
+    "Muon": "PyTorch's Muon orthogonalizes the momentum in bfloat16 (gradstep in the weights' "
+    "own float dtype, so the steps differ in the third digit) and takes only matrices, where "
+    "gradstep's Muon steps the other weights with AdamW",
     "LBFGS": "L-BFGS's history and line search are not kept as PyTorch keeps them; "
     "create torch.optim.LBFGS afresh",
 }
@@ -62,6 +62,8 @@ def convert_optimizer(model, module):
     notes = _general_notes(model, optimizer, config)
     learning_rate = float(optimizer.learning_rate)
     rule = _RULES[kind](optimizer, config, learning_rate, notes)
+    if kind == "Adafactor":
+        _check_adafactor_layouts(links)
     groups = _parameter_groups(optimizer, links, rule)
     converted = rule.torch_class(groups, **rule.arguments)
     if optimizer.built and optimizer.iterations > 0:
@@ -329,6 +331,109 @@ def _adadelta(optimizer, config, learning_rate, notes):
     return _Rule(torch.optim.Adadelta, arguments, slots)
 
 
+class _AdafactorRule(_Rule):
+    """Adafactor's state: ``row_var`` and ``col_var`` (PyTorch keeps the reduced
+    axis, of size 1) for a parameter of 2 or more dimensions, ``variance`` for
+    the others. A layout that PyTorch transposes or whose rows it permutes
+    (Dense, the recurrent kernels) swaps or permutes the two factors: each is
+    broadcast over the weight, converted, and read back along the axis over
+    which it is constant. A layout that moves other axes (a convolution
+    kernel) or splits a weight (a GRU's two biases) would factor over other
+    axes, and is refused (``_check_adafactor_layouts``)."""
+
+    def state(self, optimizer, link, state):
+        entries = {"step": torch.tensor(float(optimizer.iterations))}
+        array = link.array
+        if array.ndim < 2:
+            entries["variance"] = _torch_tensor(link, optimizer.slot("velocity", array))
+            return entries
+        for factor in (
+            optimizer.slot("row_mean", array)[..., :, None],
+            optimizer.slot("column_mean", array)[..., None, :],
+        ):
+            converted = np.asarray(link.to_torch(np.broadcast_to(factor, array.shape)))
+            axis = _constant_axis(converted, array.ndim)
+            name = "row_var" if axis == -1 else "col_var"
+            entries[name] = _torch_tensor(link, np.take(converted, [0], axis=axis), converted=True)
+        return entries
+
+
+def _torch_tensor(link, array, converted=False):
+    """``array`` (in the weight's layout, or already ``converted``) as a tensor."""
+    values = array if converted else link.to_torch(array)
+    values = np.ascontiguousarray(values).astype(array.dtype, copy=True)
+    return torch.from_numpy(values).to(link.parameter.device)
+
+
+def _constant_axis(converted, ndim) -> int | None:
+    """The one axis among the last two along which ``converted`` is constant
+    (None if none or both, or if its rank is not ``ndim``)."""
+    if converted.ndim != ndim:
+        return None
+    found = [
+        axis
+        for axis in (-1, -2)
+        if np.array_equal(
+            converted, np.broadcast_to(np.take(converted, [0], axis), converted.shape)
+        )
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _check_adafactor_layouts(links) -> None:
+    """Refuse, naming the weight, a layout whose second moment PyTorch would
+    factor over other axes than gradstep."""
+    for link in links:
+        array = link.array
+        shape = tuple(link.parameter.shape)
+        if array.ndim < 2:
+            same = shape == array.shape
+        else:
+            probe = np.arange(1, array.size + 1, dtype=np.float64).reshape(array.shape)
+            axes = {
+                _constant_axis(
+                    np.asarray(link.to_torch(np.broadcast_to(mean, array.shape))), array.ndim
+                )
+                for mean in (probe.mean(-1, keepdims=True), probe.mean(-2, keepdims=True))
+            }
+            same = axes == {-1, -2}
+        if not same:
+            raise ValueError(
+                "to_torch_optimizer: Adafactor cannot be converted: weight "
+                f"{link.path!r} of shape {array.shape} is the parameter of shape {shape}, "
+                "whose last two axes are not the weight's: PyTorch's Adafactor would factor "
+                "its second moment over other axes than gradstep's"
+            )
+
+
+def _adafactor(optimizer, config, learning_rate, notes):
+    if optimizer.clip_threshold < 1:
+        raise ValueError(
+            f"to_torch_optimizer: Adafactor cannot be converted: clip_threshold="
+            f"{optimizer.clip_threshold}, and PyTorch's Adafactor takes a clipping threshold "
+            "d >= 1"
+        )
+    if optimizer.weight_decay:
+        notes.append(
+            f"weight_decay={optimizer.weight_decay}: gradstep scales Adafactor's step by the "
+            "weights' root mean square after the decay, PyTorch before it"
+        )
+    if optimizer.epsilon_1 > 1e-30:
+        notes.append(
+            f"epsilon_1={optimizer.epsilon_1} is added to every squared gradient in gradstep; "
+            "PyTorch bounds the second-moment estimate below by eps1^2 instead (passed as "
+            "sqrt(epsilon_1)): the steps differ where the squared gradients come near epsilon_1"
+        )
+    arguments = {
+        "lr": learning_rate,
+        "beta2_decay": optimizer.beta_2_decay,
+        "eps": (math.sqrt(optimizer.epsilon_1), optimizer.epsilon_2),
+        "d": optimizer.clip_threshold,
+        "weight_decay": optimizer.weight_decay or 0.0,
+    }
+    return _AdafactorRule(torch.optim.Adafactor, arguments, [])
+
+
 _RULES = {
     "SGD": _sgd,
     "GD": _sgd,
@@ -339,4 +444,5 @@ _RULES = {
     "Adamax": _adamax,
     "Nadam": _nadam,
     "Adadelta": _adadelta,
+    "Adafactor": _adafactor,
 }
