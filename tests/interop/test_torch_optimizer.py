@@ -276,3 +276,38 @@ def test_each_optimizer_pytorch_lacks_is_refused_with_the_reason(make, reason):
     model.compile(optimizer=make(), loss="mse")
     with pytest.raises(ValueError, match=reason):
         to_torch_optimizer(model, to_torch(model))
+
+
+@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
+def test_lbfgs_continues_in_pytorch_with_its_curvature_memory(line_search):
+    """Two full-batch L-BFGS steps in gradstep, then one more in each library:
+    the same weights (PyTorch's LBFGS is gradstep's algorithm step for step;
+    the memory's flat vectors are put in PyTorch's layouts and order)."""
+    import torch
+
+    from gradstep.interop import to_torch, to_torch_optimizer
+
+    model = recurrent_model()
+    model.compile(
+        optimizer=optimizers.LBFGS(max_iter=4, history_size=3, line_search_fn=line_search),
+        loss="mse",
+    )
+    x, y = batches(1)[0]
+    model.fit(x, y, epochs=2, verbose=0)
+    module = to_torch(model).train()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        torch_optimizer = to_torch_optimizer(model, module)
+    state = torch_optimizer.state[module.gradstep_links[0].parameter]
+    assert state["n_iter"] == model.optimizer.get_state()["n_iter"] > 4
+    assert len(state["old_dirs"]) == 3
+
+    def closure():
+        torch_optimizer.zero_grad()
+        loss = torch.mean((module(torch.from_numpy(x)) - torch.from_numpy(y)) ** 2)
+        loss.backward()
+        return loss
+
+    torch_optimizer.step(closure)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert_same_weights(module)

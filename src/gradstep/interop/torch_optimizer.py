@@ -11,11 +11,17 @@ conversion its weight went through)::
     Adamax    exp_avg = momentum, exp_inf = norm
     NAdam     exp_avg = momentum, exp_avg_sq = velocity, mu_product = u_product
     Adadelta  square_avg = accumulated_grad, acc_delta = accumulated_delta_var
+    Adafactor row_var / col_var = row_mean / column_mean (swapped where the
+              layout is transposed), variance = velocity (0 or 1 dimension)
+    LBFGS     d, t, old_dirs, old_stps, ro, H_diag, prev_flat_grad, prev_loss,
+              n_iter, func_evals (flat vectors in the parameters' layouts and order)
 
 and ``step`` is the number of updates made (``optimizer.iterations``).
 Differences PyTorch's optimizer cannot follow are announced by a
-``TorchConversionWarning`` naming each; an optimizer PyTorch does not have
-is refused (``ValueError``).
+``TorchConversionWarning`` naming each; an optimizer PyTorch does not have,
+or has with another rule, is refused (``ValueError``) with the reason.
+PyTorch's ASGD, RAdam, Rprop and SparseAdam have no gradstep counterpart, so
+no gradstep optimizer becomes one.
 """
 
 from __future__ import annotations
@@ -37,8 +43,6 @@ _REFUSED = {
     "Muon": "PyTorch's Muon orthogonalizes the momentum in bfloat16 (gradstep in the weights' "
     "own float dtype, so the steps differ in the third digit) and takes only matrices, where "
     "gradstep's Muon steps the other weights with AdamW",
-    "LBFGS": "L-BFGS's history and line search are not kept as PyTorch keeps them; "
-    "create torch.optim.LBFGS afresh",
 }
 
 
@@ -51,13 +55,15 @@ def convert_optimizer(model, module):
     kind = type(optimizer).__name__
     if kind in _REFUSED:
         raise ValueError(f"to_torch_optimizer: {kind} cannot be converted: {_REFUSED[kind]}")
-    if kind not in _RULES:
+    if kind not in _RULES and kind != "LBFGS":
         raise ValueError(
             f"to_torch_optimizer: {kind} cannot be converted: PyTorch has no optimizer "
             "known to follow its rule"
         )
     links = list(module.gradstep_links)
     _check_links(model, links)
+    if kind == "LBFGS":
+        return _lbfgs(model, optimizer, links)
     config = optimizer.get_config()
     notes = _general_notes(model, optimizer, config)
     learning_rate = float(optimizer.learning_rate)
@@ -107,6 +113,11 @@ def _general_notes(model, optimizer, config) -> list[str]:
             "gradient accumulation is not carried: PyTorch accumulates by calling "
             "backward() several times before step()"
         )
+    return notes + _penalty_notes(model)
+
+
+def _penalty_notes(model) -> list[str]:
+    notes = []
     penalized = [
         layer.name
         for layer in model.layers
@@ -404,6 +415,73 @@ def _check_adafactor_layouts(links) -> None:
                 "whose last two axes are not the weight's: PyTorch's Adafactor would factor "
                 "its second moment over other axes than gradstep's"
             )
+
+
+def _lbfgs(model, optimizer, links):
+    """``torch.optim.LBFGS`` (gradstep's LBFGS is its algorithm step for step)
+    with the curvature memory: every flat vector (the direction, the ``s`` and
+    ``y`` pairs, the last gradient) cut into gradstep's weights, each put in
+    its parameter's layout, and joined in the parameters' order. The two-loop
+    recursion, the step and the line search use only dot products, sums and
+    largest entries of these vectors, which a reordering of their entries
+    leaves unchanged."""
+    for note in _penalty_notes(model):
+        warnings.warn(f"to_torch_optimizer: {note}", TorchConversionWarning, stacklevel=4)
+    parameters = [link.parameter for link in links]
+    converted = torch.optim.LBFGS(
+        parameters,
+        lr=float(optimizer.learning_rate),
+        max_iter=optimizer.max_iter,
+        max_eval=optimizer.max_eval,
+        tolerance_grad=optimizer.tolerance_grad,
+        tolerance_change=optimizer.tolerance_change,
+        history_size=optimizer.history_size,
+        line_search_fn=optimizer.line_search_fn,
+    )
+    if not optimizer.built:
+        return converted
+    saved = optimizer.get_state()
+    state = converted.state[parameters[0]]
+    state["func_evals"] = int(saved["func_evals"])
+    state["n_iter"] = int(saved["n_iter"])
+    if "direction" not in saved:
+        return converted
+    flat = _torch_flat(optimizer, links)
+    dtype = parameters[0].dtype
+    state["d"] = flat(saved["direction"])
+    state["t"] = float(saved["step_length"])
+    state["old_dirs"] = [flat(row) for row in saved["old_dirs"]]
+    state["old_stps"] = [flat(row) for row in saved["old_stps"]]
+    state["ro"] = [torch.tensor(float(value), dtype=dtype) for value in saved["ro"]]
+    state["H_diag"] = torch.tensor(float(saved["H_diag"]), dtype=dtype)
+    state["prev_flat_grad"] = flat(saved["prev_flat_grad"])
+    state["prev_loss"] = float(saved["prev_loss"])
+    return converted
+
+
+def _torch_flat(optimizer, links):
+    """The map from a flat vector over gradstep's weights (in the optimizer's
+    order) to one over the module's parameters (in the links' order)."""
+    variables = optimizer._variables  # the order of LBFGS's flat vectors
+    starts = np.cumsum([0] + [v.size for v in variables])
+    where = {id(v): (start, v.shape) for v, start in zip(variables, starts, strict=False)}
+
+    def flat(vector):
+        vector = np.asarray(vector)
+        parts = []
+        for link in links:
+            start, shape = where[id(link.array)]
+            weight = vector[start : start + int(np.prod(shape))].reshape(shape)
+            parts.append(np.ravel(link.to_torch(weight)))
+        joined = np.concatenate(parts)
+        if joined.size != vector.size:
+            raise ValueError(
+                "to_torch_optimizer: LBFGS cannot be converted: the module's parameters do not "
+                f"hold each weight entry once ({joined.size} entries for {vector.size})"
+            )
+        return torch.from_numpy(joined.astype(vector.dtype)).to(links[0].parameter.device)
+
+    return flat
 
 
 def _adafactor(optimizer, config, learning_rate, notes):
