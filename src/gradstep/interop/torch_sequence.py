@@ -196,7 +196,7 @@ class Recurrent(nn.Module):
                     f"layer {self.name!r} is stateful: its batch size is "
                     f"{len(self.states[0])}, received a batch of {len(x)} sequences"
                 )
-            return [state.to(x.dtype) for state in self.states]
+            return [state.to(device=x.device, dtype=x.dtype) for state in self.states]
         zeros = [x.new_zeros(len(x), cell.spec[1]) for cell in self.cells]
         return [
             state
