@@ -14,6 +14,14 @@ pytestmark = pytest.mark.requires("torch", extra="interop")
 VOCABULARY = [12, 5, 7, 30, -4]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_layer_names():
+    """Layer names start afresh after each test, so that the layers made here
+    leave the default names of later tests' layers as in a new process."""
+    yield
+    gradstep.backend.clear_session(free_memory=False)
+
+
 def _compare(layer, x, input_dtype):
     import torch
 

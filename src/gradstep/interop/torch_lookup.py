@@ -100,23 +100,33 @@ class CategoryEncoding(nn.Module):
         return encode(indices, self.output_mode, self.depth, self.dtype, self.label)
 
 
+def _label(layer) -> str:
+    return f"{type(layer).__name__} layer {layer.name!r}"
+
+
+def _lookup_depth(layer) -> int:
+    """The width of an encoded lookup: every index, or ``max_tokens`` when padded."""
+    return layer.max_tokens if layer.pad_to_max_tokens else layer.vocabulary_size()
+
+
 class IntegerLookup(nn.Module):
-    """Integer tokens to their indices (see the module's docstring)."""
+    """Integer tokens to their indices (see the module's docstring): the mask
+    token's index 0 (in ``'int'`` mode, when there is one), then the OOV
+    indices, then the vocabulary's."""
 
     def __init__(self, layer):
         super().__init__()
-        self.label = f"IntegerLookup layer {layer.name!r}"
-        tokens = np.asarray(layer._tokens, dtype=np.int64)
+        self.label = _label(layer)
+        tokens = np.asarray(layer.get_vocabulary(include_special_tokens=False), dtype=np.int64)
+        self.oov_start = int(layer.mask_token is not None and layer.output_mode == "int")
+        token_start = self.oov_start + layer.num_oov_indices
         order = np.argsort(tokens, kind="stable")
         self.register_buffer("sorted_tokens", torch.from_numpy(tokens[order]))
-        self.register_buffer(
-            "token_index", torch.from_numpy(order.astype(np.int64) + layer._token_start_index())
-        )
-        self.oov_start = layer._oov_start_index()
+        self.register_buffer("token_index", torch.from_numpy(order.astype(np.int64) + token_start))
         self.num_oov_indices = layer.num_oov_indices
         self.mask_token = layer.mask_token
         self.output_mode = layer.output_mode
-        self.depth = layer._depth()
+        self.depth = _lookup_depth(layer)
         self.dtype = _dtype(config.floatx())
         idf = layer.idf_weights if layer.output_mode == "tf_idf" else None
         self.register_buffer("idf_weights", None if idf is None else torch.from_numpy(idf))
@@ -170,7 +180,7 @@ class InvertedIntegerLookup(nn.Module):
 
     def __init__(self, layer):
         super().__init__()
-        self.label = f"IntegerLookup layer {layer.name!r}"
+        self.label = _label(layer)
         vocabulary = layer.get_vocabulary()
         self.register_buffer("table", torch.tensor(vocabulary, dtype=torch.int64))
         self.oov_token = layer.oov_token
@@ -192,18 +202,19 @@ class InvertedIntegerLookup(nn.Module):
 def _discretization(layer, weights):
     if layer.bin_boundaries is None:
         raise refuse(layer, "it has no bin boundaries: adapt() it or give bin_boundaries")
+    output_dtype = "int32" if layer.output_mode == "int" else (layer.dtype or config.floatx())
     return Discretization(
         layer.bin_boundaries,
         layer.output_mode,
-        layer._depth(),
-        _dtype(layer._output_dtype()),
-        layer._label(),
+        len(layer.bin_boundaries) + 1,
+        _dtype(output_dtype),
+        _label(layer),
     )
 
 
 def _category_encoding(layer, weights):
     dtype = _dtype(layer.dtype or config.floatx())
-    return CategoryEncoding(layer.output_mode, layer.num_tokens, dtype, layer._label())
+    return CategoryEncoding(layer.output_mode, layer.num_tokens, dtype, _label(layer))
 
 
 def _integer_lookup(layer, weights):
@@ -218,7 +229,7 @@ def _integer_lookup(layer, weights):
             "oov_method='farmhash' hashes the tokens' text with FarmHash, which PyTorch does "
             "not have; use oov_method='floormod'",
         )
-    if layer.output_mode != "int" and not layer._tokens:
+    if layer.output_mode != "int" and not layer.get_vocabulary(include_special_tokens=False):
         raise refuse(layer, "it has no vocabulary: call adapt() or set one")
     return IntegerLookup(layer)
 

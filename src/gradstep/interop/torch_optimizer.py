@@ -446,7 +446,7 @@ def _lbfgs(model, optimizer, links):
     state["n_iter"] = int(saved["n_iter"])
     if "direction" not in saved:
         return converted
-    flat = _torch_flat(optimizer, links)
+    flat = _torch_flat(model, links)
     dtype = parameters[0].dtype
     state["d"] = flat(saved["direction"])
     state["t"] = float(saved["step_length"])
@@ -459,10 +459,11 @@ def _lbfgs(model, optimizer, links):
     return converted
 
 
-def _torch_flat(optimizer, links):
-    """The map from a flat vector over gradstep's weights (in the optimizer's
-    order) to one over the module's parameters (in the links' order)."""
-    variables = optimizer._variables  # the order of LBFGS's flat vectors
+def _torch_flat(model, links):
+    """The map from a flat vector over gradstep's weights (in the order the
+    model hands them to its optimizer) to one over the module's parameters
+    (in the links' order)."""
+    variables = [weight for _, weight in model.named_weights(trainable_only=True)]
     starts = np.cumsum([0] + [v.size for v in variables])
     where = {id(v): (start, v.shape) for v, start in zip(variables, starts, strict=False)}
 

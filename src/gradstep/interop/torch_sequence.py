@@ -117,7 +117,8 @@ class Cell(nn.Module):
     def run(self, x, states, mask, zero_output_for_mask):
         """``(outputs (batch, steps, units), final states)`` from ``states``."""
         masks = self._draw(x) if self.training else (None, None)
-        stepwise = mask is not None or masks != (None, None) or isinstance(self.core, StepByStep)
+        dropped = any(m is not None for m in masks)
+        stepwise = mask is not None or dropped or isinstance(self.core, StepByStep)
         if not stepwise:
             return self._run_core(x, states)
         weights = [getattr(self.core, name, None) for name in self.names]
