@@ -5,7 +5,6 @@ hundred float32 products, computed in another order by PyTorch's kernels)."""
 
 import importlib
 import pathlib
-import re
 import subprocess
 import sys
 
@@ -385,17 +384,3 @@ def test_a_model_with_two_outputs_used_as_a_layer_converts():
     data = np.random.default_rng(7).normal(size=(3, 4)).astype(np.float32)
     with torch.no_grad():
         close(to_torch(model)(torch.from_numpy(data)).numpy(), model.predict(data, verbose=0), "")
-
-
-@pytest.mark.parametrize(
-    ("builder", "layer"),
-    [
-        (functional_models.encoder_decoder, "'encoder' (LSTM)"),
-        (functional_models.attention_scores_as_features, "'mha' (MultiHeadAttention)"),
-    ],
-)
-def test_a_layer_called_with_several_outputs_is_named(builder, layer):
-    from gradstep.interop import to_torch
-
-    with pytest.raises(ValueError, match=re.escape(f"layer {layer} cannot be converted")):
-        to_torch(builder(gradstep))

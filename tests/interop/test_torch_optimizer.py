@@ -70,14 +70,31 @@ def batches(count, seed=0):
     ]
 
 
-def continue_in_both(make_optimizer, before=3, after=5, announced=None):
+def recurrent_model():
+    """Layouts PyTorch transposes (Dense, LSTM) or whose gate blocks it
+    permutes (GRU), and 1-D weights; the same initial weights in every run
+    (the error's growth over the steps depends on them)."""
+    gradstep.utils.set_random_seed(7)
+    return gradstep.Sequential(
+        [
+            gradstep.Input((6, 2)),
+            layers.LSTM(3, return_sequences=True, name="lstm"),
+            layers.GRU(3, reset_after=False, name="gru"),
+            layers.LayerNormalization(name="norm"),
+            layers.Dense(4, activation="tanh", name="hidden"),
+            layers.Dense(2, name="out"),
+        ]
+    )
+
+
+def continue_in_both(make_optimizer, before=3, after=5, announced=None, build=small_model):
     """The gradstep model after ``before + after`` steps, and the module
     after ``before`` steps in gradstep and ``after`` in PyTorch."""
     import torch
 
     from gradstep.interop import to_torch, to_torch_optimizer
 
-    model = small_model()
+    model = build()
     model.compile(optimizer=make_optimizer(), loss="mse")
     data = batches(before + after)
     for x, y in data[:before]:
@@ -172,3 +189,127 @@ def test_an_optimizer_pytorch_does_not_have_is_refused():
     model.compile(optimizer=optimizers.Lion(), loss="mse")
     with pytest.raises(ValueError, match="Lion cannot be converted: PyTorch has no Lion"):
         to_torch_optimizer(model, to_torch(model))
+
+
+ADAFACTOR = {
+    "defaults": lambda: optimizers.Adafactor(0.05),
+    "clipped_slower_decay": lambda: optimizers.Adafactor(
+        0.2, beta_2_decay=-0.5, clip_threshold=2.0, epsilon_2=0.01
+    ),
+    "relative_step_off": lambda: optimizers.Adafactor(0.1, relative_step=False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADAFACTOR))
+def test_adafactor_continues_in_pytorch(name):
+    """Adafactor's factored second moment, transposed for Dense and LSTM
+    kernels, gate blocks permuted for the GRU's, and 1-D weights' full one."""
+    _, module = continue_in_both(ADAFACTOR[name], build=recurrent_model)
+    assert_same_weights(module)
+
+
+def test_adafactor_state_is_in_pytorchs_factors():
+    from gradstep.interop import to_torch, to_torch_optimizer
+
+    model = recurrent_model()
+    model.compile(optimizer=optimizers.Adafactor(0.05), loss="mse")
+    model.train_on_batch(*batches(1)[0])
+    module = to_torch(model)
+    torch_optimizer = to_torch_optimizer(model, module)
+    kernel = model.get_layer("hidden").kernel  # (3, 4): PyTorch's weight (4, 3)
+    parameter = next(l.parameter for l in module.gradstep_links if l.path == "hidden/kernel")
+    state = torch_optimizer.state[parameter]
+    assert state["row_var"].shape == (4, 1) and state["col_var"].shape == (1, 3)
+    np.testing.assert_array_equal(
+        state["row_var"].numpy()[:, 0], model.optimizer.slot("column_mean", kernel)
+    )
+    np.testing.assert_array_equal(
+        state["col_var"].numpy()[0], model.optimizer.slot("row_mean", kernel)
+    )
+
+
+def test_adafactor_weight_decay_is_announced():
+    _, module = continue_in_both(
+        lambda: optimizers.Adafactor(0.05, weight_decay=0.1),
+        announced="after the decay",
+        build=recurrent_model,
+    )
+
+
+@pytest.mark.parametrize(
+    ("layer", "weight"),
+    [
+        (lambda: layers.Conv1D(2, 3, name="conv"), "conv/kernel"),
+        (lambda: layers.GRU(2, name="gru"), "gru/gru_cell/bias"),
+    ],
+    ids=["convolution", "gru_two_biases"],
+)
+def test_adafactor_refuses_a_layout_it_would_factor_otherwise(layer, weight):
+    from gradstep.interop import to_torch, to_torch_optimizer
+
+    model = gradstep.Sequential([gradstep.Input((6, 2)), layer(), layers.Flatten()])
+    model.compile(optimizer=optimizers.Adafactor(), loss="mse")
+    with pytest.raises(ValueError, match=f"Adafactor cannot be converted: weight '{weight}'"):
+        to_torch_optimizer(model, to_torch(model))
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: optimizers.Lion(), "Lion cannot be converted: PyTorch has no Lion"),
+        (lambda: optimizers.Lamb(), "Lamb cannot be converted: PyTorch has no LAMB"),
+        (lambda: optimizers.Ftrl(), "Ftrl cannot be converted: PyTorch has no FTRL"),
+        (
+            lambda: optimizers.ScheduleFreeAdamW(),
+            "ScheduleFreeAdamW cannot be converted: PyTorch has no schedule-free",
+        ),
+        (lambda: optimizers.Muon(), "Muon cannot be converted: PyTorch's Muon .* bfloat16"),
+        (
+            lambda: optimizers.Adafactor(clip_threshold=0.5),
+            "Adafactor cannot be converted: .*clip_threshold=0.5.*d >= 1",
+        ),
+    ],
+    ids=["Lion", "Lamb", "Ftrl", "ScheduleFreeAdamW", "Muon", "Adafactor_small_clip"],
+)
+def test_each_optimizer_pytorch_lacks_is_refused_with_the_reason(make, reason):
+    from gradstep.interop import to_torch, to_torch_optimizer
+
+    model = small_model()
+    model.compile(optimizer=make(), loss="mse")
+    with pytest.raises(ValueError, match=reason):
+        to_torch_optimizer(model, to_torch(model))
+
+
+@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
+def test_lbfgs_continues_in_pytorch_with_its_curvature_memory(line_search):
+    """Two full-batch L-BFGS steps in gradstep, then one more in each library:
+    the same weights (PyTorch's LBFGS is gradstep's algorithm step for step;
+    the memory's flat vectors are put in PyTorch's layouts and order)."""
+    import torch
+
+    from gradstep.interop import to_torch, to_torch_optimizer
+
+    model = recurrent_model()
+    model.compile(
+        optimizer=optimizers.LBFGS(0.5, max_iter=4, history_size=3, line_search_fn=line_search),
+        loss="mse",
+    )
+    x, y = batches(1)[0]
+    model.fit(x, y, epochs=2, verbose=0)
+    module = to_torch(model).train()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        torch_optimizer = to_torch_optimizer(model, module)
+    state = torch_optimizer.state[module.gradstep_links[0].parameter]
+    assert state["n_iter"] == model.optimizer.get_state()["n_iter"] > 4
+    assert len(state["old_dirs"]) == 3
+
+    def closure():
+        torch_optimizer.zero_grad()
+        loss = torch.mean((module(torch.from_numpy(x)) - torch.from_numpy(y)) ** 2)
+        loss.backward()
+        return loss
+
+    torch_optimizer.step(closure)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert_same_weights(module)

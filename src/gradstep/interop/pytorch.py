@@ -26,10 +26,19 @@ def to_torch(model):
         A ``gradstep.interop.torch_module.GradstepModule``; its
         ``gradstep_links`` pair each parameter with the model's weight.
 
+    Calls with several outputs (``return_state=True``,
+    ``return_attention_scores=True``) give the same outputs; ``initial_state``
+    in the graph is followed; a stateful recurrent layer keeps its states
+    between calls of the module until ``module.reset_states()``; the cells'
+    dropout draws one mask per sequence in training, as Keras's.
+    ``IntegerLookup``, ``CategoryEncoding`` and ``Discretization`` become
+    tensor operations.
+
     Raises:
         ValueError: naming the layer, for a layer PyTorch cannot run as gradstep
-            does (a ``Lambda``, string preprocessing, batch renormalization,
-            ...), or for a model that is not built.
+            does (a ``Lambda``, a layer of strings such as ``StringLookup`` or
+            ``Hashing``, a recurrent cell written outside gradstep, batch
+            renormalization, ...), or for a model that is not built.
     """
     from gradstep.interop import torch_convert
 
@@ -57,10 +66,15 @@ def to_torch_optimizer(model, module):
     the gradient, and weight penalties or constraints (part of gradstep's loss
     and step, not of an optimizer).
 
+    Adafactor becomes ``torch.optim.Adafactor`` (its factored second moment in
+    PyTorch's axes) and LBFGS ``torch.optim.LBFGS`` with its curvature memory.
+
     Raises:
         ValueError: for an optimizer PyTorch does not have (Lion, Lamb, Ftrl,
-            ...) or has with another rule (Adafactor, Muon, L-BFGS), or a
-            model that is not compiled.
+            ScheduleFreeAdamW) or has with another rule (Muon), for Adafactor
+            on a weight whose layout PyTorch factors over other axes (a
+            convolution kernel, a GRU's two biases), or a model that is not
+            compiled.
     """
     from gradstep.interop import torch_optimizer
 

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gradstep.interop import torch_lookup as tl
 from gradstep.interop import torch_module as tm
 from gradstep.interop import torch_sequence as ts
 from gradstep.interop.torch_module import LayerWeights, activation_module, refuse
@@ -16,11 +17,7 @@ from gradstep.interop.torch_module import LayerWeights, activation_module, refus
 _REFUSED = {
     "Lambda": "its function is Python code, which gradstep does not translate",
     "OpLayer": "it is an operation traced from a subclassed model's call",
-    "StringLookup": "PyTorch tensors hold no strings",
-    "Hashing": "PyTorch has no FarmHash; hash the inputs before the module",
-    "IntegerLookup": "a vocabulary lookup is preprocessing; apply it before the module",
-    "CategoryEncoding": "an encoding is preprocessing; apply it before the module",
-    "Discretization": "a bucketing is preprocessing; apply it before the module",
+    **tl.REFUSED,
 }
 
 
@@ -35,12 +32,6 @@ def convert_model(model):
     keys = {}
     for step in graph.steps:
         layer = step.layer
-        if step.several_outputs and not layer.holds_layers:
-            raise refuse(
-                layer,
-                "it is called with several outputs (return_state=True or "
-                "return_attention_scores=True), which to_torch does not run",
-            )
         if id(layer) not in keys:
             keys[id(layer)] = layer.name.replace(".", "_")
             module, own = convert_layer(layer)
@@ -448,8 +439,6 @@ def _merge(kind):
 
 
 def _bidirectional(layer, weights: LayerWeights):
-    if layer.merge_mode is None or layer.return_state:
-        raise refuse(layer, "merge_mode=None or return_state=True gives several outputs per node")
     forward, forward_links = convert_layer(layer.forward_layer)
     backward, backward_links = convert_layer(layer.backward_layer)
     for sublayer, links in (
@@ -457,7 +446,9 @@ def _bidirectional(layer, weights: LayerWeights):
         (layer.backward_layer, backward_links),
     ):
         weights.links += [(f"{sublayer.name}/{name}", *rest) for name, *rest in links]
-    return ts.Bidirectional(forward, backward, layer.merge_mode, layer.return_sequences)
+    return ts.Bidirectional(
+        forward, backward, layer.merge_mode, layer.return_sequences, layer.return_state
+    )
 
 
 def _time_distributed(layer, weights: LayerWeights):
@@ -530,4 +521,5 @@ _CONVERTERS = {
     "Bidirectional": _bidirectional,
     "TimeDistributed": _time_distributed,
     **ts.CONVERTERS,
+    **tl.CONVERTERS,
 }

@@ -810,22 +810,42 @@ class GradstepModule(nn.Module):
                 layer.train(training)
                 output = layer(argument, **keywords)
                 layer.train(self.training)
-            if isinstance(output_slot, tuple):  # a model with several outputs, as a layer
-                for slot, value in zip(output_slot, output, strict=True):
-                    values[slot] = value
+            if isinstance(output_slot, tuple):  # a node with several outputs
+                self._place_outputs(name, output_slot, output, argument, mask, values, masks)
                 continue
             values[output_slot] = output
             if masks is not None:
-                masks[output_slot] = _output_mask(self.mask_rules[name], argument, mask, values)
+                masks[output_slot] = _output_mask(self.mask_rules[name], argument, mask)
         outputs = [values[slot] for slot in self.output_slots]
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def _place_outputs(self, name, output_slots, output, argument, mask, values, masks):
+        """The outputs of a node with several (an RNN with ``return_state``,
+        attention with its scores, a model with several outputs), and their
+        masks (one per output, or one for all)."""
+        for slot, value in zip(output_slots, output, strict=True):
+            values[slot] = value
+        if masks is None:
+            return
+        rule = self.mask_rules[name]
+        given = None if getattr(rule, "holds_layers", False) else _output_mask(rule, argument, mask)
+        if not isinstance(given, list):
+            given = [given] * len(output_slots)
+        for slot, each in zip(output_slots, given, strict=True):
+            masks[slot] = each
+
+    def reset_states(self):
+        """Zero the states of the stateful recurrent layers (Keras's ``reset_states``)."""
+        for module in self.modules():
+            if not isinstance(module, GradstepModule) and hasattr(module, "reset_states"):
+                module.reset_states()
 
 
 def _last_slot(output_slot) -> int:
     return max(output_slot) if isinstance(output_slot, tuple) else output_slot
 
 
-def _output_mask(layer, argument, mask, values):
+def _output_mask(layer, argument, mask):
     """The mask of a layer's output, by gradstep's own ``compute_mask`` (exactly
     gradstep's rule for each layer; masks are booleans, read on the CPU)."""
 
@@ -839,7 +859,11 @@ def _output_mask(layer, argument, mask, values):
         given = None
     result = layer.compute_mask(inputs, given) if layer.supports_masking else None
     device = (argument[0] if listed else argument).device
-    return None if result is None else torch.from_numpy(np.asarray(result, dtype=bool)).to(device)
+
+    def tensor(each):
+        return None if each is None else torch.from_numpy(np.asarray(each, dtype=bool)).to(device)
+
+    return [tensor(each) for each in result] if isinstance(result, list) else tensor(result)
 
 
 def _float_dtype(module):

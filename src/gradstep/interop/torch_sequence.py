@@ -1,19 +1,32 @@
 """Recurrent and attention layers as PyTorch modules (batch first, as gradstep's).
 
-Recurrent layers with Keras's default activations become ``nn.LSTM``,
-``nn.GRU`` (``reset_after=True``) and ``nn.RNN``; other activations, and the
-GRU that resets before its candidate (``reset_after=False``, which PyTorch
-does not have), run the same cells step by step. Gates: Keras's LSTM kernel
-columns are (input, forget, cell, output), PyTorch's rows (i, f, g, o): the
-same order, transposed. Keras's GRU columns are (update z, reset r,
-candidate h), PyTorch's rows (r, z, n): the first two blocks swap. Keras's
-one LSTM/SimpleRNN bias is PyTorch's ``bias_ih``; ``bias_hh`` is zero and
-frozen, so that it is trained once. A GRU with ``reset_after=True`` has two
-biases in Keras too (rows of its ``(2, 3 units)`` bias): ``bias_ih``, ``bias_hh``.
+A recurrent layer (``LSTM``, ``GRU``, ``SimpleRNN``, ``RNN(cell)`` with
+gradstep's ``SimpleRNNCell``, ``LSTMCell``, ``GRUCell`` or ``StackedRNNCells``)
+becomes a ``Recurrent`` module holding one ``Cell`` per cell. A cell with
+Keras's default activations runs on ``nn.LSTM``, ``nn.GRU``
+(``reset_after=True``) or ``nn.RNN``; other activations, the GRU that resets
+before its candidate (``reset_after=False``, which PyTorch does not have),
+masked steps and dropout in training run the same cell step by step.
+Gates: Keras's LSTM kernel columns are (input, forget, cell, output),
+PyTorch's rows (i, f, g, o): the same order, transposed. Keras's GRU columns
+are (update z, reset r, candidate h), PyTorch's rows (r, z, n): the first two
+blocks swap. Keras's one LSTM/SimpleRNN bias is PyTorch's ``bias_ih``;
+``bias_hh`` is zero and frozen, so that it is trained once. A GRU with
+``reset_after=True`` has two biases in Keras too (rows of its ``(2, 3 units)``
+bias): ``bias_ih``, ``bias_hh``.
 
-The cells' ``dropout`` and ``recurrent_dropout`` are not carried: PyTorch's
-recurrent modules have none (inference is the same; training draws no
-noise there).
+A stack of cells runs as one cell after another over the whole sequence:
+at a masked step every cell keeps its states and repeats its output, which is
+what the stack does step by step. The module takes ``initial_state`` as
+further inputs after the sequences (``[x, *states]``, as the graph gives
+them), returns ``[output, *final states]`` with ``return_state=True``, and a
+``stateful`` layer keeps its final states (detached) for the next call, until
+``reset_states()``.
+
+Dropout, as Keras's ``DropoutRNNCell``: in training each cell draws its masks
+once per sequence (``dropout`` on the inputs, ``recurrent_dropout`` on the
+previous output; one mask per gate when ``recurrent_dropout`` is set, else one
+input mask) and uses them at every step; ``eval()`` draws none.
 """
 
 from __future__ import annotations
@@ -25,6 +38,10 @@ import torch
 from torch import nn
 
 from gradstep.interop.torch_module import LayerWeights, activation_module, refuse
+
+_CELL_KINDS = {"LSTMCell": "lstm", "GRUCell": "gru", "SimpleRNNCell": "simple"}
+#: Keras's gate (block of the kernel's columns) of each of PyTorch's row blocks
+_KERAS_GATE = {"lstm": (0, 1, 2, 3), "gru": (1, 0, 2), "simple": (0,)}
 
 
 # --- layouts ----------------------------------------------------------------------------
@@ -38,88 +55,197 @@ def _gates_to_torch(array, kind):
     return np.concatenate([r, z, h], axis=0)
 
 
-def _converter(kind, part, row=None):
+def _converter(kind, row=None):
     def to_torch(array):
         return _gates_to_torch(array if row is None else array[row], kind)
 
     return to_torch
 
 
-# --- recurrent layers -------------------------------------------------------------------
-class Recurrent(nn.Module):
-    """A recurrent layer: PyTorch's module (``nn.LSTM``, ``nn.GRU``, ``nn.RNN``)
-    or ``StepByStep``, with Keras's ``go_backwards`` and ``return_sequences``.
-    Under a mask the cell runs step by step: a masked step keeps the states,
-    and outputs the previous output (zeros with ``zero_output_for_mask``)."""
+# --- dropout ----------------------------------------------------------------------------
+def draw_masks(rate: float, count: int, shape: tuple, like: torch.Tensor):
+    """``count`` inverted-dropout masks of ``shape`` (keep / (1 - rate)), or
+    None when ``rate`` is 0: one sequence's masks, as gradstep draws them."""
+    if rate <= 0:
+        return None
+    keep = torch.rand((count, *shape), dtype=like.dtype, device=like.device) >= rate
+    return keep.to(like.dtype) / (1 - rate)
 
-    def __init__(self, core, cell, names, go_backwards, return_sequences, zero_output_for_mask):
+
+def _masked_product(x, weight, masks, kind, blocks=slice(None)):
+    """``x @ W.T`` for the gate ``blocks`` of ``weight`` (PyTorch's rows), with
+    the dropout ``masks`` (None, one mask, or one per Keras gate) applied to
+    ``x`` first, gate by gate; ``x`` is ``(batch, features)`` or ``(batch,
+    steps, features)``."""
+    gates = _KERAS_GATE[kind]
+    chosen = range(len(gates))[blocks]
+    units = weight.shape[0] // len(gates)
+    if masks is None or len(masks) == 1:
+        rows = weight[chosen.start * units : chosen.stop * units]
+        return x @ rows.T if masks is None else (x * _along(masks[0], x)) @ rows.T
+    return torch.cat(
+        [(x * _along(masks[gates[j]], x)) @ weight[j * units : (j + 1) * units].T for j in chosen],
+        dim=-1,
+    )
+
+
+def _along(mask, x):
+    """A ``(batch, features)`` mask for ``x``, the same at every step."""
+    return mask[:, None] if x.ndim == 3 else mask
+
+
+# --- recurrent layers -------------------------------------------------------------------
+class Cell(nn.Module):
+    """One of Keras's cells over a whole sequence: PyTorch's recurrent module
+    (``core``, when the cell has its defaults) or the same cell step by step.
+
+    ``spec`` is ``(kind, units, activation, recurrent activation, reset_after)``;
+    ``names`` the core's (weight_ih, weight_hh, bias_ih, bias_hh) attributes."""
+
+    def __init__(self, core, spec, names, dropout, recurrent_dropout):
         super().__init__()
         self.core = core
-        #: (kind, units, activation, recurrent activation, reset_after) of the cell
-        self.cell = cell
-        #: the core's (weight_ih, weight_hh, bias_ih, bias_hh) attribute names
+        self.spec = spec
         self.names = names
-        self.go_backwards = go_backwards
-        self.return_sequences = return_sequences
-        self.zero_output_for_mask = zero_output_for_mask
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
 
-    def forward(self, x, mask=None):
-        if self.go_backwards:
-            x = torch.flip(x, dims=(1,))
-            mask = None if mask is None else torch.flip(mask, dims=(1,))
-        if mask is None:
-            outputs = self.core(x)[0]
-        else:
-            weights = [getattr(self.core, name, None) for name in self.names]
-            outputs = _run_steps(self.cell, weights, x, mask, self.zero_output_for_mask)
-        return outputs if self.return_sequences else outputs[:, -1]
+    @property
+    def state_count(self) -> int:
+        return 2 if self.spec[0] == "lstm" else 1
+
+    def run(self, x, states, mask, zero_output_for_mask):
+        """``(outputs (batch, steps, units), final states)`` from ``states``."""
+        masks = self._draw(x) if self.training else (None, None)
+        dropped = any(m is not None for m in masks)
+        stepwise = mask is not None or dropped or isinstance(self.core, StepByStep)
+        if not stepwise:
+            return self._run_core(x, states)
+        weights = [getattr(self.core, name, None) for name in self.names]
+        return _run_steps(self.spec, weights, x, states, mask, zero_output_for_mask, masks)
+
+    def _draw(self, x):
+        """This sequence's (input masks, recurrent masks), as Keras draws them."""
+        if self.dropout <= 0 and self.recurrent_dropout <= 0:
+            return None, None
+        kind, units = self.spec[0], self.spec[1]
+        count = len(_KERAS_GATE[kind]) if self.recurrent_dropout > 0 else 1
+        batch = x.shape[0]
+        return (
+            draw_masks(self.dropout, count, (batch, x.shape[-1]), x),
+            draw_masks(self.recurrent_dropout, count, (batch, units), x),
+        )
+
+    def _run_core(self, x, states):
+        given = [s.unsqueeze(0).contiguous() for s in states]
+        if self.spec[0] == "lstm":
+            outputs, (h, c) = self.core(x, tuple(given))
+            return outputs, [h[0], c[0]]
+        outputs, h = self.core(x, given[0])
+        return outputs, [h[0]]
 
 
 class StepByStep(nn.Module):
-    """Keras's LSTM, GRU (either reset) or SimpleRNN cell with any activations,
-    one step after another; parameters in PyTorch's layouts and gate orders."""
+    """The parameters of a cell run step by step, in PyTorch's layouts and gate orders."""
 
-    def __init__(self, cell):
+    def __init__(self):
         super().__init__()
-        self.cell = cell
         self.weight_ih = self.weight_hh = self.bias_ih = self.bias_hh = None
 
-    def forward(self, x):
-        weights = [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
-        return (_run_steps(self.cell, weights, x, None, False),)
+
+class Recurrent(nn.Module):
+    """A recurrent layer: its cells (one, or a stack) with Keras's
+    ``go_backwards``, ``return_sequences``, ``return_state``, ``stateful``,
+    ``zero_output_for_mask`` and ``initial_state`` (inputs after the
+    sequences). Under a mask a masked step keeps the states, and outputs the
+    previous output (zeros with ``zero_output_for_mask``)."""
+
+    def __init__(self, cells, options, states=None):
+        super().__init__()
+        self.cells = nn.ModuleList(cells)
+        self.go_backwards = options["go_backwards"]
+        self.return_sequences = options["return_sequences"]
+        self.return_state = options["return_state"]
+        self.stateful = options["stateful"]
+        self.zero_output_for_mask = options["zero_output_for_mask"]
+        self.name = options["name"]
+        #: a stateful layer's states after its last call (None: zeros)
+        self.states = states
+
+    def forward(self, inputs, mask=None):
+        x, given = (inputs[0], list(inputs[1:])) if isinstance(inputs, list) else (inputs, [])
+        mask = mask[0] if isinstance(mask, list) else mask
+        if self.go_backwards:
+            x = torch.flip(x, dims=(1,))
+            mask = None if mask is None else torch.flip(mask, dims=(1,))
+        states = given or self._start_states(x)
+        finals, start = [], 0
+        for cell in self.cells:
+            own = states[start : start + cell.state_count]
+            start += cell.state_count
+            x, final = cell.run(x, own, mask, self.zero_output_for_mask)
+            finals += final
+        if self.stateful:
+            self.states = [state.detach() for state in finals]
+        output = x if self.return_sequences else x[:, -1]
+        return [output, *finals] if self.return_state else output
+
+    def _start_states(self, x):
+        if self.stateful and self.states is not None:
+            if len(self.states[0]) != len(x):
+                raise ValueError(
+                    f"layer {self.name!r} is stateful: its batch size is "
+                    f"{len(self.states[0])}, received a batch of {len(x)} sequences"
+                )
+            return [state.to(device=x.device, dtype=x.dtype) for state in self.states]
+        zeros = [x.new_zeros(len(x), cell.spec[1]) for cell in self.cells]
+        return [
+            state
+            for cell, state in zip(self.cells, zeros, strict=True)
+            for _ in range(cell.state_count)
+        ]
+
+    def reset_states(self):
+        """Zero the states a stateful layer keeps (Keras's ``reset_states``)."""
+        if self.states is not None:
+            for state in self.states:
+                state.zero_()
 
 
-def _run_steps(cell, weights, x, mask, zero_output_for_mask):
-    """The outputs of every step, ``(batch, steps, units)``."""
-    units = cell[1]
+def _run_steps(spec, weights, x, states, mask, zero_output_for_mask, masks):
+    """The outputs of every step ``(batch, steps, units)`` and the final states."""
+    kind, units = spec[0], spec[1]
     weight_ih, _, bias_ih, _ = weights
-    batch, steps = x.shape[0], x.shape[1]
-    h = x.new_zeros(batch, units)
-    c = x.new_zeros(batch, units)
-    output = x.new_zeros(batch, units)
-    projected = x @ weight_ih.T
+    input_masks, recurrent_masks = masks
+    h = states[0]
+    c = states[1] if kind == "lstm" else None
+    output = x.new_zeros(x.shape[0], units)
+    projected = _masked_product(x, weight_ih, input_masks, kind)
     if bias_ih is not None:
         projected = projected + bias_ih
     outputs = []
-    for t in range(steps):
-        new_h, new_c = _step(cell, weights, projected[:, t], h, c)
+    for t in range(x.shape[1]):
+        new_h, new_c = _step(spec, weights, projected[:, t], h, c, recurrent_masks)
         if mask is None:
             output, h, c = new_h, new_h, new_c
         else:
             keep = mask[:, t, None].bool()
             output = torch.where(keep, new_h, 0.0 if zero_output_for_mask else output)
-            h, c = torch.where(keep, new_h, h), torch.where(keep, new_c, c)
+            h = torch.where(keep, new_h, h)
+            c = None if c is None else torch.where(keep, new_c, c)
         outputs.append(output)
-    return torch.stack(outputs, dim=1)
+    return torch.stack(outputs, dim=1), ([h, c] if kind == "lstm" else [h])
 
 
-def _step(cell, weights, x_t, h, c):
-    kind, units, act, gate, reset_after = cell
+def _step(spec, weights, x_t, h, c, masks):
+    kind, units, act, gate, reset_after = spec
     _, weight_hh, _, bias_hh = weights
 
-    def recurrent(state, rows=slice(None)):
-        out = state @ weight_hh[rows].T
-        return out if bias_hh is None else out + bias_hh[rows]
+    def recurrent(state, blocks=slice(None), width=None):
+        out = _masked_product(state, weight_hh, masks, kind, blocks)
+        if bias_hh is None:
+            return out
+        return out + (bias_hh if width is None else bias_hh[:width])
 
     if kind == "simple":
         return act(x_t + recurrent(h)), c
@@ -133,31 +259,35 @@ def _step(cell, weights, x_t, h, c):
         r, z = gate(x_r + h_r), gate(x_z + h_z)
         n = act(x_n + r * h_n)
     else:
-        h_rz = recurrent(h, slice(0, 2 * units))
+        h_rz = recurrent(h, slice(0, 2), 2 * units)
         r, z = gate(x_r + h_rz[:, :units]), gate(x_z + h_rz[:, units:])
-        n = act(x_n + (r * h) @ weight_hh[2 * units :].T)
+        candidate = h if masks is None else h * masks[-1]
+        n = act(x_n + (r * candidate) @ weight_hh[2 * units :].T)
     return z * h + (1 - z) * n, c
 
 
-_KINDS = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simple"}
+def _cells_of(layer):
+    """The layer's cells and their weights' name prefixes; a cell gradstep
+    did not write is refused by its class name."""
+    holder = layer.cell
+    stacked = type(holder).__name__ == "StackedRNNCells"
+    cells = holder.cells if stacked else [holder]
+    for cell in [holder, *cells] if stacked else cells:
+        name = type(cell).__name__
+        known = name in _CELL_KINDS or name == "StackedRNNCells"
+        if not known or not type(cell).__module__.startswith("gradstep.layers"):
+            raise refuse(
+                layer,
+                f"its cell is a {name}, a cell class written outside gradstep: its step is "
+                "Python code, which to_torch does not translate (use SimpleRNNCell, LSTMCell, "
+                "GRUCell or StackedRNNCells)",
+            )
+    prefix = f"{holder.name}/" if stacked else ""
+    return [(cell, f"{prefix}{cell.name}/") for cell in cells]
 
 
-def _recurrent(layer, weights: LayerWeights):
-    kind = _KINDS[type(layer).__name__]
-    if layer.return_state:
-        raise refuse(
-            layer,
-            "return_state=True gives several outputs per node, which to_torch does not yet run",
-        )
-    if layer.stateful:
-        raise refuse(
-            layer,
-            "a stateful layer keeps its states between batches, which PyTorch's modules do not",
-        )
-    cell = layer.cell
-    prefix = next(
-        name.rsplit("/", 1)[0] + "/" for name in weights.arrays if name.endswith("kernel")
-    )
+def _cell(layer, cell, prefix, weights: LayerWeights):
+    kind = _CELL_KINDS[type(cell).__name__]
     kernel = weights.arrays[prefix + "kernel"]
     dtype = torch.from_numpy(np.zeros((), kernel.dtype)).dtype
     activation = activation_module(cell.activation, layer)
@@ -166,24 +296,36 @@ def _recurrent(layer, weights: LayerWeights):
     default = activation.name == "tanh" and (kind == "simple" or gate.name == "sigmoid")
     if kind == "simple" and activation.name == "relu":
         default = True
-    description = (kind, cell.units, activation, gate, reset_after)
+    spec = (kind, cell.units, activation, gate, reset_after)
     if default and reset_after:
         core = _torch_module(
             kind, kernel.shape[0], cell.units, cell.use_bias, activation.name, dtype
         )
         names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
     else:
-        core = StepByStep(description)
+        core = StepByStep()
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
     _set_recurrent_weights(core, names, weights, prefix, kind, cell, reset_after, dtype)
-    return Recurrent(
-        core,
-        description,
-        names,
-        layer.go_backwards,
-        layer.return_sequences,
-        layer.zero_output_for_mask,
-    )
+    return Cell(core, spec, names, cell.dropout, cell.recurrent_dropout)
+
+
+def _recurrent(layer, weights: LayerWeights):
+    cells = [_cell(layer, cell, prefix, weights) for cell, prefix in _cells_of(layer)]
+    options = {
+        name: getattr(layer, name)
+        for name in (
+            "go_backwards",
+            "return_sequences",
+            "return_state",
+            "stateful",
+            "zero_output_for_mask",
+            "name",
+        )
+    }
+    states = None
+    if layer.stateful and layer.states is not None:
+        states = [torch.from_numpy(np.array(state, copy=True)) for state in layer.states]
+    return Recurrent(cells, options, states)
 
 
 def _torch_module(kind, inputs, units, bias, activation, dtype):
@@ -196,18 +338,16 @@ def _torch_module(kind, inputs, units, bias, activation, dtype):
 
 def _set_recurrent_weights(core, names, weights, prefix, kind, cell, reset_after, dtype):
     weight_ih, weight_hh, bias_ih, bias_hh = names
-    setattr(core, weight_ih, weights.parameter(prefix + "kernel", _converter(kind, "kernel")))
-    setattr(
-        core, weight_hh, weights.parameter(prefix + "recurrent_kernel", _converter(kind, "kernel"))
-    )
+    setattr(core, weight_ih, weights.parameter(prefix + "kernel", _converter(kind)))
+    setattr(core, weight_hh, weights.parameter(prefix + "recurrent_kernel", _converter(kind)))
     if not cell.use_bias:
         return
     bias = weights.arrays[prefix + "bias"]
     if kind == "gru" and reset_after:
-        setattr(core, bias_ih, weights.parameter(prefix + "bias", _converter(kind, "bias", 0)))
-        setattr(core, bias_hh, weights.parameter(prefix + "bias", _converter(kind, "bias", 1)))
+        setattr(core, bias_ih, weights.parameter(prefix + "bias", _converter(kind, 0)))
+        setattr(core, bias_hh, weights.parameter(prefix + "bias", _converter(kind, 1)))
         return
-    setattr(core, bias_ih, weights.parameter(prefix + "bias", _converter(kind, "bias")))
+    setattr(core, bias_ih, weights.parameter(prefix + "bias", _converter(kind)))
     if kind == "gru":
         return  # reset_after=False (step by step): Keras's one bias is the input's
     frozen = torch.zeros(_gates_to_torch(bias, kind).shape, dtype=dtype)
@@ -215,18 +355,33 @@ def _set_recurrent_weights(core, names, weights, prefix, kind, cell, reset_after
 
 
 class Bidirectional(nn.Module):
-    def __init__(self, forward_layer, backward_layer, merge_mode, return_sequences):
+    """The forward and backward layers' outputs merged (``merge_mode=None``:
+    both), then with ``return_state`` the forward layer's final states and the
+    backward one's."""
+
+    def __init__(self, forward_layer, backward_layer, merge_mode, return_sequences, return_state):
         super().__init__()
         self.forward_layer = forward_layer
         self.backward_layer = backward_layer
         self.merge_mode = merge_mode
         self.return_sequences = return_sequences
+        self.return_state = return_state
 
     def forward(self, x, mask=None):
         masked = {} if mask is None else {"mask": mask}
         y, y_rev = self.forward_layer(x, **masked), self.backward_layer(x, **masked)
+        states = []
+        if self.return_state:
+            (y, *states), (y_rev, *backward_states) = y, y_rev
+            states += backward_states
         if self.return_sequences:
             y_rev = torch.flip(y_rev, dims=(1,))
+        outputs = [y, y_rev] if self.merge_mode is None else [self._merge(y, y_rev)]
+        if self.return_state or self.merge_mode is None:
+            return outputs + states
+        return outputs[0]
+
+    def _merge(self, y, y_rev):
         if self.merge_mode == "concat":
             return torch.cat([y, y_rev], dim=-1)
         if self.merge_mode == "sum":
@@ -259,7 +414,7 @@ class MultiHeadAttention(nn.Module):
         self.heads, self.key_dim, self.value_dim = heads, key_dim, value_dim
         self.output_shape = tuple(output_shape)
         self.attention_axes = tuple(attention_axes)
-        self.key_given, self.mask_given, self.causal = layout
+        self.key_given, self.mask_given, self.causal, self.return_scores = layout
         self.dropout = dropout
 
     def forward(self, inputs, mask=None):
@@ -292,6 +447,13 @@ class MultiHeadAttention(nn.Module):
         weights = torch.softmax(scores, dim=-1)
         if mask is not None:
             weights = torch.where(mask, weights, torch.zeros_like(weights))
+        scores_shape = (
+            *[query.shape[i] for i in (0, *others)],
+            self.heads,
+            *[query.shape[i] for i in self.attention_axes],
+            *[key.shape[i] for i in self.attention_axes],
+        )
+        attention = weights
         if self.training and self.dropout > 0:
             weights = nn.functional.dropout(weights, self.dropout, True)
         combined = weights @ v
@@ -299,7 +461,10 @@ class MultiHeadAttention(nn.Module):
         combined = combined.reshape(permuted_shape).permute(tuple(np.argsort(perm)))
         flat = combined.reshape(*combined.shape[:-2], self.heads * self.value_dim)
         output = self.attention_output(flat)
-        return output.reshape(*output.shape[:-1], *self.output_shape)
+        output = output.reshape(*output.shape[:-1], *self.output_shape)
+        if self.return_scores:  # Keras's scores: the softmax before dropout
+            return [output, attention.reshape(scores_shape)]
+        return output
 
     def _project(self, linear, x, depth):
         y = linear(x)
@@ -352,7 +517,12 @@ def _output_kernel(array):
 
 def _multi_head_attention(layer, weights: LayerWeights):
     _, kwargs = layer.call_arguments([0, 1, 2, 3])
-    layout = ("key" in kwargs, "attention_mask" in kwargs, bool(kwargs.get("use_causal_mask")))
+    layout = (
+        "key" in kwargs,
+        "attention_mask" in kwargs,
+        bool(kwargs.get("use_causal_mask")),
+        bool(kwargs.get("return_attention_scores")),
+    )
     output_kernel = weights.arrays["attention_output/kernel"]
     output_shape = output_kernel.shape[2:]
     module = MultiHeadAttention(
@@ -447,6 +617,7 @@ CONVERTERS = {
     "LSTM": _recurrent,
     "GRU": _recurrent,
     "SimpleRNN": _recurrent,
+    "RNN": _recurrent,
     "MultiHeadAttention": _multi_head_attention,
     "Attention": _attention,
     "AdditiveAttention": _attention,
