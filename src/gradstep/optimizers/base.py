@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradstep.kernels import memory
+from gradstep.kernels.trace import follow, note, note_step
 from gradstep.kernels.weight_decay import decay_weights
 from gradstep.optimizers import schedules
 from gradstep.registry import Registry
@@ -421,6 +422,9 @@ class Optimizer:
             self.momentum_at(self._iterations),
             {},
         )
+        note_step("learning rate at this update", step.learning_rate)
+        if step.momentum is not None:
+            note_step("momentum (or beta_1) at this update", step.momentum)
         step.values.update(self.step_values(step))
         return step
 
@@ -487,7 +491,14 @@ class Optimizer:
         if (self._iterations + 1) % steps:
             for gradient, accumulator in zip(grads, accumulators, strict=True):
                 accumulator += gradient
+            for variable, accumulator in zip(variables, accumulators, strict=True):
+                note(variable, "gradient accumulated (no update on this call)", accumulator)
             return
+        for gradient, variable in zip(grads, variables, strict=True):
+            note(variable, "gradient of this call", gradient)
+            note(
+                variable, "gradient accumulated before", self.slot("gradient_accumulator", variable)
+            )
         mean_grads = [(g + a) / steps for g, a in zip(grads, accumulators, strict=True)]
         self._update(mean_grads, variables)
         for accumulator in accumulators:
@@ -495,16 +506,27 @@ class Optimizer:
 
     def _update(self, grads, variables) -> None:
         step = self._step_context()
+        for gradient, variable in zip(grads, variables, strict=True):
+            note(variable, "gradient g (from the backward pass)", gradient)
+            follow(variable, gradient)
         grads = self._clip(grads)
         self._apply_weight_decay(variables, step.learning_rate)
         for gradient, variable in zip(grads, variables, strict=True):
+            note(variable, "gradient after clipping", gradient)
+            follow(variable, gradient)
             self.update_step(gradient, variable, step)
+            note(variable, "weight after the update", variable)
 
     def _apply_weight_decay(self, variables, learning_rate: float) -> None:
         for variable in variables:
             rate = self._weight_decay_rate(variable)
             if rate is not None:
+                note(variable, "weight before weight decay", variable)
                 decay_weights(variable, rate, learning_rate)
+                note(variable, "weight_decay", rate)
+                note(
+                    variable, "weight after decay = w - w * weight_decay * learning_rate", variable
+                )
 
     def _weight_decay_rate(self, variable: np.ndarray) -> float | None:
         """The decay for this parameter, or None (Muon has one rate per kind)."""
@@ -514,15 +536,27 @@ class Optimizer:
 
     def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         if self.clipnorm:
-            return [g * (self.clipnorm / max(_l2_norm(g), self.clipnorm)) for g in grads]
+            clipped = []
+            for g in grads:
+                norm = _l2_norm(g)
+                factor = self.clipnorm / max(norm, self.clipnorm)
+                clipped.append(g * factor)
+                note(g, "clipnorm", self.clipnorm)
+                note(g, "gradient norm ||g|| of this weight array", norm)
+                note(g, "clip factor clipnorm / max(||g||, clipnorm)", factor)
+            return clipped
         if self.global_clipnorm:
             norm = math.sqrt(sum(_l2_norm(g) ** 2 for g in grads))
             # An infinite or NaN norm makes every gradient NaN, as in Keras,
             # so TerminateOnNaN sees it instead of a silent zero step.
             scale = self.global_clipnorm / max(norm, self.global_clipnorm)
             scale = scale if math.isfinite(norm) else math.nan
+            note_step("global_clipnorm", self.global_clipnorm)
+            note_step("global gradient norm (all weights together)", norm)
+            note_step("clip factor global_clipnorm / max(norm, global_clipnorm)", scale)
             return [g * scale for g in grads]
         if self.clipvalue:
+            note_step("clipvalue: each entry clipped to [-clipvalue, clipvalue]", self.clipvalue)
             return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
@@ -530,8 +564,10 @@ class Optimizer:
         momentum = self.ema_momentum if self.iterations != 0 else 0.0
         for variable, average in zip(self._variables, self._slots["average"], strict=True):
             dtype = variable.dtype.type
+            note(variable, "EMA of the weight before", average)
             average *= dtype(momentum)
             average += dtype(1 - momentum) * variable
+            note(variable, "EMA after = m * average + (1 - m) * w", average)
         frequency = self.ema_overwrite_frequency
         if frequency and (self.iterations + 1) % frequency == 0:
             self.finalize_variable_values(self._variables)
