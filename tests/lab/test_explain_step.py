@@ -18,7 +18,11 @@ def _data(loss_name="sparse_categorical_crossentropy", seed=0):
     x = rng.normal(size=(12, 6)).astype("float32")
     labels = np.arange(12) % 3
     one_hot = np.eye(3, dtype="float32")[labels]
-    if loss_name in ("sparse_categorical_crossentropy", "circle"):
+    if loss_name in (
+        "sparse_categorical_crossentropy",
+        "circle",
+        "categorical_generalized_cross_entropy",
+    ):
         y = labels
     elif loss_name in (
         "categorical_crossentropy",
