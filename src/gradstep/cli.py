@@ -610,7 +610,7 @@ def _explain_model_step(args) -> int:
     epoch), then explain the next one for ``--weight``."""
     import numpy as np
 
-    from gradstep.lab.explain_step import explain_step
+    from gradstep.lab.explain_model import explain_step
 
     if args.step < 1:
         raise ValueError(f"--step must be at least 1, received {args.step}")

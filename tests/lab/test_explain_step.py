@@ -8,7 +8,7 @@ import pytest
 
 import gradstep as keras
 from gradstep import losses, optimizers
-from gradstep.lab.explain_step import StepExplanation, explain_step
+from gradstep.lab import StepExplanation, explain_step
 
 FIRST_ORDER = sorted(set(optimizers.OPTIMIZERS.names()) - {"lbfgs", "schedulefreeadamw"})
 

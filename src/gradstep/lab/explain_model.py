@@ -404,8 +404,9 @@ def _lines(step: StepExplanation) -> list[str]:
     ]
     lines += ["   " + line for line in _gradient_lines(step)]
     lines += ["", "2. The optimizer's update of this weight"]
-    width = max((len(name) for name, _ in step.update), default=0)
-    lines += [f"   {name:<{width}} = {_number(value)}" for name, value in step.update]
+    update = _shown(step)
+    width = max((len(name) for name, _ in update), default=0)
+    lines += [f"   {name:<{width}} = {_number(value)}" for name, value in update]
     if step.constraint:
         lines.append(f"   then the weight's constraint {step.constraint} applies")
     lines += [
@@ -414,6 +415,20 @@ def _lines(step: StepExplanation) -> list[str]:
         "after train_on_batch on this batch, bit for bit",
     ]
     return lines
+
+
+def _shown(step: StepExplanation) -> list[tuple[str, object]]:
+    """The update's entries, without a clipped gradient that is the gradient."""
+    gradient = step.gradient
+    return [
+        (name, value)
+        for name, value in step.update
+        if not (name == "gradient after clipping" and _same(value, gradient))
+    ]
+
+
+def _same(a, b) -> bool:
+    return b is not None and np.array_equal(a, b)
 
 
 def _gradient_lines(step: StepExplanation) -> list[str]:
@@ -480,7 +495,8 @@ def _per_sample_lines(path: GradientPath) -> list[str]:
     rest = path.sample_count - len(path.samples)
     if rest > 0:
         lines.append(f"  ... and {rest} more samples")
-    lines.append(f"sum over the batch ({path.sample_count} samples): {path.product_sum:.6g}")
+    samples = "1 sample" if path.sample_count == 1 else f"{path.sample_count} samples"
+    lines.append(f"sum over the batch ({samples}): {path.product_sum:.6g}")
     return lines
 
 
@@ -495,7 +511,7 @@ def _markdown(step: StepExplanation) -> str:
     lines += [f"- {line.strip()}" for line in _gradient_lines(step)]
     lines += ["", "*The optimizer's update*", "", "| quantity | value |", "|---|---|"]
     lines += [
-        f"| {name.replace('|', '&#124;')} | {_number(value)} |" for name, value in step.update
+        f"| {name.replace('|', '&#124;')} | {_number(value)} |" for name, value in _shown(step)
     ]
     lines += ["", f"New value: **{_number(step.new_value)}**"]
     return "\n".join(lines)
@@ -505,7 +521,7 @@ def _html(step: StepExplanation) -> str:
     gradient = "".join(f"<li>{html.escape(line.strip())}</li>" for line in _gradient_lines(step))
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{html.escape(_number(value))}</td></tr>"
-        for name, value in step.update
+        for name, value in _shown(step)
     )
     title = html.escape(
         f"Update {step.update_number} of {step.optimizer}, weight {step.weight}{list(step.index)}"
