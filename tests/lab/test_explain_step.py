@@ -106,6 +106,7 @@ OPTIONS = {
             0.01, decay_steps=20, warmup_target=0.05, warmup_steps=3
         )
     },
+    "one_cycle": {"learning_rate": optimizers.schedules.OneCycle(0.05, total_steps=20)},
 }
 
 
@@ -270,3 +271,68 @@ def test_bad_arguments():
     lbfgs = _model(optimizers.LBFGS())
     with pytest.raises(ValueError, match="line search evaluates the loss"):
         explain_step(lbfgs, x, y, weight="hidden/kernel", index=(0, 0))
+
+
+def test_a_cycled_momentum_is_the_one_used():
+    schedule = optimizers.schedules.OneCycle(0.05, total_steps=20)
+    model = _model(optimizers.SGD(schedule, momentum=0.9))
+    x, y = _data()
+    explained = _check_bit_for_bit(model, x, y, "out/kernel", (1, 1), warmup=4)
+    values = dict(explained.update)
+    assert values["learning rate at this update"] == pytest.approx(schedule(4))
+    assert values["momentum (or beta_1) at this update"] == pytest.approx(schedule.momentum(4))
+
+
+def test_a_regularized_weight_shows_the_penalty_slope():
+    model = keras.Sequential(
+        [
+            keras.layers.Input((6,)),
+            keras.layers.Dense(4, activation="relu", kernel_regularizer="l2", name="hidden"),
+            keras.layers.Dense(3, activation="softmax", name="out"),
+        ],
+        seed=0,
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x, y = _data()
+    explained = _check_bit_for_bit(model, x, y, "hidden/kernel", (2, 1))
+    weight = explained.value_before
+    penalty = float(explained.gradient) - float(explained.path.layer_slope)
+    assert penalty == pytest.approx(2 * 0.01 * float(weight), rel=1e-4)
+    assert "is the slope of the weight's regularizer" in str(explained)
+
+
+def test_a_constrained_weight_ends_at_the_constraint():
+    model = keras.Sequential(
+        [
+            keras.layers.Input((6,)),
+            keras.layers.Dense(
+                4, activation="tanh", kernel_constraint=keras.constraints.MaxNorm(0.1), name="h"
+            ),
+            keras.layers.Dense(3, activation="softmax", name="out"),
+        ],
+        seed=0,
+    )
+    model.compile(optimizer=optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    x, y = _data()
+    explained = _check_bit_for_bit(model, x, y, "h/kernel", (0, 3))
+    assert explained.constraint == "MaxNorm"
+    assert "then the weight's constraint MaxNorm applies" in str(explained)
+
+
+def test_embedding_and_batch_normalization_weights():
+    model = keras.Sequential(
+        [
+            keras.layers.Input((5,), dtype="int32"),
+            keras.layers.Embedding(10, 4, name="embedding"),
+            keras.layers.Flatten(),
+            keras.layers.BatchNormalization(name="norm"),
+            keras.layers.Dense(3, activation="softmax", name="out"),
+        ],
+        seed=0,
+    )
+    model.compile(optimizer=optimizers.Nadam(0.01), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(1)
+    x, y = rng.integers(0, 10, size=(8, 5)), np.arange(8) % 3
+    for weight, index in (("embedding/embeddings", (3, 2)), ("norm/gamma", (5,))):
+        explained = _check_bit_for_bit(model, x, y, weight, index)
+        assert explained.path.layer_slope == explained.gradient

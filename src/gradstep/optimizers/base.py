@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradstep.kernels import memory
+from gradstep.kernels import memory, trace
 from gradstep.kernels.trace import follow, note, note_step
 from gradstep.kernels.weight_decay import decay_weights
 from gradstep.optimizers import schedules
@@ -506,16 +506,17 @@ class Optimizer:
 
     def _update(self, grads, variables) -> None:
         step = self._step_context()
-        for gradient, variable in zip(grads, variables, strict=True):
-            note(variable, "gradient g (from the backward pass)", gradient)
-            follow(variable, gradient)
+        tracing = trace.ACTIVE is not None  # explaining a step (lab.explain_step)
+        if tracing:
+            _note_gradients(grads, variables, "gradient g (from the backward pass)")
         grads = self._clip(grads)
         self._apply_weight_decay(variables, step.learning_rate)
+        if tracing:
+            _note_gradients(grads, variables, "gradient after clipping")
         for gradient, variable in zip(grads, variables, strict=True):
-            note(variable, "gradient after clipping", gradient)
-            follow(variable, gradient)
             self.update_step(gradient, variable, step)
-            note(variable, "weight after the update", variable)
+            if tracing:
+                note(variable, "weight after the update", variable)
 
     def _apply_weight_decay(self, variables, learning_rate: float) -> None:
         for variable in variables:
@@ -667,6 +668,14 @@ def _check_ema(use_ema, ema_momentum, ema_overwrite_frequency) -> None:
         return
     check_real(ema_momentum, "ema_momentum", low=0, high=1)
     check_int(ema_overwrite_frequency, "ema_overwrite_frequency", minimum=1, allow_none=True)
+
+
+def _note_gradients(grads, variables, name: str) -> None:
+    """Note the watched weight's gradient, and let the gradient stand for the
+    weight in the notes of code that sees only the gradient (clipping, Lamb)."""
+    for gradient, variable in zip(grads, variables, strict=True):
+        note(variable, name, gradient)
+        follow(variable, gradient)
 
 
 def _l2_norm(array: np.ndarray) -> float:
