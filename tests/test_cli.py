@@ -261,3 +261,38 @@ def test_dataset_path_and_target_column(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--dataset", str(tmp_path / "missing.csv")])
     assert "Unknown dataset" in capsys.readouterr().err
+
+
+def test_explain_a_step_of_the_reference_model(capsys):
+    """--dataset: the reference model after --step - 1 steps, then that step
+    explained; the printed new value is the real step's, bit for bit."""
+    import numpy as np
+
+    from gradstep import datasets
+
+    argv = ["explain", "--dataset", "iris", "--optimizer", "rmsprop", "--step", "4"]
+    argv += ["--weight", "dense/kernel[2, 5]", "--hidden-units", "8", "--batch-size", "16"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "3 steps of rmsprop with batches of 16 (seed 0), then step 4" in out
+    assert "Update 4 of RMSprop, weight dense/kernel[2, 5]" in out
+    assert "per sample: slope = dL/dout_5 x act'(z_5) x x_2" in out
+    assert "s after = rho * s + (1 - rho) * g*g" in out
+
+    args = cli.build_parser().parse_args(argv)
+    data = datasets.load_dataset("iris")
+    model = cli._reference_model(args, data)
+    assert model.layers[0].name == "dense_2"  # the next names after the explained model's
+    batches = cli._seeded_batches(len(data.x_train), 16, np.random.default_rng(0))
+    for _ in range(4):
+        rows = next(batches)
+        model.train_on_batch(data.x_train[rows], data.y_train[rows])
+    real = model.layers[0].kernel[2, 5]
+    assert f"New value: {str(real)} (was" in out
+
+
+def test_explain_rejects_a_weight_without_an_entry():
+    with pytest.raises(SystemExit):
+        cli.main(["explain", "--dataset", "iris", "--weight", "dense/kernel"])
+    assert cli._weight_entry("dense/kernel[3, 5]") == ("dense/kernel", (3, 5))
+    assert cli._weight_entry("out/bias[2]") == ("out/bias", (2,))

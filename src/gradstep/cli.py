@@ -6,6 +6,7 @@
     gradstep report comparison/comparison.json [--output report.html]
     gradstep landscape --function rosenbrock --optimizers sgd,momentum,adam ...
     gradstep explain [--weights 1,2 --inputs 3,4 --target 6] ...
+    gradstep explain --dataset digits --optimizer adam --step 100 --weight dense/kernel[3,5]
 
 ``--dataset`` takes a built-in name (digits, iris, wine, breast_cancer,
 diabetes) or the path of a .csv, .npz or .npy file (``--target`` names a CSV's
@@ -534,7 +535,10 @@ def _add_explain_parser(commands) -> None:
         description="Print the forward pass, the error, each weight's slope as (slope of the "
         "loss at the node) x (value feeding the weight) x (slope of the activation), the "
         "update w - lr * slope, and the error after the step. With no options: the two "
-        "worked examples of the lessons.",
+        "worked examples of the lessons. With --dataset: train the reference model (as "
+        "'gradstep train' builds it) for --step - 1 batches, then explain batch --step for "
+        "one weight: its gradient as a product of local slopes, every value of the "
+        "optimizer's update, and the new value (that of the real step, bit for bit).",
     )
     explain.add_argument(
         "--weights",
@@ -546,14 +550,38 @@ def _add_explain_parser(commands) -> None:
     explain.add_argument("--target", default=None, help="the true value(s), e.g. 6")
     explain.add_argument("--activation", default="relu", help="of the hidden layers")
     explain.add_argument("--output-activation", default="linear")
-    explain.add_argument("--loss", default="mse")
-    explain.add_argument("--learning-rate", type=float, default=0.01)
+    explain.add_argument(
+        "--loss", default=None, help="default: mse, or with --dataset the dataset's natural loss"
+    )
+    explain.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="default: 0.01, or with --dataset the optimizer's own default",
+    )
+    explain.add_argument(
+        "--dataset", default=None, help="explain a step of the reference model: " + _DATASET_HELP
+    )
+    explain.add_argument("--optimizer", default="adam", help="with --dataset: adam, sgd, ...")
+    explain.add_argument(
+        "--step", type=int, default=1, help="with --dataset: the step to explain (1 = the first)"
+    )
+    explain.add_argument(
+        "--weight",
+        default="dense/kernel[0,0]",
+        help="with --dataset: the weight's path and the entry, e.g. dense/kernel[3,5]",
+    )
+    explain.add_argument("--batch-size", type=int, default=32)
+    explain.add_argument("--hidden-units", type=int, default=512)
+    explain.add_argument("--seed", type=int, default=0)
     explain.set_defaults(handler=run_explain)
 
 
 def run_explain(args) -> int:
     from gradstep.lab import explain
 
+    if args.dataset is not None:
+        return _explain_model_step(args)
     given = [args.weights, args.inputs, args.target]
     if not any(given):
         for number, step in enumerate(explain.worked_examples(), 1):
@@ -569,11 +597,64 @@ def run_explain(args) -> int:
         target=_numbers(args.target, "--target"),
         activation=args.activation,
         output_activation=args.output_activation,
-        loss=args.loss,
-        learning_rate=args.learning_rate,
+        loss=args.loss or "mse",
+        learning_rate=0.01 if args.learning_rate is None else args.learning_rate,
     )
     print(step.text())
     return 0
+
+
+def _explain_model_step(args) -> int:
+    """Train the reference model for ``--step - 1`` batches (of ``--batch-size``,
+    drawn without replacement in an order fixed by ``--seed``, epoch after
+    epoch), then explain the next one for ``--weight``."""
+    import numpy as np
+
+    from gradstep.lab.explain_model import explain_step
+
+    if args.step < 1:
+        raise ValueError(f"--step must be at least 1, received {args.step}")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, received {args.batch_size}")
+    weight, index = _weight_entry(args.weight)
+    data = datasets.load_dataset(args.dataset)
+    from gradstep import backend
+
+    backend.clear_session(free_memory=False)  # layer names as in a new session: dense, dense_1
+    model = _reference_model(argparse.Namespace(**{**vars(args), "target": None}), data)
+    x, y = data.x_train, data.y_train
+    batches = _seeded_batches(len(x), args.batch_size, np.random.default_rng(args.seed))
+    for _ in range(args.step - 1):
+        rows = next(batches)
+        model.train_on_batch(x[rows], y[rows])
+    rows = next(batches)
+    print(
+        f"{args.dataset}: the reference model, {args.step - 1} steps of {args.optimizer} "
+        f"with batches of {args.batch_size} (seed {args.seed}), then step {args.step}:\n"
+    )
+    print(explain_step(model, x[rows], y[rows], weight=weight, index=index).text())
+    return 0
+
+
+def _weight_entry(text: str) -> tuple[str, tuple[int, ...]]:
+    """``"dense/kernel[3,5]"`` -> ``("dense/kernel", (3, 5))``."""
+    import re
+
+    match = re.fullmatch(r"\s*([^\[\]]+?)\s*\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]\s*", text)
+    if match is None:
+        raise ValueError(
+            "--weight must be a weight's path and one entry's index, e.g. dense/kernel[3,5] "
+            f"or dense/bias[2], received {text!r}"
+        )
+    return match.group(1), tuple(int(i) for i in match.group(2).split(","))
+
+
+def _seeded_batches(count: int, batch_size: int, rng):
+    """Row indices of successive batches: a new permutation each epoch."""
+    while True:
+        order = rng.permutation(count)
+        for start in range(0, count, batch_size):
+            yield order[start : start + batch_size]
 
 
 def _weights(text: str):

@@ -26,3 +26,24 @@ def test_the_focal_factor_fades_confident_right_answers():
     ratio_confident = focal([[1.0]], confident) / plain([[1.0]], confident)
     ratio_unsure = focal([[1.0]], unsure) / plain([[1.0]], unsure)
     assert ratio_confident == pytest.approx(0.05**2) and ratio_unsure == pytest.approx(0.4**2)
+
+
+@pytest.mark.parametrize(
+    "loss, activation, y",
+    [
+        ("binary_focal_crossentropy", "sigmoid", [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+        ("categorical_focal_crossentropy", "softmax", [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]),
+    ],
+)
+def test_focal_losses_train_after_their_activation(loss, activation, y):
+    """A sigmoid or softmax output with a focal loss trains (the loss has no
+    fused slope, so its slope goes through the activation), with the slopes
+    of central differences."""
+    from gradstep import Sequential, layers
+    from gradstep.testing import check_model_gradients
+
+    output = layers.Dense(2, activation=activation, dtype="float64")
+    model = Sequential([layers.Input((4,), dtype="float64"), output], seed=1)
+    model.compile(optimizer="sgd", loss=loss)
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    check_model_gradients(model, x, np.array(y))

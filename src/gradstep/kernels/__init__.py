@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gradstep.kernels import trace
 from gradstep.validation import check_int
 
 _BACKEND = "auto"
@@ -39,6 +40,8 @@ def backend() -> str:
 
 
 def use_numba() -> bool:
+    if trace.ACTIVE is not None:  # a step being explained runs the NumPy twins, which note
+        return False
     return _BACKEND == "numba" or (_BACKEND == "auto" and numba_available())
 
 

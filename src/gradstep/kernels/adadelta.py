@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def adadelta_update(variable, gradient, mean_square, mean_square_update, learning_rate, rho, eps):
@@ -33,24 +34,34 @@ def adadelta_update_numpy(
     variable, gradient, mean_square, mean_square_update, lr, rho, one_minus_rho, epsilon
 ):
     """The NumPy twin: two temporaries, every operation in place."""
+    note(variable, "E[g^2] before (mean square gradient)", mean_square)
+    note(variable, "E[dx^2] before (mean square update)", mean_square_update)
     scratch = gradient * gradient
     scratch *= one_minus_rho
     mean_square *= rho
     mean_square += scratch
     kernels.flush_subnormals(mean_square, non_negative=True)
+    note(variable, "rho", rho)
+    note(variable, "E[g^2] after = rho * E[g^2] + (1 - rho) * g*g", mean_square)
     delta = mean_square_update + epsilon
     np.sqrt(delta, out=delta)
+    note(variable, "epsilon (inside both roots)", epsilon)
+    note(variable, "sqrt(E[dx^2] + epsilon)", delta)
     delta *= gradient
     np.add(mean_square, epsilon, out=scratch)
     np.sqrt(scratch, out=scratch)
+    note(variable, "sqrt(E[g^2] + epsilon)", scratch)
     delta /= scratch
     np.negative(delta, out=delta)
+    note(variable, "dx = -sqrt(E[dx^2] + epsilon) * g / sqrt(E[g^2] + epsilon)", delta)
     np.multiply(delta, delta, out=scratch)
     scratch *= one_minus_rho
     mean_square_update *= rho
     mean_square_update += scratch
     kernels.flush_subnormals(mean_square_update, non_negative=True)
+    note(variable, "E[dx^2] after = rho * E[dx^2] + (1 - rho) * dx*dx", mean_square_update)
     delta *= lr
+    note(variable, "step = learning_rate * dx, added", delta)
     variable += delta
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def regulated_square(gradient, epsilon_1):
@@ -60,8 +61,10 @@ def factored_update(gradient, row_share, column_mean, velocity, out):
         )
         return
     np.multiply(row_share[..., :, None], column_mean[..., None, :], out=velocity)
+    note(gradient, "v = row share * column mean (the factored second moment)", velocity)
     np.sqrt(velocity, out=out)
     np.divide(gradient, out, out=out)
+    note(gradient, "u = g / sqrt(v)", out)
 
 
 def unfactored_update(gradient, velocity, beta, epsilon_1):
@@ -80,13 +83,18 @@ def unfactored_update(gradient, velocity, beta, epsilon_1):
 
 def unfactored_update_numpy(gradient, velocity, update, beta, one_minus_beta, epsilon_1):
     """The NumPy twin of pass 2 without factoring: every operation in place."""
+    note(gradient, "v before", velocity)
     np.multiply(gradient, gradient, out=update)
     update += epsilon_1
+    note(gradient, "epsilon_1, added to g*g", epsilon_1)
     update *= one_minus_beta
     velocity *= beta
     velocity += update
+    note(gradient, "beta = 1 - t^beta_2_decay", beta)
+    note(gradient, "v after = beta * v + (1 - beta) * (g*g + epsilon_1)", velocity)
     np.sqrt(velocity, out=update)
     np.divide(gradient, update, out=update)
+    note(gradient, "u = g / sqrt(v)", update)
 
 
 def apply_update(variable, update, alpha, denominator):
@@ -99,6 +107,7 @@ def apply_update(variable, update, alpha, denominator):
         return
     update /= denominator
     update *= alpha
+    note(variable, "step = alpha * u / d, subtracted", update)
     variable -= update
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def adagrad_update(variable, gradient, accumulator, learning_rate, eps_inside, eps_outside):
@@ -30,12 +31,18 @@ def adagrad_update(variable, gradient, accumulator, learning_rate, eps_inside, e
 
 def adagrad_update_numpy(variable, gradient, accumulator, lr, eps_inside, eps_outside):
     """The NumPy twin: one temporary, every operation in place."""
+    note(variable, "accumulator before (sum of g*g)", accumulator)
     scratch = gradient * gradient
     accumulator += scratch
+    note(variable, "accumulator after = accumulator + g*g", accumulator)
     np.add(accumulator, eps_inside, out=scratch)
+    note(variable, "epsilon inside the root", eps_inside)
     np.sqrt(scratch, out=scratch)
     scratch += eps_outside
+    note(variable, "epsilon outside the root", eps_outside)
+    note(variable, "denominator = sqrt(accumulator + epsilon inside) + epsilon outside", scratch)
     np.divide(lr * gradient, scratch, out=scratch)
+    note(variable, "step = learning_rate * g / denominator, subtracted", scratch)
     variable -= scratch
 
 

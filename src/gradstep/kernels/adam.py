@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 class AdamScalars(NamedTuple):
@@ -95,21 +96,35 @@ def adam_update_numpy(
 ):
     """The NumPy twin: one temporary, every operation in place."""
     alpha, one_minus_beta_1, one_minus_beta_2, epsilon, tiny = scalars
+    note(variable, "m before (first moment)", first_moment)
+    note(variable, "v before (second moment)", second_moment)
     scratch = gradient - first_moment
     scratch *= one_minus_beta_1
     first_moment += scratch
     np.copyto(first_moment, 0, where=np.abs(first_moment) < tiny)
+    note(variable, "1 - beta_1", one_minus_beta_1)
+    note(variable, "m after = m + (g - m) * (1 - beta_1)", first_moment)
     np.square(gradient, out=scratch)
     scratch -= second_moment
     scratch *= one_minus_beta_2
     second_moment += scratch
     np.copyto(second_moment, 0, where=second_moment < tiny)
+    note(variable, "1 - beta_2", one_minus_beta_2)
+    note(variable, "v after = v + (g*g - v) * (1 - beta_2)", second_moment)
     if max_second_moment is not None:
+        note(variable, "v_hat before (AMSGrad's largest v)", max_second_moment)
         second_moment = np.maximum(max_second_moment, second_moment, out=max_second_moment)
+        note(variable, "v_hat after = max(v_hat, v), used for v below", second_moment)
     np.sqrt(second_moment, out=scratch)
+    note(variable, "sqrt(v)", scratch)
     scratch += epsilon
+    note(variable, "epsilon, added outside the square root", epsilon)
+    note(variable, "sqrt(v) + epsilon", scratch)
     np.divide(first_moment, scratch, out=scratch)
+    note(variable, "m / (sqrt(v) + epsilon)", scratch)
     scratch *= alpha
+    note(variable, "alpha, the bias-corrected rate", alpha)
+    note(variable, "step = alpha * m / (sqrt(v) + epsilon), subtracted", scratch)
     variable -= scratch
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def adamax_update(
@@ -57,18 +58,29 @@ def adamax_update_numpy(
     bias_correction,
 ):
     """The NumPy twin: one temporary, every operation in place."""
+    note(variable, "m before (first moment)", first_moment)
+    note(variable, "u before (infinity norm)", norm)
     scratch = gradient - first_moment
     scratch *= one_minus_beta_1
     first_moment += scratch
     kernels.flush_subnormals(first_moment)
+    note(variable, "1 - beta_1", one_minus_beta_1)
+    note(variable, "m after = m + (g - m) * (1 - beta_1)", first_moment)
     np.abs(gradient, out=scratch)
     scratch += eps_inside
     norm *= beta_2
     np.maximum(norm, scratch, out=norm)
     kernels.flush_subnormals(norm, non_negative=True)
+    note(variable, "epsilon inside the maximum (PyTorch's placement; else 0)", eps_inside)
+    note(variable, "beta_2", beta_2)
+    note(variable, "u after = max(beta_2 * u, |g| + epsilon inside)", norm)
     np.add(norm, eps_outside, out=scratch)
+    note(variable, "epsilon added to u (Keras's placement; else 0)", eps_outside)
     scratch *= bias_correction
+    note(variable, "bias correction 1 - beta_1^t", bias_correction)
+    note(variable, "denominator = (u + epsilon) * (1 - beta_1^t)", scratch)
     np.divide(lr * first_moment, scratch, out=scratch)
+    note(variable, "step = learning_rate * m / denominator, subtracted", scratch)
     variable -= scratch
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def ftrl_update(variable, gradient, accumulator, linear, learning_rate, power, l1, l2, shrinkage):
@@ -54,23 +55,36 @@ def _power(array, power, out=None):
 
 def ftrl_update_numpy(variable, gradient, accumulator, linear, power, lr, l1, l2_twice, shrinkage):
     """The NumPy twin: three temporaries, every operation in place."""
+    note(variable, "n before (accumulator of g*g)", accumulator)
+    note(variable, "z before (linear)", linear)
     scale = _power(accumulator, power)
     new_scale = gradient * gradient
     accumulator += new_scale
+    note(variable, "n after = n + g*g", accumulator)
     _power(accumulator, power, out=new_scale)
+    note(variable, "power p (of the learning-rate decay)", power)
+    note(variable, "n^p before", scale)
+    note(variable, "n^p after", new_scale)
     sigma_w = np.subtract(new_scale, scale, out=scale)
     sigma_w /= lr
     sigma_w *= variable
+    note(variable, "sigma * w = (n_after^p - n_before^p) / learning_rate * w", sigma_w)
     shrunk_gradient = variable * shrinkage
     shrunk_gradient += gradient
+    note(variable, "g + 2 * l2_shrinkage * w", shrunk_gradient)
     np.subtract(shrunk_gradient, sigma_w, out=shrunk_gradient)
     linear += shrunk_gradient
+    note(variable, "z after = z + g_shrunk - sigma * w", linear)
     quadratic = new_scale
     quadratic /= lr
     quadratic += l2_twice
+    note(variable, "quadratic = n_after^p / learning_rate + 2 * l2", quadratic)
     clipped = np.clip(linear, -l1, l1, out=shrunk_gradient)
     clipped -= linear
+    note(variable, "l1", l1)
+    note(variable, "clip(z, -l1, l1) - z", clipped)
     np.divide(clipped, quadratic, out=variable)
+    note(variable, "new w = (clip(z, -l1, l1) - z) / quadratic", variable)
 
 
 def _compile():

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def lamb_direction(gradient, first_moment, second_moment, beta_1, beta_2, epsilon, c_1, c_2):
@@ -49,20 +50,34 @@ def lamb_direction_numpy(
     c_2,
 ):
     """The NumPy twin of pass 1: one temporary besides ``direction``."""
+    # ``gradient`` stands for its weight here (see trace.follow)
+    note(gradient, "m before (first moment)", first_moment)
+    note(gradient, "v before (second moment)", second_moment)
     scratch = gradient - first_moment
     scratch *= one_minus_beta_1
     first_moment += scratch
     kernels.flush_subnormals(first_moment)
+    note(gradient, "1 - beta_1", one_minus_beta_1)
+    note(gradient, "m after = m + (g - m) * (1 - beta_1)", first_moment)
     np.multiply(gradient, gradient, out=scratch)
     scratch -= second_moment
     scratch *= one_minus_beta_2
     second_moment += scratch
     kernels.flush_subnormals(second_moment, non_negative=True)
+    note(gradient, "1 - beta_2", one_minus_beta_2)
+    note(gradient, "v after = v + (g*g - v) * (1 - beta_2)", second_moment)
     np.divide(second_moment, c_2, out=scratch)
+    note(gradient, "bias correction of v: 1 - beta_2^t", c_2)
+    note(gradient, "v_hat = v / (1 - beta_2^t)", scratch)
     np.sqrt(scratch, out=scratch)
     scratch += epsilon
+    note(gradient, "epsilon, added outside the square root", epsilon)
+    note(gradient, "sqrt(v_hat) + epsilon", scratch)
     np.divide(first_moment, c_1, out=direction)
+    note(gradient, "bias correction of m: 1 - beta_1^t", c_1)
+    note(gradient, "m_hat = m / (1 - beta_1^t)", direction)
     direction /= scratch
+    note(gradient, "r = m_hat / (sqrt(v_hat) + epsilon)", direction)
 
 
 def trust_ratio(variable, direction) -> float:
@@ -78,6 +93,7 @@ def apply_direction(variable, direction, scale):
         kernels.launch("lamb_apply", _compile_apply, (variable, direction), (scale,))
         return
     direction *= scale
+    note(variable, "step = r * trust_ratio * learning_rate, subtracted", direction)
     variable -= direction
 
 

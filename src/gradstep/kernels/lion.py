@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def lion_update(variable, gradient, momentum, learning_rate, beta_1, beta_2):
@@ -28,16 +29,23 @@ def lion_update(variable, gradient, momentum, learning_rate, beta_1, beta_2):
 
 def lion_update_numpy(variable, gradient, momentum, lr, beta_1, omb1, beta_2, omb2):
     """The NumPy twin: one temporary, every operation in place."""
+    note(variable, "m before (momentum)", momentum)
     scratch = gradient * omb1
     direction = momentum * beta_1
     direction += scratch
+    note(variable, "beta_1", beta_1)
+    note(variable, "c = beta_1 * m + (1 - beta_1) * g", direction)
     np.sign(direction, out=direction)
+    note(variable, "sign(c)", direction)
     direction *= lr
+    note(variable, "step = learning_rate * sign(c), subtracted", direction)
     variable -= direction
     np.multiply(gradient, omb2, out=scratch)
     momentum *= beta_2
     momentum += scratch
     kernels.flush_subnormals(momentum)
+    note(variable, "beta_2", beta_2)
+    note(variable, "m after = beta_2 * m + (1 - beta_2) * g", momentum)
 
 
 def _compile():

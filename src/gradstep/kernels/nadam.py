@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def nadam_update(
@@ -57,23 +58,37 @@ def nadam_update_numpy(
     variable, gradient, first_moment, second_moment, lr, omb1, omb2, epsilon, c_m, c_g, c_v
 ):
     """The NumPy twin: two temporaries, every operation in place."""
+    note(variable, "m before (first moment)", first_moment)
+    note(variable, "v before (second moment)", second_moment)
     scratch = gradient - first_moment
     scratch *= omb1
     first_moment += scratch
     kernels.flush_subnormals(first_moment)
+    note(variable, "1 - beta_1", omb1)
+    note(variable, "m after = m + (g - m) * (1 - beta_1)", first_moment)
     np.multiply(gradient, gradient, out=scratch)
     scratch -= second_moment
     scratch *= omb2
     second_moment += scratch
     kernels.flush_subnormals(second_moment, non_negative=True)
+    note(variable, "1 - beta_2", omb2)
+    note(variable, "v after = v + (g*g - v) * (1 - beta_2)", second_moment)
     m_hat = first_moment * c_m
     np.multiply(gradient, c_g, out=scratch)
     m_hat += scratch
+    note(variable, "momentum coefficient c_m (next momentum over the product)", c_m)
+    note(variable, "gradient coefficient c_g (this momentum's share)", c_g)
+    note(variable, "m_hat = c_m * m + c_g * g (Nesterov's look-ahead)", m_hat)
     m_hat *= lr
     np.divide(second_moment, c_v, out=scratch)
+    note(variable, "bias correction of v: 1 - beta_2^t", c_v)
+    note(variable, "v_hat = v / (1 - beta_2^t)", scratch)
     np.sqrt(scratch, out=scratch)
     scratch += epsilon
+    note(variable, "epsilon, added outside the square root", epsilon)
+    note(variable, "sqrt(v_hat) + epsilon", scratch)
     m_hat /= scratch
+    note(variable, "step = learning_rate * m_hat / (sqrt(v_hat) + epsilon), subtracted", m_hat)
     variable -= m_hat
 
 

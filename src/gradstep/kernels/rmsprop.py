@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def rmsprop_update(
@@ -75,38 +76,60 @@ def rmsprop_update_numpy(
     pytorch_momentum=False,
 ):
     """The NumPy twin: one temporary, every operation in place."""
+    note(variable, "s before (mean square)", mean_square)
     scratch = gradient * gradient
     scratch *= one_minus_rho
     mean_square *= rho
     mean_square += scratch
     kernels.flush_subnormals(mean_square, non_negative=True)
+    note(variable, "rho", rho)
+    note(variable, "s after = rho * s + (1 - rho) * g*g", mean_square)
     if mean_gradient is not None:
+        note(variable, "a before (mean gradient, centered)", mean_gradient)
         np.multiply(gradient, one_minus_rho, out=scratch)
         mean_gradient *= rho
         mean_gradient += scratch
         kernels.flush_subnormals(mean_gradient)
+        note(variable, "a after = rho * a + (1 - rho) * g", mean_gradient)
         np.multiply(mean_gradient, mean_gradient, out=scratch)
         np.subtract(mean_square, scratch, out=scratch)
         scratch += eps_inside
+        note(variable, "epsilon inside the root", eps_inside)
+        note(variable, "s - a*a + epsilon", scratch)
     else:
         np.add(mean_square, eps_inside, out=scratch)
+        note(variable, "epsilon inside the root", eps_inside)
+        note(variable, "s + epsilon", scratch)
     np.sqrt(scratch, out=scratch)
     scratch += eps_outside
+    note(variable, "epsilon outside the root", eps_outside)
+    note(variable, "denominator r = sqrt(...) + epsilon outside the root", scratch)
     if velocity is not None and pytorch_momentum:
+        note(variable, "buffer before", velocity)
         np.divide(gradient, scratch, out=scratch)
+        note(variable, "g / r", scratch)
         velocity *= mu
         velocity += scratch
         kernels.flush_subnormals(velocity)
+        note(variable, "momentum", mu)
+        note(variable, "buffer after = momentum * buffer + g / r", velocity)
         np.multiply(velocity, lr, out=scratch)
+        note(variable, "step = buffer * learning_rate, subtracted", scratch)
         variable -= scratch
         return
     np.divide(lr * gradient, scratch, out=scratch)
+    note(variable, "learning_rate * g / r", scratch)
     if velocity is not None:
+        note(variable, "velocity before", velocity)
         velocity *= mu
         velocity += scratch
         kernels.flush_subnormals(velocity)
+        note(variable, "momentum", mu)
+        note(variable, "velocity after = momentum * velocity + learning_rate * g / r", velocity)
+        note(variable, "step = velocity, subtracted", velocity)
         variable -= velocity
     else:
+        note(variable, "step = learning_rate * g / r, subtracted", scratch)
         variable -= scratch
 
 

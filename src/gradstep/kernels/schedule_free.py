@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def schedule_free_update(
@@ -72,25 +73,42 @@ def schedule_free_update_numpy(
     one_minus_weight,
 ):
     """The NumPy twin: two temporaries, every operation in place."""
+    note(variable, "v before (second moment)", second_moment)
+    note(variable, "z before (the SGD sequence)", sequence)
     scratch = gradient * gradient
     scratch -= second_moment
     scratch *= omb2
     second_moment += scratch
     kernels.flush_subnormals(second_moment, non_negative=True)
+    note(variable, "1 - beta_2", omb2)
+    note(variable, "v after = v + (g*g - v) * (1 - beta_2)", second_moment)
     x = sequence * omb1
     np.subtract(variable, x, out=x)
     x /= beta_1
+    note(variable, "beta_1", beta_1)
+    note(variable, "x = (y - (1 - beta_1) * z) / beta_1, the running average", x)
     x *= one_minus_weight
     np.divide(second_moment, c, out=scratch)
+    note(variable, "bias correction of v: 1 - beta_2^t", c)
     np.sqrt(scratch, out=scratch)
     scratch += epsilon
+    note(variable, "epsilon, added outside the square root", epsilon)
+    note(variable, "sqrt(v / (1 - beta_2^t)) + epsilon", scratch)
     np.divide(lr * gradient, scratch, out=scratch)
+    note(variable, "learning rate after warmup", lr)
+    note(
+        variable, "z step = learning_rate * g / (sqrt(v_hat) + epsilon), subtracted from z", scratch
+    )
     sequence -= scratch
+    note(variable, "z after", sequence)
     np.multiply(sequence, weight, out=scratch)
     x += scratch
+    note(variable, "averaging weight c_t = 1 / t", weight)
+    note(variable, "x after = (1 - c_t) * x + c_t * z", x)
     x *= beta_1
     np.multiply(sequence, omb1, out=variable)
     variable += x
+    note(variable, "y = (1 - beta_1) * z + beta_1 * x, the new weight", variable)
 
 
 def _compile():

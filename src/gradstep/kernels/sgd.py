@@ -25,6 +25,7 @@ PyTorch's buffer only gradients.
 from __future__ import annotations
 
 from gradstep import kernels
+from gradstep.kernels.trace import note
 
 
 def sgd_update(
@@ -39,7 +40,9 @@ def sgd_update(
         if kernels.fusable(variable, gradient):
             kernels.launch("sgd", _compile_plain, [variable, gradient], (lr,))
         else:
-            variable -= gradient * lr
+            step = gradient * lr
+            note(variable, "step = g * learning_rate, subtracted", step)
+            variable -= step
         return
     pytorch = momentum_form == "pytorch"
     if kernels.fusable(variable, gradient, velocity):
@@ -58,28 +61,43 @@ def sgd_update(
 def sgd_momentum_numpy(variable, gradient, velocity, lr, mu, nesterov):
     """The NumPy twin of Keras's form: every operation in place."""
     step = gradient * lr
+    note(variable, "g * learning_rate", step)
+    note(variable, "velocity before", velocity)
     velocity *= mu
     velocity -= step
     kernels.flush_subnormals(velocity)
+    note(variable, "momentum", mu)
+    note(variable, "velocity after = velocity * momentum - g * learning_rate", velocity)
     if nesterov:
         scratch = velocity * mu
         scratch -= step
+        note(variable, "step = velocity * momentum - g * learning_rate (Nesterov), added", scratch)
         variable += scratch
     else:
+        note(variable, "step = velocity, added", velocity)
         variable += velocity
 
 
 def sgd_pytorch_momentum_numpy(variable, gradient, buffer, lr, mu, nesterov):
     """The NumPy twin of PyTorch's form: one temporary, every operation in place."""
+    note(variable, "buffer before", buffer)
     buffer *= mu
     buffer += gradient
     kernels.flush_subnormals(buffer)
+    note(variable, "momentum", mu)
+    note(variable, "buffer after = buffer * momentum + g", buffer)
     if nesterov:
         scratch = buffer * mu
         scratch += gradient
         scratch *= lr
+        note(
+            variable,
+            "step = (g + buffer * momentum) * learning_rate (Nesterov), subtracted",
+            scratch,
+        )
     else:
         scratch = buffer * lr
+        note(variable, "step = buffer * learning_rate, subtracted", scratch)
     variable -= scratch
 
 

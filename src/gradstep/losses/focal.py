@@ -84,6 +84,13 @@ class BinaryFocalCrossentropy(_CrossentropyBase):
             slope = slope * p * (1 - p)
         return slope / slope.shape[-1]
 
+    @property
+    def fused_activation(self):
+        # No fused slope is written for the focal term: the slope goes through
+        # the activation's own backward (a sigmoid or softmax output trained
+        # otherwise raised NotImplementedError from fused_gradient).
+        return None
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -158,6 +165,13 @@ class CategoricalFocalCrossentropy(_CrossentropyBase):
         if not self.from_logits:
             return slope_p
         return p * (slope_p - np.sum(slope_p * p, axis=-1, keepdims=True))
+
+    @property
+    def fused_activation(self):
+        # No fused slope is written for the focal term: the slope goes through
+        # the activation's own backward (a sigmoid or softmax output trained
+        # otherwise raised NotImplementedError from fused_gradient).
+        return None
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma}

@@ -6,12 +6,14 @@ import math
 
 import numpy as np
 
+from gradstep.kernels import trace
 from gradstep.kernels.adafactor import (
     apply_update,
     factored_update,
     regulated_square,
     unfactored_update,
 )
+from gradstep.kernels.trace import note
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
 
 
@@ -94,6 +96,8 @@ class Adafactor(Optimizer):
     def update_step(self, gradient, variable, step):
         alpha = max(self.epsilon_2, _rms(variable)) * step.values["rho"]
         beta = step.values["beta"]
+        note(variable, "rho = min(learning_rate, 1 / sqrt(t))", step.values["rho"])
+        note(variable, "alpha = max(epsilon_2, rms(w)) * rho", alpha)
         velocity = self.slot("velocity", variable)
         if variable.ndim >= 2:
             squared = regulated_square(gradient, self.epsilon_1)
@@ -101,11 +105,14 @@ class Adafactor(Optimizer):
             rows[...] = beta * rows + (1 - beta) * squared.mean(axis=-1)
             columns[...] = beta * columns + (1 - beta) * squared.mean(axis=-2)
             row_share = rows / rows.mean(axis=-1, keepdims=True)
+            _note_factors(variable, row_share, columns)
             update = squared  # spent once the means are taken: its memory takes the update
             factored_update(gradient, row_share, columns, velocity, out=update)
         else:
             update = unfactored_update(gradient, velocity, beta, self.epsilon_1)
-        apply_update(variable, update, alpha, max(1.0, _rms(update) / self.clip_threshold))
+        denominator = max(1.0, _rms(update) / self.clip_threshold)
+        note(variable, "d = max(1, rms(u) / clip_threshold)", denominator)
+        apply_update(variable, update, alpha, denominator)
 
     def get_config(self):
         return {
@@ -116,6 +123,16 @@ class Adafactor(Optimizer):
             "clip_threshold": self.clip_threshold,
             "relative_step": self.relative_step,
         }
+
+
+def _note_factors(variable, row_share, column_mean) -> None:
+    """Note the row share and column mean that make the watched entry's v."""
+    index = trace.watched_index(variable)
+    if index is None:
+        return
+    *batch, row, column = np.unravel_index(index, variable.shape)
+    trace.note(variable, "row share r / mean(r) of its row", row_share[(*batch, row)])
+    trace.note(variable, "column mean c of its column", column_mean[(*batch, column)])
 
 
 def _rms(array: np.ndarray) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from gradstep.kernels.adam import AdamScalars, adam_scalars, adam_update_in_dtype
+from gradstep.kernels.trace import note_step
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer, check_epsilon_placement
 
 
@@ -86,6 +87,14 @@ class Adam(Optimizer):
         # PyTorch adds eps to sqrt(v) / root_correction: that is Keras's rule
         # with epsilon scaled by root_correction.
         epsilon = self.epsilon * (root_correction if self.epsilon_placement == "pytorch" else 1)
+        note_step("t, the update's number", step.iteration)
+        note_step("bias correction of m: 1 - beta_1^t", 1 - step.momentum**step.iteration)
+        note_step("bias correction of v, under its root: sqrt(1 - beta_2^t)", root_correction)
+        note_step("alpha = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t)", alpha)
+        if self.epsilon_placement == "pytorch":
+            note_step(
+                "epsilon * sqrt(1 - beta_2^t): PyTorch's epsilon, after the correction", epsilon
+            )
         dtypes = {variable.dtype for variable in self._variables}
         return {
             "scalars": {

@@ -41,7 +41,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradstep.kernels import memory
+from gradstep.kernels import memory, trace
+from gradstep.kernels.trace import follow, note, note_step
 from gradstep.kernels.weight_decay import decay_weights
 from gradstep.optimizers import schedules
 from gradstep.registry import Registry
@@ -423,6 +424,9 @@ class Optimizer:
             self.momentum_at(self._iterations),
             {},
         )
+        note_step("learning rate at this update", step.learning_rate)
+        if step.momentum is not None:
+            note_step("momentum (or beta_1) at this update", step.momentum)
         step.values.update(self.step_values(step))
         return step
 
@@ -489,7 +493,14 @@ class Optimizer:
         if (self._iterations + 1) % steps:
             for gradient, accumulator in zip(grads, accumulators, strict=True):
                 accumulator += gradient
+            for variable, accumulator in zip(variables, accumulators, strict=True):
+                note(variable, "gradient accumulated (no update on this call)", accumulator)
             return
+        for gradient, variable in zip(grads, variables, strict=True):
+            note(variable, "gradient of this call", gradient)
+            note(
+                variable, "gradient accumulated before", self.slot("gradient_accumulator", variable)
+            )
         mean_grads = [(g + a) / steps for g, a in zip(grads, accumulators, strict=True)]
         self._update(mean_grads, variables)
         for accumulator in accumulators:
@@ -497,10 +508,17 @@ class Optimizer:
 
     def _update(self, grads, variables) -> None:
         step = self._step_context()
+        tracing = trace.ACTIVE is not None  # explaining a step (lab.explain_step)
+        if tracing:
+            _note_gradients(grads, variables, "gradient g (from the backward pass)")
         grads = self._clip(grads)
         self._apply_weight_decay(variables, step.learning_rate)
+        if tracing:
+            _note_gradients(grads, variables, "gradient after clipping")
         for gradient, variable in zip(grads, variables, strict=True):
             self.update_step(gradient, variable, step)
+            if tracing:
+                note(variable, "weight after the update", variable)
 
     def _apply_weight_decay(self, variables, learning_rate: float) -> None:
         if (
@@ -511,7 +529,12 @@ class Optimizer:
         for variable in variables:
             rate = self._weight_decay_rate(variable)
             if rate is not None:
+                note(variable, "weight before weight decay", variable)
                 decay_weights(variable, rate, learning_rate)
+                note(variable, "weight_decay", rate)
+                note(
+                    variable, "weight after decay = w - w * weight_decay * learning_rate", variable
+                )
 
     def _weight_decay_rate(self, variable: np.ndarray) -> float | None:
         """The decay for this parameter, or None (Muon has one rate per kind)."""
@@ -521,15 +544,27 @@ class Optimizer:
 
     def _clip(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         if self.clipnorm:
-            return [g * (self.clipnorm / max(_l2_norm(g), self.clipnorm)) for g in grads]
+            clipped = []
+            for g in grads:
+                norm = _l2_norm(g)
+                factor = self.clipnorm / max(norm, self.clipnorm)
+                clipped.append(g * factor)
+                note(g, "clipnorm", self.clipnorm)
+                note(g, "gradient norm ||g|| of this weight array", norm)
+                note(g, "clip factor clipnorm / max(||g||, clipnorm)", factor)
+            return clipped
         if self.global_clipnorm:
             norm = math.sqrt(sum(_l2_norm(g) ** 2 for g in grads))
             # An infinite or NaN norm makes every gradient NaN, as in Keras,
             # so TerminateOnNaN sees it instead of a silent zero step.
             scale = self.global_clipnorm / max(norm, self.global_clipnorm)
             scale = scale if math.isfinite(norm) else math.nan
+            note_step("global_clipnorm", self.global_clipnorm)
+            note_step("global gradient norm (all weights together)", norm)
+            note_step("clip factor global_clipnorm / max(norm, global_clipnorm)", scale)
             return [g * scale for g in grads]
         if self.clipvalue:
+            note_step("clipvalue: each entry clipped to [-clipvalue, clipvalue]", self.clipvalue)
             return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
@@ -537,8 +572,10 @@ class Optimizer:
         momentum = self.ema_momentum if self.iterations != 0 else 0.0
         for variable, average in zip(self._variables, self._slots["average"], strict=True):
             dtype = variable.dtype.type
+            note(variable, "EMA of the weight before", average)
             average *= dtype(momentum)
             average += dtype(1 - momentum) * variable
+            note(variable, "EMA after = m * average + (1 - m) * w", average)
         frequency = self.ema_overwrite_frequency
         if frequency and (self.iterations + 1) % frequency == 0:
             self.finalize_variable_values(self._variables)
@@ -638,6 +675,14 @@ def _check_ema(use_ema, ema_momentum, ema_overwrite_frequency) -> None:
         return
     check_real(ema_momentum, "ema_momentum", low=0, high=1)
     check_int(ema_overwrite_frequency, "ema_overwrite_frequency", minimum=1, allow_none=True)
+
+
+def _note_gradients(grads, variables, name: str) -> None:
+    """Note the watched weight's gradient, and let the gradient stand for the
+    weight in the notes of code that sees only the gradient (clipping, Lamb)."""
+    for gradient, variable in zip(grads, variables, strict=True):
+        note(variable, name, gradient)
+        follow(variable, gradient)
 
 
 def _l2_norm(array: np.ndarray) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradstep.kernels.lamb import apply_direction, lamb_direction, trust_ratio
+from gradstep.kernels.trace import note
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
 
 
@@ -61,6 +62,7 @@ class Lamb(Optimizer):
             1 - self.beta_2**step.iteration,
         )
         ratio = trust_ratio(variable, direction)
+        note(variable, "trust_ratio = ||w|| / ||r|| (over the whole weight array)", ratio)
         apply_direction(variable, direction, ratio * step.learning_rate)
 
     def get_config(self):

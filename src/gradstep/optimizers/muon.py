@@ -8,6 +8,7 @@ import re
 import numpy as np
 
 from gradstep.kernels.adam import adam_update
+from gradstep.kernels.trace import note
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
 
 
@@ -142,12 +143,18 @@ class Muon(Optimizer):
         )
 
     def _muon_step(self, gradient, variable, learning_rate, momentum, mu):
+        note(variable, "momentum buffer before", momentum)
         momentum *= mu
         momentum += gradient
+        note(variable, "momentum buffer after = momentum * buffer + g", momentum)
         direction = gradient + mu * momentum if self.nesterov else momentum
+        note(variable, "direction (Nesterov: g + momentum * buffer)", direction)
         update = self.orthogonalize(direction) * learning_rate
+        note(variable, "learning_rate * Newton-Schulz orthogonalization of the direction", update)
         if self.rms_rate is not None:
             update *= math.sqrt(max(update.shape)) * self.rms_rate
+            note(variable, "times sqrt(max(shape)) * rms_rate", update)
+        note(variable, "step, subtracted", update)
         variable -= update
 
     def orthogonalize(self, matrix: np.ndarray) -> np.ndarray:

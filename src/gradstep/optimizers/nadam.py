@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep.kernels.nadam import nadam_update
+from gradstep.kernels.trace import note_step
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
 
 
@@ -65,6 +66,10 @@ class Nadam(Optimizer):
         product = self._state["u_product"]
         product[...] = product * beta_1 * (1.0 - 0.5 * 0.96**t)
         product = float(product)
+        note_step("t, the update's number", t)
+        note_step("mu_t = beta_1 * (1 - 0.5 * 0.96^t)", mu_now)
+        note_step("mu_t+1 = beta_1 * (1 - 0.5 * 0.96^(t+1))", mu_next)
+        note_step("momentum product mu_1 * ... * mu_t", product)
         return {
             "momentum_coefficient": mu_next / (1 - product * mu_next),
             "gradient_coefficient": (1 - mu_now) / (1 - product),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradstep.kernels.schedule_free import schedule_free_update
+from gradstep.kernels.trace import note_step
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer
 
 
@@ -65,6 +66,7 @@ class ScheduleFreeAdamW(Optimizer):
         learning_rate = step.learning_rate
         if self.warmup_steps > 0:
             learning_rate = learning_rate * min(step.iteration / self.warmup_steps, 1.0)
+        note_step("rate after warmup: learning_rate * min(t / warmup_steps, 1)", learning_rate)
         return {"warmed_up_rate": learning_rate}
 
     def update_step(self, gradient, variable, step):
