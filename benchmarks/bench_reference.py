@@ -53,6 +53,11 @@ another's imports), imports its framework, builds the model, then fits:
 - warm: the best of the next two fits in the same process (on the same
   model: training goes on from where the previous fit left it; scikit-learn
   starts over, which costs the same).
+Both fits are also given in CPU seconds of the child process (all its
+threads, time.process_time): on a machine where other processes hold the
+cores, wall time includes the time spent waiting for a core and CPU time
+does not; but a thread that spins while it waits for another (OpenMP's,
+OpenBLAS's) adds CPU time.
 The contenders take turns (--rounds rounds, the order rotated every round,
 a short pause before each); the tables give the median over rounds, and
 the ratios of gradstep to each peer are the medians of the per-round ratios.
@@ -448,20 +453,30 @@ def timed(function) -> float:
     return time.perf_counter() - start
 
 
+def timed_with_cpu(function) -> tuple:
+    """``(wall seconds, CPU seconds of the whole process, every thread)``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    function()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def measure_in_this_process(name, data, architecture, batch_size, epochs, seed, warm_fits=2):
     """The cold fit, then ``warm_fits`` more, in this process. Returns a dict:
-    ``fit`` (seconds of the cold fit), ``fit_end`` (``time.time()`` at its
-    end), ``warm`` (the later fits' seconds), ``accuracy`` (after the cold
-    fit) and ``label``."""
+    ``fit`` (seconds of the cold fit), ``fit_cpu`` (its CPU seconds, all
+    threads), ``fit_end`` (``time.time()`` at its end), ``warm`` and
+    ``warm_cpu`` (the later fits'), ``accuracy`` (after the cold fit) and
+    ``label``."""
     fit, predict, _ = BUILDERS[name](data, architecture, batch_size, epochs, seed)
-    cold = timed(fit)
+    cold, cold_cpu = timed_with_cpu(fit)
     fit_end = time.time()
     test_accuracy = accuracy(predict(data["x_test"]), data["y_test"])
-    warm = [timed(fit) for _ in range(warm_fits)]
+    warm = [timed_with_cpu(fit) for _ in range(warm_fits)]
     return {
         "fit": cold,
+        "fit_cpu": cold_cpu,
         "fit_end": fit_end,
-        "warm": warm,
+        "warm": [seconds for seconds, _ in warm],
+        "warm_cpu": [cpu for _, cpu in warm],
         "accuracy": test_accuracy,
         "label": version_label(name),
     }
@@ -571,6 +586,8 @@ def summarize(runs) -> dict:
             "cold": [m["fit"] for m in measured],
             "start_to_end": [m["start_to_end"] for m in measured],
             "warm": [min(m["warm"]) for m in measured],
+            "cold_cpu": [m["fit_cpu"] for m in measured],
+            "warm_cpu": [min(m["warm_cpu"]) for m in measured],
         }
         results[name] = {
             "rounds": per_round,
@@ -604,26 +621,28 @@ def print_timing(results, args) -> None:
     )
     print(
         f"{'contender':<16} {'cold fit s':>10} {'start->end s':>12} {'warm s':>8} "
-        f"{'test acc':>9}  version"
+        f"{'cold CPU s':>10} {'warm CPU s':>10} {'test acc':>9}  version"
     )
     for name, result in results.items():
         median = result["median"]
         print(
             f"{name:<16} {median['cold']:>10.3f} {median['start_to_end']:>12.3f} "
-            f"{median['warm']:>8.3f} {result['accuracy']:>9.4f}  {result['label']}"
+            f"{median['warm']:>8.3f} {median['cold_cpu']:>10.3f} {median['warm_cpu']:>10.3f} "
+            f"{result['accuracy']:>9.4f}  {result['label']}"
         )
     table = ratios(results)
     if not table:
         print("\nno ratios: gradstep did not run")
         return
     print("\ngradstep / peer (median of the per-round ratios; rounds' range)")
-    print(f"{'peer':<16} {'cold fit':>18} {'start->end':>18} {'warm':>18}")
+    figures_shown = ("cold", "start_to_end", "warm", "cold_cpu", "warm_cpu")
+    headings = ("cold fit", "start->end", "warm", "cold CPU", "warm CPU")
+    print(f"{'peer':<16} " + " ".join(f"{heading:>20}" for heading in headings))
     for peer, figures in table.items():
         cells = [
-            f"{figures[f][0]:.2f}x ({figures[f][1]:.2f}-{figures[f][2]:.2f})"
-            for f in ("cold", "start_to_end", "warm")
+            f"{figures[f][0]:.2f}x ({figures[f][1]:.2f}-{figures[f][2]:.2f})" for f in figures_shown
         ]
-        print(f"{peer:<16} " + " ".join(f"{cell:>18}" for cell in cells))
+        print(f"{peer:<16} " + " ".join(f"{cell:>20}" for cell in cells))
 
 
 def print_memory(runs, args) -> None:

@@ -38,8 +38,8 @@ def test_one_process_measures_a_cold_fit_and_two_warm_ones(bench, tiny):
     measured = bench.measure_in_this_process(
         "gradstep", data, architecture, batch_size=16, epochs=1, seed=0
     )
-    assert set(measured) == {"fit", "fit_end", "warm", "accuracy", "label"}
-    assert measured["fit"] > 0 and len(measured["warm"]) == 2
+    assert set(measured) == {"fit", "fit_cpu", "fit_end", "warm", "warm_cpu", "accuracy", "label"}
+    assert measured["fit"] > 0 and len(measured["warm"]) == len(measured["warm_cpu"]) == 2
     assert all(seconds > 0 for seconds in measured["warm"])
     assert 0.0 <= measured["accuracy"] <= 1.0
     assert measured["label"].startswith("gradstep ")
@@ -80,9 +80,11 @@ def test_ratios_are_medians_of_the_per_round_ratios(bench):
     def run(cold, warm):
         return {
             "fit": cold,
+            "fit_cpu": cold / 2,
             "fit_end": 0.0,
             "start_to_end": 2 * cold,
             "warm": [warm, warm + 1],
+            "warm_cpu": [warm + 1, warm / 2],
             "accuracy": 0.5,
             "label": "x",
         }
@@ -92,7 +94,13 @@ def test_ratios_are_medians_of_the_per_round_ratios(bench):
         "pytorch": [run(2.0, 4.0), run(2.0, 1.0), run(1.0, 2.0)],
     }
     results = bench.summarize(runs)
-    assert results["gradstep"]["median"] == {"cold": 2.0, "start_to_end": 4.0, "warm": 1.0}
+    assert results["gradstep"]["median"] == {
+        "cold": 2.0,
+        "start_to_end": 4.0,
+        "warm": 1.0,
+        "cold_cpu": 1.0,
+        "warm_cpu": 0.5,
+    }
     ratios = bench.ratios(results)["pytorch"]
     assert ratios["cold"] == (1.0, 0.5, 3.0)  # rounds 0.5, 1.0, 3.0
     assert ratios["warm"] == (0.5, 0.25, 1.0)  # the best warm fit of each round
@@ -120,6 +128,6 @@ def test_each_model_has_its_defaults(bench):
 def test_the_driver_runs_gradstep_in_a_fresh_process_and_prints_the_tables(bench, capsys):
     printed = bench.main(["--frameworks", "gradstep", "--rounds", "1", "--epochs", "1"])
     result = printed["timing"]["gradstep"]
-    assert set(result["median"]) == {"cold", "start_to_end", "warm"}
+    assert set(result["median"]) == {"cold", "start_to_end", "warm", "cold_cpu", "warm_cpu"}
     assert result["median"]["start_to_end"] > result["median"]["cold"]
     assert "no ratios" in capsys.readouterr().out  # gradstep alone: no peer
