@@ -61,7 +61,8 @@ OpenBLAS's) adds CPU time.
 The contenders take turns (--rounds rounds, the order rotated every round,
 a short pause before each); the tables give the median over rounds, and
 the ratios of gradstep to each peer are the medians of the per-round ratios.
-The test accuracy is that after the cold fit.
+The test accuracy is that after the cold fit. Ctrl-C (SIGINT) stops the
+rounds and prints the tables of the rounds completed so far.
 
 --profile (gradstep only, in this process): where the time of one training
 step goes. After one untimed fit, the layers' forward and backward, the
@@ -547,21 +548,32 @@ def interleaved_rounds(names, args, data_path, memory=False) -> dict:
     order rotated each round); a contender that cannot run is dropped with a line."""
     runs = {name: [] for name in names}
     rounds = args.memory_repeats if memory else args.rounds
-    for round_index in range(rounds):
-        shift = round_index % len(names) if names else 0
-        for name in names[shift:] + names[:shift]:
-            if name not in runs:
-                continue
-            time.sleep(0.2)  # let the previous process's threads go
-            try:
-                measured = run_child(name, args, data_path, seed=round_index, memory=memory)
-            except Skip as exc:
-                print(f"skipping {name}: {exc}", flush=True)
-                del runs[name]
-                continue
-            runs[name].append(measured)
-            print(f"  round {round_index + 1}/{rounds} {name}: {brief(measured)}", flush=True)
+    try:
+        for round_index in range(rounds):
+            shift = round_index % len(names) if names else 0
+            for name in names[shift:] + names[:shift]:
+                if name in runs:
+                    one_turn(runs, name, args, data_path, round_index, memory)
+    except KeyboardInterrupt:
+        complete = min((len(measured) for measured in runs.values()), default=0)
+        print(f"\ninterrupted: the tables below are from the {complete} complete rounds")
+        runs = {name: measured[:complete] for name, measured in runs.items()}
     return runs
+
+
+def one_turn(runs, name, args, data_path, round_index, memory) -> None:
+    """Run one measurement of ``name`` in a fresh process; add it to ``runs``
+    (or drop ``name`` from ``runs``, with a line, when it cannot run)."""
+    time.sleep(0.2)  # let the previous process's threads go
+    rounds = args.memory_repeats if memory else args.rounds
+    try:
+        measured = run_child(name, args, data_path, seed=round_index, memory=memory)
+    except Skip as exc:
+        print(f"skipping {name}: {exc}", flush=True)
+        del runs[name]
+        return
+    runs[name].append(measured)
+    print(f"  round {round_index + 1}/{rounds} {name}: {brief(measured)}", flush=True)
 
 
 def brief(measured) -> str:
