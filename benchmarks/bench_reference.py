@@ -8,7 +8,8 @@ Models (--model):
              softmax), on synthetic MNIST-shaped data (fixed seed 0: pixels
              uniform in [0, 1), labels the argmax of a fixed random linear
              map of the pixels, so that the task is learnable): 8192
-             training samples and 2048 test samples, 1 epoch. Synthetic, so
+             training samples (--samples) and a quarter as many test samples,
+             1 epoch. Synthetic, so
              that the benchmark runs offline.
 
 Every contender trains with Adam (learning rate 1e-3, beta_1 0.9, beta_2
@@ -171,8 +172,9 @@ class Skip(Exception):
 # ---------------------------------------------------------------- data
 
 
-def load_data(model_name: str) -> dict:
-    """``{"x_train", "y_train", "x_test", "y_test"}``: float32 inputs, int64 labels."""
+def load_data(model_name: str, samples: int = 8192) -> dict:
+    """``{"x_train", "y_train", "x_test", "y_test"}``: float32 inputs, int64
+    labels (``samples`` training samples for the big MLP)."""
     if model_name == "reference":
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
@@ -184,7 +186,7 @@ def load_data(model_name: str) -> dict:
             x, y, test_size=0.2, stratify=y, random_state=0
         )
         return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    return synthetic_data(8192, 2048, MODELS[model_name].architecture)
+    return synthetic_data(samples, samples // 4, MODELS[model_name].architecture)
 
 
 def synthetic_data(train: int, test: int, architecture: Architecture, seed: int = 0) -> dict:
@@ -831,6 +833,9 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="default: the model's")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
+        "--samples", type=int, default=8192, help="big-mlp's training samples (test: a quarter)"
+    )
+    parser.add_argument(
         "--frameworks", default=None, help="comma-separated: " + ", ".join(CONTENDERS)
     )
     parser.add_argument("--profile", action="store_true", help="profile gradstep's step only")
@@ -861,7 +866,7 @@ def main(argv=None):
     if args.child:
         child_main(args)
         return None
-    data = load_data(args.model)
+    data = load_data(args.model, args.samples)
     print(
         f"{MODELS[args.model].description}: {len(data['x_train'])} training / "
         f"{len(data['x_test'])} test samples; {os.cpu_count()} CPUs seen"
