@@ -33,6 +33,11 @@ def test_synthetic_data_has_the_architecture_s_shapes_and_every_class(bench, tin
     assert set(data["y_train"]) == {0, 1, 2}
 
 
+def test_the_big_mlp_data_has_the_samples_asked_for_and_a_quarter_to_test(bench):
+    data = bench.load_data("big-mlp", samples=256)
+    assert data["x_train"].shape == (256, 784) and data["x_test"].shape == (64, 784)
+
+
 def test_one_process_measures_a_cold_fit_and_two_warm_ones(bench, tiny):
     architecture, data = tiny
     measured = bench.measure_in_this_process(
@@ -117,7 +122,7 @@ def test_each_model_has_its_defaults(bench):
     assert (reference.epochs, reference.batch_size) == (20, 32)
     assert "gradstep-numpy" not in reference.frameworks and "jax-optax" in reference.frameworks
     big = bench.parse_args(["--model", "big-mlp", "--batch-size", "256"])
-    assert (big.epochs, big.batch_size) == (1, 256)
+    assert (big.epochs, big.batch_size, big.samples) == (1, 256, 8192)
     assert big.frameworks == ["gradstep", "pytorch", "pytorch-1thread"]
     assert bench.parse_args(["--memory"]).frameworks == ["gradstep", "pytorch"]
     with pytest.raises(SystemExit):
