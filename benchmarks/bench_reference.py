@@ -82,7 +82,8 @@ per wrapped call (the line "timer overhead" gives it).
 growth of the peak resident memory over the resident memory just before the
 fit (VmHWM - VmRSS, after malloc_trim; see rss.py), for the first fit of the
 process (cold) and for the second (warm), for the selected contenders
-(gradstep and pytorch by default).
+(gradstep and pytorch by default); beside them, the resident memory before
+the cold fit (the imports, the data, the model) and the process's peak.
 
 Run (from the repository, with the environment that has the peers):
     PYTHONPATH=src python benchmarks/bench_reference.py --rounds 7
@@ -665,7 +666,10 @@ def print_memory(runs, args) -> None:
         f"\n{task.description}, batch {args.batch_size}, {args.epochs} epochs: growth of the "
         f"peak RSS during a fit (median of {args.memory_repeats} fresh processes)"
     )
-    print(f"{'contender':<16} {'cold fit MiB':>12} {'warm fit MiB':>12} {'RSS before MiB':>15}")
+    print(
+        f"{'contender':<16} {'cold fit MiB':>12} {'warm fit MiB':>12} {'RSS before MiB':>15} "
+        f"{'peak RSS MiB':>13}"
+    )
     medians = {}
     for name, measured in runs.items():
         if not measured:
@@ -675,9 +679,10 @@ def print_memory(runs, args) -> None:
             for fit in ("cold", "warm")
         }
         before = statistics.median(m["cold"]["before_kib"] for m in measured) / 1024
+        peak = statistics.median(max(m[fit]["peak_kib"] for fit in m) for m in measured) / 1024
         print(
             f"{name:<16} {medians[name]['cold']:>12.1f} {medians[name]['warm']:>12.1f} "
-            f"{before:>15.0f}"
+            f"{before:>15.0f} {peak:>13.0f}"
         )
     for peer in medians:
         if peer != "gradstep" and "gradstep" in medians:
