@@ -50,7 +50,6 @@ Run (PyTorch from the benchmark virtualenv):
 """
 
 import argparse
-import ctypes
 import gc
 import json
 import os
@@ -61,6 +60,7 @@ import time
 
 import numpy as np
 
+import rss
 from bench_optimizers import settle
 
 LEARNING_RATE = 1e-3
@@ -294,36 +294,12 @@ def report(model_name, rounds, steps, repeats):
 # ---------------------------------------------------------------- memory
 
 
-def _status_kib(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def _release_free_heap():
-    """Give back to the system what the C allocator keeps free (glibc only)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def memory_child(name, model_name, trim):
     """In a fresh process: the growth of peak RSS over one training step (KiB)."""
     data = synthetic_data(model_name, 1)
     train = TRAINERS[name](model_name, data, seed=0)
     train()  # warm-up: first calls, compiled kernels, optimizer slots
-    gc.collect()
-    if trim:
-        _release_free_heap()
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")  # resets VmHWM to the current RSS
-    before = _status_kib("VmRSS")
-    train()
-    peak = _status_kib("VmHWM")
-    print(json.dumps({"before_kib": before, "peak_kib": peak, "growth_kib": peak - before}))
+    print(json.dumps(rss.measure_peak_growth(train, trim=trim)))
 
 
 def measure_memory(model_name, names, repeats=3):
