@@ -1,0 +1,239 @@
+"""When the compiled kernels load: the NumPy twins run until they are ready.
+
+A fresh process pays for numba once, at its first kernel: importing numba and
+setting up its compiler (which loading even one kernel from numba's disk cache
+needs) takes about ``LOAD_SECONDS`` of CPU time, most of it Python code that
+holds the GIL. The reference model's whole warm fit is shorter than that, and
+a kernel saves only a few microseconds a step over its twin on parameters of a
+few thousand entries, so paying for numba up front made the first fit about
+three times as long as the next (issue 19).
+
+So, under the ``'auto'`` backend, a kernel that is not loaded yet is not
+waited for: the caller runs the NumPy twin, which gives the same bits, and
+the time the twins cost beyond the kernels is counted with a measured rule,
+``twin_extra_seconds(size)``, per call. Loading starts, on a background
+thread, once the time counted so far, or the time the running ``fit`` will
+cost at this rate (``expect_steps``), reaches ``LOAD_SECONDS``: the rule of
+renting skis until the rent paid equals the price (never more than twice the
+best choice made in hindsight). From then on every kernel asked for is loaded
+in the background too, and each call uses its kernel once it is there.
+
+A model with large parameters (the 784-1024-1024-10 MLP: about 5 ms a step
+saved) thus starts loading at its first step; the reference model (about
+80 us a step saved, 72 ms over its 900-step fit) keeps to the twins for the
+first fits in a process. ``set_backend('numba')`` loads a kernel on the
+calling thread when it is first needed (as before); ``set_backend('numpy')``
+never loads one. The numbers were measured by
+``benchmarks/bench_kernel_loading.py`` on a 2-core AMD EPYC.
+
+The switch is safe at any moment: a call uses either the twin or the kernel,
+whole, and the two give the same bits (tests/kernels/test_loading.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import threading
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+#: CPU seconds a fresh process spends importing numba and loading its first
+#: kernel from numba's disk cache (benchmarks/bench_kernel_loading.py).
+LOAD_SECONDS = 0.45
+
+#: (parameter entries, seconds) points: the time an Adam step's NumPy twin on
+#: a float32 parameter of that size takes beyond the fused kernel, measured by
+#: benchmarks/bench_kernel_loading.py; between the points the seconds are
+#: interpolated on the logarithm of the size. The other kernels are counted
+#: with the same table (Adam's is the common case; its twin has the most passes).
+TWIN_EXTRA = (
+    (10, 7.0e-6),
+    (100, 8.0e-6),
+    (1_000, 9.0e-6),
+    (10_000, 13.0e-6),
+    (100_000, 120.0e-6),
+    (1_000_000, 2400.0e-6),
+)
+
+
+@functools.cache
+def twin_extra_seconds(size: int) -> float:
+    """The seconds one twin call on ``size`` entries costs beyond its kernel
+    (``TWIN_EXTRA``, interpolated on log sizes; proportional to the size above
+    the largest point)."""
+    sizes, seconds = zip(*TWIN_EXTRA, strict=True)
+    if size > sizes[-1]:
+        return seconds[-1] * size / sizes[-1]
+    return float(np.interp(math.log(max(size, 1)), np.log(sizes), seconds))
+
+
+class _Account:
+    """What the twins have cost so far, and what the running fit will cost."""
+
+    def __init__(self):
+        self.owed = 0.0  # seconds, over the process's life
+        self.owed_before_fit = 0.0
+        self.fit_steps = 0  # steps of the running fit, 0 when unknown or outside fit
+        self.fit_keys: set = set()
+        self.fit_projected = 0.0
+
+    def start_fit(self, steps: int) -> None:
+        self.fit_steps = steps
+        self.fit_keys = set()
+        self.fit_projected = 0.0
+        self.owed_before_fit = self.owed
+
+    def end_fit(self) -> None:
+        self.start_fit(0)
+
+    def charge(self, name: str, size: int) -> bool:
+        """Count one twin call; whether loading now pays for itself."""
+        extra = twin_extra_seconds(size)
+        self.owed += extra
+        if self.fit_steps and (name, size) not in self.fit_keys:
+            # one key per kernel and size: a conservative count of the
+            # parameters (two biases of one size count once)
+            self.fit_keys.add((name, size))
+            self.fit_projected += extra * self.fit_steps
+        this_fit = max(self.fit_projected, self.owed - self.owed_before_fit)
+        return self.owed_before_fit + this_fit >= LOAD_SECONDS
+
+
+_ACCOUNT = _Account()
+_STARTED = False  # loading has started: every kernel asked for is loaded
+_LOADED: dict[str, Callable] = {}
+_FAILED: dict[str, BaseException] = {}
+_WARNED: set[str] = set()
+_QUEUE: list[tuple[str, Callable, tuple]] = []
+_QUEUE_LOCK = threading.Lock()
+_LOAD_LOCK = threading.RLock()  # one load at a time, on any thread
+_LOADER: threading.Thread | None = None
+_LOADER_PID = 0
+
+
+def expect_steps(steps: int | None) -> None:
+    """``fit`` announces how many training steps it will run (None when its
+    data does not say); the count holds until the fit ends (``end_fit``)."""
+    _ACCOUNT.start_fit(steps or 0)
+
+
+def end_fit() -> None:
+    _ACCOUNT.end_fit()
+
+
+def loaded(name: str) -> Callable | None:
+    """The kernel ``name`` if it is loaded, else None."""
+    return _LOADED.get(name)
+
+
+def load_now(name: str, compile_kernel: Callable[[], Callable]) -> Callable:
+    """The kernel ``name``, made on the calling thread if no other thread has
+    (waiting for the loader if it is making it). numba compiles a signature
+    (or loads it from its disk cache) at the first call with it."""
+    kernel = _LOADED.get(name)
+    if kernel is None:
+        with _LOAD_LOCK:
+            kernel = _LOADED.get(name)
+            if kernel is None:
+                kernel = _LOADED[name] = compile_kernel()
+    return kernel
+
+
+def request(name: str, compile_kernel: Callable[[], Callable], arguments, size: int) -> None:
+    """A twin ran in place of the kernel ``name`` on ``size`` entries, called
+    with ``arguments``: count it, and queue the kernel for loading when loading
+    pays (see the module's description)."""
+    global _STARTED
+    if name in _FAILED:
+        _warn_once(name)
+        return
+    if _STARTED or _ACCOUNT.charge(name, size):
+        _STARTED = True
+        _enqueue(name, compile_kernel, _stand_ins(arguments))
+
+
+def _stand_ins(arguments) -> tuple:
+    """Small objects numba types as it types ``arguments`` (the arrays' dtype,
+    dimensions, layout and writability; the scalars themselves), so that the
+    loader holds no reference to the caller's arrays (the scratch pool reuses
+    a buffer only when nothing else refers to it)."""
+    return tuple(_stand_in(a) if isinstance(a, np.ndarray) else a for a in arguments)
+
+
+def _stand_in(array: np.ndarray) -> np.ndarray:
+    ndim = array.ndim
+    if array.flags.c_contiguous:
+        stand_in = np.zeros((1,) * ndim, array.dtype)
+    elif array.flags.f_contiguous:
+        stand_in = np.zeros((2,) * ndim, array.dtype, order="F")
+    else:
+        stand_in = np.zeros((2,) * (ndim - 1) + (4,), array.dtype)[..., ::2]
+    stand_in.flags.writeable = array.flags.writeable
+    return stand_in
+
+
+def _enqueue(name: str, compile_kernel: Callable, stand_ins: tuple) -> None:
+    global _LOADER, _LOADER_PID
+    with _QUEUE_LOCK:
+        if any(queued == name for queued, _, _ in _QUEUE):
+            return
+        _QUEUE.append((name, compile_kernel, stand_ins))
+        # a forked child has the parent's queue but not its thread
+        if _LOADER is None or _LOADER_PID != os.getpid():
+            _LOADER = threading.Thread(
+                target=_load_queued, name="gradstep-kernel-loader", daemon=True
+            )
+            _LOADER_PID = os.getpid()
+            _LOADER.start()
+
+
+def _load_queued() -> None:
+    """The loader thread: load the queued kernels one by one, then end."""
+    global _LOADER
+    while True:
+        with _QUEUE_LOCK:
+            if not _QUEUE:
+                _LOADER = None
+                return
+            name, compile_kernel, stand_ins = _QUEUE.pop(0)
+        with _LOAD_LOCK:
+            if name in _LOADED or name in _FAILED:
+                continue
+            try:
+                kernel = compile_kernel()
+                kernel.compile(_signature(stand_ins))
+            except Exception as error:  # the twins go on; the warning says why
+                _FAILED[name] = error
+            else:
+                _LOADED[name] = kernel
+
+
+def _signature(stand_ins) -> tuple:
+    import numba
+
+    return tuple(numba.typeof(argument) for argument in stand_ins)
+
+
+def _warn_once(name: str) -> None:
+    if name not in _WARNED:
+        _WARNED.add(name)
+        warnings.warn(
+            f"gradstep could not load the numba kernel {name!r} ({_FAILED[name]!r}); "
+            "its NumPy twin runs instead (same numbers, slower)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Wait until the loader has loaded every kernel queued so far; whether it
+    has (False when ``timeout`` seconds ran out first)."""
+    loader = _LOADER
+    if loader is not None and _LOADER_PID == os.getpid():
+        loader.join(timeout)
+        return not loader.is_alive()
+    return True
