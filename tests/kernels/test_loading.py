@@ -1,6 +1,7 @@
 """The kernels load in the background while the NumPy twins run; the switch
 from one to the other changes no bit (gradstep.kernels.loading)."""
 
+import os
 import subprocess
 import sys
 import threading
@@ -32,6 +33,7 @@ def fresh_loading(monkeypatch):
         ("_LOADED", {}),
         ("_FAILED", {}),
         ("_WARNED", set()),
+        ("_REQUESTED", set()),
         ("_QUEUE", []),
         ("_STARTED", False),
         ("_LOADER", None),
@@ -257,6 +259,34 @@ def test_a_kernel_that_fails_to_load_leaves_the_twin_with_a_warning(monkeypatch)
     for a, b, c in zip(twins, first, second, strict=True):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_loads_the_kernels_its_parent_was_loading(held_loader):
+    _fit("adam", [_SwitchAt(100, held_loader)])  # loading asked for, the loader held
+    assert loading._REQUESTED and not loading._LOADED
+    child = os.fork()
+    if child == 0:  # the child: its own loader, not held
+        held_loader.set()
+        _fit("adam")
+        os._exit(0 if loading.wait(timeout=120) and loading.loaded("adam") else 1)
+    _, status = os.waitpid(child, 0)
+    held_loader.set()
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_process_that_exits_while_a_kernel_loads_exits_cleanly():
+    code = (
+        "import numpy as np\n"
+        "from gradstep.kernels import adam, loading\n"
+        "loading.LOAD_SECONDS = 0.0\n"
+        "scalars = adam.adam_scalars(np.float32, 1e-3, 0.9, 0.999, 1e-7)\n"
+        "arrays = [np.ones(8, np.float32) for _ in range(4)]\n"
+        "adam.adam_update_in_dtype(*arrays, None, scalars)\n"
+        "assert loading._LOADER is not None\n"
+    )
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (process.returncode, process.stderr) == (0, "")
 
 
 def test_import_gradstep_does_not_import_numba():

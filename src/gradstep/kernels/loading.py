@@ -32,6 +32,7 @@ whole, and the two give the same bits (tests/kernels/test_loading.py).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import math
 import os
@@ -108,11 +109,12 @@ _STARTED = False  # loading has started: every kernel asked for is loaded
 _LOADED: dict[str, Callable] = {}
 _FAILED: dict[str, BaseException] = {}
 _WARNED: set[str] = set()
+_REQUESTED: set[str] = set()
 _QUEUE: list[tuple[str, Callable, tuple]] = []
 _QUEUE_LOCK = threading.Lock()
 _LOAD_LOCK = threading.RLock()  # one load at a time, on any thread
 _LOADER: threading.Thread | None = None
-_LOADER_PID = 0
+_STOP_AT_EXIT = False
 
 
 def expect_steps(steps: int | None) -> None:
@@ -148,11 +150,13 @@ def request(name: str, compile_kernel: Callable[[], Callable], arguments, size: 
     with ``arguments``: count it, and queue the kernel for loading when loading
     pays (see the module's description)."""
     global _STARTED
-    if name in _FAILED:
-        _warn_once(name)
+    if name in _REQUESTED:
+        if name in _FAILED:
+            _warn_once(name)
         return
     if _STARTED or _ACCOUNT.charge(name, size):
         _STARTED = True
+        _REQUESTED.add(name)
         _enqueue(name, compile_kernel, _stand_ins(arguments))
 
 
@@ -177,18 +181,41 @@ def _stand_in(array: np.ndarray) -> np.ndarray:
 
 
 def _enqueue(name: str, compile_kernel: Callable, stand_ins: tuple) -> None:
-    global _LOADER, _LOADER_PID
+    global _LOADER, _STOP_AT_EXIT
     with _QUEUE_LOCK:
-        if any(queued == name for queued, _, _ in _QUEUE):
-            return
         _QUEUE.append((name, compile_kernel, stand_ins))
-        # a forked child has the parent's queue but not its thread
-        if _LOADER is None or _LOADER_PID != os.getpid():
+        if _LOADER is None:
+            if not _STOP_AT_EXIT:
+                atexit.register(_stop)
+                _STOP_AT_EXIT = True
             _LOADER = threading.Thread(
                 target=_load_queued, name="gradstep-kernel-loader", daemon=True
             )
-            _LOADER_PID = os.getpid()
             _LOADER.start()
+
+
+def _stop() -> None:
+    """At exit: load nothing more, and let the load under way finish (LLVM's
+    static destructors, which run after Python's, must not meet a thread
+    inside LLVM)."""
+    with _QUEUE_LOCK:
+        _QUEUE.clear()
+    wait(timeout=30)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has the parent's state but not its loader thread, whose
+    locks it may have held: new locks, and the kernels not loaded yet are
+    asked for anew."""
+    global _QUEUE_LOCK, _LOAD_LOCK, _LOADER
+    _QUEUE_LOCK, _LOAD_LOCK = threading.Lock(), threading.RLock()
+    _LOADER = None
+    _REQUESTED.intersection_update(set(_LOADED) | set(_FAILED))
+    _QUEUE.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _load_queued() -> None:
@@ -233,7 +260,7 @@ def wait(timeout: float | None = None) -> bool:
     """Wait until the loader has loaded every kernel queued so far; whether it
     has (False when ``timeout`` seconds ran out first)."""
     loader = _LOADER
-    if loader is not None and _LOADER_PID == os.getpid():
+    if loader is not None and loader is not threading.current_thread():
         loader.join(timeout)
         return not loader.is_alive()
     return True
