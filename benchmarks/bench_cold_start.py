@@ -4,8 +4,10 @@
 the faster of the next two fits in that process (issue 19). Each round starts
 one fresh process per tree and model, the trees taking turns (their order
 alternates from round to round), and the table gives the medians over rounds
-of the cold fit, the warm fit and the per-process ratio cold / warm, and
-whether numba was imported by the end of the process.
+of the cold fit, the warm fit and the per-process ratio cold / warm, on the
+wall clock and in CPU time (``time.process_time``: every thread of the
+process, the kernel loader's and BLAS's included), and how many processes
+had imported numba by their end.
 
 Models:
   ref      the reference model: Dense(512, relu, input 64) -> Dense(10,
@@ -56,14 +58,16 @@ def fit():
     layers += [keras.layers.Dense(sizes[-1], activation="softmax")]
     model = keras.Sequential(layers)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     model.fit(x, y, epochs=epochs, batch_size=batch, verbose=0)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-cold = fit()
-warm = min(fit(), fit())
-print(json.dumps({"cold": cold, "warm": warm, "numba": "numba" in sys.modules}))
+cold, cold_cpu = fit()
+warm, warm_cpu = min(fit(), fit())
+numba = "numba" in sys.modules
+times = {"cold": cold, "warm": warm, "cold_cpu": cold_cpu, "warm_cpu": warm_cpu}
+print(json.dumps({**times, "numba": numba}))
 """
 
 
@@ -94,16 +98,18 @@ def main() -> None:
                 runs[name].append(one_process(trees[name], model))
         print(f"{model}: medians of {args.rounds} fresh processes per tree, interleaved")
         for name, results in runs.items():
-            cold = [r["cold"] for r in results]
-            warm = [r["warm"] for r in results]
-            ratios = [r["cold"] / r["warm"] for r in results]
             numba = sum(r["numba"] for r in results)
-            print(
-                f"  {name:>8}: cold {statistics.median(cold):7.3f} s, "
-                f"warm {statistics.median(warm):7.3f} s, cold / warm median "
-                f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}); "
-                f"numba imported in {numba} of {len(results)}"
-            )
+            for clock in ("", "_cpu"):
+                cold = [r["cold" + clock] for r in results]
+                warm = [r["warm" + clock] for r in results]
+                ratios = [c / w for c, w in zip(cold, warm, strict=True)]
+                print(
+                    f"  {name:>8} {'CPU' if clock else 'wall'}: "
+                    f"cold {statistics.median(cold):7.3f} s, "
+                    f"warm {statistics.median(warm):7.3f} s, cold / warm median "
+                    f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+                )
+            print(f"  {name:>8}: numba imported in {numba} of {len(results)} processes")
 
 
 if __name__ == "__main__":

@@ -12,18 +12,27 @@ So, under the ``'auto'`` backend, a kernel that is not loaded yet is not
 waited for: the caller runs the NumPy twin, which gives the same bits, and
 the time the twins cost beyond the kernels is counted with a measured rule,
 ``twin_extra_seconds(size)``, per call. Loading starts, on a background
-thread, once the time counted so far, or the time the running ``fit`` will
-cost at this rate (``expect_steps``), reaches ``LOAD_SECONDS``: the rule of
-renting skis until the rent paid equals the price (never more than twice the
-best choice made in hindsight). From then on every kernel asked for is loaded
-in the background too, and each call uses its kernel once it is there.
+thread (which shares the GIL with training, so it is not free either):
 
-A model with large parameters (the 784-1024-1024-10 MLP: about 5 ms a step
-saved) thus starts loading at its first step; the reference model (about
-80 us a step saved, 72 ms over its 900-step fit) keeps to the twins for the
-first fits in a process. ``set_backend('numba')`` loads a kernel on the
-calling thread when it is first needed (as before); ``set_backend('numpy')``
-never loads one. The numbers were measured by
+- in a ``fit`` whose twins, at the rate of its first step, would cost more
+  than loading (``LOAD_SECONDS``) over the steps it announced
+  (``expect_steps``): the fit pays for the loading by itself;
+- in the second ``fit`` of a process whose first ran twins: a process that
+  trains again is taken to keep training, and every later fit gains the
+  kernels' speed (waiting longer made the next few fits of the reference
+  model 20 to 35% slower than with its kernels);
+- outside ``fit`` (``train_on_batch``, an optimizer's ``apply`` in a custom
+  loop), once the twins' extra time counted so far reaches ``LOAD_SECONDS``:
+  rent skis until the rent paid equals the price.
+
+From then on every kernel asked for is loaded in the background too, and
+each call uses its kernel once it is there. The 784-1024-1024-10 MLP (about
+5 ms a step saved) thus starts loading at its first step; the reference model
+(a few tens of milliseconds over its 900-step fit) runs its first fit on the
+twins, loads the kernels during its second and runs the third on them, and a
+script that fits once never imports numba. ``set_backend('numba')`` loads a
+kernel on the calling thread when it is first needed (as before);
+``set_backend('numpy')`` never loads one. The numbers were measured by
 ``benchmarks/bench_kernel_loading.py`` on a 2-core AMD EPYC.
 
 The switch is safe at any moment: a call uses either the twin or the kernel,
@@ -78,23 +87,30 @@ class _Account:
     def __init__(self):
         self.owed = 0.0  # seconds, over the process's life
         self.owed_before_fit = 0.0
+        self.fitting = False
+        self.fits_on_twins = 0  # fits that ran twins
         self.fit_steps = 0  # steps of the running fit, 0 when unknown or outside fit
         self.fit_keys: set = set()
         self.fit_projected = 0.0
 
-    def start_fit(self, steps: int) -> None:
+    def start_fit(self, steps: int, fitting: bool = True) -> None:
+        self.fitting = fitting
         self.fit_steps = steps
         self.fit_keys = set()
         self.fit_projected = 0.0
         self.owed_before_fit = self.owed
 
     def end_fit(self) -> None:
-        self.start_fit(0)
+        if self.fitting and self.owed > self.owed_before_fit:
+            self.fits_on_twins += 1
+        self.start_fit(0, fitting=False)
 
     def charge(self, name: str, size: int) -> bool:
-        """Count one twin call; whether loading now pays for itself."""
+        """Count one twin call; whether to load the kernels now."""
         extra = twin_extra_seconds(size)
         self.owed += extra
+        if self.fitting and self.fits_on_twins:
+            return True
         if self.fit_steps and (name, size) not in self.fit_keys:
             # one key per kernel and size: a conservative count of the
             # parameters (two biases of one size count once)
