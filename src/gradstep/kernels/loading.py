@@ -28,7 +28,7 @@ thread (which shares the GIL with training, so it is not free either):
 From then on every kernel asked for is loaded in the background too, and
 each call uses its kernel once it is there. The 784-1024-1024-10 MLP (about
 5 ms a step saved) thus starts loading at its first step; the reference model
-(a few tens of milliseconds over its 900-step fit) runs its first fit on the
+(about 0.16 ms a step by this table, 0.14 s over its 900-step fit) runs its first fit on the
 twins, loads the kernels during its second and runs the third on them, and a
 script that fits once never imports numba. ``set_backend('numba')`` loads a
 kernel on the calling thread when it is first needed (as before);
@@ -53,20 +53,20 @@ import numpy as np
 
 #: CPU seconds a fresh process spends importing numba and loading its first
 #: kernel from numba's disk cache (benchmarks/bench_kernel_loading.py).
-LOAD_SECONDS = 0.45
+LOAD_SECONDS = 0.44
 
-#: (parameter entries, seconds) points: the time an Adam step's NumPy twin on
-#: a float32 parameter of that size takes beyond the fused kernel, measured by
-#: benchmarks/bench_kernel_loading.py; between the points the seconds are
+#: (parameter entries, seconds) points: the CPU time an Adam step's NumPy twin
+#: on a float32 parameter of that size takes beyond the fused kernel, measured
+#: by benchmarks/bench_kernel_loading.py; between the points the seconds are
 #: interpolated on the logarithm of the size. The other kernels are counted
 #: with the same table (Adam's is the common case; its twin has the most passes).
 TWIN_EXTRA = (
-    (10, 7.0e-6),
+    (10, 7.8e-6),
     (100, 8.0e-6),
-    (1_000, 9.0e-6),
-    (10_000, 13.0e-6),
-    (100_000, 120.0e-6),
-    (1_000_000, 2400.0e-6),
+    (1_000, 10.9e-6),
+    (10_000, 25.2e-6),
+    (100_000, 209.3e-6),
+    (1_000_000, 2829.4e-6),
 )
 
 
