@@ -165,21 +165,37 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalars) -> bool:
+def launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalars) -> None:
     """Run the compiled kernel ``name`` over the flattened ``arrays`` (all of one
     size), split into ``threads()`` slices when they are large (the kernels
-    release the GIL, and every entry is updated independently). Returns False,
-    having run nothing, when the kernel is not loaded yet (``ready``): the
-    caller then runs the NumPy twin."""
-    flat = [array if array.ndim == 1 else array.reshape(-1) for array in arrays]
-    size = flat[0].size
-    kernel = ready(name, compile_kernel, (*flat, *scalars), size)
+    release the GIL, and every entry is updated independently); the kernel is
+    made now if it is not loaded yet. A caller that has the NumPy twin at hand
+    calls ``try_launch`` instead, which does not wait for the kernel."""
+    flat = _flat(arrays)
+    _run_split(compiled(name, compile_kernel), flat, scalars)
+
+
+def try_launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalars) -> bool:
+    """``launch`` if the kernel is ready (``ready``); else run nothing and
+    return False, and the caller runs the NumPy twin (same bits)."""
+    flat = _flat(arrays)
+    kernel = ready(name, compile_kernel, (*flat, *scalars), flat[0].size)
     if kernel is None:
         return False
+    _run_split(kernel, flat, scalars)
+    return True
+
+
+def _flat(arrays) -> list:
+    return [array if array.ndim == 1 else array.reshape(-1) for array in arrays]
+
+
+def _run_split(kernel: Callable, flat: list, scalars) -> None:
+    size = flat[0].size
     count = threads() if size >= PARALLEL_MIN_SIZE else 1
     if count == 1:
         kernel(*flat, *scalars)
-        return True
+        return
     pool = _thread_pool(count - 1)
     bounds = [size * part // count for part in range(count + 1)]
     slices = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
@@ -187,7 +203,6 @@ def launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalars) -
     kernel(*[a[slices[0]] for a in flat], *scalars)
     for future in others:
         future.result()
-    return True
 
 
 def _thread_pool(workers: int):
@@ -215,8 +230,9 @@ def fusable(*arrays: np.ndarray) -> bool:
 def compiled(name: str, compile_kernel: Callable[[], Callable]) -> Callable:
     """The kernel ``compile_kernel()`` builds, made once per process on the
     calling thread if it is not loaded yet (numba caches the machine code on
-    disk). For kernels whose callers cannot switch to a twin from one call to
-    the next (pooling and LSTM: their forward pass decides the backward's)."""
+    disk). For callers that cannot switch to a twin from one call to the next
+    (pooling and LSTM: their forward pass decides the backward's); the others
+    call ``ready``, which does not wait."""
     return loading.loaded(name) or loading.load_now(name, compile_kernel)
 
 

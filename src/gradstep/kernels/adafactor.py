@@ -35,7 +35,7 @@ def regulated_square(gradient, epsilon_1):
     """Pass 1: ``g * g + epsilon_1``, a new array."""
     epsilon_1 = gradient.dtype.type(epsilon_1)
     squared = np.empty_like(gradient)
-    if kernels.fusable(gradient) and kernels.launch(
+    if kernels.fusable(gradient) and kernels.try_launch(
         "adafactor_square", _compile_square, (gradient, squared), (epsilon_1,)
     ):
         return squared
@@ -74,7 +74,7 @@ def unfactored_update(gradient, velocity, beta, epsilon_1):
     scalars = (dtype(beta), dtype(1 - beta), dtype(epsilon_1))
     update = np.empty_like(gradient)
     arrays = (gradient, velocity, update)
-    if kernels.fusable(*arrays) and kernels.launch(
+    if kernels.fusable(*arrays) and kernels.try_launch(
         "adafactor_unfactored", _compile_unfactored, arrays, scalars
     ):
         return update
@@ -98,7 +98,7 @@ def apply_update(variable, update, alpha, denominator):
     (``update`` is spent)."""
     dtype = variable.dtype.type
     alpha, denominator = dtype(alpha), dtype(denominator)
-    if kernels.fusable(variable, update) and kernels.launch(
+    if kernels.fusable(variable, update) and kernels.try_launch(
         "adafactor_apply", _compile_apply, (variable, update), (alpha, denominator)
     ):
         return

@@ -85,7 +85,7 @@ def adam_update_in_dtype(
         ]
         arrays += [max_second_moment] if amsgrad else []
         name = "adam_amsgrad" if amsgrad else "adam"
-        if kernels.launch(name, lambda: _compile(amsgrad), arrays, scalars):
+        if kernels.try_launch(name, lambda: _compile(amsgrad), arrays, scalars):
             return
     adam_update_numpy(variable, gradient, first_moment, second_moment, max_second_moment, scalars)
 

@@ -5,7 +5,7 @@ setting up its compiler (which loading even one kernel from numba's disk cache
 needs) takes about ``LOAD_SECONDS`` of CPU time, most of it Python code that
 holds the GIL. The reference model's whole warm fit is shorter than that, and
 a kernel saves only a few microseconds a step over its twin on parameters of a
-few thousand entries, so paying for numba up front made the first fit about
+few thousand entries, so paying for numba up front made the first fit two to
 three times as long as the next (issue 19).
 
 So, under the ``'auto'`` backend, a kernel that is not loaded yet is not
@@ -27,12 +27,12 @@ thread (which shares the GIL with training, so it is not free either):
 
 From then on every kernel asked for is loaded in the background too, and
 each call uses its kernel once it is there. The 784-1024-1024-10 MLP (about
-5 ms a step saved) thus starts loading at its first step; the reference model
-(about 0.16 ms a step by this table, 0.14 s over its 900-step fit) runs its first fit on the
-twins, loads the kernels during its second and runs the third on them, and a
-script that fits once never imports numba. ``set_backend('numba')`` loads a
-kernel on the calling thread when it is first needed (as before);
-``set_backend('numpy')`` never loads one. The numbers were measured by
+5.6 ms a step by the table below) thus starts loading at its first step; the
+reference model (about 0.16 ms a step, 0.14 s over its 900-step fit) runs its
+first fit on the twins, loads the kernels during its second and runs the
+third on them, and a script that fits once never imports numba.
+``set_backend('numba')`` loads a kernel on the calling thread when it is
+first needed (as before); ``set_backend('numpy')`` never loads one. The numbers were measured by
 ``benchmarks/bench_kernel_loading.py`` on a 2-core AMD EPYC.
 
 The switch is safe at any moment: a call uses either the twin or the kernel,

@@ -47,7 +47,7 @@ def nadam_update(
         )
     )
     arrays = (variable, gradient, first_moment, second_moment)
-    if kernels.fusable(*arrays) and kernels.launch(
+    if kernels.fusable(*arrays) and kernels.try_launch(
         "nadam", _compile, arrays, (*scalars, kernels.smallest_normal(dtype))
     ):
         return

@@ -49,7 +49,7 @@ def schedule_free_update(
         )
     )
     arrays = (variable, gradient, sequence, second_moment)
-    if kernels.fusable(*arrays) and kernels.launch(
+    if kernels.fusable(*arrays) and kernels.try_launch(
         "schedule_free", _compile, arrays, (*scalars, kernels.smallest_normal(dtype))
     ):
         return

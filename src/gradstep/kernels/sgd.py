@@ -37,7 +37,7 @@ def sgd_update(
     lr, mu = dtype(learning_rate), dtype(momentum)
     if velocity is None:
         fused = kernels.fusable(variable, gradient)
-        if not (fused and kernels.launch("sgd", _compile_plain, [variable, gradient], (lr,))):
+        if not (fused and kernels.try_launch("sgd", _compile_plain, [variable, gradient], (lr,))):
             variable -= gradient * lr
         return
     pytorch = momentum_form == "pytorch"
@@ -48,7 +48,7 @@ def sgd_update(
             if pytorch
             else ("sgd_momentum", _compile_momentum)
         )
-        if kernels.launch(name, compile_kernel, [variable, gradient, velocity], scalars):
+        if kernels.try_launch(name, compile_kernel, [variable, gradient, velocity], scalars):
             return
     twin = sgd_pytorch_momentum_numpy if pytorch else sgd_momentum_numpy
     twin(variable, gradient, velocity, lr, mu, nesterov)

@@ -17,7 +17,7 @@ def decay_weights(variable, weight_decay, learning_rate):
     """Shrink ``variable`` in place."""
     dtype = variable.dtype.type
     rate, lr = dtype(weight_decay), dtype(learning_rate)
-    if kernels.fusable(variable) and kernels.launch(
+    if kernels.fusable(variable) and kernels.try_launch(
         "weight_decay", _compile, [variable], (rate, lr)
     ):
         return
