@@ -2,7 +2,10 @@
 
 A kernel is used when its engine is installed (``pip install "gradstep[speed]"``
 brings numba) and ``set_backend`` allows it; otherwise the NumPy twin
-runs. Engines are imported on first use, never by ``import gradstep``.
+runs. Engines are imported on first use, never by ``import gradstep``; under
+the default backend, ``'auto'``, the twin also runs until its kernel is loaded,
+which happens on a background thread once the twins' extra time warrants it
+(``kernels.loading``).
 
 Each optimizer kernel updates one parameter and its slots in a single pass
 over memory (the NumPy twin needs several), computes every operation in the
@@ -18,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gradstep.kernels import trace
+from gradstep.kernels import loading, trace
 from gradstep.validation import check_int
 
 _BACKEND = "auto"
@@ -26,11 +29,13 @@ _BACKENDS = ("auto", "numpy", "numba")
 
 
 def set_backend(name: str) -> None:
-    """``'auto'`` (numba when installed, the default), ``'numpy'`` or ``'numba'``."""
+    """``'auto'`` (numba when installed, the default: the NumPy twins until the
+    kernels are loaded in the background, see ``kernels.loading``), ``'numpy'``
+    (the twins only) or ``'numba'`` (every kernel, loaded when first needed)."""
     global _BACKEND
     if name not in _BACKENDS:
         raise ValueError(f"kernel backend must be one of {_BACKENDS}, received {name!r}")
-    if name == "numba" and not numba_available():
+    if name == "numba" and not numba_imports():
         raise ValueError("kernel backend 'numba' needs numba: pip install 'gradstep[speed]'")
     _BACKEND = name
 
@@ -49,15 +54,24 @@ _NUMBA_AVAILABLE: bool | None = None
 
 
 def numba_available() -> bool:
+    """Whether numba is installed (found, not imported: importing it takes
+    a fresh process about a quarter of a second, see ``kernels.loading``)."""
     global _NUMBA_AVAILABLE
     if _NUMBA_AVAILABLE is None:
-        try:
-            import numba  # noqa: F401
-        except ImportError:
-            _NUMBA_AVAILABLE = False
-        else:
-            _NUMBA_AVAILABLE = True
+        import importlib.util
+
+        _NUMBA_AVAILABLE = importlib.util.find_spec("numba") is not None
     return _NUMBA_AVAILABLE
+
+
+def numba_imports() -> bool:
+    """Whether numba is installed and imports."""
+    global _NUMBA_AVAILABLE
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        _NUMBA_AVAILABLE = False
+    return numba_available()
 
 
 _THREADS: int | str = "auto"
@@ -112,6 +126,15 @@ def training_threads():
         yield
     finally:
         _TRAINING_LOOPS -= 1
+        if not _TRAINING_LOOPS:
+            loading.end_fit()
+
+
+def expect_steps(steps: int | None) -> None:
+    """``fit`` says how many training steps it will run (None when its data
+    does not tell), so that the kernels can be loaded from its first step when
+    the fit is long enough to pay for them (``kernels.loading``)."""
+    loading.expect_steps(steps)
 
 
 def split_batch(kernel: Callable, arrays, scalars) -> None:
@@ -147,9 +170,29 @@ def available_cores() -> int:
 def launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalars) -> None:
     """Run the compiled kernel ``name`` over the flattened ``arrays`` (all of one
     size), split into ``threads()`` slices when they are large (the kernels
-    release the GIL, and every entry is updated independently)."""
-    kernel = compiled(name, compile_kernel)
-    flat = [array if array.ndim == 1 else array.reshape(-1) for array in arrays]
+    release the GIL, and every entry is updated independently); the kernel is
+    made now if it is not loaded yet. A caller that has the NumPy twin at hand
+    calls ``try_launch`` instead, which does not wait for the kernel."""
+    flat = _flat(arrays)
+    _run_split(compiled(name, compile_kernel), flat, scalars)
+
+
+def try_launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalars) -> bool:
+    """``launch`` if the kernel is ready (``ready``); else run nothing and
+    return False, and the caller runs the NumPy twin (same bits)."""
+    flat = _flat(arrays)
+    kernel = ready(name, compile_kernel, (*flat, *scalars), flat[0].size)
+    if kernel is None:
+        return False
+    _run_split(kernel, flat, scalars)
+    return True
+
+
+def _flat(arrays) -> list:
+    return [array if array.ndim == 1 else array.reshape(-1) for array in arrays]
+
+
+def _run_split(kernel: Callable, flat: list, scalars) -> None:
     size = flat[0].size
     count = threads() if size >= PARALLEL_MIN_SIZE else 1
     if count == 1:
@@ -186,15 +229,29 @@ def fusable(*arrays: np.ndarray) -> bool:
     return use_numba() and all(array.flags.c_contiguous for array in arrays)
 
 
-_COMPILED: dict[str, Callable] = {}
-
-
 def compiled(name: str, compile_kernel: Callable[[], Callable]) -> Callable:
-    """The kernel ``compile_kernel()`` builds, compiled once per process
-    (numba also caches the machine code on disk)."""
-    if name not in _COMPILED:
-        _COMPILED[name] = compile_kernel()
-    return _COMPILED[name]
+    """The kernel ``compile_kernel()`` builds, made once per process on the
+    calling thread if it is not loaded yet (numba caches the machine code on
+    disk). For callers that cannot switch to a twin from one call to the next
+    (pooling and LSTM: their forward pass decides the backward's); the others
+    call ``ready``, which does not wait."""
+    return loading.loaded(name) or loading.load_now(name, compile_kernel)
+
+
+def ready(name: str, compile_kernel: Callable[[], Callable], arguments, size: int):
+    """The kernel ``name`` if the caller should run it on ``arguments`` (the
+    kernel's whole argument list; ``size`` entries): under ``'numba'`` always
+    (made now if need be); under ``'auto'`` once it is loaded, else None, and
+    the caller runs the NumPy twin, which gives the same bits, while
+    ``kernels.loading`` counts the cost and loads the kernel in the background
+    when that pays; None under ``'numpy'``."""
+    kernel = loading.loaded(name)
+    if kernel is not None or _BACKEND == "numpy":
+        return kernel
+    if _BACKEND == "numba":
+        return loading.load_now(name, compile_kernel)
+    loading.request(name, compile_kernel, arguments, size)
+    return None
 
 
 def jit():

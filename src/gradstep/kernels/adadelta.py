@@ -24,8 +24,9 @@ def adadelta_update(variable, gradient, mean_square, mean_square_update, learnin
     dtype = variable.dtype.type
     scalars = (dtype(learning_rate), dtype(rho), dtype(1 - rho), dtype(eps))
     arrays = (variable, gradient, mean_square, mean_square_update)
-    if kernels.fusable(*arrays):
-        kernels.launch("adadelta", _compile, arrays, (*scalars, kernels.smallest_normal(dtype)))
+    if kernels.fusable(*arrays) and kernels.try_launch(
+        "adadelta", _compile, arrays, (*scalars, kernels.smallest_normal(dtype))
+    ):
         return
     adadelta_update_numpy(*arrays, *scalars)
 

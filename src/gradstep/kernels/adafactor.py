@@ -36,8 +36,9 @@ def regulated_square(gradient, epsilon_1):
     """Pass 1: ``g * g + epsilon_1``, a new array."""
     epsilon_1 = gradient.dtype.type(epsilon_1)
     squared = np.empty_like(gradient)
-    if kernels.fusable(gradient):
-        kernels.launch("adafactor_square", _compile_square, (gradient, squared), (epsilon_1,))
+    if kernels.fusable(gradient) and kernels.try_launch(
+        "adafactor_square", _compile_square, (gradient, squared), (epsilon_1,)
+    ):
         return squared
     np.multiply(gradient, gradient, out=squared)
     squared += epsilon_1
@@ -50,8 +51,7 @@ def factored_update(gradient, row_share, column_mean, velocity, out):
     arrays = (gradient, row_share, column_mean, velocity, out)
     if gradient.size and kernels.fusable(*arrays):
         columns = gradient.shape[-1]
-        kernel = kernels.compiled("adafactor_factored", _compile_factored)
-        kernel(
+        arguments = (
             gradient.reshape(-1, columns),
             row_share.reshape(-1),
             column_mean.reshape(-1, columns),
@@ -59,7 +59,10 @@ def factored_update(gradient, row_share, column_mean, velocity, out):
             out.reshape(-1, columns),
             gradient.shape[-2],
         )
-        return
+        kernel = kernels.ready("adafactor_factored", _compile_factored, arguments, gradient.size)
+        if kernel is not None:
+            kernel(*arguments)
+            return
     np.multiply(row_share[..., :, None], column_mean[..., None, :], out=velocity)
     note(gradient, "v = row share * column mean (the factored second moment)", velocity)
     np.sqrt(velocity, out=out)
@@ -74,8 +77,9 @@ def unfactored_update(gradient, velocity, beta, epsilon_1):
     scalars = (dtype(beta), dtype(1 - beta), dtype(epsilon_1))
     update = np.empty_like(gradient)
     arrays = (gradient, velocity, update)
-    if kernels.fusable(*arrays):
-        kernels.launch("adafactor_unfactored", _compile_unfactored, arrays, scalars)
+    if kernels.fusable(*arrays) and kernels.try_launch(
+        "adafactor_unfactored", _compile_unfactored, arrays, scalars
+    ):
         return update
     unfactored_update_numpy(*arrays, *scalars)
     return update
@@ -102,8 +106,9 @@ def apply_update(variable, update, alpha, denominator):
     (``update`` is spent)."""
     dtype = variable.dtype.type
     alpha, denominator = dtype(alpha), dtype(denominator)
-    if kernels.fusable(variable, update):
-        kernels.launch("adafactor_apply", _compile_apply, (variable, update), (alpha, denominator))
+    if kernels.fusable(variable, update) and kernels.try_launch(
+        "adafactor_apply", _compile_apply, (variable, update), (alpha, denominator)
+    ):
         return
     update /= denominator
     update *= alpha

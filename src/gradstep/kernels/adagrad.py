@@ -23,8 +23,7 @@ def adagrad_update(variable, gradient, accumulator, learning_rate, eps_inside, e
     dtype = variable.dtype.type
     scalars = (dtype(learning_rate), dtype(eps_inside), dtype(eps_outside))
     arrays = (variable, gradient, accumulator)
-    if kernels.fusable(*arrays):
-        kernels.launch("adagrad", _compile, arrays, scalars)
+    if kernels.fusable(*arrays) and kernels.try_launch("adagrad", _compile, arrays, scalars):
         return
     adagrad_update_numpy(*arrays, *scalars)
 

@@ -86,8 +86,8 @@ def adam_update_in_dtype(
         ]
         arrays += [max_second_moment] if amsgrad else []
         name = "adam_amsgrad" if amsgrad else "adam"
-        kernels.launch(name, lambda: _compile(amsgrad), arrays, scalars)
-        return
+        if kernels.try_launch(name, lambda: _compile(amsgrad), arrays, scalars):
+            return
     adam_update_numpy(variable, gradient, first_moment, second_moment, max_second_moment, scalars)
 
 

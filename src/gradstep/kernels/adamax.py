@@ -39,8 +39,9 @@ def adamax_update(
         for s in (learning_rate, 1 - beta_1, beta_2, eps_inside, eps_outside, bias_correction)
     )
     arrays = (variable, gradient, first_moment, norm)
-    if kernels.fusable(*arrays):
-        kernels.launch("adamax", _compile, arrays, (*scalars, kernels.smallest_normal(dtype)))
+    if kernels.fusable(*arrays) and kernels.try_launch(
+        "adamax", _compile, arrays, (*scalars, kernels.smallest_normal(dtype))
+    ):
         return
     adamax_update_numpy(*arrays, *scalars)
 

@@ -36,9 +36,9 @@ def fusable(*arrays: np.ndarray) -> bool:
 
 def _kernel(name: str, compile_kernel, arguments: tuple, size: int):
     """The compiled kernel ``name`` to run on ``arguments`` (``size`` entries),
-    or None: the caller runs the NumPy twin. (Where ``kernels`` has a loading
-    rule, ``kernels.ready(name, compile_kernel, arguments, size)``, this asks it.)"""
-    return kernels.compiled(name, compile_kernel) if kernels.use_numba() else None
+    or None: the caller runs the NumPy twin (same bits), while the kernel is not
+    loaded yet or numba is not used (``kernels.ready``'s loading rule)."""
+    return kernels.ready(name, compile_kernel, arguments, size) if kernels.use_numba() else None
 
 
 def bias_relu(pre: np.ndarray, bias: np.ndarray) -> np.ndarray:

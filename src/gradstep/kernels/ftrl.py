@@ -35,8 +35,8 @@ def ftrl_update(variable, gradient, accumulator, linear, learning_rate, power, l
         square_root = power == 0.5
         # Unused scale arrays are passed as the variable: the kernel never reads them.
         scales = (variable, variable) if square_root else _scales(gradient, accumulator, power)
-        kernels.launch("ftrl", _compile, (*arrays, *scales), (*scalars, square_root))
-        return
+        if kernels.try_launch("ftrl", _compile, (*arrays, *scales), (*scalars, square_root)):
+            return
     ftrl_update_numpy(*arrays, dtype(power), *scalars)
 
 

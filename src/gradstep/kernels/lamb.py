@@ -29,10 +29,9 @@ def lamb_direction(gradient, first_moment, second_moment, beta_1, beta_2, epsilo
     scalars = tuple(dtype(s) for s in (1 - beta_1, 1 - beta_2, epsilon, c_1, c_2))
     direction = np.empty_like(first_moment)
     arrays = (gradient, first_moment, second_moment, direction)
-    if kernels.fusable(*arrays):
-        kernels.launch(
-            "lamb_direction", _compile_direction, arrays, (*scalars, kernels.smallest_normal(dtype))
-        )
+    if kernels.fusable(*arrays) and kernels.try_launch(
+        "lamb_direction", _compile_direction, arrays, (*scalars, kernels.smallest_normal(dtype))
+    ):
         return direction
     lamb_direction_numpy(*arrays, *scalars)
     return direction
@@ -89,8 +88,9 @@ def trust_ratio(variable, direction) -> float:
 def apply_direction(variable, direction, scale):
     """Pass 2: ``variable -= direction * scale``, in place (``direction`` is spent)."""
     scale = variable.dtype.type(scale)
-    if kernels.fusable(variable, direction):
-        kernels.launch("lamb_apply", _compile_apply, (variable, direction), (scale,))
+    if kernels.fusable(variable, direction) and kernels.try_launch(
+        "lamb_apply", _compile_apply, (variable, direction), (scale,)
+    ):
         return
     direction *= scale
     note(variable, "step = r * trust_ratio * learning_rate, subtracted", direction)

@@ -21,8 +21,9 @@ def lion_update(variable, gradient, momentum, learning_rate, beta_1, beta_2):
     dtype = variable.dtype.type
     scalars = tuple(dtype(s) for s in (learning_rate, beta_1, 1 - beta_1, beta_2, 1 - beta_2))
     arrays = (variable, gradient, momentum)
-    if kernels.fusable(*arrays):
-        kernels.launch("lion", _compile, arrays, (*scalars, kernels.smallest_normal(dtype)))
+    if kernels.fusable(*arrays) and kernels.try_launch(
+        "lion", _compile, arrays, (*scalars, kernels.smallest_normal(dtype))
+    ):
         return
     lion_update_numpy(*arrays, *scalars)
 

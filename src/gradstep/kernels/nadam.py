@@ -48,8 +48,9 @@ def nadam_update(
         )
     )
     arrays = (variable, gradient, first_moment, second_moment)
-    if kernels.fusable(*arrays):
-        kernels.launch("nadam", _compile, arrays, (*scalars, kernels.smallest_normal(dtype)))
+    if kernels.fusable(*arrays) and kernels.try_launch(
+        "nadam", _compile, arrays, (*scalars, kernels.smallest_normal(dtype))
+    ):
         return
     nadam_update_numpy(*arrays, *scalars)
 

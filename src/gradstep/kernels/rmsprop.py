@@ -54,10 +54,9 @@ def rmsprop_update(
         # touches it, and numba needs an array there.
         filled = [variable if a is None else a for a in arrays]
         flags = (mean_gradient is not None, velocity is not None, pytorch_momentum)
-        kernels.launch(
-            "rmsprop", _compile, filled, (*scalars, kernels.smallest_normal(dtype), *flags)
-        )
-        return
+        scalars_and_flags = (*scalars, kernels.smallest_normal(dtype), *flags)
+        if kernels.try_launch("rmsprop", _compile, filled, scalars_and_flags):
+            return
     rmsprop_update_numpy(*arrays, *scalars, pytorch_momentum)
 
 

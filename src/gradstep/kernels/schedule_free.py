@@ -50,10 +50,9 @@ def schedule_free_update(
         )
     )
     arrays = (variable, gradient, sequence, second_moment)
-    if kernels.fusable(*arrays):
-        kernels.launch(
-            "schedule_free", _compile, arrays, (*scalars, kernels.smallest_normal(dtype))
-        )
+    if kernels.fusable(*arrays) and kernels.try_launch(
+        "schedule_free", _compile, arrays, (*scalars, kernels.smallest_normal(dtype))
+    ):
         return
     schedule_free_update_numpy(*arrays, *scalars)
 

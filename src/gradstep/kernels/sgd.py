@@ -37,9 +37,8 @@ def sgd_update(
     dtype = variable.dtype.type
     lr, mu = dtype(learning_rate), dtype(momentum)
     if velocity is None:
-        if kernels.fusable(variable, gradient):
-            kernels.launch("sgd", _compile_plain, [variable, gradient], (lr,))
-        else:
+        fused = kernels.fusable(variable, gradient)
+        if not (fused and kernels.try_launch("sgd", _compile_plain, [variable, gradient], (lr,))):
             step = gradient * lr
             note(variable, "step = g * learning_rate, subtracted", step)
             variable -= step
@@ -52,8 +51,8 @@ def sgd_update(
             if pytorch
             else ("sgd_momentum", _compile_momentum)
         )
-        kernels.launch(name, compile_kernel, [variable, gradient, velocity], scalars)
-        return
+        if kernels.try_launch(name, compile_kernel, [variable, gradient, velocity], scalars):
+            return
     twin = sgd_pytorch_momentum_numpy if pytorch else sgd_momentum_numpy
     twin(variable, gradient, velocity, lr, mu, nesterov)
 

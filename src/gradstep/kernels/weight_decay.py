@@ -17,8 +17,9 @@ def decay_weights(variable, weight_decay, learning_rate):
     """Shrink ``variable`` in place."""
     dtype = variable.dtype.type
     rate, lr = dtype(weight_decay), dtype(learning_rate)
-    if kernels.fusable(variable):
-        kernels.launch("weight_decay", _compile, [variable], (rate, lr))
+    if kernels.fusable(variable) and kernels.try_launch(
+        "weight_decay", _compile, [variable], (rate, lr)
+    ):
         return
     decay_weights_numpy(variable, rate, lr)
 

@@ -74,13 +74,18 @@ def _as_2d(canvas, cols, strides, dilations):
     )
 
 
+def _flat_arguments(canvas, cols, strides, dilations) -> tuple:
+    return (canvas, cols, *strides, *dilations)
+
+
 def im2col(canvas: np.ndarray, cols: np.ndarray, strides, dilations) -> None:
     """Fill ``cols`` with the windows of ``canvas`` (see the module's description)."""
     if _fused(cols, strides):
-        canvas, cols, strides, dilations = _as_2d(canvas, cols, strides, dilations)
-        kernel = kernels.compiled("im2col", _compile_im2col)
-        kernel(canvas, cols, *strides, *dilations)
-        return
+        arguments = _flat_arguments(*_as_2d(canvas, cols, strides, dilations))
+        kernel = kernels.ready("im2col", _compile_im2col, arguments, cols.size)
+        if kernel is not None:
+            kernel(*arguments)
+            return
     im2col_numpy(canvas, cols, strides, dilations)
 
 
@@ -101,10 +106,12 @@ def im2col_numpy(canvas, cols, strides, dilations) -> None:
 def col2im(cols: np.ndarray, canvas: np.ndarray, strides, dilations) -> None:
     """Add every row of ``cols`` onto its window of ``canvas``."""
     if _fused(cols, strides):
-        canvas, cols, strides, dilations = _as_2d(canvas, cols, strides, dilations)
-        kernel = kernels.compiled("col2im", _compile_col2im)
-        kernel(cols, canvas, *strides, *dilations)
-        return
+        canvas_2d, cols_2d, *geometry = _flat_arguments(*_as_2d(canvas, cols, strides, dilations))
+        arguments = (cols_2d, canvas_2d, *geometry)
+        kernel = kernels.ready("col2im", _compile_col2im, arguments, cols.size)
+        if kernel is not None:
+            kernel(*arguments)
+            return
     col2im_numpy(cols, canvas, strides, dilations)
 
 
@@ -125,8 +132,11 @@ def col2im_numpy(cols, canvas, strides, dilations) -> None:
 def bias_relu(z: np.ndarray, bias: np.ndarray) -> None:
     """``z = max(z + bias, 0)`` in place, ``z`` a C-contiguous ``(rows, channels)``."""
     if z.dtype in FUSED_DTYPES and kernels.fusable(z, bias):
-        kernels.compiled("bias_relu", _compile_bias_relu)(z, bias, z.dtype.type(0))
-        return
+        arguments = (z, bias, z.dtype.type(0))
+        kernel = kernels.ready("bias_relu", _compile_bias_relu, arguments, z.size)
+        if kernel is not None:
+            kernel(*arguments)
+            return
     bias_relu_numpy(z, bias)
 
 
@@ -139,12 +149,14 @@ def relu_slope(grad: np.ndarray, output: np.ndarray) -> tuple[np.ndarray, np.nda
     """``(dz, dbias)``: the slope at a ReLU's input, ``grad * (output > 0)``,
     and its sum over rows; C-contiguous ``(rows, channels)`` arrays."""
     if grad.dtype in FUSED_DTYPES and kernels.fusable(grad, output):
-        slope = scratch.empty(grad.shape, grad.dtype)
-        bias_slope = np.empty(grad.shape[-1], grad.dtype)
         one, zero = grad.dtype.type(1), grad.dtype.type(0)
-        kernel = kernels.compiled("relu_slope", _compile_relu_slope)
-        kernel(grad, output, slope, bias_slope, one, zero)
-        return slope, bias_slope
+        arguments = (grad, output, grad, grad[0], one, zero)  # the kernel's argument types
+        kernel = kernels.ready("relu_slope", _compile_relu_slope, arguments, grad.size)
+        if kernel is not None:
+            slope = scratch.empty(grad.shape, grad.dtype)
+            bias_slope = np.empty(grad.shape[-1], grad.dtype)
+            kernel(grad, output, slope, bias_slope, one, zero)
+            return slope, bias_slope
     return relu_slope_numpy(grad, output)
 
 

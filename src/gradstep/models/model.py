@@ -860,6 +860,9 @@ class Model(Layer):
         training = adapters.Epochs(
             source, steps_per_epoch, lambda batch: self._prepare_batch(batch, class_weight)
         )
+        kernels.expect_steps(
+            training.num_batches and training.num_batches * (epochs - initial_epoch)
+        )
         validation = (
             None
             if validation_data is None
