@@ -198,8 +198,11 @@ def test_a_fit_long_enough_to_pay_for_loading_starts_it_at_its_first_step(
     monkeypatch, share, started
 ):
     """The fit (15 steps) would cost ``1 / share`` times the loading in extra
-    twin time: loading starts during its first step when that exceeds it."""
-    per_step = sum(loading.twin_extra_seconds(size) for size in (6 * 9, 9, 9 * 3, 3))
+    twin time: loading starts during its first step when that exceeds it. A step
+    runs Adam's twin on the 4 parameters and the hidden Dense layer's two passes
+    (bias and ReLU forward, ReLU slope and bias slope backward) on 8 x 9 entries."""
+    parameters = (6 * 9, 9, 9 * 3, 3)
+    per_step = sum(loading.twin_extra_seconds(size) for size in (*parameters, 8 * 9, 8 * 9))
     monkeypatch.setattr(loading, "LOAD_SECONDS", 15 * per_step * share)
     callback = _StartedAt()
     _fit("adam", [callback])
