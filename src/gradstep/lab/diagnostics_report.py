@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from gradstep.diagnostics_plots import TITLES, figure
+from gradstep.lab.report import page_head
 
 
 def is_diagnostics(path) -> bool:
@@ -29,15 +30,7 @@ def write_report(source, output, title="gradstep diagnostics") -> Path:
     records, every = record["records"], record.get("every")
     findings = record.get("findings", [])
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}"
-        "table{border-collapse:collapse;font-size:0.9em}"
-        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-        "th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}"
-        "img{max-width:100%;margin:1em 0}li{margin:0.4em 0}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
+        *page_head(title),
         "<h2>What the numbers say</h2>",
         _findings(findings),
         "<h2>Each layer at the end</h2>",

@@ -232,15 +232,7 @@ def plot_lr_find(result: LRFindResult, path=None, ax=None, skip_end: int = _SKIP
     points as fastai does, with the suggested rates marked. Drawn on ``ax`` if
     given, else on a new Figure (no pyplot, so no display is needed); saved to
     ``path`` (PNG, or any format matplotlib knows from the suffix) if given."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError("lr_find plots need matplotlib: pip install 'gradstep[plot]'") from error
-    if ax is None:
-        figure = Figure(figsize=(7, 4.5), dpi=100, layout="constrained")
-        ax = figure.add_subplot()
-    else:
-        figure = ax.figure
+    figure, ax = _figure_and_axes(ax)
     shown = slice(0, max(len(result.learning_rates) - skip_end, 1))
     rates = result.learning_rates[shown]
     ax.plot(rates, result.losses[shown], color="0.8", linewidth=1, label="batch loss")
@@ -260,6 +252,18 @@ def plot_lr_find(result: LRFindResult, path=None, ax=None, skip_end: int = _SKIP
     if path is not None:
         figure.savefig(path)
     return figure
+
+
+def _figure_and_axes(ax):
+    """``ax`` and its figure, or a new Figure's axes (no pyplot: no display needed)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError("lr_find plots need matplotlib: pip install 'gradstep[plot]'") from error
+    if ax is not None:
+        return ax.figure, ax
+    figure = Figure(figsize=(7, 4.5), dpi=100, layout="constrained")
+    return figure, figure.add_subplot()
 
 
 def _check_arguments(start_lr, end_lr, num_steps, beta) -> None:
@@ -451,15 +455,8 @@ def _band(seeds, runs, num_steps, varied) -> LRFindBand:
 
 
 def plot_band(band: LRFindBand, path=None, ax=None, skip_end: int = _SKIP_END):
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError("lr_find plots need matplotlib: pip install 'gradstep[plot]'") from error
-    if ax is None:
-        figure = Figure(figsize=(7, 4.5), dpi=100, layout="constrained")
-        ax = figure.add_subplot()
-    else:
-        figure = ax.figure
+    """The band's figure (see ``LRFindBand.plot``)."""
+    figure, ax = _figure_and_axes(ax)
     shown = slice(0, max(len(band.learning_rates) - skip_end, 1))
     rates = band.learning_rates[shown]
     top = _plot_ceiling(band, shown)

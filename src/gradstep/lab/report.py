@@ -169,15 +169,7 @@ def write_report(comparison: Comparison, output, title="gradstep comparison") ->
     ]
     config = comparison.trials[0]["config"] if comparison.trials else {}
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}"
-        "table{border-collapse:collapse;font-size:0.9em}"
-        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-        "th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}"
-        "img{max-width:100%;margin:1em 0}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
+        *page_head(title),
         f"<p>Dataset <b>{html.escape(str(config.get('dataset', '?')))}</b>, "
         f"{config.get('epochs', '?')} epochs, {len(comparison.trials)} trials; "
         f"{_validation_words(comparison)}; mean ± standard deviation over seeds.</p>",
@@ -195,6 +187,27 @@ def write_report(comparison: Comparison, output, title="gradstep comparison") ->
     output = Path(output)
     output.write_text("\n".join(parts), encoding="utf-8")
     return output
+
+
+#: The pages' style: plain tables and figures, readable when printed or projected.
+PAGE_STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:1100px}"
+    "table{border-collapse:collapse;font-size:0.9em}"
+    "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+    "th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}"
+    "img{max-width:100%;margin:1em 0}li{margin:0.4em 0}"
+)
+
+
+def page_head(title: str) -> list[str]:
+    """The first lines of a self-contained HTML page, up to its ``<h1>``."""
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{PAGE_STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
 
 
 def _validation_words(comparison):
