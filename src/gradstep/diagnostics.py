@@ -81,7 +81,12 @@ class DiagnosticsRecorder:
         verbose: print the findings at the end of training.
         saturation: a softmax output is saturated when its largest probability
             is at least this.
-        vanishing_ratio, exploding_ratio, dead_fraction: the findings' thresholds.
+        vanishing_ratio: a layer's gradient norm below this times the last
+            layer's is reported as vanishing.
+        exploding_ratio: an update-to-weight ratio above this is reported as
+            exploding.
+        dead_fraction: more than this share of a layer's ReLU units dead is
+            reported.
     """
 
     def __init__(

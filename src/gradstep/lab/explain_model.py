@@ -114,7 +114,8 @@ def explain_step(model, x, y, weight: str, index, sample_weight=None) -> StepExp
 
     Args:
         model: a compiled model (the optimizer may have taken steps already).
-        x, y: the batch, as ``train_on_batch`` takes them.
+        x: the batch's inputs, as ``train_on_batch`` takes them.
+        y: the batch's targets.
         weight: the weight's path, ``"<layer name>/<weight name>"`` as
             ``model.named_weights()`` lists them (``"dense/kernel"``).
         index: the entry, a tuple (``(3, 5)``) or an int for a vector.
