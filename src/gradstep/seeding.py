@@ -102,3 +102,10 @@ def _describe(template) -> str:
     if isinstance(template, dict):
         return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in template.items()) + "}"
     return repr(template) if isinstance(template, str) else "int"
+
+
+def spawned_seeds(count: int, base_seed: int = 0) -> list[int]:
+    """``count`` independent integer seeds spawned from one ``SeedSequence(base_seed)``
+    (a sweep's trials, a range test's runs)."""
+    children = np.random.SeedSequence(base_seed).spawn(count)
+    return [int(child.generate_state(1)[0]) for child in children]

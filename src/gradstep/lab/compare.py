@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradstep import datasets
+from gradstep import datasets, seeding
 from gradstep.lab import selection
 
 DEFAULT_VALIDATION_SPLIT = 0.2
@@ -257,8 +257,7 @@ def sweep_configs(
 
 def trial_seeds(count: int, base_seed: int = 0) -> list[int]:
     """``count`` independent seeds spawned from one SeedSequence."""
-    children = np.random.SeedSequence(base_seed).spawn(count)
-    return [int(child.generate_state(1)[0]) for child in children]
+    return seeding.spawned_seeds(count, base_seed)
 
 
 def compare(
@@ -370,15 +369,7 @@ def _run_all(tasks, n_jobs, progress, evaluate_test=False):
 
 
 def _config_of(trials, row):
-    for trial in trials:
-        config = trial["config"]
-        if (config["optimizer"], config["learning_rate"], config["batch_size"]) == (
-            row["optimizer"],
-            row["learning_rate"],
-            row["batch_size"],
-        ) and (config["loss"] or "default") == row["loss"]:
-            return config
-    raise AssertionError("the chosen row has no trials")
+    return _trials_by_row(trials)[_row_key(row)][0]["config"]
 
 
 def _test_score(config, seeds, metric, n_jobs):
@@ -498,17 +489,12 @@ def _with_progress(outcomes, total, show):
 
 def summarize(trials: list[dict]) -> list[dict]:
     """One row per configuration: mean and spread over seeds."""
-    groups: dict[tuple, list[dict]] = {}
-    for trial in trials:
-        config = trial["config"]
-        key = (config["optimizer"], config["learning_rate"], config["loss"], config["batch_size"])
-        groups.setdefault(key, []).append(trial)
     rows = []
-    for (optimizer, rate, loss, batch), group in groups.items():
+    for (optimizer, rate, loss, batch), group in _trials_by_row(trials).items():
         row = {
             "optimizer": optimizer,
             "learning_rate": rate,
-            "loss": loss or "default",
+            "loss": loss,
             "batch_size": batch,
             "seeds": len(group),
         }

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradstep.seeding import spawned_seeds
 from gradstep.validation import check_positive_int, check_real, check_same_length
 
 # fastai ignores the first tenth and the last five points when it suggests a rate:
@@ -387,8 +388,7 @@ def seed_list(seeds, base_seed) -> tuple[int, ...]:
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         if seeds < 2:
             raise ValueError(f"seeds must be at least 2 runs or a list of seeds, received {seeds}")
-        children = np.random.SeedSequence(0 if base_seed is None else base_seed).spawn(int(seeds))
-        return tuple(int(child.generate_state(1)[0]) for child in children)
+        return tuple(spawned_seeds(int(seeds), 0 if base_seed is None else base_seed))
     try:
         values = tuple(int(seed) for seed in seeds)
     except (TypeError, ValueError):

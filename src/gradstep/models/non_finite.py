@@ -113,14 +113,7 @@ def _inner(layer):
 def _finite(value) -> bool:
     """Whether every float array in ``value`` (an array, or a list/tuple/dict of them,
     None allowed) is finite."""
-    if value is None:
-        return True
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return all(_finite(v) for v in value)
-    array = np.asarray(value)
-    return not np.issubdtype(array.dtype, np.inexact) or bool(np.isfinite(array).all())
+    return all(bool(np.isfinite(array).all()) for array in _flat_arrays(value))
 
 
 def _kind(value) -> str:
