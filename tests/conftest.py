@@ -3,6 +3,7 @@ the `requires` marker for tests of optional dependencies."""
 
 import importlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,18 @@ def keras_training() -> dict:
 @pytest.fixture(scope="session")
 def keras_reference_arrays() -> dict[str, np.ndarray]:
     return load_npz_fixture("keras_reference_digits.npz")
+
+
+@pytest.fixture(autouse=True)
+def _no_kernel_loading_in_the_background():
+    """Each test starts after kernels an earlier test queued have loaded. numba's
+    compiler enters ``warnings.catch_warnings``, whose state Python keeps for the
+    whole process: a load running on the loader thread can undo ``pytest.warns``'s
+    recording on the test's thread, and the test sees no warning."""
+    loading = sys.modules.get("gradstep.kernels.loading")
+    if loading is not None:
+        assert loading.wait(timeout=300), "a kernel load took over 300 s"
+    yield
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -274,7 +274,12 @@ def _warn_once(name: str) -> None:
 
 def wait(timeout: float | None = None) -> bool:
     """Wait until the loader has loaded every kernel queued so far; whether it
-    has (False when ``timeout`` seconds ran out first)."""
+    has (False when ``timeout`` seconds ran out first).
+
+    Call it before a ``warnings.catch_warnings`` block (``pytest.warns``) whose
+    warnings matter: numba's compiler enters ``catch_warnings`` too, and Python
+    keeps its state for the whole process, so a load on the loader thread can
+    undo another thread's recording of warnings."""
     loader = _LOADER
     if loader is not None and loader is not threading.current_thread():
         loader.join(timeout)
