@@ -78,6 +78,14 @@ and "fit, outside the step" is the fit's mean time per step outside
 _train_step (batching, callbacks). The wrappers add about a microsecond
 per wrapped call (the line "timer overhead" gives it).
 
+--ahead (gradstep): before the rounds, build gradstep's kernels compiled
+ahead of time for this machine if its cache has none ("build", the default:
+what a machine where gradstep has trained before has, as numba's disk cache
+is warm after a first run; a fresh process then runs its first fit on
+kernels without importing numba), or turn them off in every child ("off":
+the first fit runs the NumPy twins, later ones numba's kernels once loaded;
+see gradstep.kernels.ahead). The version column says which.
+
 --memory (in fresh processes, --memory-repeats each, interleaved): the
 growth of the peak resident memory over the resident memory just before the
 fit (VmHWM - VmRSS, after malloc_trim; see rss.py), for the first fit of the
@@ -425,9 +433,15 @@ def version_label(name: str) -> str:
         import gradstep
         from gradstep import kernels
 
+        from gradstep.kernels import ahead
+
         where = os.path.dirname(os.path.dirname(gradstep.__file__))
         backend = "numba" if kernels.use_numba() else "numpy twins"
-        return f"gradstep {gradstep.__version__} ({backend} kernels; from {where})"
+        compiled_ahead = "in use" if ahead.status().startswith("in use") else "not in use"
+        return (
+            f"gradstep {gradstep.__version__} ({backend} kernels, compiled ahead of time "
+            f"{compiled_ahead}; from {where})"
+        )
     if name.startswith("pytorch"):
         import torch
 
@@ -846,6 +860,13 @@ def parse_args(argv=None):
     parser.add_argument("--profile", action="store_true", help="profile gradstep's step only")
     parser.add_argument("--memory", action="store_true", help="measure peak memory only")
     parser.add_argument("--memory-repeats", type=int, default=3)
+    parser.add_argument(
+        "--ahead",
+        choices=("build", "off"),
+        default="build",
+        help="gradstep's kernels compiled ahead of time: build them first if this machine "
+        "has none (default), or turn them off (GRADSTEP_AHEAD=0: the twins, then numba)",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", default=None, help=argparse.SUPPRESS)
@@ -865,6 +886,23 @@ def parse_args(argv=None):
     return args
 
 
+def prepare_ahead_of_time_kernels(choice: str, names: list) -> None:
+    """Build gradstep's kernels compiled ahead of time before the rounds (as a
+    machine where gradstep has trained before has them, the way numba's disk
+    cache is warm after a first run), or turn them off for every child."""
+    if not any(name.startswith("gradstep") for name in names):
+        return
+    if choice == "off" or os.environ.get("GRADSTEP_AHEAD") == "0":
+        os.environ["GRADSTEP_AHEAD"] = "0"
+        print("gradstep's kernels compiled ahead of time: off (GRADSTEP_AHEAD=0)")
+        return
+    built = subprocess.run(
+        [sys.executable, "-m", "gradstep.kernels.ahead_build"], capture_output=True, text=True
+    )
+    line = (built.stdout or built.stderr).strip().splitlines()
+    print(line[-1] if line else f"building them failed (exit {built.returncode})")
+
+
 def main(argv=None):
     """Returns what it printed: ``{"timing": ...}``, ``{"memory": ...}`` or ``{"profile": ...}``."""
     args = parse_args(argv)
@@ -881,6 +919,7 @@ def main(argv=None):
         print_profile(report, args)
         return {"profile": report}
     names = available(args.frameworks)
+    prepare_ahead_of_time_kernels(args.ahead, names)
     with tempfile.TemporaryDirectory() as folder:
         data_path = os.path.join(folder, "data.npz")
         np.savez(data_path, **data)

@@ -3,6 +3,7 @@ the `requires` marker for tests of optional dependencies."""
 
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,12 @@ import numpy as np
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# The kernels compiled ahead of time (gradstep.kernels.ahead) are neither used
+# nor built in the background by the tests, here and in the processes they
+# start: which kernels run would otherwise depend on what the machine's cache
+# holds. tests/kernels/test_ahead.py builds and checks them in a folder of its own.
+os.environ["GRADSTEP_AHEAD"] = "0"
 
 
 def load_json_fixture(name: str) -> dict:

@@ -41,6 +41,24 @@ def test_numba_and_numpy_twins_agree_to_the_bit(dtype, amsgrad):
         np.testing.assert_array_equal(fused, twin)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_nan_gradient_reaches_amsgrads_largest_v_in_both(dtype):
+    """np.maximum keeps a NaN from either side; the kernel once took Python's
+    max(), which drops one from its second argument."""
+
+    def run(backend):
+        kernels.set_backend(backend)
+        arrays = [np.ones(4, dtype), np.array([np.nan, 1, 0, -0.0], dtype)]
+        arrays += [np.zeros(4, dtype), np.zeros(4, dtype), np.full(4, 0.5, dtype)]
+        adam_update(*arrays, 1e-3, 0.9, 0.999, 1e-7)
+        return arrays
+
+    for fused, twin in zip(run("numba"), run("numpy"), strict=True):
+        bits = f"u{fused.itemsize}"
+        np.testing.assert_array_equal(fused.view(bits), twin.view(bits))
+    assert np.isnan(run("numba")[4][0])
+
+
 def test_numpy_backend_runs_the_twin(monkeypatch):
     calls = []
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gradstep.kernels import loading, trace
+from gradstep.kernels import ahead, loading, trace
 from gradstep.validation import check_int
 
 _BACKEND = "auto"
@@ -244,9 +244,14 @@ def ready(name: str, compile_kernel: Callable[[], Callable], arguments, size: in
     (made now if need be); under ``'auto'`` once it is loaded, else None, and
     the caller runs the NumPy twin, which gives the same bits, while
     ``kernels.loading`` counts the cost and loads the kernel in the background
-    when that pays; None under ``'numpy'``."""
+    when that pays; None under ``'numpy'``. Under either of the first two, the
+    kernel compiled ahead of time (``kernels.ahead``) is taken when this
+    machine has one for the arguments' dtype: it loads without numba."""
     kernel = loading.loaded(name)
     if kernel is not None or _BACKEND == "numpy":
+        return kernel
+    kernel = ahead.kernel_for(name, arguments)  # compiled ahead of time: same bits
+    if kernel is not None:
         return kernel
     if _BACKEND == "numba":
         return loading.load_now(name, compile_kernel)

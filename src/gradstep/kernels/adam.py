@@ -182,7 +182,9 @@ def _compile(amsgrad: bool):
             v = tiny - tiny if v < tiny else v
             first_moment[i] = m
             second_moment[i] = v
-            v_max = max(max_second_moment[i], v)
+            v_old = max_second_moment[i]
+            # np.maximum(v_hat, v): a NaN on either side is the result (max() would drop v's)
+            v_max = v_old if v_old >= v or v_old != v_old else v
             max_second_moment[i] = v_max
             variable[i] -= (m / (np.sqrt(v_max) + epsilon)) * alpha
 

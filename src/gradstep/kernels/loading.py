@@ -51,6 +51,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gradstep.kernels import ahead
+
 #: CPU seconds a fresh process spends importing numba and loading its first
 #: kernel from numba's disk cache (benchmarks/bench_kernel_loading.py).
 LOAD_SECONDS = 0.44
@@ -103,6 +105,7 @@ class _Account:
     def end_fit(self) -> None:
         if self.fitting and self.owed > self.owed_before_fit:
             self.fits_on_twins += 1
+            ahead.build_in_background()  # so that the next process has its kernels at once
         self.start_fit(0, fitting=False)
 
     def charge(self, name: str, size: int) -> bool:
@@ -253,6 +256,7 @@ def _load_queued() -> None:
                 _FAILED[name] = error
             else:
                 _LOADED[name] = kernel
+                ahead.build_in_background()  # numba pays here anyway: next processes won't
 
 
 def _signature(stand_ins) -> tuple:

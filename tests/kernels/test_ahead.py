@@ -1,0 +1,259 @@
+"""The kernels compiled ahead of time (gradstep.kernels.ahead): built by the
+module's own builder in a process of its own, they give the NumPy twins' bits,
+refuse arguments their signature does not fit, and a fresh process trains on
+them from its first step without importing numba, to the twins' bits."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gradstep.kernels import adam, ahead, dense
+
+pytestmark = pytest.mark.requires("numba", extra="speed")
+
+SRC = str(Path(ahead.__file__).parents[2])
+
+
+def _environment(cache: Path, on: bool = True) -> dict:
+    return {
+        **os.environ,
+        "GRADSTEP_KERNEL_CACHE": str(cache),
+        "GRADSTEP_AHEAD": "1" if on else "0",
+        "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    """A cache folder with this machine's module, built as users get it."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"numba.pycc needs a C compiler; {compiler!r} is not on PATH")
+    folder = tmp_path_factory.mktemp("kernel-cache")
+    built = subprocess.run(
+        [sys.executable, "-m", "gradstep.kernels.ahead_build"],
+        env=_environment(folder),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stderr
+    assert "kernels compiled ahead of time in" in built.stdout
+    return folder
+
+
+@pytest.fixture
+def in_use(cache, monkeypatch):
+    """This process's view of the cache: the module loaded from ``cache``."""
+    monkeypatch.setenv("GRADSTEP_KERNEL_CACHE", str(cache))
+    monkeypatch.setenv("GRADSTEP_AHEAD", "1")
+    monkeypatch.setitem(ahead._STATE, "table", None)
+    yield
+    ahead._STATE["table"] = None
+
+
+def _bits(array):
+    return array.view(f"u{array.itemsize}")
+
+
+def _adam_arrays(rng, size, dtype):
+    """Weights, a gradient with NaN and -0, and moments with subnormal entries
+    (which both versions flush to 0)."""
+    weights = rng.normal(size=size).astype(dtype)
+    gradient = rng.normal(size=size).astype(dtype)
+    gradient[:3] = [np.nan, -0.0, 0.0]
+    tiny = np.finfo(dtype).tiny
+    first, second = np.zeros(size, dtype), np.zeros(size, dtype)
+    first[3:6], second[3:6] = tiny * 2, tiny * 3
+    return [weights, gradient, first, second, np.abs(rng.normal(size=size)).astype(dtype)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("size", [7, 513, 40000])
+def test_adam_gives_the_twins_bits(in_use, dtype, amsgrad, size):
+    rng = np.random.default_rng(size)
+    compiled, twin = _adam_arrays(rng, size, dtype), _adam_arrays(rng, size, dtype)
+    twin = [array.copy() for array in compiled]
+    if not amsgrad:
+        compiled, twin = compiled[:4], twin[:4]
+    scalars = adam.adam_scalars(dtype, 3e-3, 0.9, 0.999, 1e-7)
+    name = "adam_amsgrad" if amsgrad else "adam"
+    kernel = ahead.kernel_for(name, (*compiled, *scalars))
+    assert kernel is not None
+    for _ in range(3):
+        kernel(*compiled, *scalars)
+        adam.adam_update_numpy(*twin[:4], twin[4] if amsgrad else None, scalars)
+    for ours, theirs in zip(compiled, twin, strict=True):
+        np.testing.assert_array_equal(_bits(ours), _bits(theirs))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(32, 512), (3, 7), (1, 1)])
+def test_dense_passes_give_the_twins_bits(in_use, dtype, shape):
+    rng = np.random.default_rng(1)
+    pre = rng.normal(size=shape).astype(dtype)
+    pre.flat[:2] = [-0.0, np.nan][: pre.size]
+    bias = rng.normal(size=shape[1]).astype(dtype)
+    compiled_pre, twin_pre, out = pre.copy(), pre.copy(), np.empty(shape, dtype)
+    ahead.kernel_for("dense_bias_relu", (compiled_pre, bias, out))(compiled_pre, bias, out)
+    twin_out = dense.bias_relu_numpy(twin_pre, bias)
+    for ours, theirs in [(compiled_pre, twin_pre), (out, twin_out)]:
+        np.testing.assert_array_equal(_bits(ours), _bits(theirs))
+    grad = rng.normal(size=shape).astype(dtype)
+    arguments = (grad, pre, np.empty(shape, dtype), np.empty(shape[1], dtype))
+    ahead.kernel_for("dense_relu_slopes", arguments)(*arguments)
+    twin = dense.relu_slope_and_bias_slope_numpy(grad, pre, True)
+    for ours, theirs in zip(arguments[2:], twin, strict=True):
+        np.testing.assert_array_equal(_bits(ours), _bits(theirs))
+
+
+def test_sgd_gives_the_twins_bits(in_use):
+    rng = np.random.default_rng(2)
+    weights, gradient = rng.normal(size=100).astype(np.float32), rng.normal(size=100)
+    gradient = gradient.astype(np.float32)
+    expected = weights - gradient * np.float32(0.1)
+    ahead.kernel_for("sgd", (weights, gradient, np.float32(0.1)))(weights, gradient, 0.1)
+    np.testing.assert_array_equal(_bits(weights), _bits(expected))
+
+
+def test_arguments_the_signature_does_not_fit_get_no_kernel(in_use):
+    vector = np.ones(8, np.float32)
+    assert ahead.kernel_for("sgd", (vector, vector.copy(), 0.5)) is not None
+    read_only = vector.copy()
+    read_only.flags.writeable = False
+    refused = [
+        (vector, np.ones(8), 0.5),  # a float64 gradient for float32 weights
+        (vector, np.ones(16, np.float32)[::2], 0.5),  # not contiguous
+        (vector, np.ones((2, 4), np.float32), 0.5),  # rank 2 for a vector
+        (vector, vector.copy(), vector),  # an array for a scalar
+        (vector, vector.copy()),  # an argument short
+        (read_only, vector.copy(), 0.5),
+        (vector.astype(np.float16), vector.astype(np.float16), 0.5),  # no float16 export
+    ]
+    for arguments in refused:
+        assert ahead.kernel_for("sgd", arguments) is None
+    assert ahead.kernel_for("not_a_kernel", (vector,)) is None
+
+
+def test_status_names_the_folder_in_use_or_why_not(in_use, cache, monkeypatch, tmp_path):
+    assert ahead.status() == f"in use, from {cache / ahead.machine_key()}"
+    monkeypatch.setenv("GRADSTEP_KERNEL_CACHE", str(tmp_path))
+    ahead._STATE["table"] = None
+    assert ahead.status().startswith("not in use: not built yet for this machine")
+    monkeypatch.setenv("GRADSTEP_AHEAD", "0")
+    ahead._STATE["table"] = None
+    assert ahead.status().startswith("not in use: turned off")
+    assert ahead.kernel_for("sgd", (np.ones(2, np.float32),) * 2 + (0.5,)) is None
+
+
+def test_another_cpu_gets_another_folder(monkeypatch):
+    key = ahead.machine_key()
+    ahead.machine_key.cache_clear()
+    monkeypatch.setattr(ahead, "_cpu_identity", lambda: "model name : another CPU")
+    try:
+        assert ahead.machine_key() != key
+    finally:
+        ahead.machine_key.cache_clear()
+
+
+def test_a_background_build_starts_once_and_not_over_a_lock(monkeypatch, tmp_path):
+    started = []
+    monkeypatch.setattr(ahead.subprocess, "Popen", lambda *a, **k: started.append(a[0]))
+    monkeypatch.setenv("GRADSTEP_KERNEL_CACHE", str(tmp_path))
+    monkeypatch.setenv("GRADSTEP_AHEAD", "1")
+    monkeypatch.setitem(ahead._STATE, "build_started", False)
+    assert ahead.build_in_background()
+    assert started == [[sys.executable, "-m", "gradstep.kernels.ahead_build"]]
+    assert not ahead.build_in_background()  # this process started one already
+    ahead._STATE["build_started"] = False
+    assert not ahead.build_in_background()  # the lock of the build under way
+    ahead.marker(ahead.module_directory(), "building").unlink()
+    ahead.marker(ahead.module_directory(), "failed").write_text("it failed")
+    ahead._STATE["build_started"] = False
+    assert not ahead.build_in_background()  # a failed build is not tried again
+    assert len(started) == 1
+
+
+def test_a_failed_build_leaves_its_error_and_no_lock(tmp_path):
+    environment = _environment(tmp_path)
+    environment["PATH"] = ""  # no C compiler: pycc fails
+    environment["CC"] = "no-such-compiler"
+    folder = tmp_path / "key"
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from gradstep.kernels import ahead, ahead_build
+        ahead.module_directory = lambda: Path({str(folder)!r})
+        ahead.marker(Path({str(folder)!r}), "building").touch()
+        ahead_build.main()
+        """
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, timeout=600
+    )
+    assert ran.returncode != 0
+    assert ahead.marker(folder, "failed").read_text().strip()
+    assert not ahead.marker(folder, "building").exists()
+    assert not folder.exists()
+
+
+FIT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import gradstep
+    from gradstep import kernels, layers
+    from gradstep.kernels import ahead, loading
+
+    if sys.argv[1] == "numpy":
+        kernels.set_backend("numpy")
+    gradstep.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 12)).astype(np.float32)
+    y = rng.integers(0, 3, size=96)
+    model = gradstep.Sequential([
+        gradstep.Input(shape=(12,)),
+        layers.Dense(40, activation="relu", name="hidden"),
+        layers.Dense(3, activation="softmax", name="out"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    print(json.dumps({
+        "weights": [w.tobytes().hex() for w in model.get_weights()],
+        "numba imported": "numba" in sys.modules,
+        "twin seconds beyond kernels": loading._ACCOUNT.owed,
+        "status": ahead.status(),
+    }))
+    """
+)
+
+
+def _fit_in_a_fresh_process(cache, backend, on):
+    ran = subprocess.run(
+        [sys.executable, "-c", FIT, backend],
+        env=_environment(cache, on),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout.splitlines()[-1])
+
+
+def test_a_fresh_process_trains_on_them_to_the_twins_bits_without_numba(cache):
+    compiled = _fit_in_a_fresh_process(cache, "auto", on=True)
+    twins = _fit_in_a_fresh_process(cache, "numpy", on=False)
+    assert compiled["status"].startswith("in use")
+    assert not compiled["numba imported"]
+    assert compiled["twin seconds beyond kernels"] == 0  # no twin stood in for a kernel
+    assert twins["twin seconds beyond kernels"] == 0  # (the numpy backend counts none)
+    assert compiled["weights"] == twins["weights"]
