@@ -432,7 +432,6 @@ def version_label(name: str) -> str:
     if name.startswith("gradstep"):
         import gradstep
         from gradstep import kernels
-
         from gradstep.kernels import ahead
 
         where = os.path.dirname(os.path.dirname(gradstep.__file__))

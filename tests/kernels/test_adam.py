@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from gradstep import kernels
-from gradstep.kernels.adam import adam_scalars, adam_update, adam_update_numpy
+from gradstep.kernels.adam import (
+    PreparedAdam,
+    adam_scalars,
+    adam_update,
+    adam_update_in_dtype,
+    adam_update_numpy,
+)
+from gradstep.optimizers import Adam
 
 pytestmark = pytest.mark.requires("numba", extra="speed")
 
@@ -96,3 +103,36 @@ def test_step_scalars_are_in_the_parameter_dtype(dtype):
     assert tuple(scalars) == expected
     assert all(type(scalar) is dtype for scalar in scalars)
     assert kernels.smallest_normal(dtype) == np.finfo(dtype).tiny
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("gradient_dtype", [np.float32, np.float64])
+def test_a_prepared_update_gives_adam_update_in_dtypes_bits(backend, amsgrad, gradient_dtype):
+    kernels.set_backend(backend)
+    rng = np.random.default_rng(5)
+    prepared_arrays = [rng.normal(size=(9, 4)).astype(np.float32)]
+    prepared_arrays += [np.zeros((9, 4), np.float32) for _ in range(3 if amsgrad else 2)]
+    plain_arrays = [array.copy() for array in prepared_arrays]
+    if not amsgrad:
+        prepared_arrays.append(None)
+        plain_arrays.append(None)
+    prepared = PreparedAdam(*prepared_arrays)
+    for step in range(1, 6):
+        gradient = rng.normal(size=(9, 4)).astype(gradient_dtype)
+        scalars = adam_scalars(np.float32, 1e-2 * step, 0.9, 0.999, 1e-7)
+        prepared.update(gradient, scalars)
+        adam_update_in_dtype(plain_arrays[0], gradient, *plain_arrays[1:], scalars)
+    for ours, theirs in zip(prepared_arrays, plain_arrays, strict=True):
+        if ours is not None:
+            np.testing.assert_array_equal(ours.view(np.uint32), theirs.view(np.uint32))
+
+
+def test_the_optimizer_prepares_again_when_a_slot_is_replaced():
+    optimizer = Adam(learning_rate=0.1)
+    variable = np.ones(5, np.float32)
+    optimizer.apply([np.ones(5, np.float32)], [variable])
+    replaced = np.zeros(5, np.float32)
+    optimizer.variables["momentum"][0] = replaced  # as state loaded into new arrays would be
+    optimizer.apply([np.ones(5, np.float32)], [variable])
+    assert replaced.any()  # the new array took the step's first moment

@@ -134,7 +134,6 @@ def test_arguments_the_signature_does_not_fit_get_no_kernel(in_use):
         (vector, np.ones(8), 0.5),  # a float64 gradient for float32 weights
         (vector, np.ones(16, np.float32)[::2], 0.5),  # not contiguous
         (vector, np.ones((2, 4), np.float32), 0.5),  # rank 2 for a vector
-        (vector, vector.copy(), vector),  # an array for a scalar
         (vector, vector.copy()),  # an argument short
         (read_only, vector.copy(), 0.5),
         (vector.astype(np.float16), vector.astype(np.float16), 0.5),  # no float16 export

@@ -47,7 +47,9 @@ def backend() -> str:
 def use_numba() -> bool:
     if trace.ACTIVE is not None:  # a step being explained runs the NumPy twins, which note
         return False
-    return _BACKEND == "numba" or (_BACKEND == "auto" and numba_available())
+    if _BACKEND == "auto":  # (asked several times a step: the cached answer first)
+        return _NUMBA_AVAILABLE if _NUMBA_AVAILABLE is not None else numba_available()
+    return _BACKEND == "numba"
 
 
 _NUMBA_AVAILABLE: bool | None = None
@@ -186,6 +188,15 @@ def try_launch(name: str, compile_kernel: Callable[[], Callable], arrays, scalar
         return False
     _run_split(kernel, flat, scalars)
     return True
+
+
+def run_flat(kernel: Callable, arguments: tuple, array_count: int) -> None:
+    """Run a ready kernel on ``arguments``: ``array_count`` flat arrays of one
+    size, then scalars (split over threads as ``launch`` does when large)."""
+    if arguments[0].size < PARALLEL_MIN_SIZE:
+        kernel(*arguments)
+        return
+    _run_split(kernel, list(arguments[:array_count]), arguments[array_count:])
 
 
 def _flat(arrays) -> list:

@@ -91,6 +91,62 @@ def adam_update_in_dtype(
     adam_update_numpy(variable, gradient, first_moment, second_moment, max_second_moment, scalars)
 
 
+class PreparedAdam:
+    """``adam_update_in_dtype`` for one parameter whose arrays stay the same
+    from step to step (an optimizer's parameter and its moments), with what
+    does not change looked up once: the kernel's name, whether the arrays fit
+    it, their flat views, and the kernel once it is ready. Each step then
+    costs one check of the new gradient and one call. Same numbers as
+    ``adam_update_in_dtype``: the same kernel or the same twin."""
+
+    def __init__(self, variable, first_moment, second_moment, max_second_moment):
+        self.arrays = (variable, first_moment, second_moment, max_second_moment)
+        slots = [a for a in self.arrays[1:] if a is not None]
+        self.amsgrad = max_second_moment is not None
+        self.name = "adam_amsgrad" if self.amsgrad else "adam"
+        self.dtype = variable.dtype
+        self.fits_kernel = all(
+            a.flags.c_contiguous and a.flags.writeable and a.dtype == variable.dtype
+            for a in (variable, *slots)
+        )
+        self.flat = [a.reshape(-1) for a in (variable, *slots)] if self.fits_kernel else None
+        self.kernel = None
+
+    def holds(self, variable, first_moment, second_moment, max_second_moment) -> bool:
+        """Whether these are still the arrays it was prepared for."""
+        arrays = self.arrays
+        return (
+            arrays[0] is variable
+            and arrays[1] is first_moment
+            and arrays[2] is second_moment
+            and arrays[3] is max_second_moment
+        )
+
+    def update(self, gradient, scalars: AdamScalars) -> None:
+        if (
+            self.fits_kernel
+            and gradient.dtype == self.dtype
+            and gradient.flags.c_contiguous
+            and kernels.use_numba()
+        ):
+            variable, *slots = self.flat
+            arguments = (variable, gradient.reshape(-1), *slots, *scalars)
+            kernel = self.kernel
+            if kernel is None:  # not loaded yet: ask again (which counts the twin's cost)
+                kernel = self.kernel = kernels.ready(
+                    self.name, lambda: _compile(self.amsgrad), arguments, variable.size
+                )
+            if kernel is not None:
+                kernels.run_flat(kernel, arguments, len(self.flat) + 1)
+            else:  # the twin, whose cost ``ready`` counted
+                adam_update_numpy(*self.arrays[:1], gradient, *self.arrays[1:], scalars)
+            return
+        variable, first_moment, second_moment, max_second_moment = self.arrays
+        adam_update_in_dtype(
+            variable, gradient, first_moment, second_moment, max_second_moment, scalars
+        )
+
+
 def adam_update_numpy(
     variable, gradient, first_moment, second_moment, max_second_moment, scalars: AdamScalars
 ):

@@ -134,18 +134,17 @@ _RANKS = {name: _ranks(entry[3]) for name, entry in KERNELS.items()}
 
 
 def _fits(arguments: tuple, ranks: tuple[int, ...], dtype: np.dtype) -> bool:
+    """Whether every array argument is what the signature says (a scalar
+    argument needs no check: the module converts it, or raises TypeError)."""
     if len(arguments) != len(ranks):
         return False
     for argument, rank in zip(arguments, ranks, strict=True):
-        if rank == 0:
-            if isinstance(argument, np.ndarray) or not np.isscalar(argument):
-                return False
-        elif not (
-            isinstance(argument, np.ndarray)
-            and argument.dtype == dtype
+        if rank and not (
+            type(argument) is np.ndarray
             and argument.ndim == rank
-            and argument.flags.c_contiguous
-            and argument.flags.writeable
+            and argument.dtype == dtype
+            and (flags := argument.flags).c_contiguous
+            and flags.writeable
         ):
             return False
     return True

@@ -28,10 +28,10 @@ _FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 def fusable(*arrays: np.ndarray) -> bool:
     """Whether the fused passes fit the arrays: every one C-contiguous, of
     rank 2, in float32 or float64 (``_kernel`` then says whether they run)."""
-    return all(
-        array.ndim == 2 and array.flags.c_contiguous and array.dtype in _FLOAT_TYPES
-        for array in arrays
-    )
+    for array in arrays:  # (a loop: a generator costs more than the checks here)
+        if not (array.ndim == 2 and array.flags.c_contiguous and array.dtype in _FLOAT_TYPES):
+            return False
+    return True
 
 
 def _kernel(name: str, compile_kernel, arguments: tuple, size: int):

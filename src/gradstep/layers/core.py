@@ -215,7 +215,8 @@ class Dense(Layer):
 
     def backward_from_pre_activation(self, saved, grad_wrt_pre, input_gradient=True):
         """The linear part of the backward pass, given the slope at ``x @ kernel + bias``."""
-        bias_slope = None if self.bias is None else _rows(grad_wrt_pre).sum(axis=0)
+        # np.add.reduce is what ndarray.sum calls (the same sums), without its wrapper
+        bias_slope = None if self.bias is None else np.add.reduce(_rows(grad_wrt_pre), axis=0)
         return self._linear_backward(saved[0], grad_wrt_pre, bias_slope, input_gradient)
 
     def _linear_backward(self, x, grad_wrt_pre, bias_slope, input_gradient):

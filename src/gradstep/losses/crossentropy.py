@@ -319,13 +319,19 @@ class SparseCategoricalCrossentropy(Loss):
         labels = labels.astype(np.int64, copy=False)
         rows = np.arange(labels.shape[0])
         picked = output[rows, labels]
-        per_sample = -np.log((picked / output.sum(axis=-1)).clip(EPSILON, 1 - EPSILON))
-        value = per_sample.sum() / float(per_sample.size)
+        # -log(clip(picked / sum, EPSILON, 1 - EPSILON)), with the ufuncs that
+        # clip and sum call (min(max(x, low), high); add.reduce), in place
+        per_sample = picked / np.add.reduce(output, axis=-1)
+        np.maximum(per_sample, EPSILON, out=per_sample)
+        np.minimum(per_sample, 1 - EPSILON, out=per_sample)
+        np.log(per_sample, out=per_sample)
+        np.negative(per_sample, out=per_sample)
+        value = np.add.reduce(per_sample) / float(per_sample.size)
         kept = _unclipped(picked).astype(output.dtype)
         slope = output * kept[..., None]
         slope[rows, labels] += -kept
-        slope = slope * (1.0 / float(labels.shape[0]))
-        return value, slope.astype(output.dtype, copy=False)
+        slope *= 1.0 / float(labels.shape[0])
+        return value, slope
 
     # The formulas of CategoricalCrossentropy with y = one_hot(label), computed
     # from the labels directly: only the label's entry of y is nonzero.

@@ -37,6 +37,7 @@ from gradstep.layers.base import LAYERS, Layer, assign_state_updates, snake_case
 from gradstep.layers.core import Input
 from gradstep.models import adapters, data, non_finite
 from gradstep.models.compile import CompiledLoss, CompiledMetrics, CompileSettings
+from gradstep.models.step_plan import ChainPlan
 from gradstep.optimizers import WeightGradient
 from gradstep.validation import (
     NotCompiledError,
@@ -628,7 +629,20 @@ class Model(Layer):
         ]
         return loss, gradients, outputs, per_output, saved.state_updates, saved.output_masks
 
-    def _train_step(self, inputs, targets, sample_weights, check_finite=False) -> str | None:
+    def _plan_step(self) -> ChainPlan | None:
+        """``fit``'s straight-line step for a chain of layers (``ChainPlan``),
+        or None: the graph's general step (a model that overrides
+        ``compute_loss``, or whose graph is not a chain)."""
+        if self._overrides_compute_loss():
+            return None
+        trained = self._weights_to_train()
+        compiled_loss, _ = self._compiled_for_outputs()
+        graph = self._graphs[True]
+        return ChainPlan.build(graph, compiled_loss, trained.named, trained.regularized)
+
+    def _train_step(
+        self, inputs, targets, sample_weights, check_finite=False, plan=None
+    ) -> str | None:
         """Forward, loss, backward, optimizer step, through the optimizer's
         ``step(closure)`` (L-BFGS evaluates the closure several times; the loss
         and metrics logged are those before the step). With ``check_finite``,
@@ -636,11 +650,14 @@ class Model(Layer):
         (weights and optimizer stay as they were) and what was wrong is returned.
         After the step, as in Keras, each constrained weight is replaced by
         ``constraint(weight)`` and the moving statistics of this batch's
-        forward pass are assigned."""
+        forward pass are assigned. ``plan``: ``fit``'s ``ChainPlan``, which
+        gives the loss and gradients of a chain of layers without the graph's
+        bookkeeping (the same numbers), or None."""
         first_pass = []
+        loss_and_gradients = self._loss_and_gradients if plan is None else plan.loss_and_gradients
 
         def closure():
-            loss, gradients, outputs, per_output, state_updates, masks = self._loss_and_gradients(
+            loss, gradients, outputs, per_output, state_updates, masks = loss_and_gradients(
                 inputs, targets, sample_weights
             )
             if not first_pass:
@@ -881,6 +898,7 @@ class Model(Layer):
         callback_list.on_train_begin()
         if self._resume_epoch is not None:
             initial_epoch, self._resume_epoch = self._resume_epoch, None
+        plan, planned_for = _NOT_PLANNED, None  # made at the first step (the losses compiled)
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             callback_list.on_epoch_begin(epoch)
@@ -892,7 +910,9 @@ class Model(Layer):
             for step, (inputs, targets, weights) in batches:
                 if batch_begin:
                     callback_list.on_train_batch_begin(step)
-                problem = self._train_step(inputs, targets, weights, self.terminate_on_nan)
+                if plan is _NOT_PLANNED or self._compiled is not planned_for:
+                    plan, planned_for = self._plan_step(), self._compiled  # (again after compile)
+                problem = self._train_step(inputs, targets, weights, self.terminate_on_nan, plan)
                 if batch_end:
                     callback_list.on_train_batch_end(step, self._logs())
                 if problem is not None:
@@ -1392,6 +1412,9 @@ def _batch_hook_in_use(callback_list, hook: str) -> bool:
     return False
 
 
+_NOT_PLANNED = object()  # fit's step plan before its first step
+
+
 class _NonFinite(Exception):
     """Raised by the closure to abandon a step at its first evaluation."""
 
@@ -1406,7 +1429,7 @@ def _non_finite(loss_value: float, gradients: list[WeightGradient]) -> str | Non
         flat = grad.reshape(-1)
         # The sum of squares (BLAS's dot: one pass, no temporary array) is NaN or
         # infinite whenever an entry is; when finite entries overflow it, look closer.
-        if not math.isfinite(np.dot(flat, flat)) and not np.isfinite(flat).all():
+        if not math.isfinite(flat @ flat) and not np.isfinite(flat).all():
             owner = path.rsplit("/", 1)[0]
             return f"the gradient of layer {owner!r} holds NaN or infinite values"
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gradstep.kernels.adam import AdamScalars, adam_scalars, adam_update_in_dtype
+from gradstep.kernels.adam import AdamScalars, PreparedAdam, adam_scalars
 from gradstep.kernels.trace import note_step
 from gradstep.optimizers.base import OPTIMIZERS, Optimizer, check_epsilon_placement
 
@@ -73,6 +73,7 @@ class Adam(Optimizer):
 
     def build(self, variables):
         super().build(variables)
+        self._prepared: dict[int, PreparedAdam] = {}  # by parameter index, made at its first step
         self.add_slot("momentum", variables)
         self.add_slot("velocity", variables)
         if self.amsgrad:
@@ -106,14 +107,16 @@ class Adam(Optimizer):
     def update_step(self, gradient, variable, step):
         scalars: AdamScalars = step.values["scalars"][variable.dtype]
         index, slots = self._index_of[id(variable)], self._slots  # one lookup for all slots
-        adam_update_in_dtype(
+        arrays = (
             variable,
-            gradient,
             slots["momentum"][index],
             slots["velocity"][index],
             slots["velocity_hat"][index] if self.amsgrad else None,
-            scalars,
         )
+        prepared = self._prepared.get(index)
+        if prepared is None or not prepared.holds(*arrays):
+            prepared = self._prepared[index] = PreparedAdam(*arrays)
+        prepared.update(gradient, scalars)
 
     def get_config(self):
         return {
