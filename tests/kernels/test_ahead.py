@@ -256,3 +256,13 @@ def test_a_fresh_process_trains_on_them_to_the_twins_bits_without_numba(cache):
     assert compiled["twin seconds beyond kernels"] == 0  # no twin stood in for a kernel
     assert twins["twin seconds beyond kernels"] == 0  # (the numpy backend counts none)
     assert compiled["weights"] == twins["weights"]
+
+
+def test_a_cache_that_cannot_be_written_starts_no_build(monkeypatch, tmp_path):
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    monkeypatch.setattr(ahead.subprocess, "Popen", lambda *a, **k: pytest.fail("started"))
+    monkeypatch.setenv("GRADSTEP_KERNEL_CACHE", str(blocked / "kernels"))
+    monkeypatch.setenv("GRADSTEP_AHEAD", "1")
+    monkeypatch.setitem(ahead._STATE, "build_started", False)
+    assert not ahead.build_in_background()

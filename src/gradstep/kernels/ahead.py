@@ -200,7 +200,13 @@ def build_in_background() -> bool:
     if _STATE["build_started"] or not enabled() or not _can_build():
         return False
     _STATE["build_started"] = True
-    directory = module_directory()
+    try:
+        return _start_build(module_directory())
+    except OSError:  # a cache that cannot be written (read-only home): the twins and numba
+        return False
+
+
+def _start_build(directory: Path) -> bool:
     if directory.is_dir() or marker(directory, "failed").exists():
         return False
     cache_directory().mkdir(parents=True, exist_ok=True)

@@ -74,6 +74,7 @@ class Adam(Optimizer):
     def build(self, variables):
         super().build(variables)
         self._prepared: dict[int, PreparedAdam] = {}  # by parameter index, made at its first step
+        self._dtypes = {variable.dtype for variable in variables}
         self.add_slot("momentum", variables)
         self.add_slot("velocity", variables)
         if self.amsgrad:
@@ -96,7 +97,7 @@ class Adam(Optimizer):
             note_step(
                 "epsilon * sqrt(1 - beta_2^t): PyTorch's epsilon, after the correction", epsilon
             )
-        dtypes = {variable.dtype for variable in self._variables}
+        dtypes = self._dtypes
         return {
             "scalars": {
                 dtype: adam_scalars(dtype, alpha, step.momentum, self.beta_2, epsilon)

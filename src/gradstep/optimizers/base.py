@@ -356,11 +356,8 @@ class Optimizer:
         module docstring for the order of operations); the paths are what
         ``exclude_from_weight_decay(var_names=...)`` and Muon read."""
         gradients = list(gradients)
-        self.apply(
-            [g.gradient for g in gradients],
-            [g.weight for g in gradients],
-            variable_names=[g.path for g in gradients],
-        )
+        paths, weights, grads = zip(*gradients, strict=True) if gradients else ((), (), ())
+        self.apply(list(grads), list(weights), variable_names=list(paths))
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, np.ndarray]]) -> int:
         """Keras's form: ``(gradient, variable)`` pairs. Returns ``iterations``."""
