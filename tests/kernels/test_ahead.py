@@ -166,7 +166,7 @@ def test_another_cpu_gets_another_folder(monkeypatch):
 
 def test_a_background_build_starts_once_and_not_over_a_lock(monkeypatch, tmp_path):
     started = []
-    monkeypatch.setattr(ahead.subprocess, "Popen", lambda *a, **k: started.append(a[0]))
+    monkeypatch.setattr("subprocess.Popen", lambda *a, **k: started.append(a[0]))
     monkeypatch.setenv("GRADSTEP_KERNEL_CACHE", str(tmp_path))
     monkeypatch.setenv("GRADSTEP_AHEAD", "1")
     monkeypatch.setitem(ahead._STATE, "build_started", False)
@@ -261,7 +261,7 @@ def test_a_fresh_process_trains_on_them_to_the_twins_bits_without_numba(cache):
 def test_a_cache_that_cannot_be_written_starts_no_build(monkeypatch, tmp_path):
     blocked = tmp_path / "a file"
     blocked.write_text("")
-    monkeypatch.setattr(ahead.subprocess, "Popen", lambda *a, **k: pytest.fail("started"))
+    monkeypatch.setattr("subprocess.Popen", lambda *a, **k: pytest.fail("started"))
     monkeypatch.setenv("GRADSTEP_KERNEL_CACHE", str(blocked / "kernels"))
     monkeypatch.setenv("GRADSTEP_AHEAD", "1")
     monkeypatch.setitem(ahead._STATE, "build_started", False)

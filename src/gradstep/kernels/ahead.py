@@ -36,8 +36,6 @@ import functools
 import hashlib
 import importlib.util
 import os
-import platform
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -84,7 +82,7 @@ def machine_key() -> str:
     for module in sorted({entry[0] for entry in KERNELS.values()} | {"ahead", "ahead_build"}):
         digest.update((Path(__file__).parent / f"{module}.py").read_bytes())
     digest.update(_cpu_identity().encode())
-    digest.update(f"{sys.version}|{np.__version__}|{platform.machine()}".encode())
+    digest.update(f"{sys.version}|{np.__version__}|{os.uname().machine}".encode())
     return digest.hexdigest()[:20]
 
 
@@ -155,7 +153,11 @@ def _load() -> dict:
     if not enabled():
         _STATE["why_not"] = "turned off (GRADSTEP_AHEAD=0) or not Linux"
         return {}
-    directory = module_directory()
+    try:
+        directory = module_directory()
+    except OSError as error:  # the kernels' source is not readable (a zipped install)
+        _STATE["why_not"] = f"no machine key: {error}"
+        return {}
     found = sorted(directory.glob(f"{MODULE_NAME}*.so")) if directory.is_dir() else []
     if not found:
         _STATE["why_not"] = f"not built yet for this machine ({directory})"
@@ -207,6 +209,8 @@ def build_in_background() -> bool:
 
 
 def _start_build(directory: Path) -> bool:
+    import subprocess  # (here: importing it costs a fresh process a few milliseconds)
+
     if directory.is_dir() or marker(directory, "failed").exists():
         return False
     cache_directory().mkdir(parents=True, exist_ok=True)
