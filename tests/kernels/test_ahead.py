@@ -224,7 +224,9 @@ FIT = textwrap.dedent(
         layers.Dense(40, activation="relu", name="hidden"),
         layers.Dense(3, activation="softmax", name="out"),
     ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    name, options = json.loads(sys.argv[2])
+    optimizer = getattr(gradstep.optimizers, name)(**options)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
     model.fit(x, y, batch_size=16, epochs=3, verbose=0)
     print(json.dumps({
         "weights": [w.tobytes().hex() for w in model.get_weights()],
@@ -236,9 +238,9 @@ FIT = textwrap.dedent(
 )
 
 
-def _fit_in_a_fresh_process(cache, backend, on):
+def _fit_in_a_fresh_process(cache, backend, on, optimizer=("Adam", {})):
     ran = subprocess.run(
-        [sys.executable, "-c", FIT, backend],
+        [sys.executable, "-c", FIT, backend, json.dumps(optimizer)],
         env=_environment(cache, on),
         capture_output=True,
         text=True,
@@ -248,9 +250,21 @@ def _fit_in_a_fresh_process(cache, backend, on):
     return json.loads(ran.stdout.splitlines()[-1])
 
 
-def test_a_fresh_process_trains_on_them_to_the_twins_bits_without_numba(cache):
-    compiled = _fit_in_a_fresh_process(cache, "auto", on=True)
-    twins = _fit_in_a_fresh_process(cache, "numpy", on=False)
+OPTIMIZERS = [
+    ("Adam", {}),
+    ("Adam", {"amsgrad": True}),
+    ("SGD", {"learning_rate": 0.1}),
+    ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "momentum_form": "pytorch"}),
+    ("RMSprop", {"momentum": 0.5, "centered": True}),
+    ("RMSprop", {"momentum": 0.5, "momentum_form": "pytorch"}),
+]
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_fresh_process_trains_on_them_to_the_twins_bits_without_numba(cache, optimizer):
+    compiled = _fit_in_a_fresh_process(cache, "auto", on=True, optimizer=optimizer)
+    twins = _fit_in_a_fresh_process(cache, "numpy", on=False, optimizer=optimizer)
     assert compiled["status"].startswith("in use")
     assert not compiled["numba imported"]
     assert compiled["twin seconds beyond kernels"] == 0  # no twin stood in for a kernel

@@ -4,8 +4,8 @@ cache that a fresh process loads in under a millisecond, without numba.
 A fresh process pays about half a second of CPU for numba before it can run
 even a kernel numba has cached (``kernels.loading``), so a first fit ran on
 the NumPy twins, about 1.6 times as long as the next (issue 19). The kernels
-of the common training step (Dense's element-wise passes; Adam's and SGD's
-updates, in float32 and float64) are therefore also compiled by numba's
+of the common training step (Dense's element-wise passes; Adam's, SGD's and
+RMSprop's updates, in float32 and float64) are therefore also compiled by numba's
 ahead-of-time compiler into an extension module, once per machine:
 
 - built in a separate process (``python -m gradstep.kernels.ahead_build``, about
@@ -47,14 +47,22 @@ MODULE_NAME = "gradstep_kernels_ahead"
 #: kernel name -> (its module in gradstep.kernels, the function of that module
 #: that makes its numba kernel and that function's arguments, the kernel's
 #: argument types with ``F`` for the float type: ``F[::1]`` a contiguous
-#: vector, ``F[:, ::1]`` a C-contiguous matrix, ``F`` a scalar). Each is
-#: exported once for float32 and once for float64.
+#: vector, ``F[:, ::1]`` a C-contiguous matrix, ``F`` a scalar, ``b1`` a
+#: flag). Each is exported once for float32 and once for float64.
 KERNELS: dict[str, tuple[str, str, tuple, tuple[str, ...]]] = {
     "adam": ("adam", "_compile", (False,), ("F[::1]",) * 4 + ("F",) * 5),
     "adam_amsgrad": ("adam", "_compile", (True,), ("F[::1]",) * 5 + ("F",) * 5),
     "dense_bias_relu": ("dense", "_compile_bias_relu", (), ("F[:, ::1]", "F[::1]", "F[:, ::1]")),
     "dense_relu_slopes": ("dense", "_compile_relu_slopes", (), ("F[:, ::1]",) * 3 + ("F[::1]",)),
     "sgd": ("sgd", "_compile_plain", (), ("F[::1]", "F[::1]", "F")),
+    "sgd_momentum": ("sgd", "_compile_momentum", (), ("F[::1]",) * 3 + ("F",) * 3 + ("b1",)),
+    "sgd_pytorch_momentum": (
+        "sgd",
+        "_compile_pytorch_momentum",
+        (),
+        ("F[::1]",) * 3 + ("F",) * 3 + ("b1",),
+    ),
+    "rmsprop": ("rmsprop", "_compile", (), ("F[::1]",) * 5 + ("F",) * 7 + ("b1",) * 3),
 }
 
 TYPES = {np.dtype(np.float32): "f4", np.dtype(np.float64): "f8"}
@@ -125,7 +133,7 @@ def kernel_for(name: str, arguments: tuple) -> Callable | None:
 
 def _ranks(arguments: tuple[str, ...]) -> tuple[int, ...]:
     """Each argument's rank in a signature of ``KERNELS`` (0: a scalar)."""
-    return tuple(0 if kind == "F" else kind.count(",") + 1 for kind in arguments)
+    return tuple(kind.count(",") + 1 if "[" in kind else 0 for kind in arguments)
 
 
 _RANKS = {name: _ranks(entry[3]) for name, entry in KERNELS.items()}
