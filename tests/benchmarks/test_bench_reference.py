@@ -136,3 +136,26 @@ def test_the_driver_runs_gradstep_in_a_fresh_process_and_prints_the_tables(bench
     assert set(result["median"]) == {"cold", "start_to_end", "warm", "cold_cpu", "warm_cpu"}
     assert result["median"]["start_to_end"] > result["median"]["cold"]
     assert "no ratios" in capsys.readouterr().out  # gradstep alone: no peer
+
+
+def test_the_kernels_compiled_ahead_of_time_are_built_first_or_turned_off(
+    bench, monkeypatch, capsys
+):
+    built = []
+    monkeypatch.setattr(bench.subprocess, "run", lambda *a, **k: built.append(a[0]))
+    monkeypatch.delenv("GRADSTEP_AHEAD", raising=False)
+    bench.prepare_ahead_of_time_kernels("build", ["pytorch"])
+    assert not built  # no gradstep contender: nothing to build
+    monkeypatch.setattr(
+        bench.subprocess,
+        "run",
+        lambda *a, **k: (
+            built.append(a[0]) or bench.subprocess.CompletedProcess(a[0], 0, "made", "")
+        ),
+    )
+    bench.prepare_ahead_of_time_kernels("build", ["gradstep", "pytorch"])
+    assert built == [[sys.executable, "-m", "gradstep.kernels.ahead_build"]]
+    bench.prepare_ahead_of_time_kernels("off", ["gradstep"])
+    assert bench.os.environ["GRADSTEP_AHEAD"] == "0"  # every child inherits it
+    assert "off (GRADSTEP_AHEAD=0)" in capsys.readouterr().out
+    assert bench.parse_args([]).ahead == "build"
