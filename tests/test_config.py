@@ -196,3 +196,48 @@ def test_on_batch_calls_apply_fits_thread_rule():
     large = models.Sequential([layers.Dense(1024, input_shape=(256,)), layers.Dense(1)])
     seen = _blas_threads_during_on_batch_calls(large, np.zeros((4, 256)), np.zeros((4, 1)))
     assert seen == {name: own for name in ("train_on_batch", "test_on_batch", "predict_on_batch")}
+
+
+@pytest.mark.requires("threadpoolctl", extra="main")
+def test_fits_in_several_threads_leave_blas_as_they_found_it():
+    """Two threads training at once, each entering and leaving the BLAS limit
+    many times in overlapping order: afterwards BLAS has its own thread count
+    again and no thread reports a limit in force; the weights are those of
+    the same fits run one after the other."""
+    import threading
+
+    import threadpoolctl
+
+    def numpy_blas_threads():
+        return {
+            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        }
+
+    own = numpy_blas_threads()
+
+    def train(seed, results, start=None):
+        rng = np.random.default_rng(seed)
+        model = models.Sequential([layers.Input((3,)), layers.Dense(4), layers.Dense(2)])
+        model.set_weights([rng.normal(size=w.shape) for w in model.get_weights()])
+        model.compile(optimizer="sgd", loss="mse")
+        if start is not None:
+            start.wait()
+        for _ in range(20):
+            x, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+            model.fit(x, y, batch_size=2, shuffle=False, verbose=0)
+        results[seed] = model.get_weights()
+
+    together, apart = {}, {}
+    start = threading.Barrier(2)
+    threads = [threading.Thread(target=train, args=(s, together, start)) for s in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for seed in (1, 2):
+        train(seed, apart)
+    assert numpy_blas_threads() == own
+    assert config.blas_threads_in_effect() is None
+    for seed in (1, 2):
+        for ours, theirs in zip(together[seed], apart[seed], strict=True):
+            np.testing.assert_array_equal(ours, theirs)

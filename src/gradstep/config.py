@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 
 import numpy as np
 
@@ -122,16 +123,33 @@ def set_blas_threads(value: int | str | None) -> None:
 
 
 #: The BLAS threads in effect inside ``limit_blas_threads`` (None: BLAS's own
-#: count), or ``_UNLIMITED`` outside it.
+#: count), or ``_UNLIMITED`` outside it; per thread (``_THIS_THREAD.threads``).
 _UNLIMITED = "unlimited"
-_THREADS_IN_EFFECT: int | str | None = _UNLIMITED
+
+
+class _ThreadState(threading.local):
+    threads: int | str | None = _UNLIMITED
+
+
+_THIS_THREAD = _ThreadState()
+
+#: The threads inside ``limit_blas_threads`` now, each with its depth of calls.
+#: BLAS's thread count belongs to the whole process: only a thread that is
+#: alone inside sets it, and it undoes its own settings, last first. A thread
+#: that enters while another is inside leaves BLAS as it finds it (the
+#: numbers are the same on any count of threads; only the speed differs), so
+#: that no thread restores a count from under another, or leaves one set
+#: after both have ended.
+_INSIDE: dict[int, int] = {}
+_INSIDE_LOCK = threading.Lock()
 
 
 def blas_threads_in_effect() -> int | None:
     """The BLAS thread count the running ``fit``, ``evaluate`` or ``predict``
-    allows (``limit_blas_threads``): a number, or None when BLAS keeps its own
-    (or outside them)."""
-    return None if _THREADS_IN_EFFECT == _UNLIMITED else _THREADS_IN_EFFECT
+    of this thread allows (``limit_blas_threads``): a number, or None when BLAS
+    keeps its own (or outside them)."""
+    threads = _THIS_THREAD.threads
+    return None if threads == _UNLIMITED else threads
 
 
 @contextlib.contextmanager
@@ -139,17 +157,26 @@ def limit_blas_threads(largest_weights: int = 0):
     """A context manager applying ``blas_threads`` for a model whose largest
     weight matrix has ``largest_weights`` entries, counted once per position
     for a convolution (``Model.product_size``; BLAS is left alone without
-    threadpoolctl, though ``blas_threads_in_effect`` still tells the count)."""
-    global _THREADS_IN_EFFECT
+    threadpoolctl, though ``blas_threads_in_effect`` still tells the count).
+    Safe to enter from several threads at once (see ``_INSIDE``)."""
     threads = _BLAS_THREADS
     if threads == "auto":
         threads = 1 if largest_weights < AUTO_THREADS_MIN_WEIGHTS else None
-    previous, _THREADS_IN_EFFECT = _THREADS_IN_EFFECT, threads
+    previous, _THIS_THREAD.threads = _THIS_THREAD.threads, threads
+    me = threading.get_ident()
+    with _INSIDE_LOCK:
+        _INSIDE[me] = _INSIDE.get(me, 0) + 1
+        limit = _threadpool_limits(threads) if len(_INSIDE) == 1 else _NO_CHANGE
+        limit.__enter__()
     try:
-        with _threadpool_limits(threads):
-            yield
+        yield
     finally:
-        _THREADS_IN_EFFECT = previous
+        with _INSIDE_LOCK:
+            limit.__exit__(None, None, None)
+            _INSIDE[me] -= 1
+            if not _INSIDE[me]:
+                del _INSIDE[me]
+        _THIS_THREAD.threads = previous
 
 
 #: A matrix product whose result has fewer entries than this, or that takes
@@ -178,18 +205,19 @@ def product_threads(left: np.ndarray, right: np.ndarray):
     a product then took 48 ms instead of 1.4 (median, MNIST's first
     convolution on a 2-core machine running other jobs). One thread gives
     the same bits (each entry's sum is unchanged)."""
-    if _THREADS_IN_EFFECT == 1 or _THREADS_IN_EFFECT == _UNLIMITED:
+    in_effect = _THIS_THREAD.threads
+    if in_effect == 1 or in_effect == _UNLIMITED:
         return _NO_CHANGE  # one thread already, or no limit in force: whatever the shapes
     inner, columns = right.shape
     rows = left.size // inner
-    threads = blas_threads_in_effect()
-    parallel = _THREADS_IN_EFFECT != _UNLIMITED and threads != 1
     small = rows * columns < SERIAL_PRODUCT_MAX_ENTRIES or (
         rows * inner * columns < SERIAL_PRODUCT_MAX_WORK
     )
-    controller = _blas_controller() if parallel and small else None
+    if not small or len(_INSIDE) > 1:  # (another thread inside: BLAS is not this one's)
+        return _NO_CHANGE
+    controller = _blas_controller()
     if controller is None:
-        return contextlib.nullcontext()
+        return _NO_CHANGE
     return controller.limit(limits=1, user_api="blas")
 
 
