@@ -128,19 +128,26 @@ function fillSelect(select, values) {
   for (const value of values) option(select, value, String(value).replaceAll("_", " "));
 }
 
+// The catalogue's lists as lookups by name.
+const byName = (entries) => Object.fromEntries(entries.map((entry) => [entry.name, entry]));
+
 function buildControls() {
   const catalog = state.catalog;
-  fillSelect($("optimizer"), Object.keys(catalog.optimizers));
-  fillSelect($("schedule"), Object.keys(catalog.schedules));
+  state.optimizers = byName(catalog.optimizers);
+  state.schedules = byName(catalog.schedules);
+  state.datasets = byName(catalog.datasets);
+  fillSelect($("optimizer"), Object.keys(state.optimizers));
+  fillSelect($("schedule"), ["none", ...Object.keys(state.schedules)]);
   fillSelect($("activation"), catalog.activations);
-  fillSelect($("regularizer"), catalog.regularizers);
+  fillSelect($("regularization"), catalog.regularizations);
   const box = $("datasets");
   box.innerHTML = "";
-  for (const name of Object.keys(catalog.datasets)) {
+  for (const { name, task } of catalog.datasets) {
+    if (name === "csv") continue;  // chosen by uploading a file
     const button = document.createElement("button");
     button.dataset.name = name;
     button.id = `dataset-${name}`;
-    button.title = `${name.replaceAll("_", " ")} (${catalog.datasets[name]})`;
+    button.title = `${name.replaceAll("_", " ")} (${task})`;
     const icon = document.createElement("canvas");
     icon.width = icon.height = 44;
     drawDatasetIcon(icon, name);
@@ -190,6 +197,12 @@ function argumentInputs(container, defaults, values, key) {
       input.type = "checkbox";
       input.checked = Boolean(value);
       input.onchange = () => change({ [key]: { ...values, [name]: input.checked } });
+    } else if (Array.isArray(fallback)) {
+      input.type = "text";
+      input.value = value.join(", ");
+      input.onchange = () => change({
+        [key]: { ...values, [name]: input.value.split(",").map(Number) },
+      });
     } else {
       input.type = "number";
       input.step = "any";
@@ -205,18 +218,20 @@ function showConfig() {
   const config = state.config;
   const catalog = state.catalog;
   $("optimizer").value = config.optimizer;
-  argumentInputs($("optimizer-args"), catalog.optimizers[config.optimizer],
-    config.optimizer_args, "optimizer_args");
+  argumentInputs($("optimizer-args"), state.optimizers[config.optimizer].hyperparameters,
+    config.optimizer_options, "optimizer_options");
   $("schedule").value = config.schedule;
-  argumentInputs($("schedule-args"), catalog.schedules[config.schedule],
-    config.schedule_args, "schedule_args");
-  const task = catalog.datasets[config.dataset] || "classification";
+  const schedule = state.schedules[config.schedule];
+  argumentInputs($("schedule-args"), schedule ? schedule.arguments : {},
+    config.schedule_options, "schedule_options");
+  const task = (state.data && state.data.task) || state.datasets[config.dataset].task;
   fillSelect($("loss"), catalog.losses[task]);
   $("loss").value = config.loss;
-  for (const id of ["batch_size", "activation", "regularizer", "regularization_rate",
-    "dropout", "seed"]) {
+  for (const id of ["learning_rate", "batch_size", "activation", "regularization",
+    "regularization_rate", "dropout"]) {
     $(id).value = config[id];
   }
+  if (config.seed !== null && config.seed !== undefined) $("seed").value = config.seed;
   for (const id of ["test_ratio", "noise", "samples"]) {
     $(id).value = config[id];
     $(`${id}-value`).textContent = config[id];
@@ -224,7 +239,7 @@ function showConfig() {
   for (const button of $("datasets").children) {
     button.classList.toggle("selected", button.dataset.name === config.dataset);
   }
-  $("layer-count").textContent = config.layers.length;
+  $("layer-count").textContent = config.hidden_layers.length;
   scheduleDraw();
 }
 
@@ -242,20 +257,26 @@ function wireControls() {
     if (event.key === "Enter") send("reset", { seed: Number($("seed").value) });
   };
   $("seed").onchange = () => send("reset", { seed: Number($("seed").value) });
-  $("optimizer").onchange = () => change({ optimizer: $("optimizer").value, optimizer_args: {} });
-  $("schedule").onchange = () => change({ schedule: $("schedule").value, schedule_args: {} });
-  for (const id of ["loss", "activation", "regularizer"]) {
+  $("optimizer").onchange = () => change({
+    optimizer: $("optimizer").value,
+    optimizer_options: {},
+    learning_rate: state.optimizers[$("optimizer").value].learning_rate,
+  });
+  $("schedule").onchange = () => change({ schedule: $("schedule").value, schedule_options: {} });
+  for (const id of ["loss", "activation", "regularization"]) {
     $(id).onchange = () => change({ [id]: $(id).value });
   }
-  for (const id of ["batch_size", "regularization_rate", "dropout", "test_ratio", "noise",
-    "samples"]) {
+  for (const id of ["learning_rate", "batch_size", "regularization_rate", "dropout",
+    "test_ratio", "noise", "samples"]) {
     $(id).onchange = () => change({ [id]: Number($(id).value) });
   }
   for (const id of ["test_ratio", "noise", "samples"]) {
     $(id).oninput = () => { $(`${id}-value`).textContent = $(id).value; };
   }
-  $("add-layer").onclick = () => change({ layers: [...state.config.layers, 2] });
-  $("remove-layer").onclick = () => change({ layers: state.config.layers.slice(0, -1) });
+  $("add-layer").onclick = () => change({ hidden_layers: [...state.config.hidden_layers, 2] });
+  $("remove-layer").onclick = () => change({
+    hidden_layers: state.config.hidden_layers.slice(0, -1),
+  });
   $("show-test").onchange = scheduleDraw;
   $("network").onclick = clickNetwork;
   $("error").onclick = () => { $("error").hidden = true; };
@@ -496,9 +517,8 @@ function featureGrid(name, size, bounds) {
   const [x1min, x1max, x2min, x2max] = bounds;
   const values = new Float64Array(size * size);
   const f = {
-    x1: (a) => a / 6, x2: (a, b) => b / 6, x1_squared: (a) => (a * a) / 18 - 1,
-    x2_squared: (a, b) => (b * b) / 18 - 1, x1_x2: (a, b) => (a * b) / 18,
-    sin_x1: (a) => Math.sin(a), sin_x2: (a, b) => Math.sin(b),
+    x1: (a) => a, x2: (a, b) => b, "x1^2": (a) => a * a, "x2^2": (a, b) => b * b,
+    "x1*x2": (a, b) => a * b, "sin(x1)": (a) => Math.sin(a), "sin(x2)": (a, b) => Math.sin(b),
   }[name] || (() => 0);
   for (let j = 0; j < size; j++) {
     for (let i = 0; i < size; i++) {
@@ -523,7 +543,7 @@ function drawNetwork() {
   const frame = state.frame;
   const features = state.catalog.features;
   const chosen = state.config.features;
-  const layers = state.config.layers;
+  const layers = state.config.hidden_layers;
   const columns = layers.length + 2;
   const columnX = (c) => 30 + (c / (columns - 1)) * (canvas.width - 60 - NODE);
   const rowY = (r, count) => {
@@ -568,7 +588,9 @@ function drawNetwork() {
   nodes[0].forEach((node) => {
     const used = chosen.includes(node.name);
     g.globalAlpha = used ? 1 : 0.3;
-    paintGrid(g, featureGrid(node.name, 20, grid.bounds), 20, (v) => v, node.x, node.y, NODE, NODE);
+    const values = featureGrid(node.name, 20, grid.bounds);
+    const m = maxAbs(values);
+    paintGrid(g, values, 20, (v) => v / m, node.x, node.y, NODE, NODE);
     g.globalAlpha = 1;
     g.strokeStyle = used ? "#183d4e" : "#bbb";
     g.lineWidth = used ? 2 : 1;
@@ -601,8 +623,8 @@ function drawNetwork() {
 }
 
 function featureLabel(name) {
-  return { x1: "x₁", x2: "x₂", x1_squared: "x₁²", x2_squared: "x₂²", x1_x2: "x₁x₂",
-    sin_x1: "sin(x₁)", sin_x2: "sin(x₂)" }[name] || name;
+  return { x1: "x₁", x2: "x₂", "x1^2": "x₁²", "x2^2": "x₂²", "x1*x2": "x₁x₂",
+    "sin(x1)": "sin(x₁)", "sin(x2)": "sin(x₂)" }[name] || name;
 }
 
 // The +/- buttons above each hidden layer.
@@ -611,7 +633,7 @@ function placeUnitControls(centres, canvas) {
   const ratio = canvas.clientWidth / canvas.width;
   box.innerHTML = "";
   centres.forEach((x, l) => {
-    const units = state.config.layers[l];
+    const units = state.config.hidden_layers[l];
     const holder = document.createElement("div");
     holder.className = "units";
     holder.style.left = `${x * ratio - 30}px`;
@@ -620,12 +642,14 @@ function placeUnitControls(centres, canvas) {
     const add = document.createElement("button");
     add.textContent = "+";
     add.title = "One more neuron";
-    add.onclick = () => change({ layers: state.config.layers.map((n, i) => (i === l ? n + 1 : n)) });
+    add.onclick = () => change({
+      hidden_layers: state.config.hidden_layers.map((n, i) => (i === l ? n + 1 : n)),
+    });
     const remove = document.createElement("button");
     remove.textContent = "−";
     remove.title = "One neuron fewer";
     remove.onclick = () => change({
-      layers: state.config.layers.map((n, i) => (i === l ? Math.max(1, n - 1) : n)),
+      hidden_layers: state.config.hidden_layers.map((n, i) => (i === l ? Math.max(1, n - 1) : n)),
     });
     buttons.append(add, remove);
     holder.append(buttons, `${units} neuron${units === 1 ? "" : "s"}`);
