@@ -29,8 +29,8 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
-from gradstep.playground import datasets, export
-from gradstep.playground.session import Session, validate_config
+from gradstep.playground import export
+from gradstep.playground.session import Session
 
 STATIC = Path(__file__).parent / "static"
 FRAMES_PER_SECOND = 15
@@ -115,7 +115,6 @@ class Tab:
         self.executor = executor
         self.id = tab_id
         self.session: Session | None = None
-        self.csv: dict | None = None  # the last upload, kept across new configurations
         self.lock = asyncio.Lock()
         self.playing = False
         self.player: asyncio.Task | None = None
@@ -137,17 +136,20 @@ class Tab:
 
     # training on the worker thread
     def _train_slice(self) -> str:
-        """Steps for 1/FRAMES_PER_SECOND s (at least one), then the frame."""
+        """Steps for 1/FRAMES_PER_SECOND s (at least one, none once the run
+        has diverged), then the frame."""
         deadline = time.monotonic() + 1 / FRAMES_PER_SECOND
-        self.session.step()
-        while time.monotonic() < deadline:
-            self.session.step()
+        while self.session.step() is not None and time.monotonic() < deadline:
+            pass
         return self._frame_message()
 
     async def _play(self) -> None:
         try:
             while self.playing and not self.websocket.closed:
                 await self.websocket.send_str(await self.run(self._train_slice))
+                if self.session.diverged is not None:
+                    await self.send("error", message=self.session.diverged)
+                    break
         except ConnectionResetError:
             pass
         except Exception as error:  # the page hears of it; the server keeps running
@@ -165,17 +167,19 @@ class Tab:
 
     # the messages from the page
     async def on_config(self, message: dict) -> None:
+        """New choices: a new model (an uploaded CSV stays the session's)."""
         await self.pause()
-        config = await self.run(validate_config, _field(message, "config", dict))
-        self.session = await self.run(Session, config)
-        if self.csv is not None and config.get("dataset") == "csv":
-            await self.run(self.session.set_data_from_csv, **self.csv)
+        config = _field(message, "config", dict)
+        if self.session is None:
+            self.session = await self.run(Session, config)
+        else:
+            await self.run(self.session.configure, config)
         await self.send_session()
 
     async def send_session(self) -> None:
         """What the page draws from: the configuration, the data, the schedule, a frame."""
         await self.send("config", config=self.session.config)
-        await self.send("data", data=await self.run(self.session.data))
+        await self.send("data", data=await self.run(self.session.points))
         await self.on_schedule_preview({})
         await self.send_frame()
 
@@ -321,16 +325,21 @@ async def upload(request: web.Request) -> web.Response:
     missing = [name for name, value in columns.items() if not isinstance(value, str)]
     if missing:
         return _error(f"the upload must name its columns: {', '.join(missing)} missing")
-    csv = {"data": file.file.read(), **columns}
+    await tab.pause()
     try:
-        await tab.pause()
-        await tab.run(datasets.parse_csv, **csv, max_bytes=MAX_UPLOAD_BYTES, max_rows=MAX_UPLOAD_ROWS)
-        await tab.run(tab.session.set_data_from_csv, **csv)
+        await tab.run(
+            tab.session.set_data_from_csv,
+            file.file.read(),
+            **columns,
+            max_bytes=MAX_UPLOAD_BYTES,
+            max_rows=MAX_UPLOAD_ROWS,
+        )
     except (ValueError, TypeError) as error:
         return _error(str(error))
-    tab.csv = csv
     await tab.send_session()
-    return web.json_response({"type": "uploaded", "rows": len(tab.session.data()["train"])})
+    return web.json_response(
+        {"type": "uploaded", "rows": len(tab.session.x_train), "task": tab.session.task}
+    )
 
 
 EXPORTS = {

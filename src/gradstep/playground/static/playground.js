@@ -33,10 +33,11 @@ function color(value) {
 }
 const css = (rgb, alpha = 1) => `rgba(${rgb[0]},${rgb[1]},${rgb[2]},${alpha})`;
 
-// A target or prediction on the colour scale: classification maps 0..1 to -1..1.
+// A target or prediction on the colour scale: the output's range maps to -1..1
+// (classification: the probability of class 1, 0..1).
 function signed(value) {
-  return state.config && state.data && state.data.task === "classification"
-    ? 2 * value - 1 : value;
+  const [low, high] = (state.frame && state.frame.boundary.range) || [0, 1];
+  return high > low ? (2 * (value - low)) / (high - low) - 1 : 0;
 }
 
 // --- the connection -------------------------------------------------------------------
@@ -231,7 +232,7 @@ function showConfig() {
     "regularization_rate", "dropout"]) {
     $(id).value = config[id];
   }
-  if (config.seed !== null && config.seed !== undefined) $("seed").value = config.seed;
+  if (config.seed !== null && document.activeElement !== $("seed")) $("seed").value = config.seed;
   for (const id of ["test_ratio", "noise", "samples"]) {
     $(id).value = config[id];
     $(`${id}-value`).textContent = config[id];
@@ -369,11 +370,12 @@ function draw() {
   if (!state.frame) return;
   const frame = state.frame;
   $("epoch-count").textContent = frame.epoch;
+  if (document.activeElement !== $("seed")) $("seed").value = frame.seed;
   $("step-count").textContent = frame.step;
-  const last = (values) => (values && values.length ? values[values.length - 1] : null);
-  const format = (value) => (value === null ? "–" : value.toFixed(3));
-  $("train-loss").textContent = format(last(frame.train_loss));
-  $("test-loss").textContent = format(last(frame.test_loss));
+  const format = (value) => (value === null || value === undefined ? "–" : value.toFixed(3));
+  $("train-loss").textContent = format(frame.train_loss);
+  $("test-loss").textContent = format(frame.test_loss);
+  if (frame.diverged) showStatus(frame.diverged);
   drawBoundary();
   drawNetwork();
   drawLosses();
@@ -402,8 +404,8 @@ function paintGrid(context, values, size, scale, x, y, width, height) {
 function drawBoundary() {
   const canvas = $("boundary");
   const g = canvas.getContext("2d");
-  const grid = state.frame.grid;
-  paintGrid(g, grid.output, grid.size, signed, 0, 0, canvas.width, canvas.height);
+  const grid = state.frame.boundary;
+  paintGrid(g, grid.values, grid.grid, signed, 0, 0, canvas.width, canvas.height);
   if (!state.data) return;
   const [x1min, x1max, x2min, x2max] = grid.bounds;
   const px = (x) => ((x - x1min) / (x1max - x1min)) * canvas.width;
@@ -468,16 +470,16 @@ function lineChart(canvas, series, { logScale = false } = {}) {
 }
 
 function drawLosses() {
-  const frame = state.frame;
+  const history = state.frame.history;
   lineChart($("losses"), [
-    { values: frame.train_loss || [], color: "#999" },
-    { values: frame.test_loss || [], color: "#222" },
+    { values: history.train_loss, color: "#999" },
+    { values: history.test_loss, color: "#222" },
   ]);
 }
 
 // The schedule's whole curve (light), and the rates used so far (dark) over it.
 function drawLearningRate() {
-  const used = (state.frame && state.frame.lr) || [];
+  const used = (state.frame && state.frame.history.learning_rate) || [];
   const preview = state.schedule || [];
   lineChart($("learning-rate"), [
     { values: preview, color: "#9cc9e6", width: 3, length: Math.max(preview.length, used.length) },
@@ -487,17 +489,14 @@ function drawLearningRate() {
 const BLUE_CSS = css(BLUE);
 
 function drawDiagnostics() {
-  const diagnostics = state.frame.diagnostics || {};
-  const norms = diagnostics.gradient_norms || [];
-  const dead = diagnostics.dead_fraction || [];
   const body = document.querySelector("#diagnostics tbody");
   body.innerHTML = "";
-  norms.forEach((entry, i) => {
+  state.frame.diagnostics.forEach((entry) => {
     const row = document.createElement("tr");
-    const deadValue = dead[i];
+    const deadValue = entry.dead_fraction;
     const cells = [
-      entry.layer,
-      Number.isFinite(entry.norm) ? entry.norm.toExponential(2) : "–",
+      entry.layer.replace("_", " "),
+      Number.isFinite(entry.gradient_norm) ? entry.gradient_norm.toExponential(2) : "–",
       deadValue === null || deadValue === undefined ? "" : `${Math.round(deadValue * 100)}%`,
     ];
     for (const text of cells) {
@@ -550,7 +549,7 @@ function drawNetwork() {
     const spacing = Math.min(NODE + 16, (canvas.height - 20) / Math.max(count, 1));
     return 10 + r * spacing;
   };
-  const grid = frame.grid;
+  const bounds = frame.boundary.bounds;
 
   // nodes: [column][index] -> {x, y}
   const nodes = [features.map((name, r) => ({ x: columnX(0), y: rowY(r, features.length), name }))];
@@ -562,7 +561,7 @@ function drawNetwork() {
   // edges, from the frame's kernels: layer l maps column l's nodes to column l + 1's
   state.edges = [];
   const sources = (l) => (l === 0 ? nodes[0].filter((n) => chosen.includes(n.name)) : nodes[l]);
-  (frame.weights || []).forEach((kernel, l) => {
+  frame.weights.forEach(({ kernel }, l) => {
     const from = sources(l);
     const to = nodes[l + 1];
     const scale = 3 / Math.max(0.5, maxAbs(kernel.flat()));
@@ -588,7 +587,7 @@ function drawNetwork() {
   nodes[0].forEach((node) => {
     const used = chosen.includes(node.name);
     g.globalAlpha = used ? 1 : 0.3;
-    const values = featureGrid(node.name, 20, grid.bounds);
+    const values = featureGrid(node.name, 20, bounds);
     const m = maxAbs(values);
     paintGrid(g, values, 20, (v) => v / m, node.x, node.y, NODE, NODE);
     g.globalAlpha = 1;
@@ -604,11 +603,11 @@ function drawNetwork() {
   });
 
   // hidden neurons: their outputs over the plane
-  (grid.neurons || []).forEach((layer, l) => layer.forEach((values, u) => {
+  frame.neurons.layers.forEach((layer, l) => layer.forEach((values, u) => {
     const node = nodes[l + 1] && nodes[l + 1][u];
     if (!node) return;
     const m = maxAbs(values);
-    paintGrid(g, values, grid.size, (v) => v / m, node.x, node.y, NODE, NODE);
+    paintGrid(g, values, frame.neurons.grid, (v) => v / m, node.x, node.y, NODE, NODE);
     g.strokeStyle = "#555";
     g.lineWidth = 1;
     g.strokeRect(node.x, node.y, NODE, NODE);
@@ -616,7 +615,7 @@ function drawNetwork() {
 
   // the output node
   const out = nodes[nodes.length - 1][0];
-  paintGrid(g, grid.output, grid.size, signed, out.x, out.y, NODE, NODE);
+  paintGrid(g, frame.boundary.values, frame.boundary.grid, signed, out.x, out.y, NODE, NODE);
   g.strokeStyle = "#222";
   g.strokeRect(out.x, out.y, NODE, NODE);
   placeUnitControls(nodes.slice(1, -1).map((column) => column[0].x + NODE / 2), canvas);
