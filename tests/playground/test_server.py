@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("aiohttp", reason="the playground extra: pip install 'gradstep[playground]'")
 
-from aiohttp import WSMsgType  # noqa: E402
+from aiohttp import FormData, WSMsgType  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
 from gradstep.playground import server  # noqa: E402
@@ -124,7 +124,8 @@ def test_a_session_sends_what_the_page_draws_then_trains_on_request():
         return catalog, config, data, schedule, first["frame"], after_epoch["frame"]
 
     catalog, config, data, schedule, first, after_epoch = with_client(test)
-    assert "spiral" in catalog["catalog"]["datasets"] and catalog["session"]
+    assert {"name": "spiral", "task": "classification"} in catalog["catalog"]["datasets"]
+    assert catalog["session"]
     assert config["config"]["dataset"] == "xor" and config["config"]["hidden_layers"] == [3]
     assert data["data"]["task"] == "classification" and len(data["data"]["train"]) == 50
     assert len(schedule["schedule"]) == server.SCHEDULE_PREVIEW_STEPS
@@ -184,7 +185,10 @@ GOOD_CSV = "u,v,label\n" + "".join(f"{i / 10},{(i * 7) % 13 - 6},{i % 2}\n" for 
 
 
 async def upload(client, session, data, columns=("u", "v", "label")):
-    form = {"file": data, **dict(zip(("x1", "x2", "target"), columns, strict=True))}
+    form = FormData()
+    form.add_field("file", data, filename="points.csv", content_type="text/csv")
+    for name, column in zip(("x1", "x2", "target"), columns, strict=True):
+        form.add_field(name, column)
     response = await client.post(f"/upload?session={session}&token={TOKEN}", data=form)
     return response.status, await response.json()
 
@@ -194,6 +198,7 @@ def test_a_good_csv_becomes_the_sessions_data():
         socket, session = await open_session(client)
         status, answer = await upload(client, session, GOOD_CSV.encode())
         data = await receive(socket, "data")
+        await receive(socket, "frame")  # the new data's first
         await socket.send_json({"type": "epoch"})
         frame = await receive(socket, "frame")
         return status, answer, data["data"], frame["frame"]
@@ -294,7 +299,7 @@ def test_twenty_sessions_train_at_once_each_on_its_own_model_and_the_server_answ
         for socket in sockets:
             await receive(socket, "status")
             await socket.send_json({"type": "step"})
-            histories.append((await receive(socket, "frame"))["frame"]["train_loss"])
+            histories.append((await receive(socket, "frame"))["frame"]["history"]["train_loss"])
         return page.status, answered_in, frames, histories
 
     status, answered_in, frames, histories = with_client(test)

@@ -29,7 +29,6 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
-from gradstep.playground import export
 from gradstep.playground.session import Session
 
 STATIC = Path(__file__).parent / "static"
@@ -353,6 +352,8 @@ EXPORTS = {
 
 
 def _export_bytes(session: Session, kind: str) -> bytes:
+    from gradstep.playground import export
+
     if kind == "gradstep":
         return export.gradstep_script(session.config, session.seed).encode()
     if kind == "keras":
@@ -372,8 +373,8 @@ async def export_run(request: web.Request) -> web.Response:
     tab = _tab(request)
     try:
         body = await tab.run(_export_bytes, tab.session, kind)
-    except (ValueError, TypeError) as error:
-        return _error(str(error))
+    except Exception as error:  # the page hears of it; the server keeps running
+        return _error(_message(error), 400 if isinstance(error, ValueError | TypeError) else 500)
     name, content_type = EXPORTS[kind]
     return web.Response(
         body=body,
