@@ -26,6 +26,7 @@ SPIRAL = {
     "features": ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"],
     "hidden_layers": [8, 8],
     "optimizer": "adam",
+    "optimizer_options": {},
     "learning_rate": 0.03,
     "batch_size": 10,
 }
@@ -123,7 +124,7 @@ def click(browser, element_id: str) -> None:
 def epoch_losses(browser) -> list[float]:
     click(browser, "epoch")
     wait_for(browser, "state.frame.epoch === 1")
-    return browser.execute_script("return state.frame.train_loss")
+    return browser.execute_script("return state.frame.history.train_loss")
 
 
 def boundary_image(browser) -> str:
@@ -138,7 +139,7 @@ def test_spiral_with_tanh_learns_and_rewinds_to_the_same_first_epoch(page):
 
     click(page, "play")
     wait_for(page, "state.running")
-    wait_for(page, "state.frame.test_loss.at(-1) < 0.3")
+    wait_for(page, "state.frame.test_loss < 0.3")
     click(page, "play")  # pause
     wait_for(page, "!state.running")
     assert boundary_image(page) != image_after_one_epoch

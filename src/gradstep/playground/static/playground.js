@@ -77,12 +77,13 @@ const handlers = {
   },
   schedule(message) {
     state.schedule = message.schedule;
+    state.previewAsked = false;
     scheduleDraw();
   },
   status(message) {
     state.running = message.running;
     $("play").classList.toggle("running", state.running);
-    $("play").innerHTML = state.running ? "&#x23f8;" : "&#x25b6;";
+    $("play").setAttribute("aria-label", state.running ? "Pause" : "Play");
     showStatus(state.running ? "training" : "paused");
   },
   explain(message) {
@@ -450,14 +451,16 @@ function lineChart(canvas, series, { logScale = false } = {}) {
   let high = Math.max(...values.map(transform));
   if (high - low < 1e-12) { high += 0.5; low -= 0.5; }
   if (!logScale) low = Math.min(low, 0);
-  const length = Math.max(...series.map((s) => s.length || s.values.length));
+  // each series' x: its own positions (s.at) or 0, 1, 2, ...; one scale for all
+  const xOf = (s, i) => (s.at ? s.at[i] : i);
+  const length = Math.max(1, ...series.map((s) => (s.values.length ? xOf(s, s.values.length - 1) : 0)));
   const pad = 4;
   for (const s of series) {
     g.beginPath();
     g.strokeStyle = s.color;
     g.lineWidth = s.width || 1.5;
     s.values.forEach((v, i) => {
-      const x = pad + (i / Math.max(1, length - 1)) * (canvas.width - 2 * pad);
+      const x = pad + (xOf(s, i) / length) * (canvas.width - 2 * pad);
       const y = canvas.height - pad - ((transform(v) - low) / (high - low)) * (canvas.height - 2 * pad);
       if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
     });
@@ -479,11 +482,16 @@ function drawLosses() {
 
 // The schedule's whole curve (light), and the rates used so far (dark) over it.
 function drawLearningRate() {
-  const used = (state.frame && state.frame.history.learning_rate) || [];
+  const history = state.frame ? state.frame.history : { learning_rate: [], learning_rate_steps: [] };
   const preview = state.schedule || [];
+  const steps = state.frame ? state.frame.step : 0;
+  if (steps > preview.length && preview.length < 100000 && !state.previewAsked) {
+    state.previewAsked = true;  // the schedule further on: twice the steps taken
+    send("schedule_preview", { steps: Math.min(100000, 2 * steps) });
+  }
   lineChart($("learning-rate"), [
-    { values: preview, color: "#9cc9e6", width: 3, length: Math.max(preview.length, used.length) },
-    { values: used, color: BLUE_CSS, width: 1.5, length: Math.max(preview.length, used.length) },
+    { values: preview, at: preview.map((_, i) => i + 1), color: "#9cc9e6", width: 3 },
+    { values: history.learning_rate, at: history.learning_rate_steps, color: BLUE_CSS },
   ]);
 }
 const BLUE_CSS = css(BLUE);
@@ -544,7 +552,7 @@ function drawNetwork() {
   const chosen = state.config.features;
   const layers = state.config.hidden_layers;
   const columns = layers.length + 2;
-  const columnX = (c) => 30 + (c / (columns - 1)) * (canvas.width - 60 - NODE);
+  const columnX = (c) => 62 + (c / (columns - 1)) * (canvas.width - 90 - NODE);
   const rowY = (r, count) => {
     const spacing = Math.min(NODE + 16, (canvas.height - 20) / Math.max(count, 1));
     return 10 + r * spacing;
