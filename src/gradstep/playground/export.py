@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,7 @@ _TORCH_OPTIMIZERS = {
 }
 _TORCH_LOSSES = {
     "binary_crossentropy": (
-        "predicted = predicted.clamp(1e-7, 1 - 1e-7)  # Keras clips probabilities so\n"
+        "predicted = predicted.clamp(1e-7, 1 - 1e-7)  # as Keras clips them\n"
         "    return -(target * predicted.log() + (1 - target) * (1 - predicted).log()).mean()"
     ),
     "binary_focal_crossentropy": (
@@ -129,26 +130,26 @@ def gradstep_script(
     """
     config = _checked(config, data)
     task = _task(config, data)
-    lines = _header("gradstep", config, seed, steps, reported)
-    lines += ["import numpy as np", "", "import gradstep as keras"]
+    lines = _header("gradstep", config, seed, steps, reported, [])
+    lines += ["import gradstep as keras", "import numpy as np"]
     if config["dataset"] == "csv":
-        lines += [""] + _constants(seed, steps, config, task)
-        lines += _embedded_data(data) + [""] + _features_function(config["features"]) + [""]
-        lines += _arrays_from_embedded()
+        lines += ["", *_constants(seed, steps, config), *_embedded_data(data)]
+        lines += _features_function(config["features"]) + _arrays_from_embedded()
     else:
         lines += ["from gradstep.playground.datasets import feature_matrix, make_dataset", ""]
-        lines += _constants(seed, steps, config, task)
+        lines += _constants(seed, steps, config)
+        arguments = [f'"{config["dataset"]}"']
+        arguments += [f"{k}={config[k]!r}" for k in ("samples", "noise", "test_ratio")]
+        arguments.append(f"seed={config['data_seed']!r}")
+        lines += _call("data = make_dataset", arguments)
         lines += [
-            f"data = make_dataset({config['dataset']!r}, samples={config['samples']}, "
-            f"noise={config['noise']!r}, test_ratio={config['test_ratio']!r}, "
-            f"seed={config['data_seed']})",
             "x_train = feature_matrix(data.train_points, FEATURES)",
             "x_test = feature_matrix(data.test_points, FEATURES)",
             'y_train = data.train_targets.astype("float32").reshape(-1, 1)',
             'y_test = data.test_targets.astype("float32").reshape(-1, 1)',
         ]
     lines += ["", "# The network; its seed draws the initial weights and the dropout masks."]
-    lines += _keras_model(config, task, seed_argument=", seed=SEED")
+    lines += _keras_model(config, task, seed_argument="seed=SEED")
     lines += _keras_compile(config, "gradstep")
     lines += _loop("model.train_on_batch(x_train[rows], y_train[rows])")
     lines += _keras_losses()
@@ -179,15 +180,18 @@ def keras_script(
     if config["optimizer"] == "lbfgs":
         raise ValueError("Keras has no L-BFGS optimizer; export the gradstep script instead")
     task = _task(config, data)
-    lines = _header("Keras 3", config, seed, steps, reported)
+    notes = []
+    if initial_weights is not None:
+        notes.append("It starts from the page's initial weights and takes the same batches.")
     if config["dropout"] > 0:
-        lines += ["# Keras draws its own dropout masks: the losses differ from the page's."]
-    lines += ["import numpy as np", "", "import keras", ""]
-    lines += _constants(seed, steps, config, task) + _embedded_data(data)
-    lines += _embedded_weights(initial_weights)
-    lines += [""] + _features_function(config["features"]) + [""] + _arrays_from_embedded()
+        notes.append("Keras draws its own dropout masks, so its losses differ from the page's.")
+    lines = _header("Keras 3 (any backend)", config, seed, steps, reported, notes)
+    lines += ["import keras", "import numpy as np", ""]
+    lines += _constants(seed, steps, config) + _embedded_data(data)
+    lines += _embedded_weights(initial_weights, config)
+    lines += _features_function(config["features"]) + _arrays_from_embedded()
     lines += ["", "keras.utils.set_random_seed(SEED)"]
-    lines += _keras_model(config, task, seed_argument="")
+    lines += _keras_model(config, task, seed_argument=None)
     if initial_weights is not None:
         lines += ['model.set_weights([np.array(w, dtype="float32") for w in INITIAL_WEIGHTS])']
     lines += _keras_compile(config, "keras", steps)
@@ -223,30 +227,26 @@ def pytorch_script(
             f"{', '.join(_TORCH_OPTIMIZERS)}. Export the gradstep or Keras script instead"
         )
     task = _task(config, data)
-    lines = _header("PyTorch", config, seed, steps, reported)
+    notes = ["It starts from the page's initial weights and takes the same batches."]
     if config["dropout"] > 0:
-        lines += ["# PyTorch draws its own dropout masks: the losses differ from the page's."]
+        notes.append("PyTorch draws its own dropout masks, so its losses differ from the page's.")
     if config["optimizer"] not in ("sgd", "gd"):
-        lines += ["# PyTorch's optimizer adds epsilon where PyTorch does: a round-off apart."]
-    lines += ["import math", "from collections import OrderedDict", "", "import numpy as np"]
+        notes.append("PyTorch's optimizer adds epsilon where PyTorch does: a round-off apart.")
+    lines = _header("PyTorch", config, seed, steps, reported, notes)
+    lines += ["import math"] if config["loss"] == "log_cosh" else []
+    lines += ["from collections import OrderedDict", "", "import numpy as np"]
     lines += ["import torch", "from torch import nn", ""]
-    lines += _constants(seed, steps, config, task) + _embedded_data(data)
-    lines += _embedded_weights(initial_weights)
-    lines += [""] + _features_function(config["features"]) + [""] + _arrays_from_embedded()
+    lines += _constants(seed, steps, config) + _embedded_data(data)
+    lines += _embedded_weights(initial_weights, config)
+    lines += _features_function(config["features"]) + _arrays_from_embedded()
     lines += ["", "torch.manual_seed(SEED)"]
     lines += _torch_model(config, task)
     lines += _torch_training(config, steps)
     lines += _loop("train_step(x_train[rows], y_train[rows], step)")
     lines += [
         "",
-        "with torch.no_grad():",
-        "    model.eval()",
-        "    train_loss = float(loss_function(model(torch.from_numpy(x_train)), "
-        "torch.from_numpy(y_train)) + penalty())",
-        "    test_loss = float(loss_function(model(torch.from_numpy(x_test)), "
-        "torch.from_numpy(y_test)) + penalty())",
-        'print("train loss:", train_loss)',
-        'print("test loss:", test_loss)',
+        'print("train loss:", evaluate(x_train, y_train))',
+        'print("test loss:", evaluate(x_test, y_test))',
     ]
     return "\n".join(lines) + "\n"
 
@@ -306,7 +306,7 @@ def _task(config: dict, data: PlaneData | None) -> str:
     return choices.task_of(config, data.task if data is not None else None)
 
 
-def _header(framework: str, config: dict, seed: int, steps: int, reported) -> list[str]:
+def _header(framework, config, seed, steps, reported, notes: list[str]) -> list[str]:
     hidden = ", ".join(str(units) for units in config["hidden_layers"]) or "none"
     schedule = "" if config["schedule"] == "none" else f", schedule {config['schedule']}"
     regularization = (
@@ -315,75 +315,121 @@ def _header(framework: str, config: dict, seed: int, steps: int, reported) -> li
         else f", {config['regularization'].upper()} {config['regularization_rate']:g}"
     )
     dropout = f", dropout {config['dropout']:g}" if config["dropout"] else ""
-    lines = [
-        f'"""The gradstep playground\'s run, in {framework}.',
-        "",
+    full_batch = choices.optimizer_classes()[config["optimizer"]].full_batch
+    batch = (
+        "the whole training set as one batch"
+        if full_batch
+        else (f"batch size {config['batch_size']}")
+    )
+    summary = (
         f"Data: {config['dataset']}; inputs: {', '.join(config['features'])}; hidden layers: "
-        f"{hidden} ({config['activation']}).",
-        f"Loss {config['loss']}; optimizer {config['optimizer']}, learning rate "
-        f"{config['learning_rate']:g}{schedule}; batch size {config['batch_size']}"
-        f"{regularization}{dropout}.",
-        f"Seed {seed}; {steps} training steps.",
-    ]
+        f"{hidden} ({config['activation']}). Loss {config['loss']}; optimizer "
+        f"{config['optimizer']}, learning rate {config['learning_rate']:g}{schedule}; {batch}"
+        f"{regularization}{dropout}. Seed {seed}; {steps} "
+        "training steps."
+    )
     if reported is not None:
-        lines.append(
-            f"The page reported: train loss {reported[0]:.6g}, test loss {reported[1]:.6g}."
-        )
-    return lines + ['"""', ""]
+        summary += f" The page reported: train loss {reported[0]:.6g}, test loss {reported[1]:.6g}."
+    paragraphs = [summary, " ".join(notes)] if notes else [summary]
+    lines = [f'"""The gradstep playground\'s run, in {framework}.', ""]
+    for paragraph in paragraphs:
+        lines += textwrap.wrap(paragraph, 88) + [""]
+    return lines[:-1] + ['"""', ""]
 
 
-def _constants(seed: int, steps: int, config: dict, task: str) -> list[str]:
+def _constants(seed: int, steps: int, config: dict) -> list[str]:
     full_batch = choices.optimizer_classes()[config["optimizer"]].full_batch
     batch = "None  # the whole training set" if full_batch else str(config["batch_size"])
     return [
         f"SEED = {seed}",
         f"STEPS = {steps}",
         f"BATCH_SIZE = {batch}",
-        f"FEATURES = {config['features']!r}",
+        "FEATURES = [" + ", ".join(f'"{name}"' for name in config["features"]) + "]",
         "",
     ]
 
 
+def _call(target: str, arguments: list[str], indent: str = "") -> list[str]:
+    """``target(arguments)`` on one line when it fits in 100 characters, else
+    one argument a line."""
+    line = f"{indent}{target}({', '.join(arguments)})"
+    if len(line) <= 100:
+        return [line]
+    return [f"{indent}{target}("] + [f"{indent}    {a}," for a in arguments] + [f"{indent})"]
+
+
 def _embedded_data(data: PlaneData) -> list[str]:
     return [
-        f"TRAIN_POINTS = {_literal(data.train_points)}",
-        f"TRAIN_TARGETS = {_literal(data.train_targets)}",
-        f"TEST_POINTS = {_literal(data.test_points)}",
-        f"TEST_TARGETS = {_literal(data.test_targets)}",
+        "# The page's data: points (x1, x2) and their targets.",
+        *_assignment("TRAIN_POINTS", data.train_points),
+        *_assignment("TRAIN_TARGETS", data.train_targets),
+        *_assignment("TEST_POINTS", data.test_points),
+        *_assignment("TEST_TARGETS", data.test_targets),
     ]
 
 
-def _embedded_weights(initial_weights) -> list[str]:
+def _embedded_weights(initial_weights, config: dict) -> list[str]:
     if initial_weights is None:
         return []
-    weights = ",\n    ".join(_literal(np.asarray(w), float32=True) for w in initial_weights)
-    return ["# The page's initial weights (kernel, bias of each layer):"] + [
-        f"INITIAL_WEIGHTS = [\n    {weights},\n]"
-    ]
+    names = [f"hidden_{number}" for number in range(1, len(config["hidden_layers"]) + 1)]
+    lines = ["# The page's initial weights: each layer's kernel (inputs x units), then its bias."]
+    lines.append("INITIAL_WEIGHTS = [")
+    for index, weight in enumerate(initial_weights):
+        layer = (names + ["output"])[index // 2]
+        lines.append(f"    # {layer}/{'kernel' if index % 2 == 0 else 'bias'}")
+        lines += _assignment("", np.asarray(weight), float32=True, indent="    ")
+    return lines + ["]"]
 
 
-def _literal(array: np.ndarray, float32: bool = False) -> str:
-    """A Python literal of the array's values, each exactly (float32 ones in
-    their shortest float32 form)."""
+def _assignment(name: str, array: np.ndarray, float32: bool = False, indent: str = "") -> list[str]:
+    """``NAME = [...]`` (or, without a name, the list as an entry of an outer
+    one), the values exact, wrapped into lines of at most 100 characters."""
+    entries = [_literal(row, float32) for row in array] if array.ndim else []
+    opening = f"{indent}{name} = [" if name else f"{indent}["
+    closing = f"{indent}]" + ("" if name else ",")
+    if len(opening) + len(", ".join(entries)) + len(closing) - len(indent) <= 100:
+        return [opening + ", ".join(entries) + closing.strip()]
+    lines, line = [opening], indent + "   "
+    for entry in entries:
+        if len(line) + len(entry) + 2 > 100:
+            lines.append(line)
+            line = indent + "   "
+        line += f" {entry},"
+    return lines + [line, closing]
+
+
+def _literal(values, float32: bool = False) -> str:
+    """A Python literal of the values, each exact (float32 ones in their
+    shortest float32 form)."""
+    array = np.asarray(values)
+    if array.ndim:
+        return "[" + ", ".join(_literal(row, float32) for row in array) + "]"
     if float32:
-
-        def text(v):
-            return np.format_float_positional(np.float32(v), unique=True, trim="-")
-    else:
-        text = repr
-    if array.ndim == 1:
-        return "[" + ", ".join(text(float(v)) for v in array) + "]"
-    return "[" + ", ".join(_literal(row, float32) for row in array) + "]"
+        return np.format_float_positional(np.float32(array), unique=True, trim="-")
+    return repr(float(array))
 
 
 def _features_function(features: list[str]) -> list[str]:
-    columns = ", ".join(_FEATURE_CODE[name] for name in features)
+    columns = [_FEATURE_CODE[name] for name in features]
     return [
+        "",
+        "",
         "def feature_matrix(points):",
         f'    """The network\'s inputs: {", ".join(features)}."""',
         "    points = np.asarray(points, dtype=np.float64)",
-        f'    return np.stack([{columns}], axis=1).astype("float32")',
+        *_list("    columns", columns),
+        '    return np.stack(columns, axis=1).astype("float32")',
+        "",
+        "",
     ]
+
+
+def _list(target: str, entries: list[str]) -> list[str]:
+    line = f"{target} = [{', '.join(entries)}]"
+    if len(line) <= 100:
+        return [line]
+    indent = target[: len(target) - len(target.lstrip())]
+    return [f"{target} = ["] + [f"{indent}    {e}," for e in entries] + [f"{indent}]"]
 
 
 def _arrays_from_embedded() -> list[str]:
@@ -395,47 +441,46 @@ def _arrays_from_embedded() -> list[str]:
     ]
 
 
-def _keras_model(config: dict, task: str, seed_argument: str) -> list[str]:
-    regularizer = _keras_regularizer(config)
-    lines = [
+def _keras_model(config: dict, task: str, seed_argument: str | None) -> list[str]:
+    lines = []
+    regularizer = []
+    if config["regularization"] != "none" and config["regularization_rate"] > 0:
+        kind = config["regularization"].upper()
+        lines.append(f"regularizer = keras.regularizers.{kind}({config['regularization_rate']!r})")
+        regularizer = ["kernel_regularizer=regularizer"]
+    lines += [
         "model = keras.Sequential(",
         "    [",
         f'        keras.Input(shape=({len(config["features"])},), name="features"),',
     ]
     for number, units in enumerate(config["hidden_layers"], start=1):
-        lines.append(
-            f'        keras.layers.Dense({units}, activation="{config["activation"]}"'
-            f'{regularizer}, name="hidden_{number}"),'
-        )
+        arguments = [str(units), f'activation="{config["activation"]}"', *regularizer]
+        arguments.append(f'name="hidden_{number}"')
+        lines += _call("keras.layers.Dense", arguments, "        ")
+        lines[-1] += ","
         if config["dropout"] > 0:
             lines.append(
                 f'        keras.layers.Dropout({config["dropout"]!r}, name="dropout_{number}"),'
             )
-    output = choices.output_activation(config, task)
-    lines.append(
-        f'        keras.layers.Dense(1, activation="{output}"{regularizer}, name="output"),'
-    )
-    lines += ["    ],", f'    name="playground"{seed_argument},', ")"]
-    return lines
-
-
-def _keras_regularizer(config: dict) -> str:
-    if config["regularization"] == "none" or config["regularization_rate"] == 0:
-        return ""
-    kind = config["regularization"].upper()
-    return f", kernel_regularizer=keras.regularizers.{kind}({config['regularization_rate']!r})"
+    arguments = ["1", f'activation="{choices.output_activation(config, task)}"', *regularizer]
+    lines += _call("keras.layers.Dense", [*arguments, 'name="output"'], "        ")
+    lines[-1] += ","
+    lines += ["    ],", '    name="playground",']
+    if seed_argument is not None:
+        lines.append(f"    {seed_argument},")
+    return lines + [")"]
 
 
 def _keras_compile(config: dict, framework: str, steps: int = 0) -> list[str]:
     cls = choices.optimizer_classes()[config["optimizer"]]
     class_name = "SGD" if framework == "keras" and cls.__name__ == "GD" else cls.__name__
-    options = "".join(f", {k}={v!r}" for k, v in config["optimizer_options"].items())
     lines = []
     learning_rate = _keras_schedule(config, framework, steps, lines)
-    lines += [
-        f"optimizer = keras.optimizers.{class_name}(learning_rate={learning_rate}{options})",
-        f'model.compile(optimizer=optimizer, loss="{config["loss"]}")',
-    ]
+    options = [f"{k}={v!r}" for k, v in config["optimizer_options"].items()]
+    lines += _call(
+        f"optimizer = keras.optimizers.{class_name}", [f"learning_rate={learning_rate}", *options]
+    )
+    lines.append(f'model.compile(optimizer=optimizer, loss="{config["loss"]}")')
     return lines
 
 
@@ -447,18 +492,19 @@ def _keras_schedule(config: dict, framework: str, steps: int, lines: list[str]) 
     arguments = dict(config["schedule_options"])
     if rate_argument is not None:
         arguments = {rate_argument: config["learning_rate"], **arguments}
-    call = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+    call = [f"{k}={v!r}" for k, v in arguments.items()]
     if framework == "gradstep":
         class_name = choices.schedule_class(config["schedule"]).__name__
-        lines.append(f"schedule = keras.optimizers.schedules.{class_name}({call})")
+        lines += _call(f"schedule = keras.optimizers.schedules.{class_name}", call)
     elif config["schedule"] in _KERAS_SCHEDULES:
         class_name = _KERAS_SCHEDULES[config["schedule"]]
-        lines.append(f"schedule = keras.optimizers.schedules.{class_name}({call})")
+        lines += _call(f"schedule = keras.optimizers.schedules.{class_name}", call)
     else:
-        rates = _rates(config, steps)
         lines += [
-            f"# The page's {config['schedule']} schedule, one rate per step (Keras has none).",
-            f"RATES = {rates!r}",
+            f"# The page's {config['schedule']} schedule, one rate per step (Keras has none)."
+        ]
+        lines += _assignment("RATES", np.array(_rates(config, steps)))
+        lines += [
             "",
             "",
             "class PageSchedule(keras.optimizers.schedules.LearningRateSchedule):",
@@ -479,6 +525,7 @@ def _rates(config: dict, steps: int) -> list[float]:
 
 def _loop(train_call: str) -> list[str]:
     return [
+        "",
         "",
         "# Each epoch: one permutation of the training points, then its batches in order.",
         "order_rng = np.random.default_rng(SEED)",
@@ -537,7 +584,7 @@ def _torch_model(config: dict, task: str) -> list[str]:
 def _torch_training(config: dict, steps: int) -> list[str]:
     class_name, names = _TORCH_OPTIMIZERS[config["optimizer"]]
     options = config["optimizer_options"]
-    arguments = [f"lr={config['learning_rate']!r}"]
+    arguments = ["model.parameters()", f"lr={config['learning_rate']!r}"]
     if config["optimizer"] in ("adam", "adamw", "adamax", "nadam"):
         arguments.append(f"betas=({options['beta_1']!r}, {options['beta_2']!r})")
     arguments += [f"{names[k]}={v!r}" for k, v in options.items() if k in names]
@@ -548,15 +595,10 @@ def _torch_training(config: dict, steps: int) -> list[str]:
         penalty = f"    return {rate!r} * sum((linear.weight**2).sum() for linear in linears)"
     else:
         penalty = f"    return {rate!r} * sum(linear.weight.abs().sum() for linear in linears)"
-    lines = [
-        "",
-        f"optimizer = torch.optim.{class_name}(model.parameters(), {', '.join(arguments)})",
-    ]
+    lines = ["", *_call(f"optimizer = torch.optim.{class_name}", arguments)]
     if config["schedule"] != "none":
-        lines += [
-            f"# The page's {config['schedule']} schedule, one rate per step.",
-            f"RATES = {_rates(config, steps)!r}",
-        ]
+        lines += [f"# The page's {config['schedule']} schedule, one rate per step."]
+        lines += _assignment("RATES", np.array(_rates(config, steps)))
     lines += [
         "",
         "",
@@ -574,13 +616,20 @@ def _torch_training(config: dict, steps: int) -> list[str]:
     if config["schedule"] != "none":
         lines += [
             "    for group in optimizer.param_groups:",
-            "        group['lr'] = RATES[step]",
+            '        group["lr"] = RATES[step]',
         ]
-    lines += [
+    return lines + [
         "    model.train()",
         "    optimizer.zero_grad()",
         "    loss = loss_function(model(torch.from_numpy(x)), torch.from_numpy(y)) + penalty()",
         "    loss.backward()",
         "    optimizer.step()",
+        "",
+        "",
+        "def evaluate(x, y):",
+        '    """The loss on a whole set, in inference (no dropout), with the penalty."""',
+        "    model.eval()",
+        "    with torch.no_grad():",
+        "        predicted = model(torch.from_numpy(x))",
+        "        return float(loss_function(predicted, torch.from_numpy(y)) + penalty())",
     ]
-    return lines
