@@ -167,7 +167,7 @@ def test_an_optimizer_pytorch_has_not_is_refused_by_name():
 @pytest.mark.requires("h5py", extra="h5")
 def test_the_keras_file_holds_the_trained_model(tmp_path):
     session = _trained(BASE)
-    name, media_type, content = export.export(session, "keras_file")
+    name, media_type, content = export.export(session, "keras-model")
     assert (name, media_type) == ("playground.keras", "application/octet-stream")
     path = tmp_path / name
     path.write_bytes(content)

@@ -32,7 +32,7 @@ KINDS = {
     "gradstep": ("playground_gradstep.py", "text/x-python"),
     "keras": ("playground_keras.py", "text/x-python"),
     "pytorch": ("playground_pytorch.py", "text/x-python"),
-    "keras_file": ("playground.keras", "application/octet-stream"),
+    "keras-model": ("playground.keras", "application/octet-stream"),
     "onnx": ("playground.onnx", "application/octet-stream"),
 }
 
@@ -286,7 +286,7 @@ def export(session, kind: str) -> tuple[str, str, bytes]:
     name, media_type = KINDS[kind]
     if kind in ("gradstep", "keras", "pytorch"):
         return name, media_type, script(session, kind).encode("utf-8")
-    write = keras_file if kind == "keras_file" else onnx_file
+    write = keras_file if kind == "keras-model" else onnx_file
     with tempfile.TemporaryDirectory() as folder:
         path = write(session, os.path.join(folder, name))
         return name, media_type, path.read_bytes()
