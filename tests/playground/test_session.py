@@ -133,7 +133,9 @@ def test_the_boundary_is_the_model_s_prediction_over_the_plane():
     from gradstep.playground.datasets import feature_matrix
 
     predicted = session.model.predict(feature_matrix(plane, SPIRAL["features"]), verbose=0)
-    np.testing.assert_allclose(frame["boundary"]["values"], predicted.ravel(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        frame["boundary"]["values"], predicted.ravel(), atol=5e-5
+    )  # 4 decimals
 
 
 def test_dead_relu_units_are_counted():

@@ -256,7 +256,8 @@ class Session:
 
     def frame(self, grid: int = 40, neuron_grid: int = 20) -> dict:
         """Everything the page draws now, as plain data (JSON; a value that
-        is not finite is None).
+        is not finite is None; the maps and weights are rounded to 4
+        decimals, losses and learning rates to 5 significant digits).
 
         ``boundary.values`` is the network's output over a ``grid`` x ``grid``
         plane, row-major, the first row at the top (largest x2), each value at
@@ -288,13 +289,13 @@ class Session:
             "boundary": {
                 "grid": grid,
                 "bounds": list(self.data.bounds),
-                "values": _clean(self._as_output(outputs[-1]).ravel()),
+                "values": _rounded(self._as_output(outputs[-1])),
                 "range": self._output_range(),
             },
-            "inputs": [_clean(column) for column in self._plane_features(neuron_grid).T],
+            "inputs": [_rounded(column) for column in self._plane_features(neuron_grid).T],
             "neurons": {
                 "grid": neuron_grid,
-                "layers": [[_clean(unit) for unit in layer.T] for layer in neurons[:-1]],
+                "layers": [[_rounded(unit) for unit in layer.T] for layer in neurons[:-1]],
             },
             "weights": self.weights(),
             "diagnostics": self.diagnostics(),
@@ -350,8 +351,8 @@ class Session:
         return [
             {
                 "layer": layer.name,
-                "kernel": [_clean(row) for row in kernel],
-                "bias": _clean(bias),
+                "kernel": [_rounded(row) for row in kernel],
+                "bias": _rounded(bias),
             }
             for layer in self._dense_layers()
             for kernel, bias in [layer.get_weights()]
@@ -441,10 +442,19 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def _clean(values) -> list:
-    """Floats rounded to 5 significant digits for the page; None where not finite."""
+    """Numbers that vary in scale (losses, learning rates) rounded to 5
+    significant digits; None where not finite."""
     array = np.asarray(values, dtype=np.float64)
     rounded = [float(f"{v:.5g}") for v in array.ravel()]
     return [v if math.isfinite(v) else None for v in rounded]
+
+
+def _rounded(values) -> list:
+    """Values to draw (outputs, weights) rounded to 4 decimals; None where not finite."""
+    array = np.round(np.asarray(values, dtype=np.float64).ravel(), 4)
+    if np.isfinite(array).all():
+        return array.tolist()
+    return [float(v) if math.isfinite(v) else None for v in array]
 
 
 def _thinned(values: list) -> list:
