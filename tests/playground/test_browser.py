@@ -20,22 +20,27 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 SOURCE = Path(__file__).parents[2] / "src"
 #: Generous: the machine may be busy with other work.
 PATIENCE = 120
+#: A network that learns the spiral in a few dozen epochs (from any of the seeds tried).
 SPIRAL = {
     "dataset": "spiral",
     "activation": "tanh",
-    "features": ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"],
-    "hidden_layers": [8, 8],
+    "features": ["x1", "x2", "sin(x1)", "sin(x2)"],
+    "hidden_layers": [8, 8, 4],
     "optimizer": "adam",
     "optimizer_options": {},
-    "learning_rate": 0.03,
+    "learning_rate": 0.01,
     "batch_size": 10,
+    "seed": 1,
 }
 
 
 def _programs() -> tuple[str, str]:
     browser = next(
-        (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
-         if shutil.which(name)),
+        (
+            shutil.which(name)
+            for name in ("chromium", "chromium-browser", "google-chrome")
+            if shutil.which(name)
+        ),
         None,
     )
     driver = shutil.which("chromedriver") or (
@@ -139,12 +144,12 @@ def test_spiral_with_tanh_learns_and_rewinds_to_the_same_first_epoch(page):
 
     click(page, "play")
     wait_for(page, "state.running")
-    wait_for(page, "state.frame.test_loss < 0.3")
+    wait_for(page, "state.frame.test_loss < 0.2")
     click(page, "play")  # pause
     wait_for(page, "!state.running")
     assert boundary_image(page) != image_after_one_epoch
     shown = float(page.find_element(By.ID, "test-loss").text)
-    assert shown < 0.31
+    assert shown < 0.21
 
     click(page, "rewind")
     wait_for(page, "state.frame.epoch === 0")
@@ -195,8 +200,11 @@ def test_the_run_exports_as_a_gradstep_script(page):
     click(page, "epoch")
     wait_for(page, "state.frame.epoch === 1")
     page.find_element(By.CSS_SELECTOR, "#exports button[data-export=gradstep]").click()
-    text = wait_for(page, "document.getElementById('script').open && "
-                    "document.getElementById('script-body').textContent")
+    text = wait_for(
+        page,
+        "document.getElementById('script').open && "
+        "document.getElementById('script-body').textContent",
+    )
     assert "import gradstep" in text
     compile(text, "playground_gradstep.py", "exec")
 
@@ -211,6 +219,9 @@ def test_clicking_a_weight_explains_its_next_update(page):
     x = (edge["x0"] + 0.5) * scale - canvas.size["width"] / 2
     y = edge["y0"] * scale - canvas.size["height"] / 2
     webdriver.ActionChains(page).move_to_element_with_offset(canvas, x, y).click().perform()
-    html = wait_for(page, "document.getElementById('explain').open && "
-                    "document.getElementById('explain-body').innerHTML")
+    html = wait_for(
+        page,
+        "document.getElementById('explain').open && "
+        "document.getElementById('explain-body').innerHTML",
+    )
     assert "learning" in html.lower() or "lr" in html.lower()

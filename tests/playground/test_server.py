@@ -77,8 +77,12 @@ def test_a_foreign_host_header_or_origin_is_refused():
     async def test(client):
         port = client.port
         statuses = {}
-        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"attacker.example:{port}",
-                     "127.0.0.1:1"):
+        for host in (
+            f"127.0.0.1:{port}",
+            f"localhost:{port}",
+            f"attacker.example:{port}",
+            "127.0.0.1:1",
+        ):
             response = await client.get(f"/?token={TOKEN}", headers={"Host": host})
             statuses[host.replace(str(port), "PORT")] = response.status
         foreign = await client.get(
@@ -138,7 +142,7 @@ BAD_MESSAGES = {
     "an unknown type": ('{"type": "fly"}', "type must be one of"),
     "an explain without its column": (
         '{"type": "explain", "layer": 0, "row": 0}',
-        "explain: 'column' must be a int, received None",
+        "explain: 'column' must be an integer, received None",
     ),
     "a seed that is not a number": ('{"type": "reset", "seed": "x"}', "seed must be an integer"),
     "a config naming no dataset it has": (
@@ -270,6 +274,25 @@ def test_the_run_exports_as_a_gradstep_script():
     assert "import gradstep" in text
     compile(text, "playground_gradstep.py", "exec")
     assert unknown_status == 404 and "received 'matlab'" in unknown_message
+
+
+@pytest.mark.parametrize("kind", ["keras", "pytorch", "keras-model", "onnx"])
+def test_every_export_downloads(kind):
+    async def test(client):
+        socket, session = await open_session(client)
+        await socket.send_json({"type": "epoch"})
+        await receive(socket, "frame")
+        response = await client.get(f"/export/{kind}?session={session}&token={TOKEN}")
+        return response.status, response.headers["Content-Disposition"], await response.read()
+
+    status, disposition, body = with_client(test)
+    assert status == 200 and "attachment" in disposition
+    if kind == "keras-model":
+        assert body[:2] == b"PK"  # a zip archive
+    elif kind == "onnx":
+        assert len(body) > 100
+    else:
+        compile(body.decode(), f"{kind}.py", "exec")
 
 
 # --- load --------------------------------------------------------------------------------------

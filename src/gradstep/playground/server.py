@@ -22,13 +22,13 @@ import json
 import logging
 import os
 import secrets
-import tempfile
 import time
 import webbrowser
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
+from gradstep.playground import export
 from gradstep.playground.session import Session
 
 STATIC = Path(__file__).parent / "static"
@@ -93,9 +93,7 @@ async def guard(request: web.Request, handler):
 async def index(request: web.Request) -> web.FileResponse:
     response = web.FileResponse(STATIC / "index.html")
     response.headers["Cache-Control"] = "no-store"
-    response.set_cookie(
-        _cookie_name(request), request.app[TOKEN], httponly=True, samesite="Strict"
-    )
+    response.set_cookie(_cookie_name(request), request.app[TOKEN], httponly=True, samesite="Strict")
     return response
 
 
@@ -266,12 +264,15 @@ def _json_object(text: str) -> dict:
     return message
 
 
+_KIND_NAMES = {dict: "a JSON object", int: "an integer"}
+
+
 def _field(message: dict, name: str, kind: type):
     value = message.get(name)
     if not isinstance(value, kind) or isinstance(value, bool):
+        shown = repr(value)[:200]
         raise ValueError(
-            f"{message.get('type')}: {name!r} must be a {'JSON object' if kind is dict else kind.__name__}, "
-            f"received {value!r}"[:300]
+            f"{message.get('type')}: {name!r} must be {_KIND_NAMES[kind]}, received {shown}"
         )
     return value
 
@@ -341,44 +342,20 @@ async def upload(request: web.Request) -> web.Response:
     )
 
 
-EXPORTS = {
-    # kind -> (file name, content type)
-    "gradstep": ("playground_gradstep.py", "text/x-python"),
-    "keras": ("playground_keras.py", "text/x-python"),
-    "pytorch": ("playground_pytorch.py", "text/x-python"),
-    "keras-model": ("playground.keras", "application/octet-stream"),
-    "onnx": ("playground.onnx", "application/octet-stream"),
-}
-
-
-def _export_bytes(session: Session, kind: str) -> bytes:
-    from gradstep.playground import export
-
-    if kind == "gradstep":
-        return export.gradstep_script(session.config, session.seed).encode()
-    if kind == "keras":
-        return export.keras_script(session.config, session.seed).encode()
-    if kind == "pytorch":
-        return export.pytorch_script(session.config, session.seed).encode()
-    with tempfile.TemporaryDirectory(prefix="gradstep-playground-") as directory:
-        path = Path(directory) / EXPORTS[kind][0]
-        (export.keras_file if kind == "keras-model" else export.onnx_file)(session, path)
-        return path.read_bytes()
-
-
 async def export_run(request: web.Request) -> web.Response:
+    """The tab's run as a script (gradstep, keras, pytorch) or its model as a
+    file (keras-model, onnx), to download."""
     kind = request.match_info["kind"]
-    if kind not in EXPORTS:
-        return _error(f"an export is one of {', '.join(EXPORTS)}, received {kind!r}", 404)
+    if kind not in export.KINDS:
+        return _error(f"an export is one of {', '.join(export.KINDS)}, received {kind!r}", 404)
     tab = _tab(request)
     try:
-        body = await tab.run(_export_bytes, tab.session, kind)
+        name, media_type, body = await tab.run(export.export, tab.session, kind)
     except Exception as error:  # the page hears of it; the server keeps running
         return _error(_message(error), 400 if isinstance(error, ValueError | TypeError) else 500)
-    name, content_type = EXPORTS[kind]
     return web.Response(
         body=body,
-        content_type=content_type,
+        content_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -439,4 +416,3 @@ async def _serve(host: str, port: int, open_browser: bool, token: str) -> None:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
-
