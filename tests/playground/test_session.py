@@ -1,5 +1,6 @@
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -88,6 +89,25 @@ def test_twenty_sessions_do_not_see_each_other():
         assert session.train_losses == alone.train_losses
         assert session.frame() == alone.frame()
     assert crowd[1].train_losses[-1] != alone.train_losses[-1]
+
+
+def test_twenty_sessions_training_in_threads_do_not_see_each_other():
+    config = {**SPIRAL, "dropout": 0.2}
+    alone = Session({**config, "seed": 3})
+    alone.train(120)
+
+    def run(number):
+        session = Session({**config, "seed": 3 if number % 2 else 4})
+        for _ in range(12):
+            session.train(10)
+            session.frame(grid=8)
+        return session
+
+    with ThreadPoolExecutor(8) as pool:
+        sessions = list(pool.map(run, range(20)))
+    for session in sessions[1::2]:
+        assert session.frame() == alone.frame()
+    assert sessions[0].frame()["train_loss"] != alone.frame()["train_loss"]
 
 
 def test_the_frame_is_json_with_the_boundary_the_neurons_and_the_weights():
