@@ -158,6 +158,19 @@ def test_the_boundary_is_the_model_s_prediction_over_the_plane():
     )  # 4 decimals
 
 
+def test_a_new_task_takes_its_own_loss_and_a_wrong_loss_for_the_same_task_is_refused():
+    session = Session(SPIRAL)
+    config = session.configure({**session.config, "dataset": "plane"})
+    assert config["loss"] == "mean_squared_error" and session.task == "regression"
+    config = session.configure({**config, "loss": "huber", "dataset": "multi_gaussian"})
+    assert config["loss"] == "huber"
+    config = session.configure({**config, "dataset": "xor"})
+    assert config["loss"] == "binary_crossentropy"
+    with pytest.raises(ValueError, match="config.loss must be one of .* for a classification"):
+        session.configure({**config, "loss": "huber"})
+    assert session.config["loss"] == "binary_crossentropy"
+
+
 def test_dead_relu_units_are_counted():
     session = Session({**SPIRAL, "activation": "relu", "hidden_layers": [4]})
     kernel, bias = session.model.layers[0].get_weights()
