@@ -1,5 +1,6 @@
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -90,6 +91,25 @@ def test_twenty_sessions_do_not_see_each_other():
     assert crowd[1].train_losses[-1] != alone.train_losses[-1]
 
 
+def test_twenty_sessions_training_in_threads_do_not_see_each_other():
+    config = {**SPIRAL, "dropout": 0.2}
+    alone = Session({**config, "seed": 3})
+    alone.train(120)
+
+    def run(number):
+        session = Session({**config, "seed": 3 if number % 2 else 4})
+        for _ in range(12):
+            session.train(10)
+            session.frame(grid=8)
+        return session
+
+    with ThreadPoolExecutor(8) as pool:
+        sessions = list(pool.map(run, range(20)))
+    for session in sessions[1::2]:
+        assert session.frame() == alone.frame()
+    assert sessions[0].frame()["train_loss"] != alone.frame()["train_loss"]
+
+
 def test_the_frame_is_json_with_the_boundary_the_neurons_and_the_weights():
     session = Session({**SPIRAL, "hidden_layers": [3, 2]})
     session.train(25)
@@ -136,6 +156,19 @@ def test_the_boundary_is_the_model_s_prediction_over_the_plane():
     np.testing.assert_allclose(
         frame["boundary"]["values"], predicted.ravel(), atol=5e-5
     )  # 4 decimals
+
+
+def test_a_new_task_takes_its_own_loss_and_a_wrong_loss_for_the_same_task_is_refused():
+    session = Session(SPIRAL)
+    config = session.configure({**session.config, "dataset": "plane"})
+    assert config["loss"] == "mean_squared_error" and session.task == "regression"
+    config = session.configure({**config, "loss": "huber", "dataset": "multi_gaussian"})
+    assert config["loss"] == "huber"
+    config = session.configure({**config, "dataset": "xor"})
+    assert config["loss"] == "binary_crossentropy"
+    with pytest.raises(ValueError, match="config.loss must be one of .* for a classification"):
+        session.configure({**config, "loss": "huber"})
+    assert session.config["loss"] == "binary_crossentropy"
 
 
 def test_dead_relu_units_are_counted():

@@ -66,8 +66,10 @@ class Session:
     def configure(self, config: dict) -> dict:
         """Take new choices (checked; an uploaded CSV stays) and start over
         from the config's seed (or, when it has none, the current one).
-        Returns the checked config."""
-        checked = validate_config(config, self._csv.task if self._csv else None)
+        When the data set's task changes (circle to plane), a loss of the old
+        task gives way to the new task's default. Returns the checked config."""
+        csv_task = self._csv.task if self._csv else None
+        checked = validate_config(self._loss_for_task(config, csv_task), csv_task)
         if checked["seed"] is None:
             checked["seed"] = getattr(self, "seed", None)
             if checked["seed"] is None:
@@ -81,6 +83,21 @@ class Session:
         self.y_test = self.data.test_targets.astype(np.float32).reshape(-1, 1)
         self.reset(checked["seed"])
         return dict(self.config)
+
+    def _loss_for_task(self, config, csv_task: str | None):
+        """``config`` with its loss left to the default when it belongs to the
+        task the session had and the new data set has another."""
+        if not isinstance(config, dict) or not hasattr(self, "task"):
+            return config
+        dataset = config.get("dataset", choices.DEFAULT_CONFIG["dataset"])
+        if dataset not in choices.DATASETS and not (dataset == "csv" and csv_task):
+            return config  # validate_config names the problem
+        task = choices.task_of({"dataset": dataset}, csv_task)
+        loss = config.get("loss")
+        if task != self.task and loss in choices.LOSSES[self.task]:
+            if loss not in choices.LOSSES[task]:
+                return {**config, "loss": None}
+        return config
 
     @staticmethod
     def _make_data(config: dict) -> PlaneData:
