@@ -338,7 +338,25 @@ def test_twenty_sessions_train_at_once_each_on_its_own_model_and_the_server_answ
 
 
 # --- the command -------------------------------------------------------------------------------
-def test_gradstep_playground_prints_its_url_and_stops_cleanly_on_ctrl_c(tmp_path):
+async def _play_then_interrupt(url: str, process: subprocess.Popen) -> int:
+    """Open a tab on the running server, make it train, then press Ctrl-C;
+    the close code the tab sees."""
+    from aiohttp import ClientSession
+
+    async with ClientSession() as client:
+        socket = await client.ws_connect(url.replace("http://", "ws://").replace("/?", "/ws?"))
+        await receive(socket, "catalog")
+        await socket.send_json({"type": "config", "config": SMALL})
+        await socket.send_json({"type": "play"})
+        for _ in range(3):
+            await receive(socket, "frame")
+        process.send_signal(signal.SIGINT)
+        while (await socket.receive(timeout=60)).type not in (WSMsgType.CLOSE, WSMsgType.CLOSED):
+            pass
+        return socket.close_code
+
+
+def test_gradstep_playground_prints_its_url_and_stops_cleanly_on_ctrl_c_while_training():
     source = Path(server.__file__).parents[2]
     environment = {**os.environ, "PYTHONPATH": str(source)}
     process = subprocess.Popen(
@@ -354,13 +372,13 @@ def test_gradstep_playground_prints_its_url_and_stops_cleanly_on_ctrl_c(tmp_path
         assert url is not None, line + process.stderr.read()
         with urllib.request.urlopen(url.group(0), timeout=60) as page:
             assert page.status == 200
-        bare = url.group(0).split("?")[0]
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(bare, timeout=60)
+            urllib.request.urlopen(url.group(0).split("?")[0], timeout=60)
         assert refused.value.code == 403
-        process.send_signal(signal.SIGINT)
+        close_code = asyncio.run(_play_then_interrupt(url.group(0), process))
         out, err = process.communicate(timeout=60)
     finally:
         process.kill()
+    assert close_code == 1001  # going away
     assert process.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err

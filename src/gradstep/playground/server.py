@@ -26,7 +26,7 @@ import time
 import webbrowser
 from pathlib import Path
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from gradstep.playground import export
 from gradstep.playground.session import Session
@@ -364,7 +364,7 @@ async def export_run(request: web.Request) -> web.Response:
 async def _close_tabs(app: web.Application) -> None:
     for tab in list(app[TABS].values()):
         tab.playing = False
-        await tab.websocket.close()
+        await tab.websocket.close(code=WSCloseCode.GOING_AWAY, message=b"the playground stopped")
 
 
 async def _stop_workers(app: web.Application) -> None:

@@ -280,6 +280,7 @@ function wireControls() {
     hidden_layers: state.config.hidden_layers.slice(0, -1),
   });
   $("show-test").onchange = scheduleDraw;
+  $("regenerate").onclick = () => change({ data_seed: state.config.data_seed + 1 });
   $("network").onclick = clickNetwork;
   $("error").onclick = () => { $("error").hidden = true; };
   for (const button of document.querySelectorAll("#exports button")) {
@@ -440,36 +441,51 @@ function drawColorScale() {
   }
 }
 
-// A line chart of one or more series over the whole canvas.
-function lineChart(canvas, series, { logScale = false } = {}) {
+// A line chart of one or more series over the whole canvas. Each series has
+// values and, optionally, their x positions (at); gaps where a value is not finite.
+function lineChart(canvas, series) {
   const g = canvas.getContext("2d");
   g.clearRect(0, 0, canvas.width, canvas.height);
-  const values = series.flatMap((s) => s.values).filter(Number.isFinite);
-  if (!values.length) return;
-  const transform = logScale ? (v) => Math.log10(Math.max(v, 1e-12)) : (v) => v;
-  let low = Math.min(...values.map(transform));
-  let high = Math.max(...values.map(transform));
-  if (high - low < 1e-12) { high += 0.5; low -= 0.5; }
-  if (!logScale) low = Math.min(low, 0);
-  // each series' x: its own positions (s.at) or 0, 1, 2, ...; one scale for all
-  const xOf = (s, i) => (s.at ? s.at[i] : i);
-  const length = Math.max(1, ...series.map((s) => (s.values.length ? xOf(s, s.values.length - 1) : 0)));
+  let largest = -Infinity, low = 0, length = 1;
+  for (const s of series) {
+    s.values.forEach((v, i) => {
+      if (!Number.isFinite(v)) return;
+      largest = Math.max(largest, v);
+      low = Math.min(low, v);
+      length = Math.max(length, s.at ? s.at[i] : i);
+    });
+  }
+  if (largest === -Infinity) return;
+  // a little headroom, so that a flat line sits below the top
+  const high = largest > low ? low + (largest - low) * 1.1 : low + (Math.abs(low) || 1);
   const pad = 4;
   for (const s of series) {
     g.beginPath();
     g.strokeStyle = s.color;
     g.lineWidth = s.width || 1.5;
+    let drawing = false;
     s.values.forEach((v, i) => {
-      const x = pad + (xOf(s, i) / length) * (canvas.width - 2 * pad);
-      const y = canvas.height - pad - ((transform(v) - low) / (high - low)) * (canvas.height - 2 * pad);
-      if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
+      if (!Number.isFinite(v)) { drawing = false; return; }
+      const x = pad + ((s.at ? s.at[i] : i) / length) * (canvas.width - 2 * pad);
+      const y = canvas.height - pad - ((v - low) / (high - low)) * (canvas.height - 2 * pad);
+      if (drawing) g.lineTo(x, y); else g.moveTo(x, y);
+      drawing = true;
     });
     g.stroke();
   }
   g.fillStyle = "#666";
   g.font = "10px system-ui, sans-serif";
-  const label = (v) => (logScale ? 10 ** v : v).toPrecision(2);
-  g.fillText(label(high), canvas.width - 40, 10);
+  g.textAlign = "right";
+  g.fillText(`max ${largest.toPrecision(2)}`, canvas.width - 2, 10);
+  g.textAlign = "left";
+}
+
+// At most about `count` evenly spread entries of values, with their positions (1-based).
+function thinned(values, count = 600) {
+  const every = Math.max(1, Math.ceil(values.length / count));
+  const at = [], kept = [];
+  for (let i = 0; i < values.length; i += every) { at.push(i + 1); kept.push(values[i]); }
+  return { values: kept, at };
 }
 
 function drawLosses() {
@@ -490,7 +506,7 @@ function drawLearningRate() {
     send("schedule_preview", { steps: Math.min(100000, 2 * steps) });
   }
   lineChart($("learning-rate"), [
-    { values: preview, at: preview.map((_, i) => i + 1), color: "#9cc9e6", width: 3 },
+    { ...thinned(preview), color: "#9cc9e6", width: 3 },
     { values: history.learning_rate, at: history.learning_rate_steps, color: BLUE_CSS },
   ]);
 }
