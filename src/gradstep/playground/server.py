@@ -8,8 +8,9 @@ returns a tab's run as a script or its model as a file.
 Every request must carry the token (in the query, or in the cookie the page
 sets when first loaded with it) and a Host header naming this server
 (``127.0.0.1:PORT``, ``localhost:PORT`` or the bound host), which stops DNS
-rebinding. Training runs on worker threads, one piece of work at a time per
-session, and streams at most ``FRAMES_PER_SECOND`` frames to the page.
+rebinding. Training runs off the event loop, on a worker thread that takes
+the sessions' slices in turn, and streams at most ``FRAMES_PER_SECOND``
+frames a second to each page.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import functools
 import hmac
 import json
 import logging
-import os
 import secrets
 import time
 import webbrowser
@@ -104,8 +104,8 @@ def _error(message: str, status: int = 400) -> web.Response:
 # --- one browser tab -------------------------------------------------------------------
 class Tab:
     """A WebSocket and its Session. Work on the session runs on the executor,
-    one call at a time (``run``); ``play`` trains in slices of 1/15 s, each
-    followed by a frame."""
+    one call at a time (``run``); ``play`` trains in slices of
+    1/FRAMES_PER_SECOND s, each followed by a frame."""
 
     def __init__(self, websocket: web.WebSocketResponse, executor, tab_id: str):
         self.websocket = websocket
@@ -377,8 +377,11 @@ def make_app(token: str, host: str = "127.0.0.1") -> web.Application:
     app[TOKEN] = token
     app[HOST] = host
     app[TABS] = {}
+    # One training thread for all tabs, each tab's slices queued in turn: gradstep's
+    # fit keeps process-wide state (gradstep.config's BLAS thread limit), which two
+    # threads training at once would leave changed. The event loop stays free.
     app[EXECUTOR] = concurrent.futures.ThreadPoolExecutor(
-        max_workers=os.cpu_count() or 2, thread_name_prefix="playground"
+        max_workers=1, thread_name_prefix="playground"
     )
     app.router.add_get("/", index)
     app.router.add_get("/ws", websocket)
