@@ -108,6 +108,14 @@ def test_a_websocket_without_the_token_is_refused():
     assert with_client(test) == 403
 
 
+def test_the_page_loads_nothing_from_the_network():
+    """No CDN, no outside fonts: every URL the page's files name is its own."""
+    for path in sorted(server.STATIC.iterdir()):
+        text = path.read_text()
+        assert re.findall(r"(?:https?:)?//[\w.-]+\.\w+/", text) == [], path.name
+        assert "@import" not in text and "url(" not in text, path.name
+
+
 # --- one session over the WebSocket -----------------------------------------------------------
 def test_a_session_sends_what_the_page_draws_then_trains_on_request():
     async def test(client):

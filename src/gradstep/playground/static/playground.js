@@ -242,6 +242,8 @@ function showConfig() {
     button.classList.toggle("selected", button.dataset.name === config.dataset);
   }
   $("layer-count").textContent = config.hidden_layers.length;
+  $("add-layer").disabled = config.hidden_layers.length >= catalog.limits.hidden_layers;
+  $("remove-layer").disabled = config.hidden_layers.length === 0;
   scheduleDraw();
 }
 
@@ -407,7 +409,8 @@ function drawBoundary() {
   const canvas = $("boundary");
   const g = canvas.getContext("2d");
   const grid = state.frame.boundary;
-  paintGrid(g, grid.values, grid.grid, signed, 0, 0, canvas.width, canvas.height);
+  // a little paler than the points, which then stand out on it
+  paintGrid(g, grid.values, grid.grid, (v) => 0.8 * signed(v), 0, 0, canvas.width, canvas.height);
   if (!state.data) return;
   const [x1min, x1max, x2min, x2max] = grid.bounds;
   const px = (x) => ((x - x1min) / (x1max - x1min)) * canvas.width;
@@ -674,6 +677,8 @@ function placeUnitControls(centres, canvas) {
     remove.onclick = () => change({
       hidden_layers: state.config.hidden_layers.map((n, i) => (i === l ? Math.max(1, n - 1) : n)),
     });
+    add.disabled = units >= state.catalog.limits.units;
+    remove.disabled = units <= 1;
     buttons.append(add, remove);
     holder.append(buttons, `${units} neuron${units === 1 ? "" : "s"}`);
     box.appendChild(holder);
