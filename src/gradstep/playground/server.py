@@ -39,6 +39,7 @@ MAX_MESSAGE_CHARS = 64 * 1024
 MAX_WEBSOCKET_BYTES = 1024 * 1024
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_UPLOAD_ROWS = 20_000
+#: The schedule drawn before training: 100 epochs' steps, at least this many.
 SCHEDULE_PREVIEW_STEPS = 1000
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,8 @@ class Tab:
         await self.send("explain", html=await self.run(self.session.explain, *where))
 
     async def on_schedule_preview(self, message: dict) -> None:
-        steps = message.get("steps", SCHEDULE_PREVIEW_STEPS)
+        hundred_epochs = min(100_000, 100 * self.session.steps_per_epoch)
+        steps = message.get("steps", max(SCHEDULE_PREVIEW_STEPS, hundred_epochs))
         await self.send("schedule", schedule=await self.run(self.session.schedule_preview, steps))
 
     async def receive(self, text: str) -> None:
