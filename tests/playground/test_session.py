@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from gradstep import config as gradstep_config
 from gradstep.optimizers import OPTIMIZERS, schedules
 from gradstep.playground.session import Session, validate_config
 
@@ -108,6 +109,8 @@ def test_twenty_sessions_training_in_threads_do_not_see_each_other():
     for session in sessions[1::2]:
         assert session.frame() == alone.frame()
     assert sessions[0].frame()["train_loss"] != alone.frame()["train_loss"]
+    # the steps took turns in gradstep, whose process-wide bookkeeping is left as it was
+    assert gradstep_config.blas_threads_in_effect() is None
 
 
 def test_the_frame_is_json_with_the_boundary_the_neurons_and_the_weights():

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import threading
 
 import numpy as np
 
@@ -37,6 +38,13 @@ from gradstep.playground.datasets import (
 from gradstep.validation import check_int
 
 validate_config = choices.validate_config
+
+#: Sessions in several threads take turns inside gradstep: its training keeps
+#: process-wide bookkeeping (the BLAS thread limit in effect and threadpoolctl's
+#: limits, entered and left around each step) that steps overlapping in two
+#: threads would leave set after both ended. Their numbers were right without
+#: the lock; the bookkeeping was not (tests/test_config.py saw it).
+ENGINE_LOCK = threading.RLock()
 
 #: The most points a history sends in one frame (longer ones are thinned).
 MAX_HISTORY_POINTS = 500
@@ -153,7 +161,8 @@ class Session:
             raise ValueError(f"seed must be at most {choices.MAX_SEED}, received {seed}")
         self.seed = seed
         self.config["seed"] = seed
-        self.model = choices.build_model(self.config, self.task, seed)
+        with ENGINE_LOCK:
+            self.model = choices.build_model(self.config, self.task, seed)
         self.initial_weights = [w.copy() for w in self.model.get_weights()]
         self._order_rng = np.random.default_rng(seed)
         self.steps = 0
@@ -196,7 +205,7 @@ class Session:
             return None
         rows = self.next_batch()
         self._learning_rates.append(float(self.model.optimizer.learning_rate))
-        with np.errstate(all="ignore"):  # a diverging run is reported, not warned about
+        with ENGINE_LOCK, np.errstate(all="ignore"):  # divergence is reported, not warned
             loss = float(self.model.train_on_batch(self.x_train[rows], self.y_train[rows]))
         self.steps += 1
         self._batch += 1
@@ -238,7 +247,7 @@ class Session:
     def losses(self) -> tuple[float, float]:
         """The loss on the whole training set and on the whole test set now."""
         if self._evaluated_at != self.steps:
-            with np.errstate(all="ignore"):
+            with ENGINE_LOCK, np.errstate(all="ignore"):
                 self._current_losses = (
                     float(self.model.test_on_batch(self.x_train, self.y_train)),
                     float(self.model.test_on_batch(self.x_test, self.y_test)),
@@ -386,7 +395,7 @@ class Session:
         """
         state = self.model.get_training_state()
         try:
-            with np.errstate(all="ignore"):
+            with ENGINE_LOCK, np.errstate(all="ignore"):
                 _, gradients = self.model.gradients(self.x_train, self.y_train)
         finally:
             self.model.set_training_state(state)
@@ -433,13 +442,14 @@ class Session:
         if self.diverged is not None:
             raise ValueError(f"there is no next step to explain: {self.diverged}")
         rows = self.next_batch()
-        explanation = explain_step(
-            self.model,
-            self.x_train[rows],
-            self.y_train[rows],
-            weight=f"{dense[layer].name}/kernel",
-            index=(row, column),
-        )
+        with ENGINE_LOCK:
+            explanation = explain_step(
+                self.model,
+                self.x_train[rows],
+                self.y_train[rows],
+                weight=f"{dense[layer].name}/kernel",
+                index=(row, column),
+            )
         return explanation.html()
 
 
