@@ -7,6 +7,7 @@ import pytest
 
 from gradstep import config as gradstep_config
 from gradstep.optimizers import OPTIMIZERS, schedules
+from gradstep.playground import session as session_module
 from gradstep.playground.session import Session, validate_config
 
 SPIRAL = {
@@ -111,6 +112,17 @@ def test_twenty_sessions_training_in_threads_do_not_see_each_other():
     assert sessions[0].frame()["train_loss"] != alone.frame()["train_loss"]
     # the steps took turns in gradstep, whose process-wide bookkeeping is left as it was
     assert gradstep_config.blas_threads_in_effect() is None
+
+
+def test_a_long_run_keeps_a_few_thousand_history_points_evenly_spaced(monkeypatch):
+    monkeypatch.setattr(session_module._Series, "MAX_KEPT", 8)
+    session = Session({**SPIRAL, "hidden_layers": [2], "batch_size": 200})  # an epoch a step
+    session.train(40)
+    history = session.frame(grid=2, neuron_grid=2)["history"]
+    assert history["epochs"] == [0, 8, 16, 24, 32, 40]  # 9 points became 5, then 6
+    assert len(session.train_losses) == 6
+    assert history["learning_rate_steps"] == [1, 9, 17, 25, 33]
+    assert len(session.learning_rates()) == 5
 
 
 def test_the_frame_is_json_with_the_boundary_the_neurons_and_the_weights():

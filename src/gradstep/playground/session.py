@@ -170,9 +170,9 @@ class Session:
         self.diverged: str | None = None
         self._order = self._order_rng.permutation(len(self.x_train))
         self._batch = 0
-        self._learning_rates: list[float] = []
-        self.train_losses: list[float] = []
-        self.test_losses: list[float] = []
+        self._learning_rates = _Series()  # by update, from 0
+        self._train_losses = _Series()  # by epoch, from 0 (before training)
+        self._test_losses = _Series()
         self._evaluated_at: int | None = None
         self._record_losses()
         return seed
@@ -204,7 +204,7 @@ class Session:
         if self.diverged is not None:
             return None
         rows = self.next_batch()
-        self._learning_rates.append(float(self.model.optimizer.learning_rate))
+        self._learning_rates.append(self.steps, float(self.model.optimizer.learning_rate))
         with ENGINE_LOCK, np.errstate(all="ignore"):  # divergence is reported, not warned
             loss = float(self.model.train_on_batch(self.x_train[rows], self.y_train[rows]))
         self.steps += 1
@@ -239,8 +239,8 @@ class Session:
 
     def _record_losses(self) -> None:
         train, test = self.losses()
-        self.train_losses.append(train)
-        self.test_losses.append(test)
+        self._train_losses.append(self.epochs, train)
+        self._test_losses.append(self.epochs, test)
         if self.diverged is None and not (math.isfinite(train) and math.isfinite(test)):
             self._diverge(f"the training loss became {train}")
 
@@ -257,7 +257,18 @@ class Session:
 
     def learning_rates(self) -> list[float]:
         """The learning rate of each step taken."""
-        return list(self._learning_rates)
+        return list(self._learning_rates.values)
+
+    @property
+    def train_losses(self) -> list[float]:
+        """The loss on the training set before training and after each epoch
+        (every other one, then every fourth, ... once there are many)."""
+        return list(self._train_losses.values)
+
+    @property
+    def test_losses(self) -> list[float]:
+        """The loss on the test set, at the epochs of ``train_losses``."""
+        return list(self._test_losses.values)
 
     def schedule_preview(self, steps: int) -> list[float]:
         """The learning rate of each of the first ``steps`` updates, as the
@@ -306,11 +317,11 @@ class Session:
             "train_loss": _finite_or_none(train),
             "test_loss": _finite_or_none(test),
             "history": {
-                "epochs": _thinned(list(range(len(self.train_losses)))),
-                "train_loss": _clean(_thinned(self.train_losses)),
-                "test_loss": _clean(_thinned(self.test_losses)),
-                "learning_rate_steps": _thinned(list(range(1, self.steps + 1))),
-                "learning_rate": _clean(_thinned(self._learning_rates)),
+                "epochs": _thinned(self._train_losses.positions),
+                "train_loss": _clean(_thinned(self._train_losses.values)),
+                "test_loss": _clean(_thinned(self._test_losses.values)),
+                "learning_rate_steps": _thinned([x + 1 for x in self._learning_rates.positions]),
+                "learning_rate": _clean(_thinned(self._learning_rates.values)),
             },
             "boundary": {
                 "grid": grid,
@@ -451,6 +462,28 @@ class Session:
                 index=(row, column),
             )
         return explanation.html()
+
+
+class _Series:
+    """Values at evenly spaced positions (epochs, updates), at most
+    ``MAX_KEPT``: when full, every other one goes and the spacing doubles, so
+    a session that trains all day holds a few thousand numbers."""
+
+    MAX_KEPT = 2000
+
+    def __init__(self):
+        self.positions: list[int] = []
+        self.values: list[float] = []
+        self.spacing = 1
+
+    def append(self, position: int, value: float) -> None:
+        if position % self.spacing:
+            return
+        self.positions.append(position)
+        self.values.append(value)
+        if len(self.values) > self.MAX_KEPT:
+            self.positions, self.values = self.positions[::2], self.values[::2]
+            self.spacing *= 2
 
 
 def _new_seed() -> int:
