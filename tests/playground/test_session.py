@@ -35,6 +35,9 @@ def test_training_on_the_spiral_lowers_the_test_loss():
     session.train(100 * session.steps_per_epoch)
     assert session.epochs == 100 and session.steps == 2000
     assert session.test_losses[-1] < start / 3
+    predicted = session.model.predict(session.x_test, verbose=0).ravel() >= 0.5
+    accuracy = np.mean(predicted == (session.data.test_targets == 1))
+    assert session.frame()["test_accuracy"] == accuracy > 0.9
     assert len(session.train_losses) == 101
 
 
@@ -203,6 +206,7 @@ def test_a_hinge_loss_draws_a_probability_and_a_regression_its_values():
     assert plane.config["loss"] == "mean_squared_error"
     plane.train(200)
     frame = plane.frame(grid=8)
+    assert frame["train_accuracy"] is None and frame["test_accuracy"] is None
     assert frame["boundary"]["range"][0] < -0.5 and frame["boundary"]["range"][1] > 0.5
     assert plane.test_losses[-1] < plane.test_losses[0]
 

@@ -301,7 +301,9 @@ class Session:
         its cell's centre; for classification it is the probability of class 1
         (in [0, 1]), for regression the predicted value. ``neurons`` holds the
         same for each hidden unit on a ``neuron_grid`` plane (layer by layer),
-        ``inputs`` each input feature's value there.
+        ``inputs`` each input feature's value there. ``train_accuracy`` and
+        ``test_accuracy``: the share of points classified right (None for
+        regression).
         """
         grid = _check_grid(grid, "grid")
         neuron_grid = _check_grid(neuron_grid, "neuron_grid")
@@ -316,6 +318,8 @@ class Session:
             "steps_per_epoch": self.steps_per_epoch,
             "train_loss": _finite_or_none(train),
             "test_loss": _finite_or_none(test),
+            "train_accuracy": self._accuracy(self.data.train_points, self.data.train_targets),
+            "test_accuracy": self._accuracy(self.data.test_points, self.data.test_targets),
             "history": {
                 "epochs": _thinned(self._train_losses.positions),
                 "train_loss": _clean(_thinned(self._train_losses.values)),
@@ -376,6 +380,13 @@ class Session:
         if choices.output_activation(self.config, self.task) == "tanh":
             return (values + 1) / 2
         return values
+
+    def _accuracy(self, points: np.ndarray, targets: np.ndarray) -> float | None:
+        """The share of points on the right side of the boundary (None for regression)."""
+        if self.task != CLASSIFICATION:
+            return None
+        probability = self._as_output(self._layer_outputs(points)[-1]).ravel()
+        return float(np.mean((probability >= 0.5) == (targets == 1)))
 
     def _output_range(self) -> list[float]:
         if self.task == CLASSIFICATION:
