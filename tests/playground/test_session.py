@@ -5,7 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from gradstep import config as gradstep_config
 from gradstep.optimizers import OPTIMIZERS, schedules
+from gradstep.playground import session as session_module
 from gradstep.playground.session import Session, validate_config
 
 SPIRAL = {
@@ -33,6 +35,9 @@ def test_training_on_the_spiral_lowers_the_test_loss():
     session.train(100 * session.steps_per_epoch)
     assert session.epochs == 100 and session.steps == 2000
     assert session.test_losses[-1] < start / 3
+    predicted = session.model.predict(session.x_test, verbose=0).ravel() >= 0.5
+    accuracy = np.mean(predicted == (session.data.test_targets == 1))
+    assert session.frame()["test_accuracy"] == accuracy > 0.9
     assert len(session.train_losses) == 101
 
 
@@ -108,6 +113,19 @@ def test_twenty_sessions_training_in_threads_do_not_see_each_other():
     for session in sessions[1::2]:
         assert session.frame() == alone.frame()
     assert sessions[0].frame()["train_loss"] != alone.frame()["train_loss"]
+    # the steps took turns in gradstep, whose process-wide bookkeeping is left as it was
+    assert gradstep_config.blas_threads_in_effect() is None
+
+
+def test_a_long_run_keeps_a_few_thousand_history_points_evenly_spaced(monkeypatch):
+    monkeypatch.setattr(session_module._Series, "MAX_KEPT", 8)
+    session = Session({**SPIRAL, "hidden_layers": [2], "batch_size": 200})  # an epoch a step
+    session.train(40)
+    history = session.frame(grid=2, neuron_grid=2)["history"]
+    assert history["epochs"] == [0, 8, 16, 24, 32, 40]  # 9 points became 5, then 6
+    assert len(session.train_losses) == 6
+    assert history["learning_rate_steps"] == [1, 9, 17, 25, 33]
+    assert len(session.learning_rates()) == 5
 
 
 def test_the_frame_is_json_with_the_boundary_the_neurons_and_the_weights():
@@ -188,6 +206,7 @@ def test_a_hinge_loss_draws_a_probability_and_a_regression_its_values():
     assert plane.config["loss"] == "mean_squared_error"
     plane.train(200)
     frame = plane.frame(grid=8)
+    assert frame["train_accuracy"] is None and frame["test_accuracy"] is None
     assert frame["boundary"]["range"][0] < -0.5 and frame["boundary"]["range"][1] > 0.5
     assert plane.test_losses[-1] < plane.test_losses[0]
 

@@ -231,7 +231,9 @@ def pytorch_script(
     if config["dropout"] > 0:
         notes.append("PyTorch draws its own dropout masks, so its losses differ from the page's.")
     if config["optimizer"] not in ("sgd", "gd"):
-        notes.append("PyTorch's optimizer adds epsilon where PyTorch does: a round-off apart.")
+        notes.append(
+            "PyTorch's optimizer adds epsilon where PyTorch does: its losses may drift a little."
+        )
     lines = _header("PyTorch", config, seed, steps, reported, notes)
     lines += ["import math"] if config["loss"] == "log_cosh" else []
     lines += ["from collections import OrderedDict", "", "import numpy as np"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import threading
 
 import numpy as np
 
@@ -37,6 +38,13 @@ from gradstep.playground.datasets import (
 from gradstep.validation import check_int
 
 validate_config = choices.validate_config
+
+#: Sessions in several threads take turns inside gradstep: its training keeps
+#: process-wide bookkeeping (the BLAS thread limit in effect and threadpoolctl's
+#: limits, entered and left around each step) that steps overlapping in two
+#: threads would leave set after both ended. Their numbers were right without
+#: the lock; the bookkeeping was not (tests/test_config.py saw it).
+ENGINE_LOCK = threading.RLock()
 
 #: The most points a history sends in one frame (longer ones are thinned).
 MAX_HISTORY_POINTS = 500
@@ -153,7 +161,8 @@ class Session:
             raise ValueError(f"seed must be at most {choices.MAX_SEED}, received {seed}")
         self.seed = seed
         self.config["seed"] = seed
-        self.model = choices.build_model(self.config, self.task, seed)
+        with ENGINE_LOCK:
+            self.model = choices.build_model(self.config, self.task, seed)
         self.initial_weights = [w.copy() for w in self.model.get_weights()]
         self._order_rng = np.random.default_rng(seed)
         self.steps = 0
@@ -161,9 +170,9 @@ class Session:
         self.diverged: str | None = None
         self._order = self._order_rng.permutation(len(self.x_train))
         self._batch = 0
-        self._learning_rates: list[float] = []
-        self.train_losses: list[float] = []
-        self.test_losses: list[float] = []
+        self._learning_rates = _Series()  # by update, from 0
+        self._train_losses = _Series()  # by epoch, from 0 (before training)
+        self._test_losses = _Series()
         self._evaluated_at: int | None = None
         self._record_losses()
         return seed
@@ -195,8 +204,8 @@ class Session:
         if self.diverged is not None:
             return None
         rows = self.next_batch()
-        self._learning_rates.append(float(self.model.optimizer.learning_rate))
-        with np.errstate(all="ignore"):  # a diverging run is reported, not warned about
+        self._learning_rates.append(self.steps, float(self.model.optimizer.learning_rate))
+        with ENGINE_LOCK, np.errstate(all="ignore"):  # divergence is reported, not warned
             loss = float(self.model.train_on_batch(self.x_train[rows], self.y_train[rows]))
         self.steps += 1
         self._batch += 1
@@ -230,15 +239,15 @@ class Session:
 
     def _record_losses(self) -> None:
         train, test = self.losses()
-        self.train_losses.append(train)
-        self.test_losses.append(test)
+        self._train_losses.append(self.epochs, train)
+        self._test_losses.append(self.epochs, test)
         if self.diverged is None and not (math.isfinite(train) and math.isfinite(test)):
             self._diverge(f"the training loss became {train}")
 
     def losses(self) -> tuple[float, float]:
         """The loss on the whole training set and on the whole test set now."""
         if self._evaluated_at != self.steps:
-            with np.errstate(all="ignore"):
+            with ENGINE_LOCK, np.errstate(all="ignore"):
                 self._current_losses = (
                     float(self.model.test_on_batch(self.x_train, self.y_train)),
                     float(self.model.test_on_batch(self.x_test, self.y_test)),
@@ -248,7 +257,18 @@ class Session:
 
     def learning_rates(self) -> list[float]:
         """The learning rate of each step taken."""
-        return list(self._learning_rates)
+        return list(self._learning_rates.values)
+
+    @property
+    def train_losses(self) -> list[float]:
+        """The loss on the training set before training and after each epoch
+        (every other one, then every fourth, ... once there are many)."""
+        return list(self._train_losses.values)
+
+    @property
+    def test_losses(self) -> list[float]:
+        """The loss on the test set, at the epochs of ``train_losses``."""
+        return list(self._test_losses.values)
 
     def schedule_preview(self, steps: int) -> list[float]:
         """The learning rate of each of the first ``steps`` updates, as the
@@ -281,7 +301,9 @@ class Session:
         its cell's centre; for classification it is the probability of class 1
         (in [0, 1]), for regression the predicted value. ``neurons`` holds the
         same for each hidden unit on a ``neuron_grid`` plane (layer by layer),
-        ``inputs`` each input feature's value there.
+        ``inputs`` each input feature's value there. ``train_accuracy`` and
+        ``test_accuracy``: the share of points classified right (None for
+        regression).
         """
         grid = _check_grid(grid, "grid")
         neuron_grid = _check_grid(neuron_grid, "neuron_grid")
@@ -296,12 +318,14 @@ class Session:
             "steps_per_epoch": self.steps_per_epoch,
             "train_loss": _finite_or_none(train),
             "test_loss": _finite_or_none(test),
+            "train_accuracy": self._accuracy(self.data.train_points, self.data.train_targets),
+            "test_accuracy": self._accuracy(self.data.test_points, self.data.test_targets),
             "history": {
-                "epochs": _thinned(list(range(len(self.train_losses)))),
-                "train_loss": _clean(_thinned(self.train_losses)),
-                "test_loss": _clean(_thinned(self.test_losses)),
-                "learning_rate_steps": _thinned(list(range(1, self.steps + 1))),
-                "learning_rate": _clean(_thinned(self._learning_rates)),
+                "epochs": _thinned(self._train_losses.positions),
+                "train_loss": _clean(_thinned(self._train_losses.values)),
+                "test_loss": _clean(_thinned(self._test_losses.values)),
+                "learning_rate_steps": _thinned([x + 1 for x in self._learning_rates.positions]),
+                "learning_rate": _clean(_thinned(self._learning_rates.values)),
             },
             "boundary": {
                 "grid": grid,
@@ -357,6 +381,13 @@ class Session:
             return (values + 1) / 2
         return values
 
+    def _accuracy(self, points: np.ndarray, targets: np.ndarray) -> float | None:
+        """The share of points on the right side of the boundary (None for regression)."""
+        if self.task != CLASSIFICATION:
+            return None
+        probability = self._as_output(self._layer_outputs(points)[-1]).ravel()
+        return float(np.mean((probability >= 0.5) == (targets == 1)))
+
     def _output_range(self) -> list[float]:
         if self.task == CLASSIFICATION:
             return [0.0, 1.0]
@@ -386,7 +417,7 @@ class Session:
         """
         state = self.model.get_training_state()
         try:
-            with np.errstate(all="ignore"):
+            with ENGINE_LOCK, np.errstate(all="ignore"):
                 _, gradients = self.model.gradients(self.x_train, self.y_train)
         finally:
             self.model.set_training_state(state)
@@ -433,14 +464,37 @@ class Session:
         if self.diverged is not None:
             raise ValueError(f"there is no next step to explain: {self.diverged}")
         rows = self.next_batch()
-        explanation = explain_step(
-            self.model,
-            self.x_train[rows],
-            self.y_train[rows],
-            weight=f"{dense[layer].name}/kernel",
-            index=(row, column),
-        )
+        with ENGINE_LOCK:
+            explanation = explain_step(
+                self.model,
+                self.x_train[rows],
+                self.y_train[rows],
+                weight=f"{dense[layer].name}/kernel",
+                index=(row, column),
+            )
         return explanation.html()
+
+
+class _Series:
+    """Values at evenly spaced positions (epochs, updates), at most
+    ``MAX_KEPT``: when full, every other one goes and the spacing doubles, so
+    a session that trains all day holds a few thousand numbers."""
+
+    MAX_KEPT = 2000
+
+    def __init__(self):
+        self.positions: list[int] = []
+        self.values: list[float] = []
+        self.spacing = 1
+
+    def append(self, position: int, value: float) -> None:
+        if position % self.spacing:
+            return
+        self.positions.append(position)
+        self.values.append(value)
+        if len(self.values) > self.MAX_KEPT:
+            self.positions, self.values = self.positions[::2], self.values[::2]
+            self.spacing *= 2
 
 
 def _new_seed() -> int:
