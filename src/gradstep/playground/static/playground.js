@@ -379,6 +379,10 @@ function draw() {
   const format = (value) => (value === null || value === undefined ? "–" : value.toFixed(3));
   $("train-loss").textContent = format(frame.train_loss);
   $("test-loss").textContent = format(frame.test_loss);
+  const percent = (value) => (value === null || value === undefined ? "" : `${Math.round(value * 100)}%`);
+  $("train-accuracy").textContent = percent(frame.train_accuracy);
+  $("test-accuracy").textContent = percent(frame.test_accuracy);
+  $("accuracies").hidden = frame.test_accuracy === null || frame.test_accuracy === undefined;
   if (frame.diverged) showStatus(frame.diverged);
   drawBoundary();
   drawNetwork();
@@ -494,8 +498,8 @@ function thinned(values, count = 600) {
 function drawLosses() {
   const history = state.frame.history;
   lineChart($("losses"), [
-    { values: history.train_loss, color: "#999" },
-    { values: history.test_loss, color: "#222" },
+    { values: history.train_loss, at: history.epochs, color: "#999" },
+    { values: history.test_loss, at: history.epochs, color: "#222" },
   ]);
 }
 
