@@ -704,5 +704,9 @@ def run_playground(args) -> int:
             file=sys.stderr,
         )
         return 1
-    server.serve(host=args.host, port=args.port, open_browser=args.open_browser)
+    try:
+        server.serve(host=args.host, port=args.port, open_browser=args.open_browser)
+    except OSError as error:  # the port is taken, the host is not this machine's, ...
+        print(f"gradstep: error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
     return 0

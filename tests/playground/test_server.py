@@ -390,3 +390,18 @@ def test_gradstep_playground_prints_its_url_and_stops_cleanly_on_ctrl_c_while_tr
     assert close_code == 1001  # going away
     assert process.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
+
+
+def test_a_port_in_use_is_one_line_of_error(capsys):
+    import socket
+
+    from gradstep import cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["playground", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"gradstep: error: cannot serve on 127.0.0.1:{port}: ")
+    assert "address already in use" in err.lower()
