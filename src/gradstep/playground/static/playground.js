@@ -257,9 +257,6 @@ function wireControls() {
   $("epoch").onclick = () => send("epoch");
   $("reset").onclick = () => send("reset");
   $("rewind").onclick = () => send("rewind");
-  $("seed").onkeydown = (event) => {
-    if (event.key === "Enter") send("reset", { seed: Number($("seed").value) });
-  };
   $("seed").onchange = () => send("reset", { seed: Number($("seed").value) });
   $("optimizer").onchange = () => change({
     optimizer: $("optimizer").value,
