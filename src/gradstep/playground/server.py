@@ -380,8 +380,8 @@ def make_app(token: str, host: str = "127.0.0.1") -> web.Application:
     app[HOST] = host
     app[TABS] = {}
     # One training thread for all tabs, each tab's slices queued in turn: gradstep's
-    # fit keeps process-wide state (gradstep.config's BLAS thread limit), which two
-    # threads training at once would leave changed. The event loop stays free.
+    # training keeps process-wide state (the BLAS thread limit), so sessions take
+    # turns inside it anyway (session.ENGINE_LOCK). The event loop stays free.
     app[EXECUTOR] = concurrent.futures.ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="playground"
     )
