@@ -1,5 +1,6 @@
 """tools/install_test_dependencies.sh, run with a PATH of stand-ins: it finds
-Chromium, installs it quietly as root, or stops at once with one line."""
+Chromium and chromedriver, installs them quietly as root, or stops at once
+with one line."""
 
 import shutil
 import subprocess
@@ -10,18 +11,20 @@ import pytest
 
 SCRIPT = Path(__file__).parents[1] / "tools" / "install_test_dependencies.sh"
 REFUSAL = (
-    "gradstep's tests need Chromium for the HTML report test: install Debian's 'chromium'"
-    " package (apt-get install chromium) and run again\n"
+    "gradstep's tests need Chromium and its WebDriver for the HTML report and playground"
+    " tests: install Debian's 'chromium' and 'chromium-driver' packages"
+    " (apt-get install chromium chromium-driver) and run again\n"
 )
-# apt-get's stand-in records its calls; installing puts a chromium on PATH.
+# apt-get's stand-in records its calls; installing puts chromium and chromedriver on PATH.
 APT_GET = """
 import os, pathlib, sys
 here = pathlib.Path(sys.argv[0]).parent
 with open(here / "apt-get.log", "a") as log:
     print(os.environ.get("DEBIAN_FRONTEND"), *sys.argv[1:], file=log)
 if "install" in sys.argv:
-    (here / "chromium").write_text("")
-    (here / "chromium").chmod(0o755)
+    for program in ("chromium", "chromedriver"):
+        (here / program).write_text("")
+        (here / program).chmod(0o755)
 """
 
 
@@ -46,15 +49,21 @@ def _run(tmp_path, uid, programs=("apt-get",)):
     return result, log.read_text().splitlines() if log.exists() else []
 
 
-def test_a_chromium_on_path_is_enough(tmp_path):
-    result, apt_calls = _run(tmp_path, uid=0, programs=("apt-get", "chromium"))
+def test_a_chromium_and_chromedriver_on_path_are_enough(tmp_path):
+    result, apt_calls = _run(tmp_path, uid=0, programs=("apt-get", "chromium", "chromedriver"))
     assert (result.returncode, result.stdout, result.stderr, apt_calls) == (0, "", "", [])
 
 
-def test_root_with_apt_get_installs_debians_chromium_quietly(tmp_path):
-    result, apt_calls = _run(tmp_path, uid=0)
+@pytest.mark.parametrize(
+    "present", [("apt-get",), ("apt-get", "chromium")], ids=["neither", "no chromedriver"]
+)
+def test_root_with_apt_get_installs_debians_chromium_and_driver_quietly(tmp_path, present):
+    result, apt_calls = _run(tmp_path, uid=0, programs=present)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
-    assert apt_calls == ["noninteractive update -qq", "noninteractive install -y -qq chromium"]
+    assert apt_calls == [
+        "noninteractive update -qq",
+        "noninteractive install -y -qq chromium chromium-driver",
+    ]
 
 
 @pytest.mark.parametrize(

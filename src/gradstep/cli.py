@@ -7,6 +7,7 @@
     gradstep landscape --function rosenbrock --optimizers sgd,momentum,adam ...
     gradstep explain [--weights 1,2 --inputs 3,4 --target 6] ...
     gradstep explain --dataset digits --optimizer adam --step 100 --weight dense/kernel[3,5]
+    gradstep playground [--host 127.0.0.1] [--port 0] [--open | --no-browser]
 
 ``--dataset`` takes a built-in name (digits, iris, wine, breast_cancer,
 diabetes) or the path of a .csv, .npz or .npy file (``--target`` names a CSV's
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_parser(commands)
     _add_landscape_parser(commands)
     _add_explain_parser(commands)
+    _add_playground_parser(commands)
     return parser
 
 
@@ -666,3 +668,45 @@ def _weights(text: str):
         except json.JSONDecodeError as error:
             raise ValueError(f"--weights is not valid JSON: {error}") from None
     return _numbers(text, "--weights")
+
+
+# --- the playground ---------------------------------------------------------------------
+def _add_playground_parser(commands) -> None:
+    playground = commands.add_parser(
+        "playground",
+        help="a local web page where a small network learns a 2-D data set live",
+        description="Serve the playground on --host (127.0.0.1: this computer only) and print "
+        "its URL, with a random token that every request must carry. Ctrl-C stops it. "
+        "Needs the playground extra: pip install 'gradstep[playground]'.",
+    )
+    playground.add_argument("--host", default="127.0.0.1")
+    playground.add_argument("--port", type=int, default=0, help="0: any free port")
+    browser = playground.add_mutually_exclusive_group()
+    browser.add_argument(
+        "--open", action="store_true", dest="open_browser", help="open the page in the browser"
+    )
+    browser.add_argument(
+        "--no-browser",
+        action="store_false",
+        dest="open_browser",
+        help="only print the URL (the default)",
+    )
+    playground.set_defaults(handler=run_playground)
+
+
+def run_playground(args) -> int:
+    try:
+        from gradstep.playground import server
+    except ImportError as error:
+        print(
+            f"gradstep: error: the playground needs aiohttp ({error}): "
+            "pip install 'gradstep[playground]'",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        server.serve(host=args.host, port=args.port, open_browser=args.open_browser)
+    except OSError as error:  # the port is taken, the host is not this machine's, ...
+        print(f"gradstep: error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    return 0

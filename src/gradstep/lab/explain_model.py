@@ -108,6 +108,10 @@ class StepExplanation:
     def _repr_html_(self) -> str:
         return _html(self)
 
+    def html(self) -> str:
+        """The explanation as an HTML fragment (what a notebook shows)."""
+        return _html(self)
+
 
 def explain_step(model, x, y, weight: str, index, sample_weight=None) -> StepExplanation:
     """Explain the next ``model.train_on_batch(x, y)`` for ``weight[index]``.
