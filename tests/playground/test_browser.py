@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("selenium", reason="selenium, in the test extra, drives the browser")
-
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+# selenium comes with the test extra; without it each test fails, naming the extra
+pytestmark = pytest.mark.requires("selenium", extra="test")
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+except ImportError:
+    webdriver = Service = By = Select = WebDriverWait = None
 
 SOURCE = Path(__file__).parents[2] / "src"
 #: Generous: the machine may be busy with other work.
@@ -47,7 +50,7 @@ def _programs() -> tuple[str, str]:
         "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None
     )
     if browser is None or driver is None:
-        pytest.skip(
+        pytest.fail(
             "the browser tests need Chromium and chromedriver: sh "
             "tools/install_test_dependencies.sh installs Debian's chromium and chromium-driver"
         )
