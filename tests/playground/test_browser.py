@@ -6,6 +6,8 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -229,3 +231,52 @@ def test_clicking_a_weight_explains_its_next_update(page):
     )
     assert (edge["layer"], edge["row"], edge["column"]) == (0, 0, 0)
     assert "hidden_1/kernel[0, 0]" in html and "New value" in html
+
+
+@pytest.mark.slow
+def test_twenty_tabs_train_at_once_each_on_its_own_model(browser, playground_url):
+    """Twenty tabs of one Chromium, each its own session, train together.
+    Pairs of tabs share a seed: each pair's losses agree, epoch for epoch,
+    and differ from the other pairs'; a plain request is answered meanwhile."""
+    tabs = 20
+    small = {"dataset": "xor", "samples": 400, "hidden_layers": [3], "batch_size": 10}
+    handles = []
+    for number in range(tabs):
+        browser.switch_to.new_window("tab")
+        browser.get(playground_url)
+        wait_for(browser, "state.frame !== null")
+        browser.execute_script("change(arguments[0])", {**small, "seed": number // 2})
+        wait_for(browser, f"state.config.seed === {number // 2} && state.frame.step === 0")
+        handles.append(browser.current_window_handle)
+    for handle in handles:
+        browser.switch_to.window(handle)
+        click(browser, "play")
+    for handle in handles:
+        browser.switch_to.window(handle)
+        wait_for(browser, "state.running && state.frame.step > 0")
+
+    started = time.monotonic()
+    with urllib.request.urlopen(playground_url, timeout=PATIENCE) as answer:
+        assert answer.status == 200
+    answered_in = time.monotonic() - started
+
+    for handle in handles:
+        browser.switch_to.window(handle)
+        wait_for(browser, "state.frame.epoch >= 2")
+        click(browser, "play")  # pause
+    losses = []  # each tab's train loss by epoch (a long history is thinned)
+    for handle in handles:
+        browser.switch_to.window(handle)
+        wait_for(browser, "!state.running")
+        history = browser.execute_script("return state.frame.history")
+        losses.append(dict(zip(history["epochs"], history["train_loss"], strict=True)))
+        browser.close()
+    browser.switch_to.window(browser.window_handles[0])
+
+    assert answered_in < 10, f"a plain request took {answered_in:.1f} s while 20 tabs trained"
+    for pair in range(tabs // 2):
+        first, second = losses[2 * pair], losses[2 * pair + 1]
+        common = sorted(set(first) & set(second))
+        assert {0, 1, 2} <= set(common), f"seed {pair}'s tabs share only epochs {common[:5]}"
+        assert [first[e] for e in common] == [second[e] for e in common], f"seed {pair} differs"
+    assert len({(tab[0], tab[1]) for tab in losses}) == tabs // 2

@@ -392,6 +392,39 @@ def test_gradstep_playground_prints_its_url_and_stops_cleanly_on_ctrl_c_while_tr
     assert "stopped" in out and "Traceback" not in err
 
 
+def test_gradstep_playground_open_hands_its_url_to_the_browser(tmp_path):
+    """--open goes through Python's webbrowser, which runs $BROWSER: here a
+    script that writes down the address it was given."""
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    source = Path(server.__file__).parents[2]
+    environment = {**os.environ, "PYTHONPATH": str(source), "BROWSER": f"{browser} %s"}
+    environment.pop("DISPLAY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gradstep", "playground", "--port", "0", "--open"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        line = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", line)
+        assert url is not None, line + process.stderr.read()
+        for _ in range(600):
+            if opened.exists() and opened.read_text().strip():
+                break
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert opened.read_text().strip() == url.group(0)
+    assert process.returncode == 0
+
+
 def test_a_port_in_use_is_one_line_of_error(capsys):
     import socket
 

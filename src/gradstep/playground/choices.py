@@ -63,6 +63,7 @@ REGULARIZATIONS = ["none", "l1", "l2"]
 MAX_HIDDEN_LAYERS = 6
 MAX_UNITS = 8
 MAX_SEED = 2**31 - 1
+MAX_SAMPLES = 10000
 
 #: Each schedule: the argument the learning rate fills (None: the schedule's
 #: own values give the rates) and the other arguments with the page's defaults.
@@ -221,15 +222,17 @@ def validate_config(config, task: str | None = None) -> dict:
     )
     _check_schedule(checked)
     checked["batch_size"] = check_int(checked["batch_size"], "config.batch_size", minimum=1)
+    if checked["batch_size"] > MAX_SAMPLES:
+        raise ValueError(
+            f"config.batch_size must be at most {MAX_SAMPLES}, received {checked['batch_size']}"
+        )
     _check_choice(checked, "regularization", REGULARIZATIONS)
     checked["regularization_rate"] = float(
         check_real(checked["regularization_rate"], "config.regularization_rate", low=0, high=10)
     )
     checked["dropout"] = float(check_real(checked["dropout"], "config.dropout", low=0, high=0.9))
     if checked["seed"] is not None:
-        checked["seed"] = check_int(checked["seed"], "config.seed", minimum=0)
-        if checked["seed"] > MAX_SEED:
-            raise ValueError(f"config.seed must be at most {MAX_SEED}, received {checked['seed']}")
+        checked["seed"] = _check_seed(checked["seed"], "config.seed")
     build_optimizer(checked)  # the optimizer's own checks, named by field
     return checked
 
@@ -246,14 +249,23 @@ def _check_data(checked: dict, csv_task: str | None) -> str:
     else:
         _check_choice(checked, "dataset", list(DATASETS) + ["csv"])
     checked["samples"] = check_int(checked["samples"], "config.samples", minimum=10)
-    if checked["samples"] > 10000:
-        raise ValueError(f"config.samples must be at most 10000, received {checked['samples']}")
+    if checked["samples"] > MAX_SAMPLES:
+        raise ValueError(
+            f"config.samples must be at most {MAX_SAMPLES}, received {checked['samples']}"
+        )
     checked["noise"] = float(check_real(checked["noise"], "config.noise", low=0, high=1))
     checked["test_ratio"] = float(
         check_real(checked["test_ratio"], "config.test_ratio", low=0.1, high=0.9)
     )
-    checked["data_seed"] = check_int(checked["data_seed"], "config.data_seed", minimum=0)
+    checked["data_seed"] = _check_seed(checked["data_seed"], "config.data_seed")
     return task_of(checked, csv_task)
+
+
+def _check_seed(seed, field: str) -> int:
+    seed = check_int(seed, field, minimum=0)
+    if seed > MAX_SEED:
+        raise ValueError(f"{field} must be at most {MAX_SEED}, received {seed}")
+    return seed
 
 
 def _check_choice(checked: dict, field: str, allowed: list[str], where: str = "") -> None:

@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import secrets
+import threading
 import time
 import webbrowser
 from pathlib import Path
@@ -417,7 +418,8 @@ async def _serve(host: str, port: int, open_browser: bool, token: str) -> None:
         url = f"http://{shown_host}:{bound_port}/?token={token}"
         print(f"gradstep playground: {url}\n(Ctrl-C stops it)", flush=True)
         if open_browser:
-            webbrowser.open(url)
+            # a console browser (lynx, w3m) holds the call until it exits: not on the event loop
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()

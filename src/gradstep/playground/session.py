@@ -98,7 +98,8 @@ class Session:
         if not isinstance(config, dict) or not hasattr(self, "task"):
             return config
         dataset = config.get("dataset", choices.DEFAULT_CONFIG["dataset"])
-        if dataset not in choices.DATASETS and not (dataset == "csv" and csv_task):
+        known = isinstance(dataset, str) and (dataset in choices.DATASETS or dataset == "csv")
+        if not known or (dataset == "csv" and csv_task is None):
             return config  # validate_config names the problem
         task = choices.task_of({"dataset": dataset}, csv_task)
         loss = config.get("loss")
