@@ -233,6 +233,18 @@ def test_clicking_a_weight_explains_its_next_update(page):
     assert "hidden_1/kernel[0, 0]" in html and "New value" in html
 
 
+def test_a_message_over_the_limit_closes_the_tab_s_socket_with_a_reason(page):
+    page.execute_script("state.socket.send('x'.repeat(2 * 1024 * 1024))")
+    status = wait_for(
+        page,
+        "state.socket.readyState === WebSocket.CLOSED && "
+        "document.getElementById('status').textContent",
+    )
+    assert "over the server's 1 MB limit" in status
+    page.get(page.current_url)  # a reload gets a new session: the server kept running
+    wait_for(page, "state.frame !== null")
+
+
 @pytest.mark.slow
 def test_twenty_tabs_train_at_once_each_on_its_own_model(browser, playground_url):
     """Twenty tabs of one Chromium, each its own session, train together.

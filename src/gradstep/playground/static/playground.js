@@ -46,7 +46,9 @@ function connect() {
   const socket = new WebSocket(`${scheme}//${location.host}/ws${location.search}`);
   state.socket = socket;
   socket.onmessage = (event) => receive(JSON.parse(event.data));
-  socket.onclose = () => showStatus("disconnected: is `gradstep playground` still running? Reload the page.");
+  socket.onclose = (event) => showStatus(event.code === 1009
+    ? "disconnected: a message was over the server's 1 MB limit. Reload the page."
+    : "disconnected: is `gradstep playground` still running? Reload the page.");
 }
 
 function send(type, fields = {}) {
