@@ -15,7 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradstep.kernels import adam, ahead, dense
+from gradstep.kernels import (
+    adadelta,
+    adagrad,
+    adam,
+    adamax,
+    ahead,
+    dense,
+    lion,
+    nadam,
+    weight_decay,
+)
 
 pytestmark = pytest.mark.requires("numba", extra="speed")
 
@@ -123,6 +133,44 @@ def test_sgd_gives_the_twins_bits(in_use):
     expected = weights - gradient * np.float32(0.1)
     ahead.kernel_for("sgd", (weights, gradient, np.float32(0.1)))(weights, gradient, 0.1)
     np.testing.assert_array_equal(_bits(weights), _bits(expected))
+
+
+#: kernel -> (its NumPy twin, how many arrays it updates or reads, its scalars
+#: before the smallest normal number that some kernels take last, whether they do)
+UPDATES = {
+    "adagrad": (adagrad.adagrad_update_numpy, 3, (0.01, 1e-7, 1e-10), False),
+    "adadelta": (adadelta.adadelta_update_numpy, 4, (1.0, 0.95, 0.05, 1e-7), True),
+    "adamax": (adamax.adamax_update_numpy, 4, (2e-3, 0.1, 0.999, 0.0, 1e-7, 0.1), True),
+    "nadam": (nadam.nadam_update_numpy, 4, (2e-3, 0.1, 1e-3, 1e-7, 0.9, 0.1, 1e-3), True),
+    "lion": (lion.lion_update_numpy, 3, (1e-4, 0.9, 0.1, 0.99, 0.01), True),
+    "weight_decay": (weight_decay.decay_weights_numpy, 1, (4e-3, 1e-3), False),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [7, 40000])
+@pytest.mark.parametrize("name", sorted(UPDATES))
+def test_the_other_optimizers_kernels_give_the_twins_bits(in_use, name, size, dtype):
+    """Weights, a gradient with NaN and -0, slots with subnormal entries."""
+    twin_update, array_count, scalars, takes_tiny = UPDATES[name]
+    rng = np.random.default_rng(size)
+    arrays = [rng.normal(size=size).astype(dtype), rng.normal(size=size).astype(dtype)]
+    arrays[1][:3] = [np.nan, -0.0, 0.0]
+    for _ in range(array_count - 2):
+        slot = np.abs(rng.normal(size=size)).astype(dtype)
+        slot[3:6] = np.finfo(dtype).tiny * 2
+        arrays.append(slot)
+    arrays = arrays[:array_count]
+    twin = [array.copy() for array in arrays]
+    cast = tuple(dtype(value) for value in scalars)
+    extra = (np.finfo(dtype).tiny,) if takes_tiny else ()
+    kernel = ahead.kernel_for(name, (*arrays, *cast, *extra))
+    assert kernel is not None
+    for _ in range(3):
+        kernel(*arrays, *cast, *extra)
+        twin_update(*twin, *cast)
+    for ours, theirs in zip(arrays, twin, strict=True):
+        np.testing.assert_array_equal(_bits(ours), _bits(theirs))
 
 
 def test_arguments_the_signature_does_not_fit_get_no_kernel(in_use):
@@ -258,6 +306,13 @@ OPTIMIZERS = [
     ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "momentum_form": "pytorch"}),
     ("RMSprop", {"momentum": 0.5, "centered": True}),
     ("RMSprop", {"momentum": 0.5, "momentum_form": "pytorch"}),
+    ("AdamW", {}),
+    ("Adagrad", {"learning_rate": 0.1}),
+    ("Adadelta", {"learning_rate": 1.0}),
+    ("Adamax", {}),
+    ("Nadam", {}),
+    ("Lion", {}),
+    ("SGD", {"learning_rate": 0.1, "weight_decay": 0.01}),
 ]
 
 

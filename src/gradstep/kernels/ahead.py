@@ -4,12 +4,13 @@ cache that a fresh process loads in under a millisecond, without numba.
 A fresh process pays about half a second of CPU for numba before it can run
 even a kernel numba has cached (``kernels.loading``), so a first fit ran on
 the NumPy twins, about 1.6 times as long as the next (issue 19). The kernels
-of the common training step (Dense's element-wise passes; Adam's, SGD's and
-RMSprop's updates, in float32 and float64) are therefore also compiled by numba's
+of the common training step (Dense's element-wise passes; the updates of Adam,
+AMSGrad, SGD, RMSprop, Adagrad, Adadelta, Adamax, Nadam and Lion, and decoupled
+weight decay, in float32 and float64) are therefore also compiled by numba's
 ahead-of-time compiler into an extension module, once per machine:
 
 - built in a separate process (``python -m gradstep.kernels.ahead_build``, about
-  five seconds of CPU, which needs numba and a C compiler), started in the
+  six seconds of CPU, which needs numba and a C compiler), started in the
   background, at low priority, when no module exists yet for this machine,
   by the first process that loads the numba kernels or ends a fit that ran
   the twins for want of them (``build_in_background``); the next process
@@ -63,6 +64,12 @@ KERNELS: dict[str, tuple[str, str, tuple, tuple[str, ...]]] = {
         ("F[::1]",) * 3 + ("F",) * 3 + ("b1",),
     ),
     "rmsprop": ("rmsprop", "_compile", (), ("F[::1]",) * 5 + ("F",) * 7 + ("b1",) * 3),
+    "adagrad": ("adagrad", "_compile", (), ("F[::1]",) * 3 + ("F",) * 3),
+    "adadelta": ("adadelta", "_compile", (), ("F[::1]",) * 4 + ("F",) * 5),
+    "adamax": ("adamax", "_compile", (), ("F[::1]",) * 4 + ("F",) * 7),
+    "nadam": ("nadam", "_compile", (), ("F[::1]",) * 4 + ("F",) * 8),
+    "lion": ("lion", "_compile", (), ("F[::1]",) * 3 + ("F",) * 6),
+    "weight_decay": ("weight_decay", "_compile", (), ("F[::1]", "F", "F")),
 }
 
 TYPES = {np.dtype(np.float32): "f4", np.dtype(np.float64): "f8"}
