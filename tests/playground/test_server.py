@@ -16,12 +16,16 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("aiohttp", reason="the playground extra: pip install 'gradstep[playground]'")
+try:  # the test extra brings the playground extra; without it, fail and say so (not skip)
+    from aiohttp import FormData, WSMsgType
+    from aiohttp.test_utils import TestClient, TestServer
+except ImportError as missing:
+    raise ImportError(
+        "the playground's tests need aiohttp, from the playground extra (the test extra "
+        "brings it): pip install -e '.[test]'"
+    ) from missing
 
-from aiohttp import FormData, WSMsgType  # noqa: E402
-from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
-
-from gradstep.playground import server  # noqa: E402
+from gradstep.playground import server
 
 TOKEN = "the-test-token"
 SMALL = {"dataset": "xor", "samples": 100, "hidden_layers": [3], "batch_size": 10}
@@ -364,26 +368,33 @@ async def _play_then_interrupt(url: str, process: subprocess.Popen) -> int:
         return socket.close_code
 
 
-def test_gradstep_playground_prints_its_url_and_stops_cleanly_on_ctrl_c_while_training():
+def _start_playground(*options: str, **environment: str) -> tuple[subprocess.Popen, str]:
+    """`gradstep playground --port 0` in a subprocess, and the URL it printed."""
     source = Path(server.__file__).parents[2]
-    environment = {**os.environ, "PYTHONPATH": str(source)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gradstep", "playground", "--port", "0"],
+        [sys.executable, "-m", "gradstep", "playground", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=environment,
+        env={**os.environ, "PYTHONPATH": str(source), **environment},
     )
+    line = process.stdout.readline()
+    url = re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", line)
+    if url is None:
+        process.kill()
+        pytest.fail(f"the playground printed no URL: {line!r} {process.stderr.read()[-2000:]}")
+    return process, url.group(0)
+
+
+def test_gradstep_playground_prints_its_url_and_stops_cleanly_on_ctrl_c_while_training():
+    process, url = _start_playground()
     try:
-        line = process.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", line)
-        assert url is not None, line + process.stderr.read()
-        with urllib.request.urlopen(url.group(0), timeout=60) as page:
+        with urllib.request.urlopen(url, timeout=60) as page:
             assert page.status == 200
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(url.group(0).split("?")[0], timeout=60)
+            urllib.request.urlopen(url.split("?")[0], timeout=60)
         assert refused.value.code == 403
-        close_code = asyncio.run(_play_then_interrupt(url.group(0), process))
+        close_code = asyncio.run(_play_then_interrupt(url, process))
         out, err = process.communicate(timeout=60)
     finally:
         process.kill()
@@ -394,34 +405,30 @@ def test_gradstep_playground_prints_its_url_and_stops_cleanly_on_ctrl_c_while_tr
 
 def test_gradstep_playground_open_hands_its_url_to_the_browser(tmp_path):
     """--open goes through Python's webbrowser, which runs $BROWSER: here a
-    script that writes down the address it was given."""
-    opened = tmp_path / "opened.txt"
+    script that writes down the address it was given and then holds on, as a
+    console browser does until it is closed; the server answers meanwhile."""
+    opened, release = tmp_path / "opened.txt", tmp_path / "release"
     browser = tmp_path / "browser.sh"
-    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
-    browser.chmod(0o755)
-    source = Path(server.__file__).parents[2]
-    environment = {**os.environ, "PYTHONPATH": str(source), "BROWSER": f"{browser} %s"}
-    environment.pop("DISPLAY", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gradstep", "playground", "--port", "0", "--open"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
+    browser.write_text(
+        f'#!/bin/sh\necho "$1" > {opened}\n'
+        f"for _ in $(seq 600); do [ -e {release} ] && exit 0; sleep 0.1; done\n"
     )
+    browser.chmod(0o755)
+    process, url = _start_playground("--open", BROWSER=f"{browser} %s", DISPLAY="")
     try:
-        line = process.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", line)
-        assert url is not None, line + process.stderr.read()
         for _ in range(600):
             if opened.exists() and opened.read_text().strip():
                 break
             time.sleep(0.1)
+        with urllib.request.urlopen(url, timeout=60) as page:  # while the browser holds on
+            assert page.status == 200
+        release.touch()
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=60)
     finally:
+        release.touch()
         process.kill()
-    assert opened.read_text().strip() == url.group(0)
+    assert opened.read_text().strip() == url
     assert process.returncode == 0
 
 
