@@ -221,18 +221,14 @@ def validate_config(config, task: str | None = None) -> dict:
         "config.optimizer_options",
     )
     _check_schedule(checked)
-    checked["batch_size"] = check_int(checked["batch_size"], "config.batch_size", minimum=1)
-    if checked["batch_size"] > MAX_SAMPLES:
-        raise ValueError(
-            f"config.batch_size must be at most {MAX_SAMPLES}, received {checked['batch_size']}"
-        )
+    checked["batch_size"] = _check_count(checked["batch_size"], "config.batch_size", 1, MAX_SAMPLES)
     _check_choice(checked, "regularization", REGULARIZATIONS)
     checked["regularization_rate"] = float(
         check_real(checked["regularization_rate"], "config.regularization_rate", low=0, high=10)
     )
     checked["dropout"] = float(check_real(checked["dropout"], "config.dropout", low=0, high=0.9))
     if checked["seed"] is not None:
-        checked["seed"] = _check_seed(checked["seed"], "config.seed")
+        checked["seed"] = _check_count(checked["seed"], "config.seed", 0, MAX_SEED)
     build_optimizer(checked)  # the optimizer's own checks, named by field
     return checked
 
@@ -248,24 +244,21 @@ def _check_data(checked: dict, csv_task: str | None) -> str:
             raise ValueError("config.dataset is 'csv', but no CSV file was uploaded")
     else:
         _check_choice(checked, "dataset", list(DATASETS) + ["csv"])
-    checked["samples"] = check_int(checked["samples"], "config.samples", minimum=10)
-    if checked["samples"] > MAX_SAMPLES:
-        raise ValueError(
-            f"config.samples must be at most {MAX_SAMPLES}, received {checked['samples']}"
-        )
+    checked["samples"] = _check_count(checked["samples"], "config.samples", 10, MAX_SAMPLES)
     checked["noise"] = float(check_real(checked["noise"], "config.noise", low=0, high=1))
     checked["test_ratio"] = float(
         check_real(checked["test_ratio"], "config.test_ratio", low=0.1, high=0.9)
     )
-    checked["data_seed"] = _check_seed(checked["data_seed"], "config.data_seed")
+    checked["data_seed"] = _check_count(checked["data_seed"], "config.data_seed", 0, MAX_SEED)
     return task_of(checked, csv_task)
 
 
-def _check_seed(seed, field: str) -> int:
-    seed = check_int(seed, field, minimum=0)
-    if seed > MAX_SEED:
-        raise ValueError(f"{field} must be at most {MAX_SEED}, received {seed}")
-    return seed
+def _check_count(value, field: str, minimum: int, maximum: int) -> int:
+    """An integer field in [minimum, maximum], named in the error otherwise."""
+    value = check_int(value, field, minimum=minimum)
+    if value > maximum:
+        raise ValueError(f"{field} must be at most {maximum}, received {value}")
+    return value
 
 
 def _check_choice(checked: dict, field: str, allowed: list[str], where: str = "") -> None:
