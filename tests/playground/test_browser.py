@@ -244,6 +244,29 @@ def test_a_message_over_the_limit_closes_the_tab_s_socket_with_a_reason(page):
     wait_for(page, "state.frame !== null")
 
 
+@pytest.mark.parametrize("width, height", [(1024, 768), (800, 1000)])
+def test_a_projector_s_or_a_narrow_window_shows_the_page_without_sideways_scrolling(
+    page, width, height
+):
+    """At 1024 x 768 (a classroom projector) the three columns stand side by
+    side; narrower, they stack. Either way nothing is cut off at the right."""
+    page.set_window_size(width, height)
+    try:
+        wait_for(page, f"window.innerWidth <= {width}")
+        overflow = page.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        tops = page.execute_script(
+            "return ['data-panel', 'network-panel', 'output-panel'].map("
+            "(id) => document.getElementById(id).getBoundingClientRect().top)"
+        )
+    finally:
+        page.set_window_size(1500, 1000)
+    assert overflow <= 0
+    side_by_side = len(set(round(top) for top in tops)) == 1
+    assert side_by_side == (width > 900)
+
+
 @pytest.mark.slow
 def test_twenty_tabs_train_at_once_each_on_its_own_model(browser, playground_url):
     """Twenty tabs of one Chromium, each its own session, train together.
