@@ -169,6 +169,10 @@ GRADSTEP_ONLY = {
         ),
         "momentum_form.*under a learning-rate schedule",
     ),
+    "a schedule Keras has not": (
+        gradstep.optimizers.Adam(gradstep.optimizers.schedules.OneCycle(0.01, 100)),
+        "the learning-rate schedule OneCycle",
+    ),
     "GD": (gradstep.optimizers.GD(), "the optimizer GD"),
     "LBFGS": (gradstep.optimizers.LBFGS(), "the optimizer LBFGS"),
 }

@@ -66,6 +66,17 @@ _MODEL_CLASSES = ("Sequential", "Functional", "Model")
 #: gradstep's options that Keras lacks (dropped when their value is Keras's rule).
 _GRADSTEP_ONLY_OPTIONS = ("epsilon_placement", "momentum_form")
 _GRADSTEP_ONLY_OPTIMIZERS = {"GD", "LBFGS"}
+#: The learning-rate schedules of keras.optimizers.schedules (gradstep's take
+#: the same arguments); gradstep's others (LinearWarmup, OneCycle, Cyclic,
+#: InverseScaling) Keras would not find.
+_KERAS_SCHEDULES = {
+    "CosineDecay",
+    "CosineDecayRestarts",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "PiecewiseConstantDecay",
+    "PolynomialDecay",
+}
 
 
 def is_archive(path) -> bool:
@@ -181,20 +192,24 @@ def _keras_compile_config(config: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _options_keras_lacks(options: dict[str, Any]) -> dict[str, Any]:
-    """gradstep's options (PyTorch's conventions) that make the optimizer
-    another algorithm than Keras's. ``epsilon_placement="pytorch"`` with a
-    nonzero epsilon always does (Adam's would be Keras's epsilon times
-    ``sqrt(1 - beta_2^t)``, a different one at each step; Adagrad's, Adamax's
-    and RMSprop's sit outside a square root or a maximum). PyTorch's
+    """gradstep's options (PyTorch's conventions, its own schedules) that make
+    the optimizer another algorithm than Keras's, or one Keras cannot build.
+    ``epsilon_placement="pytorch"`` with a nonzero epsilon always does (Adam's
+    would be Keras's epsilon times ``sqrt(1 - beta_2^t)``, a different one at
+    each step; Adagrad's, Adamax's and RMSprop's sit outside a square root or a
+    maximum). PyTorch's
     ``momentum_form`` does only when the learning rate changes: with a
     constant rate it is Keras's rule with the buffer scaled by the rate
     (``keras_optimizer_state`` converts it)."""
     unlike = {}
     if options.get("epsilon_placement", "keras") != "keras" and options.get("epsilon") != 0:
         unlike["epsilon_placement"] = options["epsilon_placement"]
-    constant_rate = isinstance(options.get("learning_rate"), int | float)
+    rate = options.get("learning_rate")
+    constant_rate = isinstance(rate, int | float)
     if options.get("momentum_form", "keras") != "keras" and not constant_rate:
         unlike["momentum_form"] = f"{options['momentum_form']!r} under a learning-rate schedule"
+    if isinstance(rate, dict) and rate.get("class_name") not in _KERAS_SCHEDULES:
+        unlike["learning_rate"] = f"the learning-rate schedule {rate.get('class_name')}"
     return unlike
 
 

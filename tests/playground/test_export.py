@@ -178,6 +178,26 @@ def test_the_keras_file_holds_the_trained_model(tmp_path):
     )
 
 
+@pytest.mark.requires("keras", extra="interop")
+@pytest.mark.requires("h5py", extra="h5")
+@pytest.mark.parametrize("config", [BASE, ADAM_ONE_CYCLE], ids=["sgd", "adam-one-cycle-l2"])
+def test_keras_itself_loads_the_keras_file_and_predicts_as_the_model(config, tmp_path):
+    import keras
+
+    session = _trained(config)
+    name, _, content = export.export(session, "keras-model")
+    path = tmp_path / name
+    path.write_bytes(content)
+    loaded = keras.saving.load_model(path)
+    points = feature_matrix(session.data.test_points, config["features"])
+    np.testing.assert_allclose(
+        np.asarray(loaded.predict(points, verbose=0)),
+        session.model.predict(points, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
 @pytest.mark.requires("onnxruntime", extra="interop")
 def test_the_onnx_file_predicts_as_the_model(tmp_path):
     import onnxruntime
