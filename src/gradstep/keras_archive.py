@@ -197,10 +197,10 @@ def _options_keras_lacks(options: dict[str, Any]) -> dict[str, Any]:
     ``epsilon_placement="pytorch"`` with a nonzero epsilon always does (Adam's
     would be Keras's epsilon times ``sqrt(1 - beta_2^t)``, a different one at
     each step; Adagrad's, Adamax's and RMSprop's sit outside a square root or a
-    maximum). PyTorch's
-    ``momentum_form`` does only when the learning rate changes: with a
-    constant rate it is Keras's rule with the buffer scaled by the rate
-    (``keras_optimizer_state`` converts it)."""
+    maximum). PyTorch's ``momentum_form`` does only when the learning rate
+    changes: with a constant rate it is Keras's rule with the buffer scaled by
+    the rate (``keras_optimizer_state`` converts it). A schedule Keras has not
+    (``_KERAS_SCHEDULES``) would leave Keras unable to load the file at all."""
     unlike = {}
     if options.get("epsilon_placement", "keras") != "keras" and options.get("epsilon") != 0:
         unlike["epsilon_placement"] = options["epsilon_placement"]
