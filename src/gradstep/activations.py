@@ -290,11 +290,11 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    # Subtracting the row max leaves softmax unchanged and keeps exp() <= 1.
-    # (the ufuncs' reduce is what x.max and x.sum call, without their Python wrappers)
-    shifted = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
-    shifted /= np.add.reduce(shifted, axis=axis, keepdims=True)
-    return shifted
+    from gradstep.kernels import softmax as softmax_kernels
+
+    if axis in (-1, x.ndim - 1):  # rows of classes: fused where numba runs, same bits
+        return softmax_kernels.bias_softmax(x, None)
+    return softmax_kernels.softmax_numpy(x, axis)
 
 
 def _tanh_arg(x: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from gradstep.kernels import (
     dense,
     lion,
     nadam,
+    softmax,
     weight_decay,
 )
 
@@ -124,6 +125,32 @@ def test_dense_passes_give_the_twins_bits(in_use, dtype, shape):
     twin = dense.relu_slope_and_bias_slope_numpy(grad, pre, True)
     for ours, theirs in zip(arguments[2:], twin, strict=True):
         np.testing.assert_array_equal(_bits(ours), _bits(theirs))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("classes", [3, 10, 17, 128])
+def test_the_softmax_and_crossentropy_passes_give_the_twins_bits(in_use, dtype, classes):
+    rng = np.random.default_rng(classes)
+    pre = (rng.normal(size=(32, classes)) * 10.0 ** rng.uniform(-3, 2, (32, classes))).astype(dtype)
+    bias = rng.normal(size=classes).astype(dtype)
+    compiled_pre, twin_pre, out, zero = pre.copy(), pre.copy(), np.empty_like(pre), dtype(0)
+    shift = (compiled_pre, bias, out, True)
+    ahead.kernel_for("softmax_shift", shift)(*shift)
+    np.exp(out, out=out)
+    ahead.kernel_for("softmax_normalize", (out, zero))(out, zero)
+    twin_out = softmax.bias_softmax_numpy(twin_pre, bias)
+    for ours, theirs in [(compiled_pre, twin_pre), (out, twin_out)]:
+        np.testing.assert_array_equal(_bits(ours), _bits(theirs))
+    labels = rng.integers(0, classes, size=32)
+    out[0, labels[0]] = 0.0  # clipped
+    per_sample, slope = np.empty(32, dtype), np.empty_like(out)
+    scalars = (dtype(1e-7), dtype(1 - 1e-7), dtype(1 / 32), zero, dtype(1))
+    arguments = (out, labels, per_sample, slope, *scalars)
+    ahead.kernel_for("sparse_crossentropy", arguments)(*arguments)
+    _, twin_slope = softmax.sparse_crossentropy_mean_numpy(labels, out, 1e-7)
+    np.testing.assert_array_equal(_bits(slope), _bits(twin_slope))
+    refused = (out, labels.astype(np.int32), per_sample, slope, *scalars)  # int32 labels
+    assert ahead.kernel_for("sparse_crossentropy", refused) is None
 
 
 def test_sgd_gives_the_twins_bits(in_use):

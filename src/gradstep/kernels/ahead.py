@@ -4,9 +4,10 @@ cache that a fresh process loads in under a millisecond, without numba.
 A fresh process pays about half a second of CPU for numba before it can run
 even a kernel numba has cached (``kernels.loading``), so a first fit ran on
 the NumPy twins, about 1.6 times as long as the next (issue 19). The kernels
-of the common training step (Dense's element-wise passes; the updates of Adam,
-AMSGrad, SGD, RMSprop, Adagrad, Adadelta, Adamax, Nadam and Lion, and decoupled
-weight decay, in float32 and float64) are therefore also compiled by numba's
+of the common training step (Dense's element-wise passes; the softmax and the
+sparse categorical cross-entropy taken on it; the updates of Adam, AMSGrad,
+SGD, RMSprop, Adagrad, Adadelta, Adamax, Nadam and Lion, and decoupled weight
+decay, in float32 and float64) are therefore also compiled by numba's
 ahead-of-time compiler into an extension module, once per machine:
 
 - built in a separate process (``python -m gradstep.kernels.ahead_build``, about
@@ -70,6 +71,14 @@ KERNELS: dict[str, tuple[str, str, tuple, tuple[str, ...]]] = {
     "nadam": ("nadam", "_compile", (), ("F[::1]",) * 4 + ("F",) * 8),
     "lion": ("lion", "_compile", (), ("F[::1]",) * 3 + ("F",) * 6),
     "weight_decay": ("weight_decay", "_compile", (), ("F[::1]", "F", "F")),
+    "softmax_shift": ("softmax", "_compile_shift", (), ("F[:, ::1]", "F[::1]", "F[:, ::1]", "b1")),
+    "softmax_normalize": ("softmax", "_compile_normalize", (), ("F[:, ::1]", "F")),
+    "sparse_crossentropy": (
+        "softmax",
+        "_compile_crossentropy",
+        (),
+        ("F[:, ::1]", "i8[::1]", "F[::1]", "F[:, ::1]") + ("F",) * 5,
+    ),
 }
 
 TYPES = {np.dtype(np.float32): "f4", np.dtype(np.float64): "f8"}
@@ -133,29 +142,36 @@ def kernel_for(name: str, arguments: tuple) -> Callable | None:
         return None
     first = arguments[0]
     kernel = table.get((name, getattr(first, "dtype", None)))
-    if kernel is None or not _fits(arguments, _RANKS[name], first.dtype):
+    if kernel is None or not _fits(arguments, _ARRAYS[name], first.dtype):
         return None
     return kernel
 
 
-def _ranks(arguments: tuple[str, ...]) -> tuple[int, ...]:
-    """Each argument's rank in a signature of ``KERNELS`` (0: a scalar)."""
-    return tuple(kind.count(",") + 1 if "[" in kind else 0 for kind in arguments)
+def _arrays(arguments: tuple[str, ...]) -> tuple[tuple[int, np.dtype | None], ...]:
+    """Each argument's rank in a signature of ``KERNELS`` (0: a scalar) and
+    its dtype when that is not the float type (None)."""
+    return tuple(
+        (
+            kind.count(",") + 1 if "[" in kind else 0,
+            np.dtype(kind.split("[")[0]) if "[" in kind and not kind.startswith("F") else None,
+        )
+        for kind in arguments
+    )
 
 
-_RANKS = {name: _ranks(entry[3]) for name, entry in KERNELS.items()}
+_ARRAYS = {name: _arrays(entry[3]) for name, entry in KERNELS.items()}
 
 
-def _fits(arguments: tuple, ranks: tuple[int, ...], dtype: np.dtype) -> bool:
+def _fits(arguments: tuple, arrays: tuple, dtype: np.dtype) -> bool:
     """Whether every array argument is what the signature says (a scalar
     argument needs no check: the module converts it, or raises TypeError)."""
-    if len(arguments) != len(ranks):
+    if len(arguments) != len(arrays):
         return False
-    for argument, rank in zip(arguments, ranks, strict=True):
+    for argument, (rank, own_dtype) in zip(arguments, arrays, strict=True):
         if rank and not (
             type(argument) is np.ndarray
             and argument.ndim == rank
-            and argument.dtype == dtype
+            and argument.dtype == (dtype if own_dtype is None else own_dtype)
             and (flags := argument.flags).c_contiguous
             and flags.writeable
         ):

@@ -8,6 +8,7 @@ from gradstep import activations as activations_module
 from gradstep import config, constraints, initializers, regularizers
 from gradstep.graph import Node, SymbolicTensor
 from gradstep.kernels import dense as dense_kernels
+from gradstep.kernels import softmax as softmax_kernels
 from gradstep.layers.base import LAYERS, Layer
 from gradstep.validation import check_positive_int, check_shape
 
@@ -195,6 +196,10 @@ class Dense(Layer):
         if self.bias is not None and type(self.activation) is activations_module.ReLU:
             # the bias and the ReLU in one pass over the product (the same numbers)
             output = dense_kernels.bias_relu(pre_activation, self.bias)
+            return output, (x, pre_activation, output)
+        if type(self.activation) is activations_module.Softmax and self.activation.axis == -1:
+            # the bias and the softmax in fused passes (the same numbers)
+            output = softmax_kernels.bias_softmax(pre_activation, self.bias)
             return output, (x, pre_activation, output)
         if self.bias is not None:
             pre_activation += self.bias

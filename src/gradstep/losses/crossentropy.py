@@ -19,6 +19,7 @@ import contextlib
 
 import numpy as np
 
+from gradstep.kernels import softmax as softmax_kernels
 from gradstep.losses._ops import (
     EPSILON,
     _add_at_label,
@@ -315,23 +316,9 @@ class SparseCategoricalCrossentropy(Loss):
         """``value_and_gradient(..., fused=True)`` for ``_plain_mean`` batches:
         the same operations in the same order (so the same bits), without the
         general path's steps that do nothing here (weights, masks, moving axes,
-        and the check for negative probabilities: a softmax's output has none)."""
-        labels = labels.astype(np.int64, copy=False)
-        rows = np.arange(labels.shape[0])
-        picked = output[rows, labels]
-        # -log(clip(picked / sum, EPSILON, 1 - EPSILON)), with the ufuncs that
-        # clip and sum call (min(max(x, low), high); add.reduce), in place
-        per_sample = picked / np.add.reduce(output, axis=-1)
-        np.maximum(per_sample, EPSILON, out=per_sample)
-        np.minimum(per_sample, 1 - EPSILON, out=per_sample)
-        np.log(per_sample, out=per_sample)
-        np.negative(per_sample, out=per_sample)
-        value = np.add.reduce(per_sample) / float(per_sample.size)
-        kept = _unclipped(picked).astype(output.dtype)
-        slope = output * kept[..., None]
-        slope[rows, labels] += -kept
-        slope *= 1.0 / float(labels.shape[0])
-        return value, slope
+        and the check for negative probabilities: a softmax's output has none),
+        in one fused pass where numba runs (``kernels.softmax``)."""
+        return softmax_kernels.sparse_crossentropy_mean(labels, output, EPSILON)
 
     # The formulas of CategoricalCrossentropy with y = one_hot(label), computed
     # from the labels directly: only the label's entry of y is nonzero.
