@@ -167,13 +167,12 @@ def _fits(arguments: tuple, arrays: tuple, dtype: np.dtype) -> bool:
     argument needs no check: the module converts it, or raises TypeError)."""
     if len(arguments) != len(arrays):
         return False
-    for argument, (rank, own_dtype) in zip(arguments, arrays, strict=True):
+    for argument, (rank, own_dtype) in zip(arguments, arrays):  # (lengths checked above)
         if rank and not (
             type(argument) is np.ndarray
             and argument.ndim == rank
             and argument.dtype == (dtype if own_dtype is None else own_dtype)
-            and (flags := argument.flags).c_contiguous
-            and flags.writeable
+            and argument.flags.carray  # C-contiguous, aligned and writeable
         ):
             return False
     return True
