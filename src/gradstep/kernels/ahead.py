@@ -167,7 +167,7 @@ def _fits(arguments: tuple, arrays: tuple, dtype: np.dtype) -> bool:
     argument needs no check: the module converts it, or raises TypeError)."""
     if len(arguments) != len(arrays):
         return False
-    for argument, (rank, own_dtype) in zip(arguments, arrays):  # (lengths checked above)
+    for argument, (rank, own_dtype) in zip(arguments, arrays, strict=True):
         if rank and not (
             type(argument) is np.ndarray
             and argument.ndim == rank

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradstep import activations as activations_module
-from gradstep import config, constraints, initializers, regularizers
+from gradstep import config, constraints, initializers, products, regularizers
 from gradstep.graph import Node, SymbolicTensor
 from gradstep.kernels import dense as dense_kernels
 from gradstep.kernels import softmax as softmax_kernels
@@ -191,8 +191,7 @@ class Dense(Layer):
     def forward(self, x, training=False):
         if x.dtype != self.kernel.dtype:
             x = x.astype(self.kernel.dtype)
-        with config.product_threads(x, self.kernel):
-            pre_activation = x @ self.kernel
+        pre_activation = products.matmul(x, self.kernel)
         if self.bias is not None and type(self.activation) is activations_module.ReLU:
             # the bias and the ReLU in one pass over the product (the same numbers)
             output = dense_kernels.bias_relu(pre_activation, self.bias)
@@ -229,14 +228,12 @@ class Dense(Layer):
         bias`` and the bias's (the sum of its rows; None without a bias)."""
         flat_x = _rows(x)
         flat_grad = _rows(grad_wrt_pre)
-        with config.product_threads(flat_x.T, flat_grad):
-            weight_grads = {"kernel": flat_x.T @ flat_grad}
+        weight_grads = {"kernel": products.matmul(flat_x.T, flat_grad)}
         if bias_slope is not None:
             weight_grads["bias"] = bias_slope
         grad_wrt_input = None
         if input_gradient:
-            with config.product_threads(grad_wrt_pre, self.kernel.T):
-                grad_wrt_input = grad_wrt_pre @ self.kernel.T
+            grad_wrt_input = products.matmul(grad_wrt_pre, self.kernel.T)
         return grad_wrt_input, weight_grads
 
     def get_config(self):
