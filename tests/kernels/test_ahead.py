@@ -354,6 +354,61 @@ def test_a_fresh_process_trains_on_them_to_the_twins_bits_without_numba(cache, o
     assert compiled["weights"] == twins["weights"]
 
 
+DENSE_MODEL = """x = rng.normal(size=(96, 12)).astype(np.float32)
+y = rng.integers(0, 3, size=96)
+model = gradstep.Sequential([
+    gradstep.Input(shape=(12,)),
+    layers.Dense(40, activation="relu", name="hidden"),
+    layers.Dense(3, activation="softmax", name="out"),
+])"""
+
+OTHER_MODELS = {
+    # convolutions' windows, bias and ReLU; max pooling forward and backward
+    # (a "same" convolution's slope reaches the pooling as a strided view)
+    "convnet": """x = rng.normal(size=(48, 12, 12, 3)).astype(np.float32)
+y = rng.integers(0, 3, size=48)
+model = gradstep.Sequential([
+    gradstep.Input(shape=(12, 12, 3)),
+    layers.Conv2D(8, 3, activation="relu"),
+    layers.MaxPooling2D(2),
+    layers.Conv2D(6, 3, activation="relu", padding="same"),
+    layers.MaxPooling2D(2),
+    layers.Flatten(),
+    layers.Dense(3, activation="softmax", name="out"),
+])""",
+    # an LSTM step, forward and backward
+    "lstm": """x = rng.normal(size=(48, 7, 5)).astype(np.float32)
+y = rng.integers(0, 3, size=48)
+model = gradstep.Sequential([
+    gradstep.Input(shape=(7, 5)),
+    layers.LSTM(6),
+    layers.Dense(3, activation="softmax", name="out"),
+])""",
+}
+
+
+@pytest.mark.parametrize("model", sorted(OTHER_MODELS))
+def test_a_fresh_process_trains_other_layers_on_them_to_the_twins_bits_without_numba(cache, model):
+    """Kernels that had to load before the first step (max pooling's and the
+    LSTM's: their forward pass decides their backward's) come from the module."""
+    assert DENSE_MODEL in FIT
+    script = FIT.replace(DENSE_MODEL, OTHER_MODELS[model])
+    runs = {}
+    for backend, on in [("auto", True), ("numpy", False)]:
+        ran = subprocess.run(
+            [sys.executable, "-c", script, backend, json.dumps(("Adam", {}))],
+            env=_environment(cache, on),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert ran.returncode == 0, ran.stderr
+        runs[backend] = json.loads(ran.stdout.splitlines()[-1])
+    assert not runs["auto"]["numba imported"]
+    assert runs["auto"]["twin seconds beyond kernels"] == 0
+    assert runs["auto"]["weights"] == runs["numpy"]["weights"]
+
+
 def test_a_cache_that_cannot_be_written_starts_no_build(monkeypatch, tmp_path):
     blocked = tmp_path / "a file"
     blocked.write_text("")

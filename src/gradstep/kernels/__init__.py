@@ -240,13 +240,17 @@ def fusable(*arrays: np.ndarray) -> bool:
     return use_numba() and all(array.flags.c_contiguous for array in arrays)
 
 
-def compiled(name: str, compile_kernel: Callable[[], Callable]) -> Callable:
+def compiled(name: str, compile_kernel: Callable[[], Callable], arguments=None) -> Callable:
     """The kernel ``compile_kernel()`` builds, made once per process on the
     calling thread if it is not loaded yet (numba caches the machine code on
-    disk). For callers that cannot switch to a twin from one call to the next
-    (pooling and LSTM: their forward pass decides the backward's); the others
-    call ``ready``, which does not wait."""
-    return loading.loaded(name) or loading.load_now(name, compile_kernel)
+    disk), unless the kernel compiled ahead of time fits ``arguments`` (the
+    kernel's whole argument list; same bits). For callers that cannot switch
+    to a twin from one call to the next (pooling and LSTM: their forward pass
+    decides the backward's); the others call ``ready``, which does not wait."""
+    kernel = loading.loaded(name)
+    if kernel is None and arguments is not None:
+        kernel = ahead.kernel_for(name, arguments)
+    return kernel or loading.load_now(name, compile_kernel)
 
 
 def ready(name: str, compile_kernel: Callable[[], Callable], arguments, size: int):

@@ -5,13 +5,15 @@ A fresh process pays about half a second of CPU for numba before it can run
 even a kernel numba has cached (``kernels.loading``), so a first fit ran on
 the NumPy twins, about 1.6 times as long as the next (issue 19). The kernels
 of the common training step (Dense's element-wise passes; the softmax and the
-sparse categorical cross-entropy taken on it; the updates of Adam, AMSGrad,
-SGD, RMSprop, Adagrad, Adadelta, Adamax, Nadam and Lion, and decoupled weight
-decay, in float32 and float64) are therefore also compiled by numba's
-ahead-of-time compiler into an extension module, once per machine:
+sparse categorical cross-entropy taken on it; a convolution's windows, bias
+and ReLU; max pooling, forward and backward; an LSTM step's element-wise work,
+forward and backward; the updates of Adam, AMSGrad, SGD, RMSprop, Adagrad,
+Adadelta, Adamax, Nadam and Lion, and decoupled weight decay, in float32 and
+float64) are therefore also compiled by numba's ahead-of-time compiler into
+an extension module, once per machine:
 
 - built in a separate process (``python -m gradstep.kernels.ahead_build``, about
-  six seconds of CPU, which needs numba and a C compiler), started in the
+  fifteen seconds of CPU, which needs numba and a C compiler), started in the
   background, at low priority, when no module exists yet for this machine,
   by the first process that loads the numba kernels or ends a fit that ran
   the twins for want of them (``build_in_background``); the next process
@@ -50,7 +52,11 @@ MODULE_NAME = "gradstep_kernels_ahead"
 #: that makes its numba kernel and that function's arguments, the kernel's
 #: argument types with ``F`` for the float type: ``F[::1]`` a contiguous
 #: vector, ``F[:, ::1]`` a C-contiguous matrix, ``F`` a scalar, ``b1`` a
-#: flag). Each is exported once for float32 and once for float64.
+#: flag, ``i8`` an int64; ``i8[::1]`` and ``u1[:, :, :, ::1]`` arrays of
+#: int64 and uint8; ``F[:, :, :, :]`` an array of any strides). Each is
+#: exported once for float32 and once for float64.
+_F4, _F7 = "F[:, :, :, ::1]", "F[:, :, :, :, :, :, ::1]"  # C-contiguous, of rank 4 and 7
+_U1_4 = "u1[:, :, :, ::1]"  # max pooling's taps (uint8; larger windows' uint16: numba's)
 KERNELS: dict[str, tuple[str, str, tuple, tuple[str, ...]]] = {
     "adam": ("adam", "_compile", (False,), ("F[::1]",) * 4 + ("F",) * 5),
     "adam_amsgrad": ("adam", "_compile", (True,), ("F[::1]",) * 5 + ("F",) * 5),
@@ -71,6 +77,19 @@ KERNELS: dict[str, tuple[str, str, tuple, tuple[str, ...]]] = {
     "nadam": ("nadam", "_compile", (), ("F[::1]",) * 4 + ("F",) * 8),
     "lion": ("lion", "_compile", (), ("F[::1]",) * 3 + ("F",) * 6),
     "weight_decay": ("weight_decay", "_compile", (), ("F[::1]", "F", "F")),
+    "im2col": ("windows", "_compile_im2col", (), (_F4, _F7) + ("i8",) * 4),
+    "col2im": ("windows", "_compile_col2im", (), (_F7, _F4) + ("i8",) * 4),
+    "bias_relu": ("windows", "_compile_bias_relu", (), ("F[:, ::1]", "F[::1]", "F")),
+    "relu_slope": ("windows", "_compile_relu_slope", (), ("F[:, ::1]",) * 3 + ("F[::1]", "F", "F")),
+    "max_pool": ("pooling", "_compile_forward", (), (_F4, _F4, _U1_4) + ("i8",) * 6),
+    "max_pool_backward": (
+        "pooling",
+        "_compile_backward",
+        (),
+        ("F[:, :, :, :]", _U1_4, _F4) + ("i8",) * 6 + ("b1", "F", "F"),  # any slope's strides
+    ),
+    "lstm_step_forward": ("lstm", "_compile_forward", (), ("F[:, :]",) * 5 + ("F",)),
+    "lstm_step_backward": ("lstm", "_compile_backward", (), ("F[:, :]",) * 8 + ("F",)),
     "softmax_shift": ("softmax", "_compile_shift", (), ("F[:, ::1]", "F[::1]", "F[:, ::1]", "b1")),
     "softmax_normalize": ("softmax", "_compile_normalize", (), ("F[:, ::1]", "F")),
     "sparse_crossentropy": (
@@ -147,13 +166,15 @@ def kernel_for(name: str, arguments: tuple) -> Callable | None:
     return kernel
 
 
-def _arrays(arguments: tuple[str, ...]) -> tuple[tuple[int, np.dtype | None], ...]:
-    """Each argument's rank in a signature of ``KERNELS`` (0: a scalar) and
-    its dtype when that is not the float type (None)."""
+def _arrays(arguments: tuple[str, ...]) -> tuple[tuple[int, np.dtype | None, bool], ...]:
+    """For each argument of a signature of ``KERNELS``: its rank (0: a
+    scalar), its dtype when that is not the float type (None), and whether
+    it must be C-contiguous (``::1``; else any strides)."""
     return tuple(
         (
             kind.count(",") + 1 if "[" in kind else 0,
             np.dtype(kind.split("[")[0]) if "[" in kind and not kind.startswith("F") else None,
+            "::1" in kind,
         )
         for kind in arguments
     )
@@ -167,12 +188,13 @@ def _fits(arguments: tuple, arrays: tuple, dtype: np.dtype) -> bool:
     argument needs no check: the module converts it, or raises TypeError)."""
     if len(arguments) != len(arrays):
         return False
-    for argument, (rank, own_dtype) in zip(arguments, arrays, strict=True):
+    for argument, (rank, own_dtype, contiguous) in zip(arguments, arrays, strict=True):
         if rank and not (
             type(argument) is np.ndarray
             and argument.ndim == rank
             and argument.dtype == (dtype if own_dtype is None else own_dtype)
-            and argument.flags.carray  # C-contiguous, aligned and writeable
+            # C-contiguous (where the signature says so), aligned and writeable
+            and (argument.flags.carray if contiguous else argument.flags.behaved)
         ):
             return False
     return True

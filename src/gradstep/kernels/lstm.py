@@ -45,16 +45,15 @@ def fused(dtype) -> bool:
 def lstm_step_forward(z, exp_neg_abs, c_prev, gates, c) -> None:
     """Write the gates i, f, o (``sigmoid(z)``) into ``gates``, whose block g
     already holds ``tanh(z_g)``, and ``c_t`` into ``c``."""
-    kernel = kernels.compiled("lstm_step_forward", _compile_forward)
-    kernel(z, exp_neg_abs, c_prev, gates, c, gates.dtype.type(1))
+    arguments = (z, exp_neg_abs, c_prev, gates, c, gates.dtype.type(1))
+    kernels.compiled("lstm_step_forward", _compile_forward, arguments)(*arguments)
 
 
 def lstm_step_backward(output_slope, h_slope_next, c_slope_next, gates, c_prev, phi_c, z_slope):
     """Write the slope at the pre-activations ``z`` (``(batch, 4 units)``,
     gates i, f, g, o) into ``z_slope``; return the slope at ``c_{t-1}``."""
     c_prev_slope = np.empty_like(c_prev)
-    kernel = kernels.compiled("lstm_step_backward", _compile_backward)
-    kernel(
+    arguments = (
         output_slope,
         h_slope_next,
         c_slope_next,
@@ -65,6 +64,7 @@ def lstm_step_backward(output_slope, h_slope_next, c_slope_next, gates, c_prev, 
         c_prev_slope,
         gates.dtype.type(1),
     )
+    kernels.compiled("lstm_step_backward", _compile_backward, arguments)(*arguments)
     return c_prev_slope
 
 

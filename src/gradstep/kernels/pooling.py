@@ -57,18 +57,19 @@ def _geometry_2d(pool, strides, before) -> tuple:
 def max_pool(x, output, argmax, pool, strides, before) -> None:
     """Fill ``output`` and ``argmax`` (channels-last, one entry per window)
     with each window's largest entry of ``x`` (channels-last) and its tap."""
-    kernel = kernels.compiled("max_pool", _compile_forward)
     arrays = (_as_2d(x), _as_2d(output), _as_2d(argmax))
-    kernels.split_batch(kernel, arrays, _geometry_2d(pool, strides, before))
+    scalars = _geometry_2d(pool, strides, before)
+    kernel = kernels.compiled("max_pool", _compile_forward, (*arrays, *scalars))
+    kernels.split_batch(kernel, arrays, scalars)
 
 
 def max_pool_backward(grad, argmax, grad_input, pool, strides, before, disjoint) -> None:
     """Route each window's slope in ``grad`` to its largest entry in
     ``grad_input`` (written where windows do not overlap, else added to it)."""
     one, zero = grad.dtype.type(1), grad.dtype.type(0)
-    kernel = kernels.compiled("max_pool_backward", _compile_backward)
     arrays = (_as_2d(grad), _as_2d(argmax), _as_2d(grad_input))
     scalars = (*_geometry_2d(pool, strides, before), bool(disjoint), one, zero)
+    kernel = kernels.compiled("max_pool_backward", _compile_backward, (*arrays, *scalars))
     kernels.split_batch(kernel, arrays, scalars)
 
 
