@@ -1,7 +1,7 @@
 """The layers' matrix products (gradstep.products): the numbers are always
 ``left @ right``'s, bit for bit; a product is computed in blocks only when
-that gave the same bits and was measured faster (here with a fake clock, so
-that no test depends on the machine's speed)."""
+that gave the same bits and its calls in blocks were timed faster (here on a
+fake clock, so that no test depends on the machine's speed)."""
 
 import itertools
 
@@ -22,12 +22,33 @@ def _bits(array):
     return array.view(f"u{array.itemsize}")
 
 
-def _clock(monkeypatch, whole: float, blocks: float):
-    """``_time_of`` reports ``whole`` seconds for one product, ``blocks`` for
-    the product in blocks."""
+class _Clock:
+    """``time.perf_counter`` for ``products``: a call whole takes ``whole``
+    seconds, one in blocks ``blocks``."""
 
-    monkeypatch.setattr(
-        products, "_time_of", lambda left, right, count: whole if count == 1 else blocks
+    def __init__(self, monkeypatch, whole: float, blocks: float):
+        self.now, self.whole, self.blocks, self.started = 0.0, whole, blocks, False
+        real = products.in_blocks
+
+        def in_blocks(*args):
+            self.now += self.blocks - self.whole  # (each call reads the clock twice)
+            return real(*args)
+
+        monkeypatch.setattr(products, "in_blocks", in_blocks)
+        monkeypatch.setattr(products.time, "perf_counter", self.read)
+
+    def read(self):
+        self.started = not self.started
+        if not self.started:  # the end of a timed call: it took `whole`, or `blocks`
+            self.now += self.whole
+        return self.now
+
+
+def _operands(rows, inner, columns, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return (
+        rng.normal(size=(rows, inner)).astype(dtype),
+        rng.normal(size=(inner, columns)).astype(dtype),
     )
 
 
@@ -37,12 +58,11 @@ SHAPES = [(32, 64, 512), (64, 32, 512), (512, 32, 64), (8, 128, 1000), (16, 5, 2
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("rows, inner, columns", SHAPES)
 def test_the_numbers_are_the_whole_products_whatever_the_plan(rows, inner, columns, dtype):
-    rng = np.random.default_rng(rows + inner + columns)
-    left = rng.normal(size=(rows, inner)).astype(dtype)
-    right = rng.normal(size=(inner, columns)).astype(dtype)
+    left, right = _operands(rows, inner, columns, dtype, seed=rows + inner + columns)
     for a, b in itertools.product([left, np.asfortranarray(left)], [right, right.T.copy().T]):
-        for _ in range(2):  # planned at the first call, taken from the plan at the second
+        for _ in range(2 * products.TRIAL_CALLS + 3):  # tried, then decided
             np.testing.assert_array_equal(_bits(products.matmul(a, b)), _bits(a @ b))
+    assert not any(type(plan) is products._Trial for plan in products._PLANS.values())
 
 
 def test_a_product_of_any_rank_or_dtype_is_numpys():
@@ -55,48 +75,53 @@ def test_a_product_of_any_rank_or_dtype_is_numpys():
     assert products.matmul(integers, kernel).dtype == (integers @ kernel).dtype
 
 
-@pytest.mark.parametrize("rows, columns", [(32, 512), (512, 32)])
-def test_blocks_measured_faster_with_the_same_bits_are_used(monkeypatch, rows, columns):
-    _clock(monkeypatch, whole=1.0, blocks=0.8)
+def _same_bits_blocks(monkeypatch):
+    """Blocks that give the whole product's bits on any BLAS, counting calls."""
     calls = []
 
-    def same_bits_in_blocks(left, right, blocks):  # (whatever this machine's BLAS does)
+    def in_blocks(left, right, blocks):
         calls.append(blocks)
         return left @ right
 
-    monkeypatch.setattr(products, "in_blocks", same_bits_in_blocks)
-    rng = np.random.default_rng(1)
-    left = rng.normal(size=(rows, 64)).astype(np.float32)
-    right = rng.normal(size=(64, columns)).astype(np.float32)
-    for _ in range(3):
+    monkeypatch.setattr(products, "in_blocks", in_blocks)
+    return calls
+
+
+@pytest.mark.parametrize("rows, columns", [(32, 512), (512, 32)])
+def test_blocks_timed_faster_with_the_same_bits_are_kept(monkeypatch, rows, columns):
+    calls = _same_bits_blocks(monkeypatch)
+    _Clock(monkeypatch, whole=1.0, blocks=0.8)
+    left, right = _operands(rows, 64, columns)
+    trial = 2 * products.TRIAL_CALLS
+    for _ in range(1 + trial + 3):
         products.matmul(left, right)
     assert list(products._PLANS.values()) == [2]  # 2**20 multiply-adds: two blocks of 100**3
-    assert calls == [2] * 4  # once to compare the bits, then at each call
+    # once to compare the bits, every other call of the trial, then every call
+    assert len(calls) == 1 + trial // 2 + 3
 
 
-def test_blocks_are_not_used_when_slower_or_when_their_bits_differ(monkeypatch):
-    rng = np.random.default_rng(2)
-    left = rng.normal(size=(32, 64)).astype(np.float32)
-    right = rng.normal(size=(64, 512)).astype(np.float32)
-    _clock(monkeypatch, whole=1.0, blocks=0.96)
-    products.matmul(left, right)
+def test_blocks_are_dropped_when_slower_or_when_their_bits_differ(monkeypatch):
+    left, right = _operands(32, 64, 512)
+    _same_bits_blocks(monkeypatch)
+    _Clock(monkeypatch, whole=1.0, blocks=0.96)
+    for _ in range(1 + 2 * products.TRIAL_CALLS):
+        products.matmul(left, right)
     assert list(products._PLANS.values()) == [1]
     products._PLANS.clear()
-    _clock(monkeypatch, whole=1.0, blocks=0.5)
-    in_blocks = products.in_blocks
+    monkeypatch.undo()
+    real = products.in_blocks
 
     def off_by_a_bit(*args):
-        out = in_blocks(*args)
+        out = real(*args)
         out[0, 0] = np.nextafter(out[0, 0], np.inf)
         return out
 
     monkeypatch.setattr(products, "in_blocks", off_by_a_bit)
     np.testing.assert_array_equal(products.matmul(left, right), left @ right)
-    assert list(products._PLANS.values()) == [1]
+    assert list(products._PLANS.values()) == [1]  # decided at once: no trial
 
 
-def test_small_large_and_mixed_products_are_not_planned(monkeypatch):
-    _clock(monkeypatch, whole=1.0, blocks=0.5)
+def test_small_large_and_mixed_products_are_not_tried():
     rng = np.random.default_rng(3)
     small = rng.normal(size=(32, 10)), rng.normal(size=(10, 512))
     large = rng.normal(size=(256, 256)), rng.normal(size=(256, 256))
@@ -109,11 +134,10 @@ def test_small_large_and_mixed_products_are_not_planned(monkeypatch):
 
 
 def test_the_plans_are_bounded(monkeypatch):
-    _clock(monkeypatch, whole=1.0, blocks=1.0)
     monkeypatch.setattr(products, "MAX_PLANS", 2)
-    rng = np.random.default_rng(4)
     for rows in (32, 33, 34):
-        products.matmul(rng.normal(size=(rows, 64)), rng.normal(size=(64, 512)))
+        left, right = _operands(rows, 64, 512, np.float64)
+        np.testing.assert_array_equal(products.matmul(left, right), left @ right)
     assert len(products._PLANS) == 2
 
 

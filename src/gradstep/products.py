@@ -13,11 +13,14 @@ AVX2 cores the blocks are slower (1.10x); some shapes' blocks sum an entry
 in another order than the whole product, which changes its last bit.
 
 So each product of more than ``SMALL_PRODUCT_WORK`` and at most
-``PLANNED_MAX_WORK`` multiply-adds is planned the first time its shapes,
-dtypes and layouts come (``_plan``): computed both ways on its own operands,
-it is split only if the blocks give every entry's bits and are faster by at
-least ``MIN_GAIN`` (the best of ``TIMING_ROUNDS`` rounds each). Either way the
-numbers are those of ``left @ right``; only the time differs.
+``PLANNED_MAX_WORK`` multiply-adds is planned by its first calls, for its
+shapes, dtypes and layouts (``_Trial``): the first is computed both ways and
+compared bit for bit; if the blocks give every entry's bits, the next
+``2 * TRIAL_CALLS`` calls are made whole and in blocks in turns, timed where
+they run (in the fit's own steps, caches as they are there), and the blocks
+are kept if the best of their times is at most ``MIN_GAIN`` of the best
+whole one. Either way the numbers are those of ``left @ right``; only the
+time differs, and trying costs one product, once.
 """
 
 from __future__ import annotations
@@ -33,15 +36,42 @@ from gradstep import config
 SMALL_PRODUCT_WORK = 100**3
 #: The largest product planned (multiply-adds); larger ones gain nothing, measured.
 PLANNED_MAX_WORK = 4 * SMALL_PRODUCT_WORK
-#: The blocks are used when they take at most this share of the product's time.
+#: The blocks are kept when the best of their times is at most this share of
+#: the best whole product's.
 MIN_GAIN = 0.95
-TIMING_ROUNDS = 10
+#: The calls timed each way before a product's plan is decided.
+TRIAL_CALLS = 8
 #: At most this many shapes are planned in a process (the rest: one product).
 MAX_PLANS = 256
 
 _FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
-#: (shapes, dtypes, strides) -> how many blocks (1: one product)
-_PLANS: dict[tuple, int] = {}
+
+
+class _Trial:
+    """A product's plan while its first calls are timed: how many blocks are
+    tried, how many calls were made, and the best time of each way."""
+
+    __slots__ = ("blocks", "calls", "best")
+
+    def __init__(self, blocks: int):
+        self.blocks, self.calls, self.best = blocks, 0, [math.inf, math.inf]
+
+    def run(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, int | None]:
+        """This call's product, by the way its turn says, and the plan once
+        decided (else None)."""
+        in_turn = self.calls % 2
+        start = time.perf_counter()
+        out = in_blocks(left, right, self.blocks) if in_turn else left @ right
+        self.best[in_turn] = min(self.best[in_turn], time.perf_counter() - start)
+        self.calls += 1
+        if self.calls < 2 * TRIAL_CALLS:
+            return out, None
+        whole, split = self.best
+        return out, self.blocks if split <= MIN_GAIN * whole else 1
+
+
+#: (shapes, dtypes, strides) -> how many blocks (1: one product), or its _Trial
+_PLANS: dict[tuple, int | _Trial] = {}
 
 
 def matmul(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -53,12 +83,28 @@ def matmul(left: np.ndarray, right: np.ndarray) -> np.ndarray:
         if not SMALL_PRODUCT_WORK < work <= PLANNED_MAX_WORK:
             return left @ right
         key = (left.shape, right.shape, left.dtype, right.dtype, left.strides, right.strides)
-        blocks = _PLANS.get(key)
-        if blocks is None:
-            blocks = _plan(left, right, math.ceil(work / SMALL_PRODUCT_WORK))
-            if len(_PLANS) < MAX_PLANS:
-                _PLANS[key] = blocks
-        return left @ right if blocks == 1 else in_blocks(left, right, blocks)
+        plan = _PLANS.get(key)
+        if plan is None:
+            return _first_call(key, left, right, math.ceil(work / SMALL_PRODUCT_WORK))
+        if type(plan) is _Trial:
+            out, decided = plan.run(left, right)
+            if decided is not None:
+                _PLANS[key] = decided
+            return out
+        return left @ right if plan == 1 else in_blocks(left, right, plan)
+
+
+def _first_call(key: tuple, left: np.ndarray, right: np.ndarray, blocks: int) -> np.ndarray:
+    """The product; and its plan: 1 when it cannot gain (mixed or other
+    dtypes, or blocks whose bits differ), else a ``_Trial`` of ``blocks``."""
+    whole = left @ right
+    if len(_PLANS) >= MAX_PLANS:
+        return whole
+    same_bits = left.dtype == right.dtype and left.dtype in _FLOAT_TYPES
+    if same_bits:
+        same_bits = np.array_equal(_bits(whole), _bits(in_blocks(left, right, blocks)))
+    _PLANS[key] = _Trial(blocks) if same_bits else 1
+    return whole
 
 
 def in_blocks(left: np.ndarray, right: np.ndarray, blocks: int) -> np.ndarray:
@@ -77,30 +123,5 @@ def in_blocks(left: np.ndarray, right: np.ndarray, blocks: int) -> np.ndarray:
     return out
 
 
-def _plan(left: np.ndarray, right: np.ndarray, blocks: int) -> int:
-    """``blocks`` if the product in blocks gives the whole product's bits and
-    is faster by ``MIN_GAIN``, else 1."""
-    if left.dtype != right.dtype or left.dtype not in _FLOAT_TYPES:
-        return 1
-    whole, split = left @ right, in_blocks(left, right, blocks)
-    if not np.array_equal(_bits(whole), _bits(split)):
-        return 1
-    whole_time = split_time = math.inf
-    for _ in range(TIMING_ROUNDS):  # taking turns, the best of each (the first warms up)
-        whole_time = min(whole_time, _time_of(left, right, 1))
-        split_time = min(split_time, _time_of(left, right, blocks))
-    return blocks if split_time <= MIN_GAIN * whole_time else 1
-
-
 def _bits(array: np.ndarray) -> np.ndarray:
     return array.view(f"u{array.itemsize}")
-
-
-def _time_of(left: np.ndarray, right: np.ndarray, blocks: int) -> float:
-    """Seconds the product takes in ``blocks`` (1: as one product)."""
-    start = time.perf_counter()
-    if blocks == 1:
-        left @ right
-    else:
-        in_blocks(left, right, blocks)
-    return time.perf_counter() - start
