@@ -79,6 +79,24 @@ def test_the_softmax_of_nan_infinities_and_zeros_is_numpys():
     np.testing.assert_array_equal(_bits(fused), _bits(twin))
 
 
+def test_read_only_rows_take_the_twins(recwarn):
+    """numba cannot compile the shift for a read-only array (it may add a
+    bias in place): such rows are the twins', with no warning."""
+    rng = np.random.default_rng(6)
+    pre = _logits(rng, 4, 5, np.float32)
+    pre.flags.writeable = False
+    assert not softmax.fusable(pre)
+    np.testing.assert_array_equal(softmax.bias_softmax(pre, None), softmax.softmax_numpy(pre))
+    output = softmax.softmax_numpy(pre)
+    output.flags.writeable = False
+    labels = np.arange(4)
+    fused = softmax.sparse_crossentropy_mean(labels, output, EPSILON)
+    twin = softmax.sparse_crossentropy_mean_numpy(labels, output, EPSILON)
+    for ours, theirs in zip(fused, twin, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert not recwarn.list
+
+
 def test_rows_of_more_than_128_classes_take_the_twin():
     rng = np.random.default_rng(3)
     pre = _logits(rng, 4, 300, np.float32)

@@ -39,12 +39,14 @@ _FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def fusable(array: np.ndarray) -> bool:
-    """Whether the fused passes fit a matrix of rows: C-contiguous, rank 2,
-    float32 or float64, rows of 1 to ``MAX_CLASSES`` entries."""
+    """Whether the fused passes fit a matrix of rows: C-contiguous and
+    writeable (a read-only one takes the twins: numba would type it as one
+    the shift cannot add a bias to), rank 2, float32 or float64, rows of 1 to
+    ``MAX_CLASSES`` entries."""
     return (
         array.ndim == 2
         and 0 < array.shape[1] <= MAX_CLASSES
-        and array.flags.c_contiguous
+        and array.flags.carray
         and array.dtype in _FLOAT_TYPES
     )
 
