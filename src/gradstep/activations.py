@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from gradstep.kernels import softmax as softmax_kernels
 from gradstep.registry import Registry
 
 ACTIVATIONS = Registry("activation")
@@ -290,8 +291,6 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    from gradstep.kernels import softmax as softmax_kernels
-
     if axis in (-1, x.ndim - 1):  # rows of classes: fused where numba runs, same bits
         return softmax_kernels.bias_softmax(x, None)
     return softmax_kernels.softmax_numpy(x, axis)
