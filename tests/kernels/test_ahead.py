@@ -229,6 +229,37 @@ def test_status_names_the_folder_in_use_or_why_not(in_use, cache, monkeypatch, t
     assert ahead.kernel_for("sgd", (np.ones(2, np.float32),) * 2 + (0.5,)) is None
 
 
+def test_loading_marks_the_folder_used(in_use, cache):
+    folder = cache / ahead.machine_key()
+    os.utime(folder, (1_000_000, 1_000_000))
+    ahead.status()
+    assert folder.stat().st_mtime > 1_000_000
+
+
+def test_a_build_removes_the_folders_unused_for_a_month(tmp_path):
+    import time
+
+    def folder(name, days_unused, module=True):
+        path = tmp_path / name
+        path.mkdir()
+        if module:
+            (path / f"{ahead.MODULE_NAME}.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+        when = time.time() - days_unused * 86400
+        os.utime(path, (when, when))
+        return path
+
+    kept = folder("this-machine", 100)
+    recent = folder("another-python", ahead.UNUSED_DAYS - 1)
+    stale = folder("an-old-gradstep", ahead.UNUSED_DAYS + 1)
+    building = folder(".building-x", 100)
+    not_ours = folder("something-else", 100, module=False)
+    (tmp_path / "build.log").write_text("")
+    assert ahead.prune(keep=kept) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (kept, recent, building, not_ours, tmp_path / "build.log")
+    )
+
+
 def test_another_cpu_gets_another_folder(monkeypatch):
     key = ahead.machine_key()
     ahead.machine_key.cache_clear()

@@ -23,6 +23,9 @@ an extension module, once per machine:
   in a folder named by a hash of what the machine code depends on: the
   kernels' source, the CPU's model and flags (the module is compiled for
   this CPU: it would not run on another), Python's and NumPy's versions;
+- kept while in use: loading the module sets its folder's time, and each
+  build removes the folders no process has loaded for ``UNUSED_DAYS`` days
+  (left by another gradstep, CPU, Python or NumPy);
 - loaded by ``kernel_for``, which ``kernels.ready`` asks before it falls
   back to numba's kernels: the same loops, compiled by the same LLVM without
   fastmath, so the same bits as the twins (tests/kernels/test_ahead.py).
@@ -222,11 +225,42 @@ def _load() -> dict:
         _STATE["why_not"] = f"could not be imported: {error}"
         return {}
     _STATE["why_not"] = None
+    _mark_used(directory)
     return {
         (name, dtype): getattr(module, export_name(name, code))
         for name in KERNELS
         for dtype, code in TYPES.items()
     }
+
+
+#: A folder of the cache no process has loaded for this long is removed by
+#: the next build (another gradstep, CPU, Python or NumPy left it behind).
+UNUSED_DAYS = 30
+
+
+def _mark_used(directory: Path) -> None:
+    """Set the folder's time to now: the cache keeps folders in use."""
+    try:
+        os.utime(directory)
+    except OSError:  # a cache this user cannot write: nothing to prune there either
+        pass
+
+
+def prune(keep: Path) -> list[Path]:
+    """Remove the cache's module folders other than ``keep`` that no process
+    has loaded for ``UNUSED_DAYS`` days; the folders removed."""
+    import shutil
+    import time
+
+    oldest = time.time() - UNUSED_DAYS * 86400
+    removed = []
+    for folder in keep.parent.iterdir():
+        if folder == keep or not folder.is_dir() or folder.name.startswith("."):
+            continue  # (.building-* folders are builds under way)
+        if folder.stat().st_mtime < oldest and any(folder.glob(f"{MODULE_NAME}*.so")):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def status() -> str:

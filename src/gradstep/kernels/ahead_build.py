@@ -29,6 +29,7 @@ def build(directory: Path | None = None) -> Path:
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)
+    ahead.prune(keep=target)
     return target
 
 
