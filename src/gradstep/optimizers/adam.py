@@ -84,11 +84,9 @@ class Adam(Optimizer):
         """This update's bias-corrected rate ``alpha`` and the epsilon added to
         ``sqrt(v)``, as the kernel's scalars for each dtype of the parameters
         (converted once an update rather than once per parameter)."""
-        root_correction = math.sqrt(1 - self.beta_2**step.iteration)
-        alpha = step.learning_rate * root_correction / (1 - step.momentum**step.iteration)
-        # PyTorch adds eps to sqrt(v) / root_correction: that is Keras's rule
-        # with epsilon scaled by root_correction.
-        epsilon = self.epsilon * (root_correction if self.epsilon_placement == "pytorch" else 1)
+        alpha, epsilon, root_correction = self._rates(
+            step.learning_rate, step.momentum, step.iteration
+        )
         note_step("t, the update's number", step.iteration)
         note_step("bias correction of m: 1 - beta_1^t", 1 - step.momentum**step.iteration)
         note_step("bias correction of v, under its root: sqrt(1 - beta_2^t)", root_correction)
@@ -97,17 +95,48 @@ class Adam(Optimizer):
             note_step(
                 "epsilon * sqrt(1 - beta_2^t): PyTorch's epsilon, after the correction", epsilon
             )
-        dtypes = self._dtypes
+        return {"scalars": self._scalars(alpha, step.momentum, epsilon)}
+
+    def _rates(self, learning_rate, beta_1, iteration) -> tuple[float, float, float]:
+        """``alpha``, the epsilon added to ``sqrt(v)``, and ``sqrt(1 - beta_2^t)``."""
+        root_correction = math.sqrt(1 - self.beta_2**iteration)
+        alpha = learning_rate * root_correction / (1 - beta_1**iteration)
+        # PyTorch adds eps to sqrt(v) / root_correction: that is Keras's rule
+        # with epsilon scaled by root_correction.
+        epsilon = self.epsilon * (root_correction if self.epsilon_placement == "pytorch" else 1)
+        return alpha, epsilon, root_correction
+
+    def _scalars(self, alpha, beta_1, epsilon) -> dict:
         return {
-            "scalars": {
-                dtype: adam_scalars(dtype, alpha, step.momentum, self.beta_2, epsilon)
-                for dtype in dtypes
-            }
+            dtype: adam_scalars(dtype, alpha, beta_1, self.beta_2, epsilon)
+            for dtype in self._dtypes
         }
+
+    def _apply_plainly(self, gradients):
+        """The update of a plain step (``Optimizer._plain_step``): what ``apply``
+        does for Adam, without the general path's per-step and per-weight
+        bookkeeping (a StepContext, notes for an explained step, pairing
+        gradients with weights, looking up each weight's index)."""
+        cls = type(self)
+        if cls.update_step is not Adam.update_step or cls.step_values is not Adam.step_values:
+            return False  # a subclass's own rule: the general path calls it
+        iteration = self._iterations + 1
+        beta_1 = self.momentum_at(self._iterations)
+        alpha, epsilon, _ = self._rates(self._current_learning_rate(), beta_1, iteration)
+        scalars = self._scalars(alpha, beta_1, epsilon)
+        for index, (_, variable, gradient) in enumerate(gradients):
+            self._prepared_for(index, variable).update(gradient, scalars[variable.dtype])
+        self._iterations = iteration
+        return True
 
     def update_step(self, gradient, variable, step):
         scalars: AdamScalars = step.values["scalars"][variable.dtype]
-        index, slots = self._index_of[id(variable)], self._slots  # one lookup for all slots
+        self._prepared_for(self._index_of[id(variable)], variable).update(gradient, scalars)
+
+    def _prepared_for(self, index: int, variable) -> PreparedAdam:
+        """Parameter ``index``'s prepared update, made again when its arrays
+        are not the ones it was made for (a slot replaced)."""
+        slots = self._slots  # (one lookup for all slots)
         arrays = (
             variable,
             slots["momentum"][index],
@@ -117,7 +146,7 @@ class Adam(Optimizer):
         prepared = self._prepared.get(index)
         if prepared is None or not prepared.holds(*arrays):
             prepared = self._prepared[index] = PreparedAdam(*arrays)
-        prepared.update(gradient, scalars)
+        return prepared
 
     def get_config(self):
         return {
