@@ -253,6 +253,12 @@ def compiled(name: str, compile_kernel: Callable[[], Callable], arguments=None) 
     return kernel or loading.load_now(name, compile_kernel)
 
 
+def ready_if_used(name: str, compile_kernel: Callable[[], Callable], arguments, size: int):
+    """``ready``'s answer when numba may run (``use_numba``), else None: the
+    caller runs the NumPy twin (same bits)."""
+    return ready(name, compile_kernel, arguments, size) if use_numba() else None
+
+
 def ready(name: str, compile_kernel: Callable[[], Callable], arguments, size: int):
     """The kernel ``name`` if the caller should run it on ``arguments`` (the
     kernel's whole argument list; ``size`` entries): under ``'numba'`` always

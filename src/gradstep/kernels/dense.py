@@ -34,19 +34,12 @@ def fusable(*arrays: np.ndarray) -> bool:
     return True
 
 
-def _kernel(name: str, compile_kernel, arguments: tuple, size: int):
-    """The compiled kernel ``name`` to run on ``arguments`` (``size`` entries),
-    or None: the caller runs the NumPy twin (same bits), while the kernel is not
-    loaded yet or numba is not used (``kernels.ready``'s loading rule)."""
-    return kernels.ready(name, compile_kernel, arguments, size) if kernels.use_numba() else None
-
-
 def bias_relu(pre: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """``pre += bias`` in place, and ``max(pre, 0)`` as a new array."""
     if fusable(pre) and bias.dtype == pre.dtype and bias.flags.c_contiguous:
         out = np.empty_like(pre)
         arguments = (pre, bias, out)
-        kernel = _kernel("dense_bias_relu", _compile_bias_relu, arguments, pre.size)
+        kernel = kernels.ready_if_used("dense_bias_relu", _compile_bias_relu, arguments, pre.size)
         if kernel is not None:
             kernel(*arguments)
             return out
@@ -64,7 +57,9 @@ def relu_slope_and_bias_slope(
     """``grad * (pre > 0)`` and, with ``bias``, its rows' sum (else None)."""
     if bias and grad.dtype == pre.dtype and fusable(grad, pre):
         arguments = (grad, pre, np.empty_like(grad), np.empty(grad.shape[1], grad.dtype))
-        kernel = _kernel("dense_relu_slopes", _compile_relu_slopes, arguments, grad.size)
+        kernel = kernels.ready_if_used(
+            "dense_relu_slopes", _compile_relu_slopes, arguments, grad.size
+        )
         if kernel is not None:
             kernel(*arguments)
             return arguments[2], arguments[3]

@@ -51,10 +51,6 @@ def fusable(array: np.ndarray) -> bool:
     )
 
 
-def _kernel(name: str, compile_kernel, arguments: tuple, size: int):
-    return kernels.ready(name, compile_kernel, arguments, size) if kernels.use_numba() else None
-
-
 # --- softmax -----------------------------------------------------------------------------
 def bias_softmax(pre: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     """``pre += bias`` in place (without a bias, ``pre`` is left as it is),
@@ -64,8 +60,10 @@ def bias_softmax(pre: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         with_bias = bias is not None
         shift_arguments = (pre, pre[0] if bias is None else bias, out, with_bias)
         zero = pre.dtype.type(0)
-        shift = _kernel("softmax_shift", _compile_shift, shift_arguments, pre.size)
-        normalize = _kernel("softmax_normalize", _compile_normalize, (out, zero), pre.size)
+        shift = kernels.ready_if_used("softmax_shift", _compile_shift, shift_arguments, pre.size)
+        normalize = kernels.ready_if_used(
+            "softmax_normalize", _compile_normalize, (out, zero), pre.size
+        )
         if shift is not None and normalize is not None:
             shift(*shift_arguments)
             np.exp(out, out=out)
@@ -109,7 +107,9 @@ def sparse_crossentropy_mean(labels: np.ndarray, output: np.ndarray, epsilon: fl
             dtype(0),
             dtype(1),
         )
-        kernel = _kernel("sparse_crossentropy", _compile_crossentropy, arguments, output.size)
+        kernel = kernels.ready_if_used(
+            "sparse_crossentropy", _compile_crossentropy, arguments, output.size
+        )
         if kernel is not None:
             kernel(*arguments)
             np.log(per_sample, out=per_sample)
