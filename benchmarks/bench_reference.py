@@ -70,9 +70,11 @@ step goes. After one untimed fit, the layers' forward and backward, the
 loss's value_and_gradient, the optimizer's apply (and apply_weight_gradients)
 and Model._train_step are wrapped on the instances (monkeypatching inside
 this script; the library is not changed) and timed over a fit of --epochs
-epochs. Each piece's time is its own (exclusive of wrapped pieces inside
-it); the table gives each piece's median per step and its share of the
-median step; "rest of the step" is the step's time outside the wrapped
+epochs (for a chain of Dense layers, which fit runs as a DenseChain, the
+chain's own per-layer methods are wrapped instead). Each piece's time is
+its own (exclusive of wrapped pieces inside it); the table gives each
+piece's median per step and its share of the median step; "rest of the
+step" is the step's time outside the wrapped
 pieces (graph bookkeeping, the gradient list, metrics, per-step Python),
 and "fit, outside the step" is the fit's mean time per step outside
 _train_step (batching, callbacks). The wrappers add about a microsecond
@@ -723,13 +725,16 @@ class StepProfiler:
         self._current = None
 
     def wrap(self, owner, attribute, piece, is_step=False):
+        """Time ``owner.attribute``'s calls as ``piece``: a name, or a function
+        of the call's arguments that gives it."""
         original = getattr(owner, attribute)
         clock = time.perf_counter
 
         def timed_call(*args, **kwargs):
             if is_step:
                 self._current = {}
-            self._stack.append([piece, clock(), 0.0])
+            name = piece(*args, **kwargs) if callable(piece) else piece
+            self._stack.append([name, clock(), 0.0])
             try:
                 return original(*args, **kwargs)
             finally:
@@ -756,6 +761,8 @@ def wrap_step_pieces(profiler, model) -> list:
             "gradstep's Model has no _train_step any more: update the profile in "
             "benchmarks/bench_reference.py to wrap what fit calls per batch"
         )
+    if type(model._plan_step()).__name__ == "DenseChain":
+        return wrap_dense_chain(profiler, model)
     pieces = []
     for layer in model.layers:
         profiler.wrap(layer, "forward", f"{layer.name} forward")
@@ -775,6 +782,32 @@ def wrap_step_pieces(profiler, model) -> list:
     pieces.append("optimizer apply")
     profiler.wrap(model, "_train_step", "step", is_step=True)
     return pieces
+
+
+def wrap_dense_chain(profiler, model) -> list:
+    """``wrap_step_pieces`` for a chain of Dense layers that fit runs as a
+    ``DenseChain`` (wrapping the layers' methods on their instances would turn
+    it off): the chain's per-layer methods, on each chain fit makes."""
+    names = [layer.name for layer in model.layers]
+    plan_step = model._plan_step
+
+    def wrapped_plan_step():
+        chain = plan_step()
+        profiler.wrap(chain, "hidden_forward", lambda index, *_: f"{names[index]} forward")
+        profiler.wrap(chain, "last_forward", f"{names[-1]} forward")
+        profiler.wrap(chain, "loss", "loss value_and_gradient")
+        profiler.wrap(chain, "last_backward", f"{names[-1]} backward")
+        profiler.wrap(chain, "hidden_backward", lambda index, *_: f"{names[index]} backward")
+        return chain
+
+    model._plan_step = wrapped_plan_step
+    for entry in model._compiled[0].entries:  # (a step the chain hands on to the layers)
+        profiler.wrap(entry.loss, "value_and_gradient", "loss value_and_gradient")
+    for attribute in ("apply_weight_gradients", "apply"):
+        profiler.wrap(model.optimizer, attribute, "optimizer apply")
+    profiler.wrap(model, "_train_step", "step", is_step=True)
+    pieces = [f"{name} forward" for name in names] + ["loss value_and_gradient"]
+    return pieces + [f"{name} backward" for name in reversed(names)] + ["optimizer apply"]
 
 
 def timer_overhead(calls=20000) -> float:

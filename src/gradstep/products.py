@@ -25,6 +25,7 @@ time differs, and trying costs one product, once.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -38,9 +39,11 @@ SMALL_PRODUCT_WORK = 100**3
 PLANNED_MAX_WORK = 4 * SMALL_PRODUCT_WORK
 #: The blocks are kept when the best of their times is at most this share of
 #: the best whole product's.
-MIN_GAIN = 0.95
+MIN_GAIN = 0.97
 #: The calls timed each way before a product's plan is decided.
-TRIAL_CALLS = 8
+TRIAL_CALLS = 16
+#: The calls made whole, untimed, before the trial (caches and clocks settle).
+WARMUP_CALLS = 64
 #: At most this many shapes are planned in a process (the rest: one product).
 MAX_PLANS = 256
 
@@ -54,73 +57,95 @@ class _Trial:
     __slots__ = ("blocks", "calls", "best")
 
     def __init__(self, blocks: int):
-        self.blocks, self.calls, self.best = blocks, 0, [math.inf, math.inf]
+        self.blocks, self.calls, self.best = blocks, -WARMUP_CALLS, [math.inf, math.inf]
 
-    def run(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, int | None]:
+    def run(self, left: np.ndarray, right: np.ndarray, out) -> tuple[np.ndarray, int | None]:
         """This call's product, by the way its turn says, and the plan once
         decided (else None)."""
+        if self.calls < 0:  # warming up: not timed
+            self.calls += 1
+            return whole(left, right, out), None
         in_turn = self.calls % 2
         start = time.perf_counter()
-        out = in_blocks(left, right, self.blocks) if in_turn else left @ right
+        out = in_blocks(left, right, self.blocks, out) if in_turn else whole(left, right, out)
         self.best[in_turn] = min(self.best[in_turn], time.perf_counter() - start)
         self.calls += 1
         if self.calls < 2 * TRIAL_CALLS:
             return out, None
-        whole, split = self.best
-        return out, self.blocks if split <= MIN_GAIN * whole else 1
+        best_whole, best_split = self.best
+        return out, self.blocks if best_split <= MIN_GAIN * best_whole else 1
 
 
-#: (shapes, dtypes, strides) -> how many blocks (1: one product), or its _Trial
+#: (shapes, dtype, strides) -> how many blocks (1: one product), or its _Trial
 _PLANS: dict[tuple, int | _Trial] = {}
 
 
-def matmul(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """``left @ right`` (``left`` of any rank, ``right`` a matrix), as a new array."""
+def matmul(left: np.ndarray, right: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``left @ right`` (``left`` of any rank, ``right`` a matrix), as a new
+    array, or written into ``out`` (a C-contiguous matrix of the product's
+    shape and dtype, which fit's planned step keeps from step to step)."""
     with config.product_threads(left, right):
-        if left.ndim != 2 or right.ndim != 2:
-            return left @ right
+        if (
+            left.ndim != 2
+            or right.ndim != 2
+            or left.dtype != right.dtype
+            or left.dtype not in _FLOAT_TYPES
+        ):
+            return left @ right if out is None else np.matmul(left, right, out=out)
         work = left.shape[0] * left.shape[1] * right.shape[1]
         if not SMALL_PRODUCT_WORK < work <= PLANNED_MAX_WORK:
-            return left @ right
-        key = (left.shape, right.shape, left.dtype, right.dtype, left.strides, right.strides)
+            return left @ right if out is None else np.matmul(left, right, out=out)
+        key = (left.shape, right.shape, left.dtype, left.strides, right.strides)
         plan = _PLANS.get(key)
         if plan is None:
-            return _first_call(key, left, right, math.ceil(work / SMALL_PRODUCT_WORK))
+            blocks = math.ceil(work / SMALL_PRODUCT_WORK)
+            return _first_call(key, left, right, blocks, out)
         if type(plan) is _Trial:
-            out, decided = plan.run(left, right)
+            product, decided = plan.run(left, right, out)
             if decided is not None:
                 _PLANS[key] = decided
-            return out
-        return left @ right if plan == 1 else in_blocks(left, right, plan)
+            return product
+        return whole(left, right, out) if plan == 1 else in_blocks(left, right, plan, out)
 
 
-def _first_call(key: tuple, left: np.ndarray, right: np.ndarray, blocks: int) -> np.ndarray:
-    """The product; and its plan: 1 when it cannot gain (mixed or other
-    dtypes, or blocks whose bits differ), else a ``_Trial`` of ``blocks``."""
-    whole = left @ right
+def whole(left: np.ndarray, right: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``left @ right`` as one product (into ``out`` if given)."""
+    return left @ right if out is None else np.matmul(left, right, out=out)
+
+
+def _first_call(key: tuple, left: np.ndarray, right: np.ndarray, blocks: int, out) -> np.ndarray:
+    """The product; and its plan: 1 when it cannot gain (blocks whose bits
+    differ), else a ``_Trial`` of ``blocks``."""
+    product = whole(left, right, out)
     if len(_PLANS) >= MAX_PLANS:
-        return whole
-    same_bits = left.dtype == right.dtype and left.dtype in _FLOAT_TYPES
-    if same_bits:
-        same_bits = np.array_equal(_bits(whole), _bits(in_blocks(left, right, blocks)))
+        return product
+    same_bits = np.array_equal(_bits(product), _bits(in_blocks(left, right, blocks)))
     _PLANS[key] = _Trial(blocks) if same_bits else 1
-    return whole
+    return product
 
 
-def in_blocks(left: np.ndarray, right: np.ndarray, blocks: int) -> np.ndarray:
+def in_blocks(
+    left: np.ndarray, right: np.ndarray, blocks: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """``left @ right`` for two matrices, as ``blocks`` products along the
-    longer side of the result."""
+    longer side of the result (into ``out`` if given)."""
     rows, columns = left.shape[0], right.shape[1]
-    out = np.empty((rows, columns), np.result_type(left, right))
-    along_columns = columns >= rows
-    size = columns if along_columns else rows
-    bounds = [size * block // blocks for block in range(blocks + 1)]
-    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        if along_columns:
-            np.matmul(left, right[:, start:stop], out=out[:, start:stop])
-        else:
-            np.matmul(left[start:stop], right, out=out[start:stop])
+    if out is None:
+        out = np.empty((rows, columns), np.result_type(left, right))
+    if columns >= rows:
+        for part in _parts(columns, blocks):
+            np.matmul(left, right[:, part], out=out[:, part])
+    else:
+        for part in _parts(rows, blocks):
+            np.matmul(left[part], right, out=out[part])
     return out
+
+
+@functools.lru_cache(maxsize=MAX_PLANS)
+def _parts(size: int, blocks: int) -> tuple[slice, ...]:
+    """``range(size)`` in ``blocks`` slices of sizes that differ by at most one."""
+    bounds = [size * block // blocks for block in range(blocks + 1)]
+    return tuple(slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True))
 
 
 def _bits(array: np.ndarray) -> np.ndarray:

@@ -253,13 +253,26 @@ def compiled(name: str, compile_kernel: Callable[[], Callable], arguments=None) 
     return kernel or loading.load_now(name, compile_kernel)
 
 
-def ready_if_used(name: str, compile_kernel: Callable[[], Callable], arguments, size: int):
+def available(name: str, arguments) -> Callable | None:
+    """The kernel ``name`` if it can run now on ``arguments`` (which the
+    caller has made sure fit its signature, as ``ready``'s ``fitting``) without
+    being made: loaded already, or compiled ahead of time; None when numba is
+    not in use or the kernel is not ready. Asks for nothing to be loaded (the
+    callers fall back on a path that asks ``ready``)."""
+    if not use_numba():
+        return None
+    return loading.loaded(name) or ahead.kernel_for(name, arguments, fitting=True)
+
+
+def ready_if_used(
+    name: str, compile_kernel: Callable[[], Callable], arguments, size: int, fitting=False
+):
     """``ready``'s answer when numba may run (``use_numba``), else None: the
     caller runs the NumPy twin (same bits)."""
-    return ready(name, compile_kernel, arguments, size) if use_numba() else None
+    return ready(name, compile_kernel, arguments, size, fitting) if use_numba() else None
 
 
-def ready(name: str, compile_kernel: Callable[[], Callable], arguments, size: int):
+def ready(name: str, compile_kernel: Callable[[], Callable], arguments, size: int, fitting=False):
     """The kernel ``name`` if the caller should run it on ``arguments`` (the
     kernel's whole argument list; ``size`` entries): under ``'numba'`` always
     (made now if need be); under ``'auto'`` once it is loaded, else None, and
@@ -267,11 +280,13 @@ def ready(name: str, compile_kernel: Callable[[], Callable], arguments, size: in
     ``kernels.loading`` counts the cost and loads the kernel in the background
     when that pays; None under ``'numpy'``. Under either of the first two, the
     kernel compiled ahead of time (``kernels.ahead``) is taken when this
-    machine has one for the arguments' dtype: it loads without numba."""
+    machine has one for the arguments' dtype: it loads without numba.
+    ``fitting=True`` says that the caller has made sure that the arguments fit
+    the kernel's signature (``ahead.kernel_for``), which is not checked again."""
     kernel = loading.loaded(name)
     if kernel is not None or _BACKEND == "numpy":
         return kernel
-    kernel = ahead.kernel_for(name, arguments)  # compiled ahead of time: same bits
+    kernel = ahead.kernel_for(name, arguments, fitting)  # compiled ahead of time: same bits
     if kernel is not None:
         return kernel
     if _BACKEND == "numba":

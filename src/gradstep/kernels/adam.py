@@ -18,6 +18,7 @@ would otherwise double the time of every later step.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -42,14 +43,18 @@ class AdamScalars(NamedTuple):
 
 def adam_scalars(dtype, alpha, beta_1, beta_2, epsilon) -> AdamScalars:
     """The scalars of ``adam_update`` for parameters of ``dtype``."""
-    cast = np.dtype(dtype).type
-    return AdamScalars(
-        cast(alpha),
-        cast(1 - beta_1),
-        cast(1 - beta_2),
-        cast(epsilon),
-        kernels.smallest_normal(cast),
+    cast, one_minus_beta_1, one_minus_beta_2, tiny = _lasting_scalars(
+        np.dtype(dtype), beta_1, beta_2
     )
+    return AdamScalars(cast(alpha), one_minus_beta_1, one_minus_beta_2, cast(epsilon), tiny)
+
+
+@functools.lru_cache(maxsize=256)
+def _lasting_scalars(dtype: np.dtype, beta_1, beta_2) -> tuple:
+    """The dtype's scalar type and the scalars that stay the same from step to
+    step (unless a schedule cycles ``beta_1``), converted once."""
+    cast = dtype.type
+    return cast, cast(1 - beta_1), cast(1 - beta_2), kernels.smallest_normal(cast)
 
 
 def adam_update(

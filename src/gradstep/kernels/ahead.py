@@ -152,11 +152,14 @@ def module_directory() -> Path:
     return cache_directory() / machine_key()
 
 
-def kernel_for(name: str, arguments: tuple) -> Callable | None:
+def kernel_for(name: str, arguments: tuple, fitting: bool = False) -> Callable | None:
     """The compiled-ahead kernel ``name`` for these arguments (the kernel's
     whole argument list), or None when there is none (not built, turned off,
     another dtype or layout): a compiled-ahead function trusts its arguments'
-    types, so each array is checked against the exported signature here."""
+    types, so each array is checked against the exported signature here,
+    unless the caller says it has (``fitting``: every array of the rank the
+    signature gives, C-contiguous, aligned and writeable, of the first
+    argument's dtype or the signature's own)."""
     table = _STATE["table"]
     if table is None:
         table = _STATE["table"] = _load()
@@ -164,7 +167,7 @@ def kernel_for(name: str, arguments: tuple) -> Callable | None:
         return None
     first = arguments[0]
     kernel = table.get((name, getattr(first, "dtype", None)))
-    if kernel is None or not _fits(arguments, _ARRAYS[name], first.dtype):
+    if kernel is None or not (fitting or _fits(arguments, _ARRAYS[name], first.dtype)):
         return None
     return kernel
 

@@ -26,24 +26,38 @@ _FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def fusable(*arrays: np.ndarray) -> bool:
-    """Whether the fused passes fit the arrays: every one C-contiguous, of
-    rank 2, in float32 or float64 (``_kernel`` then says whether they run)."""
+    """Whether the fused passes fit the arrays: every one of rank 2,
+    C-contiguous, aligned and writeable (``flags.carray``: what the kernels
+    compiled ahead of time take), in float32 or float64 (``kernels.ready``
+    then says whether they run)."""
     for array in arrays:  # (a loop: a generator costs more than the checks here)
-        if not (array.ndim == 2 and array.flags.c_contiguous and array.dtype in _FLOAT_TYPES):
+        if not (array.ndim == 2 and array.flags.carray and array.dtype in _FLOAT_TYPES):
             return False
     return True
 
 
 def bias_relu(pre: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """``pre += bias`` in place, and ``max(pre, 0)`` as a new array."""
-    if fusable(pre) and bias.dtype == pre.dtype and bias.flags.c_contiguous:
+    if fusable(pre) and bias_fits(bias, pre):
         out = np.empty_like(pre)
         arguments = (pre, bias, out)
-        kernel = kernels.ready_if_used("dense_bias_relu", _compile_bias_relu, arguments, pre.size)
+        kernel = kernels.ready_if_used(
+            "dense_bias_relu", _compile_bias_relu, arguments, pre.size, fitting=True
+        )
         if kernel is not None:
             kernel(*arguments)
             return out
     return bias_relu_numpy(pre, bias)
+
+
+def bias_fits(bias: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether ``bias`` is a vector the fused passes take beside ``rows``."""
+    return (
+        bias.ndim == 1
+        and bias.shape[0] == rows.shape[1]
+        and bias.dtype == rows.dtype
+        and bias.flags.carray
+    )
 
 
 def bias_relu_numpy(pre: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -55,10 +69,11 @@ def relu_slope_and_bias_slope(
     grad: np.ndarray, pre: np.ndarray, bias: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``grad * (pre > 0)`` and, with ``bias``, its rows' sum (else None)."""
-    if bias and grad.dtype == pre.dtype and fusable(grad, pre):
-        arguments = (grad, pre, np.empty_like(grad), np.empty(grad.shape[1], grad.dtype))
+    if bias and grad.dtype == pre.dtype and grad.shape == pre.shape and fusable(grad, pre):
+        slope = np.empty_like(grad)
+        arguments = (grad, pre, slope, np.empty(grad.shape[1], grad.dtype))
         kernel = kernels.ready_if_used(
-            "dense_relu_slopes", _compile_relu_slopes, arguments, grad.size
+            "dense_relu_slopes", _compile_relu_slopes, arguments, grad.size, fitting=True
         )
         if kernel is not None:
             kernel(*arguments)

@@ -28,9 +28,12 @@ against the twins.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from gradstep import kernels
+from gradstep.kernels import dense
 
 #: The longest row the fused passes sum: NumPy adds longer ones in halves.
 MAX_CLASSES = 128
@@ -55,14 +58,16 @@ def fusable(array: np.ndarray) -> bool:
 def bias_softmax(pre: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     """``pre += bias`` in place (without a bias, ``pre`` is left as it is),
     and the softmax of ``pre``'s rows as a new array."""
-    if fusable(pre) and (bias is None or (bias.dtype == pre.dtype and bias.flags.c_contiguous)):
+    if fusable(pre) and (bias is None or dense.bias_fits(bias, pre)):
         out = np.empty_like(pre)
         with_bias = bias is not None
         shift_arguments = (pre, pre[0] if bias is None else bias, out, with_bias)
         zero = pre.dtype.type(0)
-        shift = kernels.ready_if_used("softmax_shift", _compile_shift, shift_arguments, pre.size)
+        shift = kernels.ready_if_used(
+            "softmax_shift", _compile_shift, shift_arguments, pre.size, fitting=True
+        )
         normalize = kernels.ready_if_used(
-            "softmax_normalize", _compile_normalize, (out, zero), pre.size
+            "softmax_normalize", _compile_normalize, (out, zero), pre.size, fitting=True
         )
         if shift is not None and normalize is not None:
             shift(*shift_arguments)
@@ -91,24 +96,16 @@ def sparse_crossentropy_mean(labels: np.ndarray, output: np.ndarray, epsilon: fl
     """The mean of ``-log(clip(output[i, label_i] / sum(output's row)))`` and
     its slope at ``output`` (see the module's description); ``labels`` are
     integers already checked to lie in ``0 .. k - 1``."""
-    if fusable(output):
-        dtype = output.dtype.type
+    if fusable(output) and labels.shape == output.shape[:1]:
         labels = np.ascontiguousarray(labels, dtype=np.int64)
+        if not labels.flags.carray:  # (aligned and writeable, as the kernel compiled ahead takes)
+            labels = labels.copy()
         per_sample = np.empty(output.shape[0], output.dtype)
         slope = np.empty_like(output)
-        arguments = (
-            output,
-            labels,
-            per_sample,
-            slope,
-            dtype(epsilon),
-            dtype(1 - epsilon),
-            dtype(1.0 / float(output.shape[0])),
-            dtype(0),
-            dtype(1),
-        )
+        scalars = crossentropy_scalars(output.dtype, epsilon, output.shape[0])
+        arguments = (output, labels, per_sample, slope, *scalars)
         kernel = kernels.ready_if_used(
-            "sparse_crossentropy", _compile_crossentropy, arguments, output.size
+            "sparse_crossentropy", _compile_crossentropy, arguments, output.size, fitting=True
         )
         if kernel is not None:
             kernel(*arguments)
@@ -116,6 +113,14 @@ def sparse_crossentropy_mean(labels: np.ndarray, output: np.ndarray, epsilon: fl
             np.negative(per_sample, out=per_sample)
             return np.add.reduce(per_sample) / float(per_sample.size), slope
     return sparse_crossentropy_mean_numpy(labels, output, epsilon)
+
+
+@functools.lru_cache(maxsize=64)
+def crossentropy_scalars(dtype: np.dtype, epsilon: float, rows: int) -> tuple:
+    """The cross-entropy kernel's scalars in ``dtype``: ``epsilon``, ``1 -
+    epsilon``, ``1 / rows``, 0 and 1 (made once for a batch size)."""
+    cast = dtype.type
+    return cast(epsilon), cast(1 - epsilon), cast(1.0 / float(rows)), cast(0), cast(1)
 
 
 def sparse_crossentropy_mean_numpy(labels: np.ndarray, output: np.ndarray, epsilon: float):

@@ -37,6 +37,7 @@ from gradstep.layers.base import LAYERS, Layer, assign_state_updates, snake_case
 from gradstep.layers.core import Input
 from gradstep.models import adapters, data, non_finite
 from gradstep.models.compile import CompiledLoss, CompiledMetrics, CompileSettings
+from gradstep.models.dense_chain import DenseChain
 from gradstep.models.step_plan import ChainPlan
 from gradstep.optimizers import WeightGradient
 from gradstep.validation import (
@@ -629,16 +630,18 @@ class Model(Layer):
         ]
         return loss, gradients, outputs, per_output, saved.state_updates, saved.output_masks
 
-    def _plan_step(self) -> ChainPlan | None:
-        """``fit``'s straight-line step for a chain of layers (``ChainPlan``),
-        or None: the graph's general step (a model that overrides
-        ``compute_loss``, or whose graph is not a chain)."""
+    def _plan_step(self) -> ChainPlan | DenseChain | None:
+        """``fit``'s straight-line step for a chain of layers (``ChainPlan``;
+        ``DenseChain`` for the Dense chains it serves), or None: the graph's
+        general step (a model that overrides ``compute_loss``, or whose graph
+        is not a chain)."""
         if self._overrides_compute_loss():
             return None
         trained = self._weights_to_train()
         compiled_loss, _ = self._compiled_for_outputs()
         graph = self._graphs[True]
-        return ChainPlan.build(graph, compiled_loss, trained.named, trained.regularized)
+        plan = ChainPlan.build(graph, compiled_loss, trained.named, trained.regularized)
+        return DenseChain.build(plan, self.optimizer) or plan
 
     def _train_step(
         self, inputs, targets, sample_weights, check_finite=False, plan=None

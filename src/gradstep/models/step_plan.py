@@ -50,10 +50,10 @@ class ChainPlan:
     """The straight-line step for a chain graph (see the module's description)."""
 
     def __init__(self, planned: list[_PlannedLayer], compiled_loss, named_weights: list):
-        self._planned = planned
+        self.planned = planned  # the layers, in the order of the forward pass
         self._reversed = planned[::-1]
-        self._compiled_loss = compiled_loss
-        self._named_weights = named_weights
+        self.compiled_loss = compiled_loss
+        self.named_weights = named_weights  # (path, weight): the gradients' order
 
     @classmethod
     def build(cls, graph, compiled_loss, named_weights, regularized) -> ChainPlan | None:
@@ -94,19 +94,19 @@ class ChainPlan:
         value = inputs[0]
         saved = []
         state_updates = []
-        for planned in self._planned:
+        for planned in self.planned:
             layer = planned.layer
             value, layer_saved = layer.forward(value, training=planned.training)
             saved.append(layer_saved)
             if planned.training and layer.updates_state:
                 state_updates.extend(layer.state_updates(layer_saved))
         outputs = [value]
-        loss, slopes, per_output = self._compiled_loss.value_and_slopes(
+        loss, slopes, per_output = self.compiled_loss.value_and_slopes(
             targets, outputs, sample_weights, None
         )
         loss += 0.0  # as the graph adds its (zero) penalties: a loss of -0.0 logs as 0.0
         slope = slopes[0]
-        found = [None] * len(self._named_weights)
+        found = [None] * len(self.named_weights)
         for planned in self._reversed:
             layer_saved = saved.pop()
             if slope is None:
@@ -120,7 +120,7 @@ class ChainPlan:
                 found[position] = own.get(name)
         gradients = [
             WeightGradient(path, weight, gradient)
-            for (path, weight), gradient in zip(self._named_weights, found, strict=True)
+            for (path, weight), gradient in zip(self.named_weights, found, strict=True)
         ]
         return loss, gradients, outputs, per_output, state_updates, None
 
