@@ -115,6 +115,9 @@ class PreparedAdam:
             for a in (variable, *slots)
         )
         self.flat = [a.reshape(-1) for a in (variable, *slots)] if self.fits_kernel else None
+        # after the gradient, the slots' flat views; and whether the kernel runs in slices
+        self.flat_slots = tuple(self.flat[1:]) if self.fits_kernel else ()
+        self.split = variable.size >= kernels.PARALLEL_MIN_SIZE
         self.kernel = None
 
     def holds(self, variable, first_moment, second_moment, max_second_moment) -> bool:
@@ -134,14 +137,16 @@ class PreparedAdam:
             and gradient.flags.c_contiguous
             and kernels.use_numba()
         ):
-            variable, *slots = self.flat
-            arguments = (variable, gradient.reshape(-1), *slots, *scalars)
+            variable = self.flat[0]
+            arguments = (variable, gradient.reshape(-1), *self.flat_slots, *scalars)
             kernel = self.kernel
             if kernel is None:  # not loaded yet: ask again (which counts the twin's cost)
                 kernel = self.kernel = kernels.ready(
                     self.name, lambda: _compile(self.amsgrad), arguments, variable.size
                 )
-            if kernel is not None:
+            if kernel is not None and not self.split:
+                kernel(*arguments)
+            elif kernel is not None:
                 kernels.run_flat(kernel, arguments, len(self.flat) + 1)
             else:  # the twin, whose cost ``ready`` counted
                 adam_update_numpy(*self.arrays[:1], gradient, *self.arrays[1:], scalars)

@@ -33,6 +33,7 @@ from gradstep import callbacks as callbacks_module
 from gradstep import config, kernels, optimizers, scratch, seeding
 from gradstep import metrics as metrics_module
 from gradstep.graph import Graph, SymbolicTensor
+from gradstep.kernels import finite
 from gradstep.layers.base import LAYERS, Layer, assign_state_updates, snake_case, unique_name
 from gradstep.layers.core import Input
 from gradstep.models import adapters, data, non_finite
@@ -1426,16 +1427,11 @@ def _non_finite(loss_value: float, gradients: list[WeightGradient]) -> str | Non
     """What is NaN or infinite among the loss and the gradients, or None."""
     if not math.isfinite(loss_value):
         return f"the loss is {loss_value}"
-    for path, _, grad in gradients:
-        if grad is None:
-            continue
-        flat = grad.reshape(-1)
-        # The sum of squares (BLAS's dot: one pass, no temporary array) is NaN or
-        # infinite whenever an entry is; when finite entries overflow it, look closer.
-        if not math.isfinite(flat @ flat) and not np.isfinite(flat).all():
-            owner = path.rsplit("/", 1)[0]
-            return f"the gradient of layer {owner!r} holds NaN or infinite values"
-    return None
+    index = finite.first_non_finite([grad for _, _, grad in gradients])
+    if index is None:
+        return None
+    owner = gradients[index][0].rsplit("/", 1)[0]
+    return f"the gradient of layer {owner!r} holds NaN or infinite values"
 
 
 def _steps(steps, argument: str):
