@@ -200,10 +200,11 @@ def test_a_fit_long_enough_to_pay_for_loading_starts_it_at_its_first_step(
     """The fit (15 steps) would cost ``1 / share`` times the loading in extra
     twin time: loading starts during its first step when that exceeds it. A step
     runs Adam's twin on the 4 parameters, the hidden Dense layer's two passes
-    (bias and ReLU forward, ReLU slope and bias slope backward) on 8 x 9 entries
-    and the softmax's two and its loss's one on 8 x 3."""
+    (bias and ReLU forward, ReLU slope and bias slope backward) on 8 x 9 entries,
+    the softmax's two and its loss's one on 8 x 3, and the check for NaN and
+    infinities (counted at the first gradient's 6 x 9 entries)."""
     parameters = (6 * 9, 9, 9 * 3, 3)
-    passes = (8 * 9, 8 * 9, 8 * 3, 8 * 3, 8 * 3)
+    passes = (8 * 9, 8 * 9, 8 * 3, 8 * 3, 8 * 3, 6 * 9)
     per_step = sum(loading.twin_extra_seconds(size) for size in (*parameters, *passes))
     monkeypatch.setattr(loading, "LOAD_SECONDS", 15 * per_step * share)
     callback = _StartedAt()
