@@ -43,8 +43,7 @@ from gradstep import activations, kernels, products
 from gradstep.kernels import dense as dense_kernels
 from gradstep.kernels import softmax as softmax_kernels
 from gradstep.layers.core import Dense
-from gradstep.losses import SparseCategoricalCrossentropy
-from gradstep.losses._ops import EPSILON
+from gradstep.losses import EPSILON, SparseCategoricalCrossentropy
 from gradstep.models.step_plan import ChainPlan
 from gradstep.optimizers import Optimizer, WeightGradient
 
