@@ -60,9 +60,8 @@ class DenseChain:
     def __init__(self, plan: ChainPlan, layers: list[Dense], positions: list, dtype):
         self._plan = plan
         self._layers = layers
-        self._positions = (
-            positions  # per layer: (its kernel's, its bias's) place among the gradients
-        )
+        # per layer: where its kernel's and its bias's slopes go among the gradients
+        self._positions = positions
         self._dtype = dtype
         self._arrays: dict[int, _Arrays] = {}  # by batch size
         self._kernels: dict | None = None  # by name, once every one is ready
@@ -96,8 +95,9 @@ class DenseChain:
     def loss_and_gradients(self, inputs, targets, sample_weights):
         """What ``ChainPlan.loss_and_gradients`` returns: ``(loss, gradients,
         outputs, each output's loss, state updates, masks)``."""
-        x, labels = inputs[0], _labels(targets[0])
-        arrays = self._arrays_for(x, labels, sample_weights[0])
+        x = inputs[0]
+        labels = _labels(targets[0]) if self._ready() else None
+        arrays = None if labels is None else self._arrays_for(x, labels, sample_weights[0])
         if arrays is None:
             return self._plan.loss_and_gradients(inputs, targets, sample_weights)
         last = len(self._layers) - 1
@@ -119,9 +119,7 @@ class DenseChain:
             or type(x) is not np.ndarray
             or x.ndim != 2
             or x.dtype != self._dtype
-            or labels is None
             or labels.shape != (rows,)
-            or not self._ready()
         ):
             return None
         for layer in self._layers:
