@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gradstep import kernels
 from gradstep.kernels import (
     adadelta,
     adagrad,
@@ -22,7 +23,9 @@ from gradstep.kernels import (
     adamax,
     ahead,
     dense,
+    finite,
     lion,
+    loading,
     nadam,
     softmax,
     weight_decay,
@@ -216,6 +219,51 @@ def test_arguments_the_signature_does_not_fit_get_no_kernel(in_use):
     for arguments in refused:
         assert ahead.kernel_for("sgd", arguments) is None
     assert ahead.kernel_for("not_a_kernel", (vector,)) is None
+
+
+def _read_only(array):
+    array = array.copy()
+    array.flags.writeable = False
+    return array
+
+
+def test_callers_that_skip_the_signature_check_pass_only_arrays_that_fit(in_use, monkeypatch):
+    """Dense's passes, the softmax, the cross-entropy and the non-finite check
+    take the module's kernels without checking the arguments again
+    (``fitting=True``): their own checks send any array the signature would
+    not take (read-only, strided, of another dtype) to the twins. The same
+    numbers either way, and no kernel ever sees such an array."""
+    monkeypatch.setattr(loading, "_LOADED", {})  # (so that the module's kernels are the ones run)
+    kernels.set_backend("auto")
+    rng = np.random.default_rng(8)
+    pre = rng.normal(size=(6, 5)).astype(np.float32)
+    bias = rng.normal(size=5).astype(np.float32)
+    assert ahead.kernel_for("dense_bias_relu", (pre, bias, pre.copy()), fitting=True)
+    for other in (bias, _read_only(bias), np.repeat(bias, 2)[::2], bias.astype(np.float64)):
+        for fused, twin in [
+            (dense.bias_relu, dense.bias_relu_numpy),
+            (softmax.bias_softmax, softmax.bias_softmax_numpy),
+        ]:
+            ours, theirs = pre.copy(), pre.copy()
+            np.testing.assert_array_equal(fused(ours, other), twin(theirs, other))
+            np.testing.assert_array_equal(ours, theirs)  # (the bias added in place)
+    slope = rng.normal(size=pre.shape).astype(np.float32)
+    for grad, kept in [(slope, pre), (_read_only(slope), pre), (slope, _read_only(pre))]:
+        fused = dense.relu_slope_and_bias_slope(grad, kept, True)
+        twin = dense.relu_slope_and_bias_slope_numpy(grad, kept, True)
+        for ours, theirs in zip(fused, twin, strict=True):
+            np.testing.assert_array_equal(ours, theirs)
+    probabilities = softmax.softmax_numpy(pre)
+    labels = rng.integers(0, 5, size=6)
+    for given in (labels, _read_only(labels), labels.astype(np.int32), np.repeat(labels, 2)[::2]):
+        fused = softmax.sparse_crossentropy_mean(given, probabilities, 1e-7)
+        twin = softmax.sparse_crossentropy_mean_numpy(given, probabilities, 1e-7)
+        for ours, theirs in zip(fused, twin, strict=True):
+            np.testing.assert_array_equal(ours, theirs)
+    bad = pre.copy()
+    bad[2, 3] = np.inf
+    for arrays, first in [([pre, _read_only(bad)], 1), ([bad[:, 1::2], pre], 0), ([pre], None)]:
+        assert finite.first_non_finite(arrays) == first
 
 
 def test_status_names_the_folder_in_use_or_why_not(in_use, cache, monkeypatch, tmp_path):
