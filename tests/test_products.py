@@ -65,6 +65,22 @@ def test_the_numbers_are_the_whole_products_whatever_the_plan(rows, inner, colum
     assert not any(type(plan) is products._Trial for plan in products._PLANS.values())
 
 
+@pytest.mark.parametrize("rows, inner, columns", SHAPES)
+def test_a_product_written_into_out_is_the_whole_products(rows, inner, columns, monkeypatch):
+    """fit's planned step hands its own arrays: every call, tried, in blocks
+    or whole, writes ``left @ right``'s bits into them and returns them."""
+    _Clock(monkeypatch, whole=1.0, blocks=0.5)  # (so that the blocks are kept where tried)
+    left, right = _operands(rows, inner, columns, seed=rows * columns)
+    out = np.empty((rows, columns), np.float32)
+    for _ in range(1 + products.WARMUP_CALLS + 2 * products.TRIAL_CALLS + 2):
+        out.fill(np.nan)
+        assert products.matmul(left, right, out) is out
+        np.testing.assert_array_equal(_bits(out), _bits(left @ right))
+    mixed = np.empty((rows, columns))
+    assert products.matmul(left, right.astype(np.float64), mixed) is mixed
+    np.testing.assert_array_equal(mixed, left @ right.astype(np.float64))
+
+
 def test_a_product_of_any_rank_or_dtype_is_numpys():
     rng = np.random.default_rng(0)
     sequences = rng.normal(size=(4, 30, 64)).astype(np.float32)

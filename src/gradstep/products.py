@@ -91,10 +91,10 @@ def matmul(left: np.ndarray, right: np.ndarray, out: np.ndarray | None = None) -
             or left.dtype != right.dtype
             or left.dtype not in _FLOAT_TYPES
         ):
-            return left @ right if out is None else np.matmul(left, right, out=out)
+            return whole(left, right, out)
         work = left.shape[0] * left.shape[1] * right.shape[1]
         if not SMALL_PRODUCT_WORK < work <= PLANNED_MAX_WORK:
-            return left @ right if out is None else np.matmul(left, right, out=out)
+            return whole(left, right, out)
         key = (left.shape, right.shape, left.dtype, left.strides, right.strides)
         plan = _PLANS.get(key)
         if plan is None:
