@@ -64,8 +64,8 @@ KERNELS: dict[str, tuple[str, str, tuple, tuple[str, ...]]] = {
     "adam": ("adam", "_compile", (False,), ("F[::1]",) * 4 + ("F",) * 5),
     "adam_amsgrad": ("adam", "_compile", (True,), ("F[::1]",) * 5 + ("F",) * 5),
     "dense_bias_relu": ("dense", "_compile_bias_relu", (), ("F[:, ::1]", "F[::1]", "F[:, ::1]")),
-    "non_finite": ("finite", "_compile", (), ("F[::1]", "u1[::1]")),
     "dense_relu_slopes": ("dense", "_compile_relu_slopes", (), ("F[:, ::1]",) * 3 + ("F[::1]",)),
+    "non_finite": ("finite", "_compile", (), ("F[::1]", "u1[::1]")),
     "sgd": ("sgd", "_compile_plain", (), ("F[::1]", "F[::1]", "F")),
     "sgd_momentum": ("sgd", "_compile_momentum", (), ("F[::1]",) * 3 + ("F",) * 3 + ("b1",)),
     "sgd_pytorch_momentum": (

@@ -70,8 +70,7 @@ def relu_slope_and_bias_slope(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``grad * (pre > 0)`` and, with ``bias``, its rows' sum (else None)."""
     if bias and grad.dtype == pre.dtype and grad.shape == pre.shape and fusable(grad, pre):
-        slope = np.empty_like(grad)
-        arguments = (grad, pre, slope, np.empty(grad.shape[1], grad.dtype))
+        arguments = (grad, pre, np.empty_like(grad), np.empty(grad.shape[1], grad.dtype))
         kernel = kernels.ready_if_used(
             "dense_relu_slopes", _compile_relu_slopes, arguments, grad.size, fitting=True
         )

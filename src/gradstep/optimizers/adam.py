@@ -124,21 +124,8 @@ class Adam(Optimizer):
         beta_1 = self.momentum_at(self._iterations)
         alpha, epsilon, _ = self._rates(self._current_learning_rate(), beta_1, iteration)
         scalars = self._scalars(alpha, beta_1, epsilon)
-        prepared = self._prepared
-        slots = self._slots
-        momentum, velocity = slots["momentum"], slots["velocity"]
         for index, (_, variable, gradient) in enumerate(gradients):
-            update = prepared.get(index)
-            arrays = None if update is None else update.arrays
-            if (  # (``_prepared_for``'s test, inline: it runs for every weight at every step)
-                arrays is None
-                or arrays[0] is not variable
-                or arrays[1] is not momentum[index]
-                or arrays[2] is not velocity[index]
-                or self.amsgrad
-            ):
-                update = self._prepared_for(index, variable)
-            update.update(gradient, scalars[variable.dtype])
+            self._prepared_for(index, variable).update(gradient, scalars[variable.dtype])
         self._iterations = iteration
         return True
 
