@@ -181,6 +181,23 @@ def test_a_layer_watched_on_the_instance_keeps_the_chain_plan():
     assert len(watcher.values("gradient_norm", model.layers[0].name)) == 2
 
 
+def test_a_method_wrapped_during_the_fit_is_called(monkeypatch):
+    """A callback that wraps a layer's forward after the first step: the
+    chain hands the later steps on, and the wrapper sees each of them."""
+    seen = []
+
+    class WrapLater(callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                layer = self.model.layers[0]
+                forward = layer.forward
+                layer.forward = lambda *args, **kwargs: seen.append(1) or forward(*args, **kwargs)
+
+    counts = _count_steps(monkeypatch)
+    _train("one hidden layer, adam, accuracy", True, monkeypatch, callbacks=[WrapLater()])
+    assert len(seen) == counts["plan"] == 2 * 5 and counts["chain"] >= 4
+
+
 @pytest.mark.parametrize("why", ["sample weights", "numpy kernels"])
 def test_steps_it_cannot_take_go_to_the_chain_plan(why, monkeypatch):
     case = "one hidden layer, adam, accuracy"

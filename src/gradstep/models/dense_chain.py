@@ -32,7 +32,8 @@ evaluates the closure once (L-BFGS keeps earlier gradients). A step it cannot
 take goes to the ``ChainPlan``: numba not in use or a kernel not ready yet
 (the layers then run the NumPy twins and ask for the kernels), sample
 weights, a batch whose dtype is not the weights', labels that are not one per
-row, weights replaced by arrays of another kind.
+row, weights replaced by arrays of another kind, a layer's method replaced on
+its instance during the fit.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from gradstep.optimizers import Optimizer, WeightGradient
 
 _FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: The Dense layer's methods a step would otherwise call.
-_METHODS = ("forward", "backward", "backward_from_pre_activation")
+_METHODS = frozenset({"forward", "backward", "backward_from_pre_activation"})
 _LAST_KERNELS = ("softmax_shift", "softmax_normalize", "sparse_crossentropy")
 _HIDDEN_KERNELS = ("dense_bias_relu", "dense_relu_slopes")
 
@@ -128,6 +129,7 @@ class DenseChain:
                 type(kernel) is np.ndarray
                 and kernel.dtype == self._dtype
                 and dense_kernels.bias_fits(bias, kernel)
+                and _METHODS.isdisjoint(layer.__dict__)  # (a method wrapped since the first step)
             ):
                 return None
         arrays = self._arrays.get(rows)
@@ -247,7 +249,7 @@ def _plain_dense(layer, dtype, softmax: bool) -> bool:
     """gradstep's own Dense, its methods not replaced on the instance, built
     with a bias, weights of ``dtype``, and ReLU (softmax over its units for
     the last layer)."""
-    if type(layer) is not Dense or any(name in layer.__dict__ for name in _METHODS):
+    if type(layer) is not Dense or not _METHODS.isdisjoint(layer.__dict__):
         return False
     if not layer.built or layer.bias is None or layer.kernel.dtype != dtype:
         return False
