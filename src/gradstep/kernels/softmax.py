@@ -97,9 +97,7 @@ def sparse_crossentropy_mean(labels: np.ndarray, output: np.ndarray, epsilon: fl
     its slope at ``output`` (see the module's description); ``labels`` are
     integers already checked to lie in ``0 .. k - 1``."""
     if fusable(output) and labels.shape == output.shape[:1]:
-        labels = np.ascontiguousarray(labels, dtype=np.int64)
-        if not labels.flags.carray:  # (aligned and writeable, as the kernel compiled ahead takes)
-            labels = labels.copy()
+        labels = kernel_labels(labels)
         per_sample = np.empty(output.shape[0], output.dtype)
         slope = np.empty_like(output)
         scalars = crossentropy_scalars(output.dtype, epsilon, output.shape[0])
@@ -113,6 +111,13 @@ def sparse_crossentropy_mean(labels: np.ndarray, output: np.ndarray, epsilon: fl
             np.negative(per_sample, out=per_sample)
             return np.add.reduce(per_sample) / float(per_sample.size), slope
     return sparse_crossentropy_mean_numpy(labels, output, epsilon)
+
+
+def kernel_labels(labels: np.ndarray) -> np.ndarray:
+    """Labels as the cross-entropy kernel takes them: int64, C-contiguous,
+    aligned and writeable (as the kernel compiled ahead of time is typed)."""
+    labels = np.ascontiguousarray(labels, dtype=np.int64)
+    return labels if labels.flags.carray else labels.copy()
 
 
 @functools.lru_cache(maxsize=64)

@@ -272,5 +272,4 @@ def _labels(labels):
         labels = labels[:, 0]
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         return None
-    labels = np.ascontiguousarray(labels, dtype=np.int64)
-    return labels if labels.flags.carray else labels.copy()
+    return softmax_kernels.kernel_labels(labels)
