@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -85,27 +86,70 @@ def matmul(left: np.ndarray, right: np.ndarray, out: np.ndarray | None = None) -
     array, or written into ``out`` (a C-contiguous matrix of the product's
     shape and dtype, which fit's planned step keeps from step to step)."""
     with config.product_threads(left, right):
-        if (
-            left.ndim != 2
-            or right.ndim != 2
-            or left.dtype != right.dtype
-            or left.dtype not in _FLOAT_TYPES
-        ):
+        key = _plan_key(left, right)
+        if key is None:
             return whole(left, right, out)
-        work = left.shape[0] * left.shape[1] * right.shape[1]
-        if not SMALL_PRODUCT_WORK < work <= PLANNED_MAX_WORK:
-            return whole(left, right, out)
-        key = (left.shape, right.shape, left.dtype, left.strides, right.strides)
         plan = _PLANS.get(key)
         if plan is None:
-            blocks = math.ceil(work / SMALL_PRODUCT_WORK)
-            return _first_call(key, left, right, blocks, out)
+            work = left.shape[0] * left.shape[1] * right.shape[1]
+            return _first_call(key, left, right, math.ceil(work / SMALL_PRODUCT_WORK), out)
         if type(plan) is _Trial:
             product, decided = plan.run(left, right, out)
             if decided is not None:
                 _PLANS[key] = decided
             return product
         return whole(left, right, out) if plan == 1 else in_blocks(left, right, plan, out)
+
+
+def bind(left: np.ndarray, right: np.ndarray, out: np.ndarray) -> Callable | None:
+    """``matmul(left, right, out)`` as a function of its left operand, for a
+    caller that makes the same product into the same ``out`` at every step
+    (fit's planned step): ``product(new_left)`` writes ``new_left @ right``
+    into ``out`` as the product's plan decided, its blocks' views made once.
+    ``new_left`` must have ``left``'s shape, dtype and strides, and ``right``
+    and ``out`` must stay the arrays they are (written in place only). None
+    while the plan is still being tried (call ``matmul`` until then).
+
+    It leaves BLAS's thread count alone, where ``matmul`` limits a small
+    product to one thread (``config.product_threads``): bind only while one
+    thread is in effect (``config.blas_threads_in_effect() == 1``)."""
+    key = _plan_key(left, right)
+    plan = 1 if key is None else _PLANS.get(key)
+    if type(plan) is not int:
+        return None
+    if plan == 1:
+        return functools.partial(_into_views, views=((right, out),))
+    rows, columns = left.shape[0], right.shape[1]
+    if columns >= rows:
+        views = tuple((right[:, part], out[:, part]) for part in _parts(columns, plan))
+        return functools.partial(_into_views, views=views)
+    rows_out = tuple((part, out[part]) for part in _parts(rows, plan))
+    return functools.partial(_rows_into_views, right=right, rows_out=rows_out)
+
+
+def _into_views(left, views) -> None:
+    """``left`` times each right operand, into its ``out``."""
+    for right_part, out_part in views:
+        np.matmul(left, right_part, out=out_part)
+
+
+def _rows_into_views(left, right, rows_out) -> None:
+    """Each slice of ``left``'s rows times ``right``, into its ``out``."""
+    for part, out_part in rows_out:
+        np.matmul(left[part], right, out=out_part)
+
+
+def _plan_key(left: np.ndarray, right: np.ndarray) -> tuple | None:
+    """What a product's plan is kept under (its shapes, dtype and layouts),
+    or None for a product that is not planned (always made whole)."""
+    if left.ndim != 2 or right.ndim != 2 or left.dtype != right.dtype:
+        return None
+    if left.dtype not in _FLOAT_TYPES:
+        return None
+    work = left.shape[0] * left.shape[1] * right.shape[1]
+    if not SMALL_PRODUCT_WORK < work <= PLANNED_MAX_WORK:
+        return None
+    return (left.shape, right.shape, left.dtype, left.strides, right.strides)
 
 
 def whole(left: np.ndarray, right: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

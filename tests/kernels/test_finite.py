@@ -70,3 +70,23 @@ def test_the_fused_pass_runs_under_numba(monkeypatch):
         assert finite.first_non_finite(arrays) == 2
     finally:
         kernels.set_backend("auto")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_arrays_that_are_views_into_one_are_read_as_one(backend, bad, monkeypatch):
+    """``whole``: the gradients of fit's planned step are views into one array;
+    it is read once, and the arrays only when it holds a non-finite entry."""
+    whole = np.zeros(64 + 16, np.float32)
+    arrays = [whole[:60].reshape(6, 10), whole[64:77]]
+    assert finite.first_non_finite(arrays, whole) is None
+    arrays[1][12] = bad
+    assert finite.first_non_finite(arrays, whole) == 1
+    reads = []
+    real = finite.first_non_finite
+    monkeypatch.setattr(
+        finite,
+        "first_non_finite",
+        lambda arrays, whole=None: reads.append(len(arrays)) or real(arrays, whole),
+    )
+    arrays[1][12] = 0
+    assert real(arrays, whole) is None and reads == [1]

@@ -211,3 +211,53 @@ def test_steps_it_cannot_take_go_to_the_chain_plan(why, monkeypatch):
     chained = _train(case, True, monkeypatch, **fit_options)
     _same(chained, plain)
     assert counts == {"chain": 0, "plan": 3 * 5}
+
+
+def test_a_kernel_replaced_during_the_fit_is_read(monkeypatch):
+    """A callback that gives a layer a new kernel array (where ``set_weights``
+    would write into the old one): the chain's products read the new array
+    from then on, as the layer's own calls do."""
+
+    class Replace(callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                for layer in self.model.layers:
+                    layer.kernel = layer.kernel * 0.5
+
+    case = "one hidden layer, adam, accuracy"
+    chained = _train(case, True, monkeypatch, callbacks=[Replace()])
+    _same(chained, _train(case, False, monkeypatch, callbacks=[Replace()]))
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_a_non_finite_gradient_stops_the_fit_as_the_chain_plan_does(monkeypatch, capsys):
+    """The chain's gradients are read for NaN in one pass (views into one
+    array): a batch whose first kernel's slope overflows (huge inputs on a
+    feature no unit reads, a steep last layer) is found, named and not
+    applied, as by the ChainPlan."""
+
+    def fit(chained):
+        counts = _count_steps(monkeypatch)
+        with monkeypatch.context() as patch:
+            if not chained:
+                patch.setattr(DenseChain, "build", classmethod(lambda cls, plan, opt: None))
+            gradstep.utils.set_random_seed(3)
+            model = _chain()
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+            model.layers[0].kernel[...] *= 1e-3  # (the same outputs, a thousandfold slopes)
+            model.layers[0].kernel[2] = 0
+            model.layers[1].kernel[...] *= 1e3
+            x, y = _data()
+            x[:, 2] = 0
+            x[32:48, 2] = 3e38  # (the third batch of 16)
+            model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+        said = capsys.readouterr().out
+        return model, counts, said.replace(model.layers[0].name, "the first layer")
+
+    chained, counts, said = fit(True)
+    assert chained.diverged_at == (0, 2) and counts["chain"] >= 2
+    assert "the gradient of layer 'the first layer' holds NaN or infinite values" in said
+    plain, _, plain_said = fit(False)
+    assert said == plain_said
+    for ours, theirs in zip(chained.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_array_equal(_bits(ours), _bits(theirs))

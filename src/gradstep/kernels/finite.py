@@ -22,9 +22,15 @@ from gradstep import kernels
 _FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def first_non_finite(arrays) -> int | None:
+def first_non_finite(arrays, whole: np.ndarray | None = None) -> int | None:
     """The position in ``arrays`` of the first array holding a NaN or an
-    infinity, or None (entries that are None are skipped)."""
+    infinity, or None (entries that are None are skipped). ``whole``: one
+    array that holds every entry of ``arrays`` (they are views into it) and
+    only finite numbers besides, as fit's planned step keeps its gradients;
+    it is read in one pass, and the arrays one by one only when it holds a
+    NaN or an infinity."""
+    if whole is not None and first_non_finite((whole,)) is None:
+        return None
     found = np.empty(1, np.uint8)
     kernel, kernel_dtype = None, None
     for index, array in enumerate(arrays):

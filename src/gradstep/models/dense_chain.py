@@ -38,9 +38,11 @@ its instance during the fit.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from gradstep import activations, kernels, products
+from gradstep import activations, config, kernels, products
 from gradstep.kernels import dense as dense_kernels
 from gradstep.kernels import softmax as softmax_kernels
 from gradstep.layers.core import Dense
@@ -65,6 +67,7 @@ class DenseChain:
         self._positions = positions
         self._dtype = dtype
         self._arrays: dict[int, _Arrays] = {}  # by batch size
+        self._bind = False  # whether this step's products may go through bound ones
         self._kernels: dict | None = None  # by name, once every one is ready
 
     @classmethod
@@ -101,6 +104,8 @@ class DenseChain:
         arrays = None if labels is None else self._arrays_for(x, labels, sample_weights[0])
         if arrays is None:
             return self._plan.loss_and_gradients(inputs, targets, sample_weights)
+        # (the bound products assume one BLAS thread and the batch's layout)
+        self._bind = config.blas_threads_in_effect() == 1 and x.strides == arrays.batch_strides
         last = len(self._layers) - 1
         value = x
         for index in range(last):
@@ -110,7 +115,8 @@ class DenseChain:
         self.last_backward(value, arrays)
         for index in range(last - 1, -1, -1):
             self.hidden_backward(index, arrays.out[index - 1] if index else x, arrays)
-        return loss + 0.0, list(arrays.gradients), [probabilities], [loss], [], None
+        # (the same list at every step, as its arrays are: its readers copy it)
+        return loss + 0.0, arrays.gradients, [probabilities], [loss], [], None
 
     def _arrays_for(self, x, labels, sample_weight):
         """This batch size's arrays, or None when the step goes to the plan."""
@@ -133,7 +139,7 @@ class DenseChain:
             ):
                 return None
         arrays = self._arrays.get(rows)
-        if arrays is None:
+        if arrays is None or not arrays.made_for(self._layers):
             arrays = self._arrays[rows] = _Arrays(self._layers, self._positions, self._plan, rows)
         return arrays
 
@@ -154,14 +160,14 @@ class DenseChain:
     def hidden_forward(self, index: int, x, arrays: _Arrays) -> np.ndarray:
         """Layer ``index`` (not the last) on its input ``x``: its activation."""
         layer, pre, out = self._layers[index], arrays.pre[index], arrays.out[index]
-        products.matmul(x, layer.kernel, pre)
+        self._multiply(arrays, ("forward", index), x, layer.kernel, pre)
         self._kernels["dense_bias_relu"](pre, layer.bias, out)
         return out
 
     def last_forward(self, x, arrays: _Arrays) -> np.ndarray:
         """The last layer on its input ``x``: the probabilities (a new array)."""
         layer, pre = self._layers[-1], arrays.pre[-1]
-        products.matmul(x, layer.kernel, pre)
+        self._multiply(arrays, ("forward", len(self._layers) - 1), x, layer.kernel, pre)
         probabilities = np.empty_like(pre)
         self._kernels["softmax_shift"](pre, layer.bias, probabilities, True)
         np.exp(probabilities, out=probabilities)
@@ -195,27 +201,72 @@ class DenseChain:
         self._linear_backward(index, x, slope, arrays)
 
     def _linear_backward(self, index: int, x, slope, arrays: _Arrays) -> None:
-        products.matmul(x.T, slope, arrays.kernel_slopes[index])
+        self._multiply(arrays, ("kernel slope", index), x.T, slope, arrays.kernel_slopes[index])
         if index > 0:
-            products.matmul(slope, self._layers[index].kernel.T, arrays.input_slopes[index - 1])
+            kernel_t, input_slope = self._layers[index].kernel.T, arrays.input_slopes[index - 1]
+            self._multiply(arrays, ("input slope", index), slope, kernel_t, input_slope)
+
+    def _multiply(self, arrays: _Arrays, name: tuple, left, right, out) -> None:
+        """``products.matmul(left, right, out)``: through the product bound
+        under ``name`` once its plan is decided (``products.bind``), when this
+        step may use it (one BLAS thread, the batch laid out as when bound)."""
+        bound = arrays.bound.get(name) if self._bind else None
+        if bound is not None:
+            bound(left)
+            return
+        products.matmul(left, right, out)
+        if self._bind:
+            arrays.bound[name] = products.bind(left, right, out)  # (None while tried)
+
+
+class _Gradients(list):
+    """The step's gradients (``WeightGradient`` triples), with ``whole``: the
+    one array whose views they are, and zeros besides (see
+    ``kernels.finite.first_non_finite``)."""
+
+    def __init__(self, gradients, whole: np.ndarray):
+        super().__init__(gradients)
+        self.whole = whole
+
+
+def _views_into_one(shapes: list[tuple], dtype) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One zeroed array, and arrays of ``shapes`` as views into it, each
+    starting on a 64-byte boundary (the gaps stay zero)."""
+    step = max(1, 64 // dtype.itemsize)
+    sizes = [math.prod(shape) for shape in shapes]
+    starts = [0]
+    for size in sizes:
+        starts.append(starts[-1] + -(-size // step) * step)
+    whole = np.zeros(starts[-1], dtype)
+    views = [
+        whole[start : start + size].reshape(shape)
+        for start, size, shape in zip(starts[:-1], sizes, shapes, strict=True)
+    ]
+    return whole, views
 
 
 class _Arrays:
     """What a step of one batch size writes: for each layer its pre-activation,
     its activation (not the last's: the probabilities are new at every step),
     the slope at its pre-activation and at its input, and its weights' slopes
-    (in the gradients handed to the optimizer); and the loss's per-sample
-    values and scalars."""
+    (in the gradients handed to the optimizer); the loss's per-sample values
+    and scalars; and the products bound to these arrays and to the layers'
+    kernels (``products.bind``), by name, for batches of C order."""
 
     def __init__(self, layers: list[Dense], positions: list, plan: ChainPlan, rows: int):
         dtype = layers[0].kernel.dtype
+        self.kernels = [layer.kernel for layer in layers]
+        self.batch_strides = (layers[0].kernel.shape[0] * dtype.itemsize, dtype.itemsize)
+        self.bound: dict[tuple, object] = {}
         self.pre = [np.empty((rows, layer.units), dtype) for layer in layers]
         self.out = [np.empty((rows, layer.units), dtype) for layer in layers[:-1]]
         self.slopes = [np.empty((rows, layer.units), dtype) for layer in layers]
         # the slope at layer i + 1's input, i.e. at layer i's activation
         self.input_slopes = [np.empty((rows, layer.units), dtype) for layer in layers[:-1]]
-        self.kernel_slopes = [np.empty(layer.kernel.shape, dtype) for layer in layers]
-        self.bias_slopes = [np.empty(layer.units, dtype) for layer in layers]
+        # the weights' slopes, as views into one array (checked for NaN in one pass)
+        shapes = [shape for layer in layers for shape in (layer.kernel.shape, (layer.units,))]
+        self.whole, slopes = _views_into_one(shapes, dtype)
+        self.kernel_slopes, self.bias_slopes = slopes[0::2], slopes[1::2]
         self.per_sample = np.empty(rows, dtype)
         self.zero = dtype.type(0)
         self.loss_scalars = softmax_kernels.crossentropy_scalars(dtype, EPSILON, rows)
@@ -224,10 +275,20 @@ class _Arrays:
             positions, self.kernel_slopes, self.bias_slopes, strict=True
         ):
             found[kernel_at], found[bias_at] = kernel_slope, bias_slope
-        self.gradients = [
-            WeightGradient(path, weight, gradient)
-            for (path, weight), gradient in zip(plan.named_weights, found, strict=True)
-        ]
+        self.gradients = _Gradients(
+            [
+                WeightGradient(path, weight, gradient)
+                for (path, weight), gradient in zip(plan.named_weights, found, strict=True)
+            ],
+            self.whole,
+        )
+
+    def made_for(self, layers: list[Dense]) -> bool:
+        """Whether the layers' kernels are the arrays these were made for
+        (the bound products read them)."""
+        return all(
+            layer.kernel is kernel for layer, kernel in zip(layers, self.kernels, strict=True)
+        )
 
 
 def _plain_loss(compiled_loss, last: int) -> bool:

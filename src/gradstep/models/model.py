@@ -1424,10 +1424,13 @@ class _NonFinite(Exception):
 
 
 def _non_finite(loss_value: float, gradients: list[WeightGradient]) -> str | None:
-    """What is NaN or infinite among the loss and the gradients, or None."""
+    """What is NaN or infinite among the loss and the gradients, or None.
+    (``DenseChain``'s gradients come as a list whose ``whole`` is the one
+    array they are views into, read in one pass: ``finite.first_non_finite``.)"""
     if not math.isfinite(loss_value):
         return f"the loss is {loss_value}"
-    index = finite.first_non_finite([grad for _, _, grad in gradients])
+    arrays = [grad for _, _, grad in gradients]
+    index = finite.first_non_finite(arrays, getattr(gradients, "whole", None))
     if index is None:
         return None
     owner = gradients[index][0].rsplit("/", 1)[0]
