@@ -172,3 +172,19 @@ def test_replaced_slots_are_updated_where_they_now_are(monkeypatch):
     np.testing.assert_array_equal(momentum, general_momentum)
     for ours, theirs in zip(weights, general_weights, strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_kept_gradients_are_checked_again_after_a_build():
+    """A ``KeptGradients`` list (fit's planned step hands the same one over at
+    every step) is checked once; a build for other weights checks it again,
+    and a plain list is not remembered (nor its arrays kept alive)."""
+    model = _model(optimizers.Adam())
+    model.fit(*_data(), batch_size=8, epochs=1, verbose=0)
+    optimizer = model.optimizer
+    _, gradients = model.gradients(*_data())
+    before = optimizer._plain_checked  # (the fit's own list)
+    assert optimizer._plain_step(gradients) and optimizer._plain_checked is before
+    kept = optimizers.KeptGradients(gradients)
+    assert optimizer._plain_step(kept) and optimizer._plain_checked is kept
+    optimizer.build([weight.copy() for _, weight, _ in gradients])
+    assert not optimizer._plain_step(kept)

@@ -14,6 +14,7 @@ and looks at every entry only when finite entries overflow the sum.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -29,28 +30,42 @@ def first_non_finite(arrays, whole: np.ndarray | None = None) -> int | None:
     only finite numbers besides, as fit's planned step keeps its gradients;
     it is read in one pass, and the arrays one by one only when it holds a
     NaN or an infinity."""
-    if whole is not None and first_non_finite((whole,)) is None:
+    passes: dict = {}  # the fused pass by dtype, looked up once per call
+    if whole is not None and _finite(whole, passes):
         return None
-    found = np.empty(1, np.uint8)
-    kernel, kernel_dtype = None, None
     for index, array in enumerate(arrays):
-        if array is None:
-            continue
-        if array.dtype in _FLOAT_TYPES and array.flags.carray:
-            flat = array.reshape(-1)
-            if array.dtype != kernel_dtype:  # (looked up once per dtype, not per array)
-                kernel_dtype = array.dtype
-                kernel = kernels.ready_if_used(
-                    "non_finite", _compile, (flat, found), flat.size, fitting=True
-                )
-            if kernel is not None:
-                kernel(flat, found)
-                if found[0]:
-                    return index
-                continue
-        if not all_finite_numpy(array):
+        if array is not None and not _finite(array, passes):
             return index
     return None
+
+
+def _finite(array: np.ndarray, passes: dict) -> bool:
+    """Whether every entry of ``array`` is finite: by the fused pass where
+    the array fits it and it is ready (``passes``, by dtype), else the twin."""
+    if array.dtype in _FLOAT_TYPES and array.flags.carray:
+        flat, found = array.reshape(-1), _FOUND.array
+        kernel = passes.get(array.dtype, _NOT_LOOKED_UP)
+        if kernel is _NOT_LOOKED_UP:
+            kernel = passes[array.dtype] = kernels.ready_if_used(
+                "non_finite", _compile, (flat, found), flat.size, fitting=True
+            )
+        if kernel is not None:
+            kernel(flat, found)
+            return not found[0]
+    return all_finite_numpy(array)
+
+
+_NOT_LOOKED_UP = object()
+
+
+class _Found(threading.local):
+    """Each thread's one-byte answer of the fused pass (fits may run in threads)."""
+
+    def __init__(self):
+        self.array = np.empty(1, np.uint8)
+
+
+_FOUND = _Found()
 
 
 def all_finite_numpy(array: np.ndarray) -> bool:

@@ -48,7 +48,7 @@ from gradstep.kernels import softmax as softmax_kernels
 from gradstep.layers.core import Dense
 from gradstep.losses import EPSILON, SparseCategoricalCrossentropy
 from gradstep.models.step_plan import ChainPlan
-from gradstep.optimizers import Optimizer, WeightGradient
+from gradstep.optimizers import KeptGradients, Optimizer, WeightGradient
 
 _FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: The Dense layer's methods a step would otherwise call.
@@ -219,10 +219,10 @@ class DenseChain:
             arrays.bound[name] = products.bind(left, right, out)  # (None while tried)
 
 
-class _Gradients(list):
-    """The step's gradients (``WeightGradient`` triples), with ``whole``: the
-    one array whose views they are, and zeros besides (see
-    ``kernels.finite.first_non_finite``)."""
+class _Gradients(KeptGradients):
+    """The step's gradients (``WeightGradient`` triples), the same at every
+    step (``optimizers.KeptGradients``), with ``whole``: the one array whose
+    views they are, and zeros besides (see ``kernels.finite.first_non_finite``)."""
 
     def __init__(self, gradients, whole: np.ndarray):
         super().__init__(gradients)

@@ -11,7 +11,13 @@ from gradstep.optimizers.adagrad import Adagrad
 from gradstep.optimizers.adam import Adam
 from gradstep.optimizers.adamax import Adamax
 from gradstep.optimizers.adamw import AdamW
-from gradstep.optimizers.base import OPTIMIZERS, Optimizer, StepContext, WeightGradient
+from gradstep.optimizers.base import (
+    OPTIMIZERS,
+    KeptGradients,
+    Optimizer,
+    StepContext,
+    WeightGradient,
+)
 from gradstep.optimizers.ftrl import Ftrl
 from gradstep.optimizers.lamb import Lamb
 from gradstep.optimizers.lbfgs import LBFGS
@@ -33,6 +39,7 @@ __all__ = [
     "AdamW",
     "Adamax",
     "Ftrl",
+    "KeptGradients",
     "Lamb",
     "Lion",
     "Muon",

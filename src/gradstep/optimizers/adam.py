@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 from gradstep.kernels.adam import AdamScalars, PreparedAdam, adam_scalars
 from gradstep.kernels.trace import note_step
@@ -74,6 +75,9 @@ class Adam(Optimizer):
     def build(self, variables):
         super().build(variables)
         self._prepared: dict[int, PreparedAdam] = {}  # by parameter index, made at its first step
+        self._every: tuple | None = (
+            None  # (the slots' arrays, every PreparedAdam), see _every_prepared
+        )
         self._dtypes = {variable.dtype for variable in variables}
         self.add_slot("momentum", variables)
         self.add_slot("velocity", variables)
@@ -124,10 +128,22 @@ class Adam(Optimizer):
         beta_1 = self.momentum_at(self._iterations)
         alpha, epsilon, _ = self._rates(self._current_learning_rate(), beta_1, iteration)
         scalars = self._scalars(alpha, beta_1, epsilon)
-        for index, (_, variable, gradient) in enumerate(gradients):
-            self._prepared_for(index, variable).update(gradient, scalars[variable.dtype])
+        for prepared, (_, _, gradient) in zip(self._every_prepared(), gradients, strict=True):
+            prepared.update(gradient, scalars[prepared.dtype])
         self._iterations = iteration
         return True
+
+    def _every_prepared(self) -> list[PreparedAdam]:
+        """Every parameter's prepared update, in order (``_prepared_for``):
+        those of the last step while the slots hold the same arrays."""
+        slots = self._slots
+        arrays = (slots["momentum"], slots["velocity"], slots.get("velocity_hat", ()))
+        kept = self._every
+        if kept is not None and all(map(_same_arrays, arrays, kept[0])):
+            return kept[1]
+        prepared = [self._prepared_for(index, v) for index, v in enumerate(self._variables)]
+        self._every = (tuple(tuple(each) for each in arrays), prepared)
+        return prepared
 
     def update_step(self, gradient, variable, step):
         scalars: AdamScalars = step.values["scalars"][variable.dtype]
@@ -157,3 +173,8 @@ class Adam(Optimizer):
             "amsgrad": self.amsgrad,
             "epsilon_placement": self.epsilon_placement,
         }
+
+
+def _same_arrays(now: list, then: tuple) -> bool:
+    """Whether a slot holds the very arrays it held (``then``)."""
+    return len(now) == len(then) and all(map(operator.is_, now, then))

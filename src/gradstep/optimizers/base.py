@@ -60,6 +60,13 @@ class WeightGradient(NamedTuple):
     gradient: np.ndarray | None  #: None leaves the weight as it is (Keras's rule)
 
 
+class KeptGradients(list):
+    """``WeightGradient`` triples that their maker hands over at every step
+    unchanged: the same triples, of the same weights and gradient arrays
+    (written again in place), as fit's planned step for Dense chains does.
+    An optimizer checks such a list once, not at every step (``_plain_step``)."""
+
+
 class StepContext(NamedTuple):
     """What one update shares across every parameter, computed once for it.
 
@@ -155,6 +162,7 @@ class Optimizer:
             self.name = name
         self._iterations = 0
         self.built = False
+        self._plain_checked: KeptGradients | None = None  # (see _plain_step)
         self._variables: list[np.ndarray] = []
         self._variable_names: list[str | None] = []
         self._slots: dict[str, list[np.ndarray | None]] = {}
@@ -210,6 +218,7 @@ class Optimizer:
         """Remember the parameters; subclasses then add their slots."""
         self._variables = list(variables)
         self._index_of = {id(v): i for i, v in enumerate(self._variables)}
+        self._plain_checked = None
         if len(self._variable_names) != len(self._variables):
             self._variable_names = [None] * len(self._variables)
         self._slots = {}
@@ -355,7 +364,8 @@ class Optimizer:
         """Update each triple's weight in place from its gradient (see the
         module docstring for the order of operations); the paths are what
         ``exclude_from_weight_decay(var_names=...)`` and Muon read."""
-        gradients = list(gradients)
+        if not isinstance(gradients, KeptGradients):
+            gradients = list(gradients)
         if self._plain_step(gradients) and self._apply_plainly(gradients):
             return
         paths, weights, grads = zip(*gradients, strict=True) if gradients else ((), (), ())
@@ -382,6 +392,8 @@ class Optimizer:
             or len(gradients) != len(self._variables)
         ):
             return False
+        if gradients is self._plain_checked:
+            return True  # the very triples checked at an earlier step
         for (_, weight, gradient), variable in zip(gradients, self._variables, strict=True):
             if not (
                 weight is variable
@@ -390,6 +402,8 @@ class Optimizer:
                 and gradient.shape == variable.shape
             ):
                 return False
+        if isinstance(gradients, KeptGradients):
+            self._plain_checked = gradients
         return True
 
     def _apply_plainly(self, gradients: list[WeightGradient]) -> bool:
