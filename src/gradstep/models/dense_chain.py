@@ -129,6 +129,9 @@ class DenseChain:
             or labels.shape != (rows,)
         ):
             return None
+        arrays = self._arrays.get(rows)
+        if arrays is not None and arrays.made_for(self._layers):
+            return arrays
         for layer in self._layers:
             kernel, bias = layer.kernel, layer.bias
             if not (
@@ -138,9 +141,7 @@ class DenseChain:
                 and _METHODS.isdisjoint(layer.__dict__)  # (a method wrapped since the first step)
             ):
                 return None
-        arrays = self._arrays.get(rows)
-        if arrays is None or not arrays.made_for(self._layers):
-            arrays = self._arrays[rows] = _Arrays(self._layers, self._positions, self._plan, rows)
+        arrays = self._arrays[rows] = _Arrays(self._layers, self._positions, self._plan, rows)
         return arrays
 
     def _ready(self) -> bool:
@@ -256,6 +257,7 @@ class _Arrays:
     def __init__(self, layers: list[Dense], positions: list, plan: ChainPlan, rows: int):
         dtype = layers[0].kernel.dtype
         self.kernels = [layer.kernel for layer in layers]
+        self.biases = [layer.bias for layer in layers]
         self.batch_strides = (layers[0].kernel.shape[0] * dtype.itemsize, dtype.itemsize)
         self.bound: dict[tuple, object] = {}
         self.pre = [np.empty((rows, layer.units), dtype) for layer in layers]
@@ -284,10 +286,12 @@ class _Arrays:
         )
 
     def made_for(self, layers: list[Dense]) -> bool:
-        """Whether the layers' kernels are the arrays these were made for
-        (the bound products read them)."""
+        """Whether the layers still hold the kernels and biases these were
+        made for (checked then, and read by the bound products), their
+        methods not replaced on the instance since."""
         return all(
-            layer.kernel is kernel for layer, kernel in zip(layers, self.kernels, strict=True)
+            layer.kernel is kernel and layer.bias is bias and _METHODS.isdisjoint(layer.__dict__)
+            for layer, kernel, bias in zip(layers, self.kernels, self.biases, strict=True)
         )
 
 
