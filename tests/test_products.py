@@ -155,6 +155,10 @@ def test_the_plans_are_bounded(monkeypatch):
         left, right = _operands(rows, 64, 512, np.float64)
         np.testing.assert_array_equal(products.matmul(left, right), left @ right)
     assert len(products._PLANS) == 2
+    out = np.empty((34, 512))
+    bound = products.bind(left, right, out)  # (the shape left without a plan: whole)
+    bound(left)
+    np.testing.assert_array_equal(out, left @ right)
 
 
 def test_in_blocks_splits_the_longer_side():

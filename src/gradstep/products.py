@@ -115,6 +115,8 @@ def bind(left: np.ndarray, right: np.ndarray, out: np.ndarray) -> Callable | Non
     thread is in effect (``config.blas_threads_in_effect() == 1``)."""
     key = _plan_key(left, right)
     plan = 1 if key is None else _PLANS.get(key)
+    if plan is None and len(_PLANS) >= MAX_PLANS:
+        plan = 1  # (no room for its plan: made whole, as matmul makes it)
     if type(plan) is not int:
         return None
     if plan == 1:
