@@ -176,15 +176,20 @@ def test_replaced_slots_are_updated_where_they_now_are(monkeypatch):
 
 def test_kept_gradients_are_checked_again_after_a_build():
     """A ``KeptGradients`` list (fit's planned step hands the same one over at
-    every step) is checked once; a build for other weights checks it again,
-    and a plain list is not remembered (nor its arrays kept alive)."""
+    every step) is checked once; a build for other weights checks it again; a
+    plain list is not remembered, and a kept one only weakly (the optimizer
+    does not keep a fit's gradient arrays alive after it)."""
     model = _model(optimizers.Adam())
     model.fit(*_data(), batch_size=8, epochs=1, verbose=0)
     optimizer = model.optimizer
     _, gradients = model.gradients(*_data())
-    before = optimizer._plain_checked  # (the fit's own list)
-    assert optimizer._plain_step(gradients) and optimizer._plain_checked is before
+    assert optimizer._plain_step(gradients)
+    assert optimizer._plain_checked is None or optimizer._plain_checked() is not gradients
+    gone = optimizers.KeptGradients(gradients)
+    assert optimizer._plain_step(gone) and optimizer._plain_checked() is gone
+    del gone
+    assert optimizer._plain_checked() is None
     kept = optimizers.KeptGradients(gradients)
-    assert optimizer._plain_step(kept) and optimizer._plain_checked is kept
+    assert optimizer._plain_step(kept) and optimizer._plain_checked() is kept
     optimizer.build([weight.copy() for _, weight, _ in gradients])
     assert not optimizer._plain_step(kept)

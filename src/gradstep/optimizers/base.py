@@ -36,6 +36,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -162,7 +163,8 @@ class Optimizer:
             self.name = name
         self._iterations = 0
         self.built = False
-        self._plain_checked: KeptGradients | None = None  # (see _plain_step)
+        # the KeptGradients _plain_step last found plain, weakly (its arrays are not kept)
+        self._plain_checked: weakref.ref | None = None
         self._variables: list[np.ndarray] = []
         self._variable_names: list[str | None] = []
         self._slots: dict[str, list[np.ndarray | None]] = {}
@@ -392,7 +394,7 @@ class Optimizer:
             or len(gradients) != len(self._variables)
         ):
             return False
-        if gradients is self._plain_checked:
+        if self._plain_checked is not None and self._plain_checked() is gradients:
             return True  # the very triples checked at an earlier step
         for (_, weight, gradient), variable in zip(gradients, self._variables, strict=True):
             if not (
@@ -403,7 +405,7 @@ class Optimizer:
             ):
                 return False
         if isinstance(gradients, KeptGradients):
-            self._plain_checked = gradients
+            self._plain_checked = weakref.ref(gradients)
         return True
 
     def _apply_plainly(self, gradients: list[WeightGradient]) -> bool:
