@@ -776,12 +776,22 @@ def wrap_step_pieces(profiler, model) -> list:
         if hasattr(layer, "backward_from_pre_activation"):
             profiler.wrap(layer, "backward_from_pre_activation", f"{layer.name} backward")
         pieces.append(f"{layer.name} backward")
-    for attribute in ("apply_weight_gradients", "apply"):
-        if hasattr(model.optimizer, attribute):
-            profiler.wrap(model.optimizer, attribute, "optimizer apply")
+    wrap_optimizer(profiler, model.optimizer)
     pieces.append("optimizer apply")
     profiler.wrap(model, "_train_step", "step", is_step=True)
     return pieces
+
+
+def wrap_optimizer(profiler, optimizer) -> None:
+    """The optimizer's update as "optimizer apply": ``apply_weight_gradients``,
+    which fit calls, and ``apply`` only for an optimizer with a ``step`` of its
+    own (L-BFGS): an ``apply`` wrapped on the instance sends Adam's plain step
+    to the general path (``Optimizer._plain_step``), which fit does not take."""
+    from gradstep.optimizers import Optimizer
+
+    profiler.wrap(optimizer, "apply_weight_gradients", "optimizer apply")
+    if type(optimizer).step is not Optimizer.step:
+        profiler.wrap(optimizer, "apply", "optimizer apply")
 
 
 def wrap_dense_chain(profiler, model) -> list:
@@ -803,8 +813,7 @@ def wrap_dense_chain(profiler, model) -> list:
     model._plan_step = wrapped_plan_step
     for entry in model._compiled[0].entries:  # (a step the chain hands on to the layers)
         profiler.wrap(entry.loss, "value_and_gradient", "loss value_and_gradient")
-    for attribute in ("apply_weight_gradients", "apply"):
-        profiler.wrap(model.optimizer, attribute, "optimizer apply")
+    wrap_optimizer(profiler, model.optimizer)
     profiler.wrap(model, "_train_step", "step", is_step=True)
     pieces = [f"{name} forward" for name in names] + ["loss value_and_gradient"]
     return pieces + [f"{name} backward" for name in reversed(names)] + ["optimizer apply"]

@@ -159,3 +159,18 @@ def test_the_kernels_compiled_ahead_of_time_are_built_first_or_turned_off(
     assert bench.os.environ["GRADSTEP_AHEAD"] == "0"  # every child inherits it
     assert "off (GRADSTEP_AHEAD=0)" in capsys.readouterr().out
     assert bench.parse_args([]).ahead == "build"
+
+
+def test_the_profile_times_the_optimizers_plain_step(bench, monkeypatch):
+    """Wrapping the optimizer must not send its update to the general path:
+    the profile times the plain step fit takes (Adam's ``_apply_plainly``)."""
+    from gradstep.optimizers.adam import Adam
+
+    plain = []
+    apply_plainly = Adam._apply_plainly
+    monkeypatch.setattr(
+        Adam, "_apply_plainly", lambda self, g: plain.append(1) or apply_plainly(self, g)
+    )
+    architecture = bench.Architecture(inputs=8, hidden=(16,), classes=3)
+    report = bench.profile(bench.synthetic_data(64, 16, architecture), architecture, 16, 1)
+    assert report["steps"] == 4 and len(plain) == 4 + 3  # (the untimed fit's steps after the first)
