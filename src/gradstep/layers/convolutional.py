@@ -68,7 +68,7 @@ import math
 import numpy as np
 
 from gradstep import activations as activations_module
-from gradstep import config, constraints, initializers, regularizers, scratch
+from gradstep import constraints, initializers, products, regularizers, scratch
 from gradstep.kernels import windows as window_kernels
 from gradstep.layers import spatial, windows
 from gradstep.layers.base import LAYERS, Layer
@@ -355,8 +355,8 @@ def _grouped(kernel: np.ndarray, groups: int) -> np.ndarray:
 
 def _grouped_convolve(cols: np.ndarray, kernel: np.ndarray, groups: int) -> np.ndarray:
     """``(rows, filters)``: each group's windows times its part of the kernel."""
-    products = np.matmul(cols, _grouped(kernel, groups))
-    return np.ascontiguousarray(products.transpose(1, 0, 2)).reshape(cols.shape[1], -1)
+    per_group = np.matmul(cols, _grouped(kernel, groups))
+    return np.ascontiguousarray(per_group.transpose(1, 0, 2)).reshape(cols.shape[1], -1)
 
 
 def _grouped_backward(cols, kernel, groups, grad_matrix, input_gradient):
@@ -386,8 +386,7 @@ def _windowed_forward(x_last, geometry, kernel, groups):
     dtype = np.result_type(canvas, kernel)
     z = scratch.empty((batch * math.prod(geometry.output_size), filters), dtype)
     for _, rows, cols in _window_chunks(canvas, geometry):
-        with config.product_threads(cols, flat_kernel):
-            np.matmul(cols, flat_kernel, out=z[rows])
+        products.matmul(cols, flat_kernel, z[rows])
     return z.reshape(batch, *geometry.output_size, filters), canvas
 
 
@@ -425,14 +424,12 @@ def _windowed_backward(saved, grad_matrix, kernel, groups, input_gradient):
     grad_cols = None
     for samples, rows, cols in _window_chunks(canvas, geometry):
         grad_rows = grad_matrix[rows]
-        with config.product_threads(cols.T, grad_rows):
-            grad_kernel += cols.T @ grad_rows
+        grad_kernel += products.matmul(cols.T, grad_rows)
         if grad_canvas is not None:
             if grad_cols is None:
                 grad_cols = scratch.empty(cols.shape, dtype)
             slope = grad_cols[: len(cols)]
-            with config.product_threads(grad_rows, flat_kernel.T):
-                np.matmul(grad_rows, flat_kernel.T, out=slope)
+            products.matmul(grad_rows, flat_kernel.T, slope)
             count = samples.stop - samples.start
             windows.col2im(slope[None], geometry, count, canvas=grad_canvas[samples])
     grad_kernel = grad_kernel.reshape(kernel.shape)
