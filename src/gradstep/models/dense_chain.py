@@ -115,7 +115,7 @@ class DenseChain:
         self.last_backward(value, arrays)
         for index in range(last - 1, -1, -1):
             self.hidden_backward(index, arrays.out[index - 1] if index else x, arrays)
-        # (the same list at every step, as its arrays are: its readers copy it)
+        # (the same list at every step, as its arrays are: optimizers.KeptGradients)
         return loss + 0.0, arrays.gradients, [probabilities], [loss], [], None
 
     def _arrays_for(self, x, labels, sample_weight):

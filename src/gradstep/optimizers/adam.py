@@ -75,9 +75,8 @@ class Adam(Optimizer):
     def build(self, variables):
         super().build(variables)
         self._prepared: dict[int, PreparedAdam] = {}  # by parameter index, made at its first step
-        self._every: tuple | None = (
-            None  # (the slots' arrays, every PreparedAdam), see _every_prepared
-        )
+        # (the slots' arrays, every PreparedAdam): see _every_prepared
+        self._every: tuple | None = None
         self._dtypes = {variable.dtype for variable in variables}
         self.add_slot("momentum", variables)
         self.add_slot("velocity", variables)
