@@ -267,7 +267,7 @@ class _Arrays:
         self.input_slopes = [np.empty((rows, layer.units), dtype) for layer in layers[:-1]]
         # the weights' slopes, as views into one array (checked for NaN in one pass)
         shapes = [shape for layer in layers for shape in (layer.kernel.shape, (layer.units,))]
-        self.whole, slopes = _views_into_one(shapes, dtype)
+        whole, slopes = _views_into_one(shapes, dtype)
         self.kernel_slopes, self.bias_slopes = slopes[0::2], slopes[1::2]
         self.per_sample = np.empty(rows, dtype)
         self.zero = dtype.type(0)
@@ -282,7 +282,7 @@ class _Arrays:
                 WeightGradient(path, weight, gradient)
                 for (path, weight), gradient in zip(plan.named_weights, found, strict=True)
             ],
-            self.whole,
+            whole,
         )
 
     def made_for(self, layers: list[Dense]) -> bool:

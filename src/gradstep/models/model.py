@@ -1429,7 +1429,7 @@ def _non_finite(loss_value: float, gradients: list[WeightGradient]) -> str | Non
     array they are views into, read in one pass: ``finite.first_non_finite``.)"""
     if not math.isfinite(loss_value):
         return f"the loss is {loss_value}"
-    arrays = [grad for _, _, grad in gradients]
+    arrays = (grad for _, _, grad in gradients)  # (read only when `whole` holds a NaN)
     index = finite.first_non_finite(arrays, getattr(gradients, "whole", None))
     if index is None:
         return None
